@@ -1,0 +1,864 @@
+/* dag.c: the symbolic core, a hash-consed expression graph with canonical forms.
+ *
+ * In: calls to the smart constructors (dag_add_n, dag_mul_n, dag_powq, dag_unary, ...).
+ * Out: node indices. What stays true:
+ *   - every distinct (operation, operands) exists once, so x*y built twice is one node and a
+ *     common subexpression is shared by construction: there is no CSE pass;
+ *   - a node's operands are created before it, so creation order is a topological order;
+ *   - nodes are canonical: constants are exact GMP rationals folded exactly; sums and products
+ *     are flat and n-ary, their one constant first, the other operands ordered by node id;
+ *     like terms and like factors are merged (x + x is 2*x, x*x is x^2).
+ * Only exact rewrites are made. Each is numbered (R1..R12) where it is applied; the few that
+ * turn a value undefined at a point into a defined one say so.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessgen.h"
+
+Dag dag;
+
+enum { MAX_FOLD_BITS = 1 << 20 }; /* no folded constant grows past a megabit */
+
+static uint64_t hash_start(Op op)
+{
+    return ((uint64_t)op + 1) * 0x9E3779B97F4A7C15ull;
+}
+
+static uint64_t hash_step(uint64_t h, uint64_t x)
+{
+    return (h ^ x) * 0x100000001B3ull + (h >> 29);
+}
+
+static uint32_t hash_finish(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+static uint64_t hash_rat(mpq_srcptr q)
+{
+    uint64_t h = hash_start(OP_CONST);
+    mpz_srcptr parts[2] = {mpq_numref(q), mpq_denref(q)};
+    for (int k = 0; k < 2; k++) {
+        h = hash_step(h, (uint64_t)mpz_sgn(parts[k]) + 7);
+        size_t n = mpz_size(parts[k]);
+        for (size_t i = 0; i < n; i++)
+            h = hash_step(h, mpz_getlimbn(parts[k], (mp_size_t)i));
+    }
+    return h;
+}
+
+/* The hash of (op, args) is a left fold, so the scheduler can hash every prefix of an
+ * operand run in one pass (dag_find_run). Leaves fold their coordinate instead. */
+static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
+{
+    uint64_t h = hash_start(op);
+    if (op == OP_PARAM || op == OP_DIR)
+        h = hash_step(h, aux);
+    for (size_t i = 0; i < n; i++)
+        h = hash_step(h, args[i]);
+    return hash_finish(h);
+}
+
+static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
+{
+    const NodeRec *r = &dag.nodes[m];
+    if (r->op != op || r->nargs != n)
+        return false;
+    if (op == OP_CONST)
+        return mpq_equal(dag.rats[r->aux], q);
+    if (op == OP_PARAM || op == OP_DIR)
+        return r->aux == aux;
+    return memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
+}
+
+static void table_insert(Node m)
+{
+    uint32_t mask = dag.table_cap - 1, i = dag.nodes[m].hash & mask;
+    while (dag.table[i])
+        i = (i + 1) & mask;
+    dag.table[i] = m;
+    dag.table_used++;
+}
+
+static void table_grow(void)
+{
+    uint32_t cap = dag.table_cap ? dag.table_cap * 2 : 1024;
+    if (cap < dag.table_cap)
+        fatal("expression graph too large");
+    free(dag.table);
+    dag.table = xcalloc(cap, sizeof(Node));
+    dag.table_cap = cap;
+    dag.table_used = 0;
+    for (Node m = 1; m < dag.nnodes; m++)
+        if (dag.nodes[m].op != OP_NONE)
+            table_insert(m);
+}
+
+static Node lookup(uint32_t h, Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
+{
+    if (!dag.table_cap)
+        return 0;
+    uint32_t mask = dag.table_cap - 1;
+    for (uint32_t i = h & mask; dag.table[i]; i = (i + 1) & mask) {
+        Node m = dag.table[i];
+        if (dag.nodes[m].hash == h && same_node(m, op, args, n, aux, q))
+            return m;
+    }
+    return 0;
+}
+
+/* Finds or creates the node; args must already be canonical for op. */
+static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
+{
+    uint32_t h = op == OP_CONST ? hash_finish(hash_rat(q)) : hash_node(op, args, n, aux);
+    Node found = lookup(h, op, args, n, aux, q);
+    if (found)
+        return found;
+    if ((dag.table_used + 1) * 2 > dag.table_cap)
+        table_grow();
+    if (dag.nnodes == dag.cap) {
+        if (dag.cap >= UINT32_MAX / 2)
+            fatal("expression graph too large");
+        dag.cap = dag.cap ? dag.cap * 2 : 1024;
+        dag.nodes = xrealloc(dag.nodes, sizeof(NodeRec) * dag.cap);
+    }
+    if (dag.nargs + n > dag.args_cap) {
+        size_t cap = dag.args_cap ? dag.args_cap : 4096;
+        while (cap < dag.nargs + n)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            fatal("expression graph too large");
+        dag.args = xrealloc(dag.args, sizeof(Node) * cap);
+        dag.args_cap = cap;
+    }
+    Node m = dag.nnodes++;
+    NodeRec *r = &dag.nodes[m];
+    r->op = (uint8_t)op;
+    r->nargs = (uint32_t)n;
+    r->args = (uint32_t)dag.nargs;
+    r->aux = aux;
+    r->hash = h;
+    r->flags = op == OP_PARAM ? NF_PARAM : op == OP_DIR ? NF_DIR : 0;
+    for (size_t i = 0; i < n; i++) {
+        dag.args[dag.nargs++] = args[i];
+        r->flags |= dag.nodes[args[i]].flags & (NF_PARAM | NF_DIR);
+    }
+    /* Mark the first non-constant operand of a sum or product: only such a node can start
+     * a run that the scheduler looks up (dag_find_longest). */
+    if ((op == OP_ADD || op == OP_MUL) && n > 1) {
+        Node head = dag_is_const(args[0]) ? args[1] : args[0];
+        dag.nodes[head].flags |= op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL;
+        r = &dag.nodes[m];
+    }
+    if (op == OP_CONST) {
+        if (dag.nrats == dag.rats_cap) {
+            dag.rats_cap = dag.rats_cap ? dag.rats_cap * 2 : 256;
+            dag.rats = xrealloc(dag.rats, sizeof(mpq_t) * dag.rats_cap);
+        }
+        mpq_init(dag.rats[dag.nrats]);
+        mpq_set(dag.rats[dag.nrats], q);
+        r->aux = dag.nrats++;
+    }
+    table_insert(m);
+    return m;
+}
+
+Node dag_find(Op op, const Node *args, size_t n)
+{
+    return lookup(hash_node(op, args, n, 0), op, args, n, 0, NULL);
+}
+
+/* The longest existing sum or product of args[0..len), 2 <= len <= maxlen, or 0. The
+ * hashes of all prefixes come from one left fold, so the search costs O(maxlen). */
+Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len)
+{
+    if (maxlen < 2 || !(dag.nodes[args[0]].flags & (op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL)))
+        return 0;
+    uint32_t *h = xmalloc(sizeof(uint32_t) * (maxlen + 1));
+    uint64_t acc = hash_start(op);
+    for (size_t i = 0; i < maxlen; i++) {
+        acc = hash_step(acc, args[i]);
+        h[i + 1] = hash_finish(acc);
+    }
+    Node found = 0;
+    for (size_t l = maxlen; l >= 2 && !found; l--) {
+        found = lookup(h[l], op, args, l, 0, NULL);
+        if (found)
+            *len = l;
+    }
+    free(h);
+    return found;
+}
+
+void dag_init(void)
+{
+    memset(&dag, 0, sizeof dag);
+    dag.nnodes = 1; /* node 0 is OP_NONE */
+    dag.cap = 1024;
+    dag.nodes = xcalloc(dag.cap, sizeof(NodeRec));
+    table_grow();
+    dag.zero = dag_int(0);
+    dag.one = dag_int(1);
+    dag.minus_one = dag_int(-1);
+}
+
+void dag_free(void)
+{
+    for (uint32_t i = 0; i < dag.nrats; i++)
+        mpq_clear(dag.rats[i]);
+    free(dag.rats);
+    free(dag.nodes);
+    free(dag.args);
+    free(dag.table);
+    memset(&dag, 0, sizeof dag);
+}
+
+Node dag_const(mpq_srcptr q)
+{
+    return make(OP_CONST, NULL, 0, 0, q);
+}
+
+Node dag_int(long v)
+{
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_si(q, v, 1);
+    Node n = dag_const(q);
+    mpq_clear(q);
+    return n;
+}
+
+Node dag_pi(void)
+{
+    return make(OP_PI, NULL, 0, 0, NULL);
+}
+
+Node dag_param(uint32_t k)
+{
+    return make(OP_PARAM, NULL, 0, k, NULL);
+}
+
+Node dag_dir(uint32_t k)
+{
+    return make(OP_DIR, NULL, 0, k, NULL);
+}
+
+bool dag_is_int_const(Node n, long *out)
+{
+    if (!n || !dag_is_const(n))
+        return false;
+    mpq_srcptr q = dag_rat(n);
+    if (mpz_cmp_ui(mpq_denref(q), 1) != 0 || !mpz_fits_slong_p(mpq_numref(q)))
+        return false;
+    if (out)
+        *out = mpz_get_si(mpq_numref(q));
+    return true;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+    Node x = *(const Node *)a, y = *(const Node *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- sums ---- */
+
+typedef struct {
+    Node rest;
+    mpq_t coef;
+} Term;
+
+typedef struct {
+    Term *t;
+    size_t n, cap;
+    mpq_t c; /* the constant term */
+} TermList;
+
+static void terms_push(TermList *l, mpq_srcptr coef, Node rest)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->t = xrealloc(l->t, sizeof(Term) * l->cap);
+    }
+    l->t[l->n].rest = rest;
+    mpq_init(l->t[l->n].coef);
+    mpq_set(l->t[l->n].coef, coef);
+    l->n++;
+}
+
+/* The product node without its constant: MUL(k, f1..fm) -> f1 (m = 1) or MUL(f1..fm). */
+static Node mul_rest(Node x)
+{
+    const Node *a = dag_args(x);
+    uint32_t n = dag_nargs(x);
+    if (dag_is_const(a[0])) {
+        a++;
+        n--;
+    }
+    return n == 1 ? a[0] : make(OP_MUL, a, n, 0, NULL);
+}
+
+/* Adds scale*x to the list, flattening nested sums (R1) and splitting a product's constant
+ * coefficient from the rest so that like terms meet (R2: a*x + b*x = (a+b)*x). A constant
+ * times a sum inside a sum is distributed (R3: c*(a+b) + d = c*a + c*b + d), which is exact
+ * and keeps sums flat. */
+static void terms_add(TermList *l, Node x, mpq_srcptr scale)
+{
+    Op op = dag_op(x);
+    if (op == OP_CONST) {
+        mpq_t t;
+        mpq_init(t);
+        mpq_mul(t, scale, dag_rat(x));
+        mpq_add(l->c, l->c, t);
+        mpq_clear(t);
+    } else if (op == OP_ADD) {
+        for (uint32_t i = 0; i < dag_nargs(x); i++)
+            terms_add(l, dag_args(x)[i], scale);
+    } else if (op == OP_MUL && dag_is_const(dag_args(x)[0])) {
+        mpq_t coef;
+        mpq_init(coef);
+        mpq_mul(coef, scale, dag_rat(dag_args(x)[0]));
+        Node rest = mul_rest(x);
+        if (dag_op(rest) == OP_ADD)
+            terms_add(l, rest, coef);
+        else
+            terms_push(l, coef, rest);
+        mpq_clear(coef);
+    } else {
+        terms_push(l, scale, x);
+    }
+}
+
+static int cmp_term(const void *a, const void *b)
+{
+    return cmp_node(&((const Term *)a)->rest, &((const Term *)b)->rest);
+}
+
+/* coef * rest as a canonical product (rest has no constant of its own). */
+static Node scale_node(mpq_srcptr coef, Node rest)
+{
+    if (mpq_cmp_si(coef, 1, 1) == 0)
+        return rest;
+    Node k = dag_const(coef);
+    if (dag_op(rest) == OP_MUL) {
+        uint32_t n = dag_nargs(rest);
+        Node *a = xmalloc(sizeof(Node) * (n + 1));
+        a[0] = k;
+        memcpy(a + 1, dag_args(rest), sizeof(Node) * n);
+        Node r = make(OP_MUL, a, n + 1, 0, NULL);
+        free(a);
+        return r;
+    }
+    Node a[2] = {k, rest};
+    return make(OP_MUL, a, 2, 0, NULL);
+}
+
+Node dag_add_n(const Node *xs, size_t n)
+{
+    TermList l = {0};
+    mpq_init(l.c);
+    mpq_t one;
+    mpq_init(one);
+    mpq_set_ui(one, 1, 1);
+    for (size_t i = 0; i < n; i++)
+        terms_add(&l, xs[i], one);
+    mpq_clear(one);
+
+    qsort(l.t, l.n, sizeof(Term), cmp_term);
+    Node *out = xmalloc(sizeof(Node) * (l.n + 1));
+    size_t m = 0;
+    for (size_t i = 0; i < l.n;) {
+        size_t j = i + 1;
+        for (; j < l.n && l.t[j].rest == l.t[i].rest; j++)
+            mpq_add(l.t[i].coef, l.t[i].coef, l.t[j].coef);
+        if (mpq_sgn(l.t[i].coef) != 0) /* R4: 0*x drops out (x finite wherever the sum is) */
+            out[m++] = scale_node(l.t[i].coef, l.t[i].rest);
+        i = j;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        mpq_clear(l.t[i].coef);
+    free(l.t);
+
+    Node r;
+    if (m == 0) {
+        r = dag_const(l.c);
+    } else if (m == 1 && mpq_sgn(l.c) == 0) {
+        r = out[0];
+    } else {
+        qsort(out, m, sizeof(Node), cmp_node);
+        if (mpq_sgn(l.c) != 0) {
+            memmove(out + 1, out, sizeof(Node) * m);
+            out[0] = dag_const(l.c);
+            m++;
+        }
+        r = make(OP_ADD, out, m, 0, NULL);
+    }
+    free(out);
+    mpq_clear(l.c);
+    return r;
+}
+
+Node dag_add(Node a, Node b)
+{
+    Node xs[2] = {a, b};
+    return dag_add_n(xs, 2);
+}
+
+Node dag_neg(Node a)
+{
+    return dag_mul(dag.minus_one, a);
+}
+
+Node dag_sub(Node a, Node b)
+{
+    return dag_add(a, dag_neg(b));
+}
+
+/* ---- products ---- */
+
+typedef struct {
+    Node base;
+    long exp;
+} Factor;
+
+typedef struct {
+    Factor *f;
+    size_t n, cap;
+    mpq_t c;
+    bool zero;
+} FactorList;
+
+static void factors_push(FactorList *l, Node base, long e)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->f = xrealloc(l->f, sizeof(Factor) * l->cap);
+    }
+    l->f[l->n++] = (Factor){base, e};
+}
+
+/* Multiplies x into the list, flattening nested products (R5) and splitting integer powers
+ * into base and exponent so that like factors meet (R6: x^a * x^b = x^(a+b) for integers
+ * a, b; at x = 0 with a < 0 < b the left side is 0*inf, undefined, and the right side its
+ * continuous value, the usual convention of computer algebra). */
+static void factors_add(FactorList *l, Node x)
+{
+    Op op = dag_op(x);
+    long e;
+    if (op == OP_CONST) {
+        if (mpq_sgn(dag_rat(x)) == 0)
+            l->zero = true;
+        mpq_mul(l->c, l->c, dag_rat(x));
+    } else if (op == OP_MUL) {
+        for (uint32_t i = 0; i < dag_nargs(x); i++)
+            factors_add(l, dag_args(x)[i]);
+    } else if (op == OP_POW && dag_is_int_const(dag_args(x)[1], &e)) {
+        factors_push(l, dag_args(x)[0], e);
+    } else {
+        factors_push(l, x, 1);
+    }
+}
+
+static int cmp_factor(const void *a, const void *b)
+{
+    return cmp_node(&((const Factor *)a)->base, &((const Factor *)b)->base);
+}
+
+Node dag_mul_n(const Node *xs, size_t n)
+{
+    FactorList l = {0};
+    mpq_init(l.c);
+    mpq_set_ui(l.c, 1, 1);
+    for (size_t i = 0; i < n; i++)
+        factors_add(&l, xs[i]);
+    Node r;
+    if (l.zero) {
+        /* R7: 0*x = 0. Exact for finite x; the graph's values are finite wherever the
+         * loss is defined, and SymPy makes the same choice. */
+        r = dag.zero;
+    } else {
+        qsort(l.f, l.n, sizeof(Factor), cmp_factor);
+        Node *out = xmalloc(sizeof(Node) * (l.n + 1));
+        size_t m = 0;
+        for (size_t i = 0; i < l.n;) {
+            size_t j = i + 1;
+            long e = l.f[i].exp;
+            for (; j < l.n && l.f[j].base == l.f[i].base; j++) {
+                if ((l.f[j].exp > 0 && e > LONG_MAX / 2) || (l.f[j].exp < 0 && e < LONG_MIN / 2))
+                    fatal("exponent overflow");
+                e += l.f[j].exp;
+            }
+            if (e != 0) { /* R8: x^0 = 1 */
+                Node f = e == 1 ? l.f[i].base : dag_powi(l.f[i].base, e);
+                if (dag_is_const(f))
+                    mpq_mul(l.c, l.c, dag_rat(f));
+                else
+                    out[m++] = f;
+            }
+            i = j;
+        }
+        if (m == 0) {
+            r = dag_const(l.c);
+        } else if (m == 1 && mpq_cmp_si(l.c, 1, 1) == 0) {
+            r = out[0];
+        } else {
+            qsort(out, m, sizeof(Node), cmp_node);
+            if (mpq_cmp_si(l.c, 1, 1) != 0) {
+                memmove(out + 1, out, sizeof(Node) * m);
+                out[0] = dag_const(l.c);
+                m++;
+            }
+            r = make(OP_MUL, out, m, 0, NULL);
+        }
+        free(out);
+    }
+    free(l.f);
+    mpq_clear(l.c);
+    return r;
+}
+
+Node dag_mul(Node a, Node b)
+{
+    Node xs[2] = {a, b};
+    return dag_mul_n(xs, 2);
+}
+
+/* ---- powers ---- */
+
+/* q^e for an integer e, or false if the result would be too large to keep. */
+static bool rat_pow(mpq_t out, mpq_srcptr q, long e)
+{
+    unsigned long k = e < 0 ? (unsigned long)(-(e + 1)) + 1 : (unsigned long)e;
+    size_t bits = mpz_sizeinbase(mpq_numref(q), 2) + mpz_sizeinbase(mpq_denref(q), 2);
+    if (k > MAX_FOLD_BITS || (bits > 2 && bits * k > MAX_FOLD_BITS))
+        return false;
+    mpz_pow_ui(mpq_numref(out), mpq_numref(q), k);
+    mpz_pow_ui(mpq_denref(out), mpq_denref(q), k);
+    mpq_canonicalize(out);
+    if (e < 0)
+        mpq_inv(out, out);
+    return true;
+}
+
+Node dag_powi(Node base, long e)
+{
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_si(q, e, 1);
+    Node r = dag_powq(base, q);
+    mpq_clear(q);
+    return r;
+}
+
+Node dag_recip(Node a)
+{
+    return dag_powi(a, -1);
+}
+
+/* base^e for a constant rational e. Returns 0 (no node) when a constant result would be
+ * too large to keep exactly; the caller reports it. The caller also rules out 0^negative. */
+Node dag_powq(Node base, mpq_srcptr e)
+{
+    if (mpq_sgn(e) == 0) /* R8: x^0 = 1, as C's pow and SymPy have it, 0^0 included */
+        return dag.one;
+    if (mpq_cmp_si(e, 1, 1) == 0) /* R9: x^1 = x */
+        return base;
+    bool int_e = mpz_cmp_ui(mpq_denref(e), 1) == 0;
+    long ei = int_e && mpz_fits_slong_p(mpq_numref(e)) ? mpz_get_si(mpq_numref(e)) : 0;
+    if (int_e && ei == 0)
+        return 0; /* an integer exponent beyond a long: too large */
+
+    if (dag_is_const(base)) {
+        mpq_srcptr b = dag_rat(base);
+        if (int_e) {
+            if (mpq_sgn(b) == 0 && ei < 0)
+                return 0;
+            mpq_t r;
+            mpq_init(r);
+            Node n = rat_pow(r, b, ei) ? dag_const(r) : 0;
+            mpq_clear(r);
+            return n;
+        }
+        /* R10: an exact root of a non-negative constant is folded: 4^(1/2) = 2. */
+        if (mpq_sgn(b) >= 0 && mpz_fits_ulong_p(mpq_denref(e)) && mpz_fits_slong_p(mpq_numref(e))) {
+            unsigned long root = mpz_get_ui(mpq_denref(e));
+            mpz_t rn, rd;
+            mpz_inits(rn, rd, NULL);
+            bool exact = mpz_root(rn, mpq_numref(b), root) && mpz_root(rd, mpq_denref(b), root);
+            Node n = 0;
+            if (exact) {
+                mpq_t r;
+                mpq_init(r);
+                mpq_set_num(r, rn);
+                mpq_set_den(r, rd);
+                mpq_canonicalize(r);
+                n = dag_powi(dag_const(r), mpz_get_si(mpq_numref(e)));
+                mpq_clear(r);
+            }
+            mpz_clears(rn, rd, NULL);
+            if (exact)
+                return n;
+        }
+    } else if (dag_op(base) == OP_POW && int_e) {
+        /* R11: (x^a)^b = x^(a*b) for integers a, b. Not for a fractional a: (x^(1/2))^2 is
+         * undefined for x < 0 while x is not. */
+        long a;
+        if (dag_is_int_const(dag_args(base)[1], &a)) {
+            mpq_t ab;
+            mpq_init(ab);
+            mpq_mul(ab, dag_rat(dag_args(base)[1]), e);
+            Node n = dag_powq(dag_args(base)[0], ab);
+            mpq_clear(ab);
+            return n;
+        }
+    } else if (dag_op(base) == OP_MUL && int_e && dag_is_const(dag_args(base)[0])) {
+        /* R12: (c*m)^k = c^k * m^k for an integer k: the constant leaves the power. */
+        Node c = dag_powq(dag_args(base)[0], e);
+        Node m = dag_powq(mul_rest(base), e);
+        return c && m ? dag_mul(c, m) : 0;
+    }
+    Node args[2] = {base, dag_const(e)};
+    return make(OP_POW, args, 2, 0, NULL);
+}
+
+/* ---- elementary functions ---- */
+
+static Node rat_node(long num, long den)
+{
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_si(q, num, (unsigned long)den);
+    Node n = dag_const(q);
+    mpq_clear(q);
+    return n;
+}
+
+/* f(a) with the exact foldings: f(0) for the functions whose value there is rational,
+ * abs, relu, sign and step of any constant, and R13: log(exp(a)) = a. The caller checks
+ * the domain of constant arguments (log(0) is an error, not a node). */
+Node dag_unary(Op op, Node a)
+{
+    if (dag_is_const(a)) {
+        mpq_srcptr q = dag_rat(a);
+        int s = mpq_sgn(q);
+        switch (op) {
+        case OP_ABS: {
+            mpq_t r;
+            mpq_init(r);
+            mpq_abs(r, q);
+            Node n = dag_const(r);
+            mpq_clear(r);
+            return n;
+        }
+        case OP_RELU: return s > 0 ? a : dag.zero;
+        case OP_SIGN: return dag_int(s);
+        case OP_STEP: return s > 0 ? dag.one : dag.zero;
+        default: break;
+        }
+        if (s == 0) {
+            switch (op) {
+            case OP_EXP: case OP_COS: case OP_COSH: return dag.one;
+            case OP_SIN: case OP_TAN: case OP_TANH: case OP_ATAN: case OP_SINH:
+            case OP_LOG1P: case OP_EXPM1: return dag.zero;
+            case OP_SIGMOID: return rat_node(1, 2);
+            default: break;
+            }
+        }
+        if (op == OP_LOG && mpq_cmp_si(q, 1, 1) == 0)
+            return dag.zero;
+    }
+    if (op == OP_LOG && dag_op(a) == OP_EXP)
+        return dag_args(a)[0];
+    if (op == OP_ABS && (dag_op(a) == OP_ABS || dag_op(a) == OP_EXP || dag_op(a) == OP_COSH))
+        return a; /* these are never negative */
+    return make(op, &a, 1, 0, NULL);
+}
+
+/* ---- evaluation of constant subgraphs ---- */
+
+static long double sigmoidl(long double t)
+{
+    if (t >= 0)
+        return 1 / (1 + expl(-t));
+    long double e = expl(t);
+    return e / (1 + e);
+}
+
+static long double softplusl(long double t)
+{
+    return t > 0 ? t + log1pl(expl(-t)) : log1pl(expl(t));
+}
+
+long double dag_eval_const(Node n)
+{
+    const Node *a = dag_args(n);
+    long double v, x = 0;
+    switch (dag_op(n)) {
+    case OP_CONST: {
+        /* long double from the exact rational, through a decimal string: strtold rounds. */
+        mpq_srcptr q = dag_rat(n);
+        mpf_t f;
+        mpf_init2(f, 128);
+        mpf_set_q(f, q);
+        char *s = NULL;
+        gmp_asprintf(&s, "%.40Fe", f);
+        v = strtold(s, NULL);
+        void (*freefunc)(void *, size_t);
+        mp_get_memory_functions(NULL, NULL, &freefunc);
+        freefunc(s, strlen(s) + 1);
+        mpf_clear(f);
+        return v;
+    }
+    case OP_PI: return 3.14159265358979323846264338327950288L;
+    case OP_ADD:
+        v = 0;
+        for (uint32_t i = 0; i < dag_nargs(n); i++)
+            v += dag_eval_const(a[i]);
+        return v;
+    case OP_MUL:
+        v = 1;
+        for (uint32_t i = 0; i < dag_nargs(n); i++)
+            v *= dag_eval_const(a[i]);
+        return v;
+    case OP_POW: return powl(dag_eval_const(a[0]), dag_eval_const(a[1]));
+    default: break;
+    }
+    if (OP_IS_UNARY(dag_op(n)))
+        x = dag_eval_const(a[0]);
+    switch (dag_op(n)) {
+    case OP_EXP: return expl(x);
+    case OP_LOG: return logl(x);
+    case OP_SIN: return sinl(x);
+    case OP_COS: return cosl(x);
+    case OP_TAN: return tanl(x);
+    case OP_TANH: return tanhl(x);
+    case OP_ATAN: return atanl(x);
+    case OP_SINH: return sinhl(x);
+    case OP_COSH: return coshl(x);
+    case OP_LOG1P: return log1pl(x);
+    case OP_EXPM1: return expm1l(x);
+    case OP_SIGMOID: return sigmoidl(x);
+    case OP_SOFTPLUS: return softplusl(x);
+    case OP_ABS: return fabsl(x);
+    case OP_RELU: return x > 0 ? x : 0;
+    case OP_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
+    case OP_STEP: return x > 0 ? 1 : 0;
+    default: fatal("dag_eval_const: node %u depends on a coordinate", n);
+    }
+}
+
+/* The double nearest to q, ties to even: the exact quotient to 54+ bits, then rounding
+ * with the remainder as the sticky bit. (Subnormal results are rounded twice, by ldexp.) */
+double rat_to_double(mpq_srcptr q)
+{
+    int sign = mpq_sgn(q);
+    if (sign == 0)
+        return 0.0;
+    mpz_t num, den, m, r;
+    mpz_inits(num, den, m, r, NULL);
+    mpz_abs(num, mpq_numref(q));
+    mpz_set(den, mpq_denref(q));
+    long s = 55 - ((long)mpz_sizeinbase(num, 2) - (long)mpz_sizeinbase(den, 2));
+    if (s > 0)
+        mpz_mul_2exp(num, num, (mp_bitcnt_t)s);
+    else if (s < 0)
+        mpz_mul_2exp(den, den, (mp_bitcnt_t)-s);
+    mpz_tdiv_qr(m, r, num, den);
+    long extra = (long)mpz_sizeinbase(m, 2) - 53;
+    bool sticky = mpz_sgn(r) != 0;
+    mpz_t dropped, half;
+    mpz_inits(dropped, half, NULL);
+    mpz_tdiv_r_2exp(dropped, m, (mp_bitcnt_t)extra);
+    mpz_tdiv_q_2exp(m, m, (mp_bitcnt_t)extra);
+    mpz_setbit(half, (mp_bitcnt_t)(extra - 1));
+    int c = mpz_cmp(dropped, half);
+    if (c > 0 || (c == 0 && (sticky || mpz_odd_p(m))))
+        mpz_add_ui(m, m, 1);
+    double v = ldexp((double)mpz_get_ui(m), (int)(extra - s));
+    mpz_clears(num, den, m, r, dropped, half, NULL);
+    return sign < 0 ? -v : v;
+}
+
+/* ---- --dump=dag ---- */
+
+static const char *const op_names[OP__COUNT] = {
+    [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
+    [OP_DIR] = "v", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+#define X(e, src, c, helper, d) [OP_##e] = c,
+    UNARY_OPS(X)
+#undef X
+};
+
+/* Prints every node that the roots reach, in creation (topological) order. */
+void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
+{
+    bool *seen = xcalloc(dag.nnodes, 1);
+    Node top = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (roots[i])
+            seen[roots[i]] = true;
+        if (roots[i] > top)
+            top = roots[i];
+    }
+    for (Node m = top; m > 0; m--)
+        if (seen[m])
+            for (uint32_t i = 0; i < dag_nargs(m); i++)
+                seen[dag_args(m)[i]] = true;
+    for (Node m = 1; m <= top; m++) {
+        if (!seen[m])
+            continue;
+        fprintf(out, "n%u = %s", m, op_names[dag_op(m)]);
+        if (dag_op(m) == OP_CONST) {
+            fputc(' ', out);
+            mpq_out_str(out, 10, dag_rat(m));
+        } else if (dag_op(m) == OP_PARAM || dag_op(m) == OP_DIR) {
+            fprintf(out, "[%u]", dag.nodes[m].aux);
+        } else {
+            for (uint32_t i = 0; i < dag_nargs(m); i++)
+                fprintf(out, "%sn%u", i ? ", " : "(", dag_args(m)[i]);
+            fputc(')', out);
+        }
+        fputc('\n', out);
+    }
+    free(seen);
+}
+
+void dag_dump(FILE *out, Node root)
+{
+    dag_dump_nodes(out, &root, 1);
+}
+
+/* ---- runs of a product's factors, for the differentiator ---- */
+
+/* The product of args[from..to) of the canonical product `mul`. A run of a canonical
+ * operand list is itself canonical, so no re-sorting or merging is needed. */
+Node dag_mul_run(Node mul, uint32_t from, uint32_t to)
+{
+    const Node *a = dag_args(mul);
+    if (to <= from)
+        return dag.one;
+    if (to - from == 1)
+        return a[from];
+    return make(OP_MUL, a + from, to - from, 0, NULL);
+}
+
+/* The product of every operand of `mul` but the i-th: its partial derivative in that one. */
+Node dag_mul_without(Node mul, uint32_t i)
+{
+    uint32_t n = dag_nargs(mul);
+    const Node *a = dag_args(mul);
+    if (n == 2)
+        return a[1 - i];
+    Node *b = xmalloc(sizeof(Node) * n);
+    memcpy(b, a, sizeof(Node) * i);
+    memcpy(b + i, a + i + 1, sizeof(Node) * (n - i - 1));
+    Node r = make(OP_MUL, b, n - 1, 0, NULL);
+    free(b);
+    return r;
+}

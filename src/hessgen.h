@@ -1,0 +1,275 @@
+/* hessgen.h: the compiler's one internal header, sectioned by the file that owns each part.
+ *
+ * The pipeline (main.c): source text -> syntax tree (grammar/) -> checked and lowered to the
+ * expression graph (sema.c, dag.c) -> gradient and Hessian as more graph nodes (diff.c) ->
+ * straight-line schedules (sched.c) -> C text (emit.c). Readable formulas come from print.c.
+ */
+#ifndef HESSGEN_H
+#define HESSGEN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gmp.h>
+
+#include "ops.h"
+
+#define HESSGEN_VERSION "0.1.0"
+
+/* ---- util.c: allocation that never returns NULL, arenas, growable text ---- */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+_Noreturn void fatal(const char *fmt, ...);
+
+/* An arena hands out memory that lives until arena_free; nothing is freed one by one. */
+typedef struct Arena Arena;
+Arena *arena_new(void);
+void *arena_alloc(Arena *a, size_t n);  /* zeroed */
+char *arena_strndup(Arena *a, const char *s, size_t n);
+void arena_free(Arena *a);
+
+/* Growable byte buffer; the generated text is built here and written at the end. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+void buf_put(Buf *b, const char *s, size_t n);
+void buf_puts(Buf *b, const char *s);
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(Buf *b);
+
+/* ---- diag.c: diagnostics with file:line:col and a caret under the span ---- */
+
+/* A span is a half-open byte range into the kept source text. */
+typedef struct {
+    uint32_t begin, end;
+} Span;
+
+void diag_set_source(const char *name, const char *text, size_t len);
+void diag_error(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_warning(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int diag_error_count(void);
+void diag_line_col(uint32_t offset, int *line, int *col);
+
+/* ---- ast.c: the syntax tree the parser builds ---- */
+
+typedef enum {
+    AST_NUM,    /* num */
+    AST_NAME,   /* name */
+    AST_INDEX,  /* name[args...] */
+    AST_CALL,   /* name(args...) */
+    AST_NEG,    /* -a */
+    AST_ADD, AST_SUB, AST_MUL, AST_DIV, AST_POW,  /* a op b */
+    AST_REDUCE, /* sum/prod/mean(name = a..b, body) or (name, body) with a, b NULL */
+    AST_BRACE,  /* {args...}, only in initializers */
+} AstKind;
+
+typedef enum { RED_SUM, RED_PROD, RED_MEAN } ReduceKind;
+
+typedef struct Ast Ast;
+struct Ast {
+    AstKind kind;
+    Span span;
+    const char *name; /* NAME, INDEX, CALL, REDUCE (the index variable) */
+    Span name_span;
+    mpq_t *num;       /* NUM */
+    Ast *a, *b;       /* operands; REDUCE: bounds */
+    Ast *body;        /* REDUCE */
+    ReduceKind reduce;
+    Ast **args;       /* INDEX subscripts, CALL arguments, BRACE items */
+    int nargs;
+};
+
+typedef enum { ST_MODEL, ST_PARAM, ST_CONST, ST_DATA, ST_LET, ST_DEF, ST_LOSS, ST_AT } StmtKind;
+
+/* One declared name: `w[3] = 0.5` in a param/const/data list, or `w = {..}` in an `at`. */
+typedef struct {
+    const char *name;
+    Span span;
+    Ast **dims;
+    int ndims;
+    Ast *init; /* NULL if none */
+} Decl;
+
+typedef struct Stmt Stmt;
+struct Stmt {
+    StmtKind kind;
+    Span span;       /* the keyword */
+    Decl **decls;    /* PARAM, CONST, DATA, AT */
+    int ndecls;
+    const char *name; /* MODEL, LET, DEF */
+    Span name_span;
+    const char **params; /* DEF */
+    Span *param_spans;
+    int nparams;
+    Ast *expr;       /* LET, DEF, LOSS */
+    const char *label; /* AT */
+    Span label_span;
+    Stmt *next;
+};
+
+typedef struct {
+    Arena *arena;
+    Stmt *first, *last;
+    Span eof;        /* where the end of the file is, for "no loss" */
+} Program;
+
+/* Parses the whole source; every syntax error is reported, the tree holds what parsed. */
+void parse_program(Program *prog, const char *text, size_t len);
+void ast_dump(FILE *out, const Program *prog);
+void ast_free_numbers(void); /* clears the literals' rationals, at exit */
+
+/* ---- dag.c: the hash-consed expression graph with canonical forms ---- */
+
+typedef uint32_t Node; /* index into the graph; 0 is "no node" */
+
+/* Node flags: what a node depends on, and whether it heads some sum's or product's operands. */
+enum { NF_PARAM = 1, NF_DIR = 2, NF_HEAD_ADD = 4, NF_HEAD_MUL = 8 };
+
+typedef struct {
+    uint8_t op;
+    uint8_t flags;
+    uint32_t nargs;
+    uint32_t args;   /* offset into dag.args */
+    uint32_t aux;    /* CONST: rational pool index; PARAM, DIR: coordinate */
+    uint32_t hash;
+} NodeRec;
+
+typedef struct {
+    NodeRec *nodes;
+    uint32_t nnodes, cap;
+    Node *args;
+    size_t nargs, args_cap;
+    mpq_t *rats;
+    uint32_t nrats, rats_cap;
+    Node *table; /* open addressing, power-of-two size */
+    uint32_t table_cap, table_used;
+    Node zero, one, minus_one;
+} Dag;
+
+extern Dag dag;
+
+void dag_init(void);
+void dag_free(void);
+static inline const NodeRec *dag_rec(Node n) { return &dag.nodes[n]; }
+static inline Op dag_op(Node n) { return (Op)dag.nodes[n].op; }
+static inline const Node *dag_args(Node n) { return dag.args + dag.nodes[n].args; }
+static inline uint32_t dag_nargs(Node n) { return dag.nodes[n].nargs; }
+static inline bool dag_has_param(Node n) { return dag.nodes[n].flags & NF_PARAM; }
+static inline bool dag_is_const(Node n) { return dag.nodes[n].op == OP_CONST; }
+static inline mpq_srcptr dag_rat(Node n) { return dag.rats[dag.nodes[n].aux]; }
+bool dag_is_int_const(Node n, long *out);
+
+Node dag_const(mpq_srcptr q);
+Node dag_int(long v);
+Node dag_pi(void);
+Node dag_param(uint32_t k);
+Node dag_dir(uint32_t k);
+Node dag_add(Node a, Node b);
+Node dag_add_n(const Node *xs, size_t n);
+Node dag_sub(Node a, Node b);
+Node dag_neg(Node a);
+Node dag_mul(Node a, Node b);
+Node dag_mul_n(const Node *xs, size_t n);
+Node dag_powq(Node base, mpq_srcptr e);
+Node dag_powi(Node base, long e);
+Node dag_recip(Node a);
+Node dag_unary(Op op, Node a);
+Node dag_mul_run(Node mul, uint32_t from, uint32_t to);
+Node dag_mul_without(Node mul, uint32_t i);
+/* The existing node with this operation and operand list, or 0: never creates. */
+Node dag_find(Op op, const Node *args, size_t n);
+Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len);
+/* Long-double value of a node that depends on no coordinate. */
+long double dag_eval_const(Node n);
+/* The correctly rounded double nearest to q (round half to even). */
+double rat_to_double(mpq_srcptr q);
+void dag_dump(FILE *out, Node root_or_0);
+void dag_dump_nodes(FILE *out, const Node *roots, size_t n);
+
+/* ---- sema.c: names, shapes, ranges; lowers the tree to the graph ---- */
+
+typedef struct {
+    const char *name; /* the point's name in --check output */
+    Span span;
+    Node *values;     /* one exact constant node per coordinate */
+    const char *label;
+    Span label_span;
+} AtPoint;
+
+typedef struct {
+    const char *name;   /* the model prefix */
+    uint32_t nparam;
+    char **param_names;  /* "w1", "w[0]", "M[1][2]" */
+    double *param_start;
+    Node loss;
+    AtPoint *at;
+    int nat;
+} Model;
+
+/* Checks the program and lowers it; errors are reported through diag. */
+void sema_run(const Program *prog, Model *model, const char *default_name);
+
+/* ---- diff.c: gradient by reverse accumulation, Hessian forward over it ---- */
+
+typedef struct {
+    uint32_t n;       /* number of parameters */
+    Node *grad;       /* n nodes */
+    uint32_t nnz;     /* lower-triangle structural nonzeros, row-major */
+    uint32_t *rows, *cols;
+    Node *hess;       /* nnz nodes */
+    Node *hvp;        /* n nodes, in the direction v = OP_DIR leaves */
+} Deriv;
+
+void diff_gradient(const Model *m, Deriv *d);
+void diff_hessian(const Model *m, Deriv *d);
+void diff_hvp(const Model *m, Deriv *d);
+/* The derivative of node n with respect to its i-th operand, as a node. */
+Node diff_partial(Node n, uint32_t i);
+
+/* ---- sched.c: straight-line schedules of the nodes that outputs need ---- */
+
+/* In a product's items, SCHED_DIV marks a divisor: the item x | SCHED_DIV stands for 1/x. */
+#define SCHED_DIV 0x80000000u
+
+/* One emitted assignment: a node computed from `items` (operands, or already scheduled
+ * sub-sums and sub-products that the scheduler found in the graph), joined by the node's op. */
+typedef struct {
+    Node node;
+    uint32_t nitems;
+    const Node *items;
+} Step;
+
+typedef struct {
+    Step *steps;
+    uint32_t nsteps, cap;
+} Schedule;
+
+void sched_build(Schedule *s, const Node *outputs, size_t n);
+void sched_free(Schedule *s);
+void sched_release(void); /* frees the plans kept for all schedules, at exit */
+/* Which helpers (sigmoid, softplus, ...) a schedule uses, as a bit set over Op. */
+void sched_ops_used(const Schedule *s, bool used[OP__COUNT]);
+
+/* ---- emit.c: C text of the generated API ---- */
+
+typedef struct {
+    const char *prefix;
+    const char *source_name; /* the input's base name, for the provenance line */
+} EmitOptions;
+
+void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
+void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
+
+/* ---- print.c: readable formulas for --print ---- */
+
+void print_formulas(FILE *out, const Model *m, const Deriv *d);
+/* Writes node n as a formula a student would write, cut after `limit` bytes. */
+void print_node(Buf *b, Node n, char *const *param_names, size_t limit);
+
+#endif

@@ -1,0 +1,301 @@
+/* main.c: the command line, and the pipeline as a straight list of phases.
+ *
+ *   hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print]
+ *           [--dump=ast|dag|grad|hess] [--version] [--help]
+ *
+ * read -> parse -> sema (lower to the graph) -> diff (gradient, Hessian, Hv) -> emit.
+ * On any error nothing is written: output goes to a temporary file beside the target,
+ * renamed over it only when all of it is written, so an existing file is never clobbered.
+ * Exit status: 0 done, 1 errors in the input (or an output that cannot be written),
+ * 2 a bad command line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hessgen.h"
+
+enum { MAX_SOURCE = 64 << 20 };
+
+static const char usage[] =
+    "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print]\n"
+    "               [--dump=ast|dag|grad|hess] [--version] [--help]\n";
+
+static const char help[] =
+    "hessgen compiles a loss written in the .hl language into C for its exact value,\n"
+    "gradient and Hessian.\n\n"
+    "  FILE.hl          the loss; - reads standard input\n"
+    "  -o OUT.c         write the C there (default: standard output)\n"
+    "  --header OUT.h   also write the declarations as a header\n"
+    "  --prefix NAME    the prefix of every generated symbol (default: the model's name,\n"
+    "                   or the file's name made a C identifier)\n"
+    "  --print          show the gradient and Hessian as formulas\n"
+    "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
+    "  --version        print the version\n"
+    "  --help           print this help\n";
+
+typedef struct {
+    const char *input, *output, *header, *prefix, *dump;
+    bool print;
+} Options;
+
+static bool is_identifier(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, Options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            fputs(help, stdout);
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("hessgen %s\n", HESSGEN_VERSION);
+            exit(0);
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "hessgen: %s needs a value\n%s", a, usage);
+                return 2;
+            }
+            const char **slot = a[1] == 'o' ? &o->output : a[2] == 'h' ? &o->header : &o->prefix;
+            *slot = argv[++i];
+        } else if (strcmp(a, "--print") == 0) {
+            o->print = true;
+        } else if (strncmp(a, "--dump=", 7) == 0) {
+            o->dump = a + 7;
+            if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess")) {
+                fprintf(stderr, "hessgen: --dump takes ast, dag, grad or hess, not '%s'\n", o->dump);
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1] != 0) {
+            fprintf(stderr, "hessgen: unknown option '%s'\n%s", a, usage);
+            return 2;
+        } else if (o->input) {
+            fprintf(stderr, "hessgen: more than one input file ('%s' and '%s')\n%s", o->input, a, usage);
+            return 2;
+        } else {
+            o->input = a;
+        }
+    }
+    if (!o->input) {
+        fprintf(stderr, "hessgen: no input file\n%s", usage);
+        return 2;
+    }
+    if (o->prefix && !is_identifier(o->prefix)) {
+        fprintf(stderr, "hessgen: --prefix '%s' is not a C identifier\n", o->prefix);
+        return 2;
+    }
+    return 0;
+}
+
+/* The whole input, or NULL after saying why. */
+static char *read_source(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "hessgen: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *text = xmalloc(cap);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= MAX_SOURCE) {
+                fprintf(stderr, "hessgen: '%s' is larger than %d MiB\n", path, MAX_SOURCE >> 20);
+                free(text);
+                if (f != stdin)
+                    fclose(f);
+                return NULL;
+            }
+            cap *= 2;
+            text = xrealloc(text, cap);
+        }
+        size_t got = fread(text + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        fprintf(stderr, "hessgen: cannot read '%s'\n", path);
+        free(text);
+        return NULL;
+    }
+    *len = n;
+    return text;
+}
+
+/* The file's stem as a C identifier: "examples/weakest.hl" -> "weakest". */
+static char *stem_identifier(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return strdup("model");
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base)
+        n = (size_t)(dot - base);
+    char *s = xmalloc(n + 2);
+    size_t k = 0;
+    if (n == 0 || (base[0] >= '0' && base[0] <= '9'))
+        s[k++] = '_';
+    for (size_t i = 0; i < n; i++) {
+        char c = base[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        s[k++] = ok ? c : '_';
+    }
+    s[k] = 0;
+    return s;
+}
+
+static const char *base_name(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return "<stdin>";
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Writes text to path through a temporary file and a rename, so that the path holds either
+ * its old content or all of the new. "-" is standard output. */
+static bool write_atomically(const char *path, const Buf *text)
+{
+    if (strcmp(path, "-") == 0) {
+        fwrite(text->data, 1, text->len, stdout);
+        return fflush(stdout) == 0;
+    }
+    size_t n = strlen(path);
+    char *tmp = xmalloc(n + 16);
+    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "hessgen: cannot write '%s': %s\n", path, strerror(errno));
+        free(tmp);
+        return false;
+    }
+    FILE *f = fdopen(fd, "wb");
+    bool ok = f && fwrite(text->data, 1, text->len, f) == text->len;
+    ok = f && fclose(f) == 0 && ok;
+    if (ok)
+        (void)chmod(tmp, 0644 & ~(unsigned)0);
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "hessgen: cannot write '%s': %s\n", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+        return false;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int main(int argc, char **argv)
+{
+    Options opt = {0};
+    int rc = parse_args(argc, argv, &opt);
+    if (rc)
+        return rc;
+    if ((opt.output && same_file(opt.input, opt.output)) || (opt.header && same_file(opt.input, opt.header))) {
+        fprintf(stderr, "hessgen: the output would overwrite the input '%s'\n", opt.input);
+        return 2;
+    }
+    size_t len;
+    char *text = read_source(opt.input, &len);
+    if (!text)
+        return 1;
+
+    const char *display = strcmp(opt.input, "-") == 0 ? "<stdin>" : opt.input;
+    diag_set_source(display, text, len);
+
+    Program prog = {0};
+    parse_program(&prog, text, len);
+    if (opt.dump && strcmp(opt.dump, "ast") == 0 && diag_error_count() == 0)
+        ast_dump(stdout, &prog);
+
+    dag_init();
+    char *stem = stem_identifier(opt.input);
+    Model model;
+    if (diag_error_count() == 0 || prog.first)
+        sema_run(&prog, &model, stem);
+    else
+        memset(&model, 0, sizeof model);
+    Deriv deriv = {0};
+    Buf c_text = {0}, h_text = {0};
+    rc = 1;
+    if (diag_error_count() == 0) {
+        diff_gradient(&model, &deriv);
+        diff_hessian(&model, &deriv);
+        diff_hvp(&model, &deriv);
+
+        if (opt.dump && strcmp(opt.dump, "dag") == 0) {
+            dag_dump(stdout, model.loss);
+            printf("loss = n%u\n", model.loss);
+        } else if (opt.dump && strcmp(opt.dump, "grad") == 0) {
+            dag_dump_nodes(stdout, deriv.grad, deriv.n);
+            for (uint32_t i = 0; i < deriv.n; i++)
+                printf("dL/d%s = n%u\n", model.param_names[i], deriv.grad[i]);
+        } else if (opt.dump && strcmp(opt.dump, "hess") == 0) {
+            dag_dump_nodes(stdout, deriv.hess, deriv.nnz);
+            for (uint32_t t = 0; t < deriv.nnz; t++)
+                printf("H[%u][%u] = n%u\n", deriv.rows[t], deriv.cols[t], deriv.hess[t]);
+        }
+        if (opt.print)
+            print_formulas(stdout, &model, &deriv);
+
+        EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input)};
+        bool want_c = opt.output || (!opt.print && !opt.dump);
+        rc = 0;
+        if (want_c) {
+            emit_c(&c_text, &model, &deriv, &eo);
+            if (!write_atomically(opt.output ? opt.output : "-", &c_text))
+                rc = 1;
+        }
+        if (rc == 0 && opt.header) {
+            emit_header(&h_text, &model, &deriv, &eo);
+            if (!write_atomically(opt.header, &h_text))
+                rc = 1;
+        }
+    }
+
+    buf_free(&c_text);
+    buf_free(&h_text);
+    free(deriv.grad);
+    free(deriv.rows);
+    free(deriv.cols);
+    free(deriv.hess);
+    free(deriv.hvp);
+    for (uint32_t i = 0; i < model.nparam; i++)
+        free(model.param_names[i]);
+    free(model.param_names);
+    free(model.param_start);
+    for (int i = 0; i < model.nat; i++)
+        free(model.at[i].values);
+    free(model.at);
+    free(stem);
+    sched_release();
+    dag_free();
+    ast_free_numbers();
+    arena_free(prog.arena);
+    free(text);
+    return rc;
+}

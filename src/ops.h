@@ -1,0 +1,55 @@
+/* ops.h: the one table of the expression graph's operations.
+ *
+ * Each row of UNARY_OPS is one elementary function of one argument:
+ *   X(ENUM, source name or NULL if internal, C spelling, needs a helper, derivative)
+ * The derivative is written in terms of the argument `a` and the node's own value `f`
+ * (so exp' = f reuses the exp already computed), using the graph's constructors
+ * (see diff.c, where the table is expanded). A helper is a small static function emitted
+ * into the generated file because C has no overflow-safe spelling for it.
+ * Adding a function is adding a row here and a line in dag_eval_const (dag.c).
+ *
+ * sign and step are internal: they are the one-sided derivatives of abs and relu
+ * (0 at the kink, as LANGUAGE.md specifies), and their own derivative is 0.
+ */
+#ifndef HESSGEN_OPS_H
+#define HESSGEN_OPS_H
+
+#define UNARY_OPS(X)                                                                  \
+    X(EXP,      "exp",      "exp",      0, f)                                         \
+    X(LOG,      "log",      "log",      0, RECIP(a))                                  \
+    X(SIN,      "sin",      "sin",      0, U(COS, a))                                 \
+    X(COS,      "cos",      "cos",      0, NEG(U(SIN, a)))                            \
+    X(TAN,      "tan",      "tan",      0, ADD(ONE, SQ(f)))                           \
+    X(TANH,     "tanh",     "tanh",     0, SUB(ONE, SQ(f)))                           \
+    X(ATAN,     "atan",     "atan",     0, RECIP(ADD(ONE, SQ(a))))                    \
+    X(SINH,     "sinh",     "sinh",     0, U(COSH, a))                                \
+    X(COSH,     "cosh",     "cosh",     0, U(SINH, a))                                \
+    X(LOG1P,    "log1p",    "log1p",    0, RECIP(ADD(ONE, a)))                        \
+    X(EXPM1,    "expm1",    "expm1",    0, ADD(f, ONE))                               \
+    X(SIGMOID,  "sigmoid",  "sigmoid",  1, MUL(f, SUB(ONE, f)))                       \
+    X(SOFTPLUS, "softplus", "softplus", 1, U(SIGMOID, a))                             \
+    X(ABS,      "abs",      "fabs",     0, U(SIGN, a))                                \
+    X(RELU,     "relu",     "relu",     1, U(STEP, a))                                \
+    X(SIGN,     NULL,       "sign",     1, ZERO)                                      \
+    X(STEP,     NULL,       "step",     1, ZERO)
+
+/* Every node kind: leaves, the n-ary canonical sum and product, the power with a
+ * constant rational exponent, then the unary functions above. */
+typedef enum {
+    OP_NONE,   /* node 0: "no node", the result of a lowering that failed */
+    OP_CONST,  /* an exact rational; aux indexes the rational pool */
+    OP_PI,     /* the constant pi, kept symbolic */
+    OP_PARAM,  /* theta[aux] */
+    OP_DIR,    /* v[aux], the direction of a Hessian-vector product */
+    OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
+    OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
+    OP_POW,    /* base ^ exponent, the exponent a constant node */
+#define X(e, src, c, helper, d) OP_##e,
+    UNARY_OPS(X)
+#undef X
+    OP__COUNT
+} Op;
+
+#define OP_IS_UNARY(op) ((op) > OP_POW && (op) < OP__COUNT)
+
+#endif

@@ -1,0 +1,197 @@
+/* sched.c: orders the nodes that a function's outputs need into straight-line steps.
+ *
+ * In: output nodes. Out: a Schedule, one Step per non-leaf node, every step after the steps
+ * of its items (a post-order walk, iterative so depth costs no stack). What stays true: a
+ * node appears once per schedule, and the same input gives the same order.
+ *
+ * A step's items are normally the node's operands. For a sum or product with more than two
+ * non-constant operands, the scheduler covers the operand list greedily with the longest
+ * runs that already exist as nodes (dag_find_longest): a partial derivative of
+ * x0*x1*...*x49 then costs two multiplications of shared prefix and suffix products
+ * instead of 48. The plan of each node is computed once and kept for every schedule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessgen.h"
+
+enum { MAX_COVER_SUM = 64 }; /* sums longer than this keep their operands as they are */
+
+typedef struct {
+    const Node *items;
+    uint32_t n;
+    bool done;
+} Plan;
+
+static Plan *plans;
+static uint32_t plans_cap;
+static Node *plan_pool;
+static size_t pool_len, pool_cap;
+static Node **blocks; /* every pool block, freed by sched_release */
+static size_t nblocks;
+
+static const Node *pool_put(const Node *xs, uint32_t n)
+{
+    if (pool_len + n > pool_cap) {
+        /* keep earlier plans valid: start a new block, never move the old ones */
+        pool_cap = n > 65536 ? n : 65536;
+        plan_pool = xmalloc(sizeof(Node) * pool_cap);
+        pool_len = 0;
+        blocks = xrealloc(blocks, sizeof(Node *) * (nblocks + 1));
+        blocks[nblocks++] = plan_pool;
+    }
+    Node *p = plan_pool + pool_len;
+    memcpy(p, xs, sizeof(Node) * n);
+    pool_len += n;
+    return p;
+}
+
+static bool is_leaf(Node n)
+{
+    Op op = dag_op(n);
+    return op == OP_CONST || op == OP_PI || op == OP_PARAM || op == OP_DIR;
+}
+
+static bool is_reciprocal(Node n)
+{
+    return dag_op(n) == OP_POW && dag_args(n)[1] == dag.minus_one;
+}
+
+static const Plan *plan_of(Node n)
+{
+    if (n >= plans_cap) {
+        uint32_t cap = plans_cap ? plans_cap : 4096;
+        while (cap <= n)
+            cap *= 2;
+        plans = xrealloc(plans, sizeof(Plan) * cap);
+        memset(plans + plans_cap, 0, sizeof(Plan) * (cap - plans_cap));
+        plans_cap = cap;
+    }
+    Plan *p = &plans[n];
+    if (p->done)
+        return p;
+    p->done = true;
+    Op op = dag_op(n);
+    const Node *a = dag_args(n);
+    uint32_t k = dag_nargs(n);
+    bool has_const = k && dag_is_const(a[0]);
+    uint32_t m = k - has_const;
+    bool has_div = false;
+    if (op == OP_MUL)
+        for (uint32_t i = 0; i < k; i++)
+            has_div |= is_reciprocal(a[i]);
+    bool cover = (op == OP_ADD || op == OP_MUL) && m > 2 && !(op == OP_ADD && m > MAX_COVER_SUM);
+    if (!cover && !has_div) {
+        p->items = a;
+        p->n = k;
+        return p;
+    }
+    Node *items = xmalloc(sizeof(Node) * k);
+    uint32_t ni = 0;
+    if (!cover) {
+        memcpy(items, a, sizeof(Node) * k);
+        ni = k;
+    } else {
+        if (has_const)
+            items[ni++] = a[0];
+        const Node *r = a + has_const;
+        for (uint32_t s = 0; s < m;) {
+            size_t maxlen = m - s, len = 0;
+            if (s == 0 && !has_const)
+                maxlen--; /* the whole list is the node itself */
+            Node run = dag_find_longest(op, r + s, maxlen, &len);
+            if (run) {
+                items[ni++] = run;
+                s += (uint32_t)len;
+            } else {
+                items[ni++] = r[s++];
+            }
+        }
+    }
+    /* a factor x^-1 becomes a division by x: one operation instead of two */
+    for (uint32_t i = 0; i < ni && has_div; i++)
+        if (is_reciprocal(items[i]))
+            items[i] = dag_args(items[i])[0] | SCHED_DIV;
+    p->items = pool_put(items, ni);
+    p->n = ni;
+    free(items);
+    return p;
+}
+
+static void push_step(Schedule *s, Node n, const Plan *p)
+{
+    if (s->nsteps == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->steps = xrealloc(s->steps, sizeof(Step) * s->cap);
+    }
+    s->steps[s->nsteps++] = (Step){n, p->n, p->items};
+}
+
+void sched_build(Schedule *s, const Node *outputs, size_t n)
+{
+    memset(s, 0, sizeof *s);
+    /* visited[]: 0 new, 1 on the stack, 2 scheduled; nodes may be created while planning
+     * (never: dag_find_longest only looks), so the size taken now is final */
+    uint32_t limit = dag.nnodes;
+    uint8_t *state = xcalloc(limit, 1);
+    typedef struct { Node node; uint32_t next; } Frame;
+    Frame *stack = NULL;
+    size_t depth = 0, cap = 0;
+    for (size_t o = 0; o < n; o++) {
+        Node root = outputs[o];
+        if (!root || is_leaf(root) || state[root])
+            continue;
+        if (depth == cap) {
+            cap = cap ? 2 * cap : 256;
+            stack = xrealloc(stack, sizeof(Frame) * cap);
+        }
+        stack[depth++] = (Frame){root, 0};
+        state[root] = 1;
+        while (depth) {
+            Frame *f = &stack[depth - 1];
+            const Plan *p = plan_of(f->node);
+            if (f->next < p->n) {
+                Node c = p->items[f->next++] & ~SCHED_DIV;
+                if (is_leaf(c) || state[c])
+                    continue;
+                if (depth == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    stack = xrealloc(stack, sizeof(Frame) * cap);
+                }
+                stack[depth++] = (Frame){c, 0};
+                state[c] = 1;
+            } else {
+                push_step(s, f->node, p);
+                state[f->node] = 2;
+                depth--;
+            }
+        }
+    }
+    free(stack);
+    free(state);
+}
+
+void sched_free(Schedule *s)
+{
+    free(s->steps);
+    memset(s, 0, sizeof *s);
+}
+
+void sched_ops_used(const Schedule *s, bool used[OP__COUNT])
+{
+    for (uint32_t i = 0; i < s->nsteps; i++)
+        used[dag_op(s->steps[i].node)] = true;
+}
+
+void sched_release(void)
+{
+    for (size_t i = 0; i < nblocks; i++)
+        free(blocks[i]);
+    free(blocks);
+    free(plans);
+    blocks = NULL;
+    plans = NULL;
+    plan_pool = NULL;
+    nblocks = pool_len = pool_cap = 0;
+    plans_cap = 0;
+}

@@ -1,0 +1,989 @@
+/* sema.c: checks the syntax tree and lowers it to the expression graph.
+ *
+ * In: the Program. Out: the Model (parameter names and start values, the loss as one graph
+ * node, the `at` points with exact coordinates), or errors through diag.
+ * What it does, in order:
+ *   1. declares every name (a duplicate, or a built-in redefined, is an error), so a name may
+ *      be used before the statement that declares it;
+ *   2. sizes the parameter arrays and numbers theta's coordinates in declaration order,
+ *      arrays row-major;
+ *   3. lowers start values, constants, `let`s, the loss and the `at` points. Lowering inlines
+ *      every `def` (arguments are passed by name, so one may serve as a value or as an index),
+ *      unrolls every reduction over its fixed range, and evaluates every index exactly: an
+ *      index is lowered like any expression and must come out an integer constant.
+ * Constants, lets and defs are evaluated on first use; a cycle among them is an error.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessgen.h"
+
+enum {
+    MAX_RANK = 8,
+    MAX_PARAMS = 10000000,
+    MAX_LOWERED = 50000000, /* lowering steps, reductions unrolled: beyond this, stop */
+    MAX_DEF_DEPTH = 200,
+};
+
+typedef enum { SYM_PARAM, SYM_CONST, SYM_DATA, SYM_LET, SYM_DEF, SYM_FUNC, SYM_PI } SymKind;
+typedef enum { EV_TODO, EV_BUSY, EV_DONE, EV_FAILED } EvalState;
+
+typedef struct {
+    SymKind kind;
+    const char *name;
+    Span span;
+    const Stmt *stmt;
+    const Decl *decl;
+    int ndims;
+    long dims[MAX_RANK];
+    long size;       /* number of scalar values: the product of dims */
+    uint32_t base;   /* PARAM: theta index of the first value */
+    Node *values;    /* CONST: every value; LET: values[0] */
+    EvalState state;
+    Op op;           /* FUNC; OP_NONE for pow and OP_POW for sqrt */
+    int arity;
+    int active;      /* DEF: calls being inlined now */
+} Sym;
+
+/* A local binding: an index variable's value, or a def argument with the environment it
+ * is to be lowered in (call by name). */
+typedef struct Env Env;
+struct Env {
+    const char *name;
+    bool is_index;
+    long value;
+    const Ast *arg;
+    const Env *arg_env;
+    const Env *next;
+};
+
+static struct {
+    Sym **table;
+    uint32_t cap, used;
+    Sym *syms;  /* every symbol, freed at the end */
+    size_t nsyms, syms_cap;
+    long lowered;
+    bool too_large;
+    int def_depth;
+    Model *model;
+} S;
+
+/* ---- symbol table ---- */
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static Sym *sym_find(const char *name)
+{
+    uint32_t mask = S.cap - 1;
+    for (uint32_t i = name_hash(name) & mask; S.table[i]; i = (i + 1) & mask)
+        if (strcmp(S.table[i]->name, name) == 0)
+            return S.table[i];
+    return NULL;
+}
+
+static Sym *sym_add(const char *name, SymKind kind, Span span)
+{
+    if ((S.used + 1) * 2 > S.cap) {
+        uint32_t cap = S.cap ? S.cap * 2 : 256;
+        Sym **t = xcalloc(cap, sizeof(Sym *));
+        for (uint32_t i = 0; i < S.cap; i++) {
+            if (!S.table[i])
+                continue;
+            uint32_t j = name_hash(S.table[i]->name) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = S.table[i];
+        }
+        free(S.table);
+        S.table = t;
+        S.cap = cap;
+    }
+    Sym *s = xcalloc(1, sizeof(Sym));
+    s->kind = kind;
+    s->name = name;
+    s->span = span;
+    uint32_t mask = S.cap - 1, i = name_hash(name) & mask;
+    while (S.table[i])
+        i = (i + 1) & mask;
+    S.table[i] = s;
+    S.used++;
+    return s;
+}
+
+static void declare_builtins(void)
+{
+    static const struct { const char *name; Op op; int arity; } funcs[] = {
+#define X(e, src, c, helper, d) {src, OP_##e, 1},
+        UNARY_OPS(X)
+#undef X
+        {"sqrt", OP_POW, 1},
+        {"pow", OP_NONE, 2},
+    };
+    for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++) {
+        if (!funcs[i].name)
+            continue; /* internal operations have no source name */
+        Sym *s = sym_add(funcs[i].name, SYM_FUNC, (Span){0, 0});
+        s->op = funcs[i].op;
+        s->arity = funcs[i].arity;
+    }
+    sym_add("pi", SYM_PI, (Span){0, 0});
+}
+
+static bool is_builtin(const char *name)
+{
+    Sym *s = sym_find(name);
+    return s && (s->kind == SYM_FUNC || s->kind == SYM_PI);
+}
+
+static const char *kind_word(const Sym *s)
+{
+    switch (s->kind) {
+    case SYM_PARAM: return "parameter";
+    case SYM_CONST: return "constant";
+    case SYM_DATA: return "data array";
+    case SYM_LET: return "let";
+    case SYM_DEF: return "function";
+    default: return "built-in";
+    }
+}
+
+/* Declares a name of the program; a second declaration or a built-in's name is an error. */
+static Sym *declare(const char *name, SymKind kind, Span span)
+{
+    Sym *old = sym_find(name);
+    if (old && (old->kind == SYM_FUNC || old->kind == SYM_PI)) {
+        diag_error(span, "cannot redefine built-in '%s'", name);
+        return NULL;
+    }
+    if (old) {
+        diag_error(span, "duplicate name '%s'", name);
+        diag_note(old->span, "'%s' was first declared here as a %s", name, kind_word(old));
+        return NULL;
+    }
+    return sym_add(name, kind, span);
+}
+
+/* ---- lowering ---- */
+
+static Node lower(const Ast *e, const Env *env);
+
+static const Env *env_find(const Env *env, const char *name)
+{
+    for (; env; env = env->next)
+        if (strcmp(env->name, name) == 0)
+            return env;
+    return NULL;
+}
+
+/* Lowers e and requires an integer constant: an index, a bound or a size. */
+static bool lower_int(const Ast *e, const Env *env, const char *what, long *out)
+{
+    Node n = lower(e, env);
+    if (!n)
+        return false;
+    if (dag_has_param(n)) {
+        diag_error(e->span, "%s must be an integer constant, but this depends on a parameter", what);
+        return false;
+    }
+    if (!dag_is_const(n)) {
+        diag_error(e->span, "%s must be an integer constant, but this is not rational", what);
+        return false;
+    }
+    if (mpz_cmp_ui(mpq_denref(dag_rat(n)), 1) != 0) {
+        char *s = mpq_get_str(NULL, 10, dag_rat(n));
+        diag_error(e->span, "%s must be an integer, but this is %s", what, s);
+        void (*freefunc)(void *, size_t);
+        mp_get_memory_functions(NULL, NULL, &freefunc);
+        freefunc(s, strlen(s) + 1);
+        return false;
+    }
+    if (!dag_is_int_const(n, out) || *out > (long)1 << 40 || *out < -((long)1 << 40)) {
+        diag_error(e->span, "%s is too large", what);
+        return false;
+    }
+    return true;
+}
+
+static void force_const(Sym *s);
+static void force_let(Sym *s);
+
+static const char *plural(long n)
+{
+    return n == 1 ? "" : "s";
+}
+
+static void require_index(const Ast *e, const Sym *s)
+{
+    if (s->ndims == 1)
+        diag_error(e->span, "'%s' is an array of %ld values: index it, as %s[0]", s->name, s->dims[0], s->name);
+    else
+        diag_error(e->span, "'%s' is an array of rank %d: give %d indices", s->name, s->ndims, s->ndims);
+}
+
+/* The value of a scalar name. */
+static Node lower_name(const Ast *e, const Env *env)
+{
+    const Env *b = env_find(env, e->name);
+    if (b)
+        return b->is_index ? dag_int(b->value) : lower(b->arg, b->arg_env);
+    Sym *s = sym_find(e->name);
+    if (!s) {
+        diag_error(e->span, "undefined name '%s'", e->name);
+        return 0;
+    }
+    switch (s->kind) {
+    case SYM_PI:
+        return dag_pi();
+    case SYM_PARAM:
+        if (s->ndims) {
+            require_index(e, s);
+            return 0;
+        }
+        return dag_param(s->base);
+    case SYM_CONST:
+        if (s->ndims) {
+            require_index(e, s);
+            return 0;
+        }
+        force_const(s);
+        return s->state == EV_DONE ? s->values[0] : 0;
+    case SYM_LET:
+        force_let(s);
+        return s->state == EV_DONE ? s->values[0] : 0;
+    case SYM_DATA:
+        return 0; /* reported where it is declared */
+    case SYM_DEF:
+    case SYM_FUNC:
+        diag_error(e->span, "'%s' is a function: call it with arguments", e->name);
+        return 0;
+    }
+    return 0;
+}
+
+/* a[i][j]: a parameter, a constant's value, or an error. */
+static Node lower_index(const Ast *e, const Env *env)
+{
+    if (env_find(env, e->name)) {
+        diag_error(e->name_span, "'%s' is not an array", e->name);
+        return 0;
+    }
+    Sym *s = sym_find(e->name);
+    if (!s) {
+        diag_error(e->name_span, "undefined name '%s'", e->name);
+        return 0;
+    }
+    if (s->kind == SYM_DATA)
+        return 0;
+    if ((s->kind != SYM_PARAM && s->kind != SYM_CONST) || s->ndims == 0) {
+        diag_error(e->name_span, "'%s' is not an array", e->name);
+        return 0;
+    }
+    if (e->nargs != s->ndims) {
+        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
+                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+        return 0;
+    }
+    long flat = 0;
+    for (int k = 0; k < e->nargs; k++) {
+        long i;
+        if (!lower_int(e->args[k], env, "an index", &i))
+            return 0;
+        if (i < 0 || i >= s->dims[k]) {
+            if (s->ndims == 1)
+                diag_error(e->args[k]->span, "index %ld is out of range for '%s' of size %ld", i, s->name, s->dims[k]);
+            else
+                diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
+                           s->name, s->dims[k]);
+            return 0;
+        }
+        flat = flat * s->dims[k] + i;
+    }
+    if (s->kind == SYM_PARAM)
+        return dag_param(s->base + (uint32_t)flat);
+    force_const(s);
+    return s->state == EV_DONE ? s->values[flat] : 0;
+}
+
+/* The sign of a constant node (exact for rationals, numeric otherwise). */
+static int const_sign(Node n)
+{
+    if (dag_is_const(n))
+        return mpq_sgn(dag_rat(n));
+    long double v = dag_eval_const(n);
+    return v > 0 ? 1 : v < 0 ? -1 : 0;
+}
+
+static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const Ast *exp_ast)
+{
+    if (!a || !b)
+        return 0;
+    if (dag_is_const(b)) {
+        mpq_srcptr q = dag_rat(b);
+        bool int_q = mpz_cmp_ui(mpq_denref(q), 1) == 0;
+        if (!dag_has_param(a) && mpq_sgn(q) < 0 && const_sign(a) == 0) {
+            diag_error(base_ast->span, "division by zero: 0 raised to a negative power");
+            return 0;
+        }
+        if (!dag_has_param(a) && !int_q && const_sign(a) < 0) {
+            diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
+            return 0;
+        }
+        Node r = dag_powq(a, q);
+        if (!r)
+            diag_error(e->span, "this constant power is too large to compute exactly");
+        return r;
+    }
+    /* a^b with b not constant: exp(b*log(a)), defined for a > 0 */
+    if (!dag_has_param(a) && const_sign(a) <= 0) {
+        diag_error(base_ast->span, "a power with a non-constant exponent needs a positive base");
+        return 0;
+    }
+    (void)exp_ast;
+    return dag_unary(OP_EXP, dag_mul(b, dag_unary(OP_LOG, a)));
+}
+
+/* The domain of a function at a constant argument: log(0) is an error, not a node. */
+static bool check_domain(Op op, Node a, const Ast *arg)
+{
+    if (dag_has_param(a))
+        return true;
+    int s = const_sign(a);
+    if (op == OP_LOG && s <= 0) {
+        diag_error(arg->span, s == 0 ? "log(0) is undefined" : "log of a negative constant is undefined");
+        return false;
+    }
+    if (op == OP_LOG1P) {
+        Node t = dag_add(a, dag.one);
+        if (const_sign(t) <= 0) {
+            diag_error(arg->span, "log1p of a constant <= -1 is undefined");
+            return false;
+        }
+    }
+    return true;
+}
+
+static Node lower_call(const Ast *e, const Env *env)
+{
+    if (env_find(env, e->name)) {
+        diag_error(e->name_span, "'%s' is not a function", e->name);
+        return 0;
+    }
+    Sym *s = sym_find(e->name);
+    if (!s) {
+        diag_error(e->name_span, "undefined function '%s'", e->name);
+        return 0;
+    }
+    if (s->kind != SYM_FUNC && s->kind != SYM_DEF) {
+        diag_error(e->name_span, "'%s' is a %s, not a function", e->name, kind_word(s));
+        return 0;
+    }
+    if (e->nargs != s->arity) {
+        diag_error(e->span, "'%s' takes %d argument%s, but %d %s given", s->name, s->arity, plural(s->arity),
+                   e->nargs, e->nargs == 1 ? "is" : "are");
+        return 0;
+    }
+    if (s->kind == SYM_DEF) {
+        if (s->active) {
+            diag_error(e->name_span, "'%s' calls itself; functions are inlined and cannot be recursive", s->name);
+            return 0;
+        }
+        if (S.def_depth >= MAX_DEF_DEPTH) {
+            diag_error(e->name_span, "functions nested more than %d deep", MAX_DEF_DEPTH);
+            return 0;
+        }
+        Env *binds = xcalloc((size_t)s->arity + 1, sizeof(Env));
+        for (int i = 0; i < s->arity; i++) {
+            binds[i].name = s->stmt->params[i];
+            binds[i].arg = e->args[i];
+            binds[i].arg_env = env;
+            binds[i].next = i + 1 < s->arity ? &binds[i + 1] : NULL;
+        }
+        s->active++;
+        S.def_depth++;
+        Node r = lower(s->stmt->expr, s->arity ? binds : NULL);
+        S.def_depth--;
+        s->active--;
+        free(binds);
+        return r;
+    }
+    if (s->op == OP_NONE) /* pow(a, b) */
+        return lower_pow(e, lower(e->args[0], env), lower(e->args[1], env), e->args[0], e->args[1]);
+    Node a = lower(e->args[0], env);
+    if (!a)
+        return 0;
+    if (s->op == OP_POW) { /* sqrt(a) = a^(1/2) */
+        if (!dag_has_param(a) && const_sign(a) < 0) {
+            diag_error(e->args[0]->span, "square root of a negative constant is not a real number");
+            return 0;
+        }
+        mpq_t half;
+        mpq_init(half);
+        mpq_set_ui(half, 1, 2);
+        Node r = dag_powq(a, half);
+        mpq_clear(half);
+        return r;
+    }
+    if (!check_domain(s->op, a, e->args[0]))
+        return 0;
+    if ((s->op == OP_ABS || s->op == OP_RELU) && dag_has_param(a))
+        diag_warning(e->name_span, "'%s' is not differentiable at 0; its derivatives there are taken as 0", s->name);
+    return dag_unary(s->op, a);
+}
+
+/* ---- reductions ---- */
+
+typedef struct {
+    const char *array;
+    long size;
+    int dim;
+    Span span;
+} Use;
+
+typedef struct {
+    Use *u;
+    int n, cap;
+} UseList;
+
+static bool in_list(const char *name, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Collects the array dimensions that the index variable (any of `alias`) indexes directly
+ * inside e, looking through def calls whose argument is the variable itself. `local` names
+ * shadow globals in this scope (def parameters, inner index variables). */
+static void infer_uses(const Ast *e, const char *const *alias, int nalias, const char *const *local, int nlocal,
+                       UseList *uses)
+{
+    if (!e)
+        return;
+    switch (e->kind) {
+    case AST_INDEX: {
+        Sym *s = in_list(e->name, local, nlocal) ? NULL : sym_find(e->name);
+        if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST || s->kind == SYM_DATA) && s->ndims == e->nargs) {
+            for (int k = 0; k < e->nargs; k++) {
+                const Ast *x = e->args[k];
+                if (x->kind == AST_NAME && in_list(x->name, alias, nalias)) {
+                    if (uses->n == uses->cap) {
+                        uses->cap = uses->cap ? 2 * uses->cap : 8;
+                        uses->u = xrealloc(uses->u, sizeof(Use) * (size_t)uses->cap);
+                    }
+                    uses->u[uses->n++] = (Use){s->name, s->dims[k], k, x->span};
+                }
+            }
+        }
+        for (int k = 0; k < e->nargs; k++)
+            infer_uses(e->args[k], alias, nalias, local, nlocal, uses);
+        return;
+    }
+    case AST_CALL: {
+        for (int k = 0; k < e->nargs; k++)
+            infer_uses(e->args[k], alias, nalias, local, nlocal, uses);
+        Sym *s = in_list(e->name, local, nlocal) ? NULL : sym_find(e->name);
+        if (!s || s->kind != SYM_DEF || s->arity != e->nargs || s->active)
+            return;
+        const char **inner = xcalloc((size_t)s->arity + 1, sizeof(char *));
+        int ninner = 0;
+        for (int k = 0; k < s->arity; k++)
+            if (e->args[k]->kind == AST_NAME && in_list(e->args[k]->name, alias, nalias))
+                inner[ninner++] = s->stmt->params[k];
+        if (ninner) {
+            s->active++;
+            infer_uses(s->stmt->expr, inner, ninner, s->stmt->params, s->arity, uses);
+            s->active--;
+        }
+        free(inner);
+        return;
+    }
+    case AST_REDUCE: {
+        infer_uses(e->a, alias, nalias, local, nlocal, uses);
+        infer_uses(e->b, alias, nalias, local, nlocal, uses);
+        /* the reduction's own variable shadows an outer one of the same name */
+        const char **a2 = xcalloc((size_t)nalias + 1, sizeof(char *));
+        const char **l2 = xcalloc((size_t)nlocal + 1, sizeof(char *));
+        int na = 0;
+        for (int k = 0; k < nalias; k++)
+            if (strcmp(alias[k], e->name) != 0)
+                a2[na++] = alias[k];
+        memcpy(l2, local, sizeof(char *) * (size_t)nlocal);
+        l2[nlocal] = e->name;
+        if (na)
+            infer_uses(e->body, a2, na, l2, nlocal + 1, uses);
+        free(a2);
+        free(l2);
+        return;
+    }
+    default:
+        infer_uses(e->a, alias, nalias, local, nlocal, uses);
+        infer_uses(e->b, alias, nalias, local, nlocal, uses);
+        for (int k = 0; k < e->nargs; k++)
+            infer_uses(e->args[k], alias, nalias, local, nlocal, uses);
+        return;
+    }
+}
+
+/* sum(i, e): the range of i from the arrays it indexes; they must agree. */
+static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi)
+{
+    UseList uses = {0};
+    int nlocal = 0;
+    for (const Env *b = env; b; b = b->next)
+        nlocal++;
+    const char **local = xcalloc((size_t)nlocal + 1, sizeof(char *));
+    nlocal = 0;
+    for (const Env *b = env; b; b = b->next)
+        if (strcmp(b->name, e->name) != 0)
+            local[nlocal++] = b->name;
+    const char *alias[1] = {e->name};
+    infer_uses(e->body, alias, 1, local, nlocal, &uses);
+    free(local);
+    bool ok = true;
+    if (uses.n == 0) {
+        diag_error(e->name_span,
+                   "cannot infer the range of '%s': it indexes no array of fixed size here; write %s = lo..hi",
+                   e->name, e->name);
+        ok = false;
+    }
+    for (int k = 1; ok && k < uses.n; k++) {
+        if (uses.u[k].size != uses.u[0].size) {
+            diag_error(e->name_span, "the range of '%s' is ambiguous: '%s' has %ld entries along dimension %d but '%s' has %ld along dimension %d",
+                       e->name, uses.u[0].array, uses.u[0].size, uses.u[0].dim + 1, uses.u[k].array, uses.u[k].size,
+                       uses.u[k].dim + 1);
+            diag_note(uses.u[0].span, "'%s' indexes '%s' (size %ld) here", e->name, uses.u[0].array, uses.u[0].size);
+            diag_note(uses.u[k].span, "and '%s' (size %ld) here", uses.u[k].array, uses.u[k].size);
+            ok = false;
+        }
+    }
+    if (ok) {
+        *lo = 0;
+        *hi = uses.u[0].size - 1;
+    }
+    free(uses.u);
+    return ok;
+}
+
+static Node lower_reduce(const Ast *e, const Env *env)
+{
+    if (is_builtin(e->name)) {
+        diag_error(e->name_span, "cannot use built-in '%s' as an index variable", e->name);
+        return 0;
+    }
+    long lo, hi;
+    if (e->a) {
+        if (!lower_int(e->a, env, "a reduction bound", &lo) || !lower_int(e->b, env, "a reduction bound", &hi))
+            return 0;
+    } else if (!infer_range(e, env, &lo, &hi)) {
+        return 0;
+    }
+    if (hi < lo && e->reduce == RED_MEAN) {
+        diag_error(e->span, "mean over an empty range (%ld..%ld)", lo, hi);
+        return 0;
+    }
+    if (hi >= lo && hi - lo >= MAX_LOWERED) {
+        diag_error(e->span, "a reduction over %ld values is too large to unroll", hi - lo + 1);
+        return 0;
+    }
+    size_t n = hi >= lo ? (size_t)(hi - lo + 1) : 0;
+    Node *terms = xmalloc(sizeof(Node) * (n ? n : 1));
+    Env bind = {.name = e->name, .is_index = true, .next = env};
+    bool ok = true;
+    for (size_t k = 0; k < n && ok; k++) {
+        bind.value = lo + (long)k;
+        terms[k] = lower(e->body, &bind);
+        ok = terms[k] != 0;
+    }
+    Node r = 0;
+    if (ok) {
+        if (e->reduce == RED_PROD) {
+            r = dag_mul_n(terms, n);
+        } else {
+            r = dag_add_n(terms, n);
+            if (e->reduce == RED_MEAN)
+                r = dag_mul(r, dag_recip(dag_int((long)n)));
+        }
+    }
+    free(terms);
+    return r;
+}
+
+/* Lowers an expression to a graph node; 0 after an error (already reported). */
+static Node lower(const Ast *e, const Env *env)
+{
+    if (S.too_large)
+        return 0;
+    if (++S.lowered > MAX_LOWERED) {
+        diag_error(e->span, "the loss is too large once reductions and functions are expanded (over %d steps)",
+                   MAX_LOWERED);
+        S.too_large = true;
+        return 0;
+    }
+    Node a, b;
+    switch (e->kind) {
+    case AST_NUM:
+        return dag_const(*e->num);
+    case AST_NAME:
+        return lower_name(e, env);
+    case AST_INDEX:
+        return lower_index(e, env);
+    case AST_CALL:
+        return lower_call(e, env);
+    case AST_NEG:
+        a = lower(e->a, env);
+        return a ? dag_neg(a) : 0;
+    case AST_ADD:
+    case AST_SUB:
+    case AST_MUL:
+        a = lower(e->a, env);
+        b = lower(e->b, env);
+        if (!a || !b)
+            return 0;
+        return e->kind == AST_ADD ? dag_add(a, b) : e->kind == AST_SUB ? dag_sub(a, b) : dag_mul(a, b);
+    case AST_DIV:
+        a = lower(e->a, env);
+        b = lower(e->b, env);
+        if (!a || !b)
+            return 0;
+        if (!dag_has_param(b) && const_sign(b) == 0) {
+            diag_error(e->b->span, "division by zero");
+            return 0;
+        }
+        return dag_mul(a, dag_recip(b));
+    case AST_POW:
+        return lower_pow(e, lower(e->a, env), lower(e->b, env), e->a, e->b);
+    case AST_REDUCE:
+        return lower_reduce(e, env);
+    case AST_BRACE:
+        diag_error(e->span, "a brace list is only allowed as the value of an array");
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- declarations and values ---- */
+
+static bool size_dims(Sym *s, const Decl *d)
+{
+    if (d->ndims > MAX_RANK) {
+        diag_error(d->span, "'%s' has %d dimensions; at most %d are supported", d->name, d->ndims, MAX_RANK);
+        return false;
+    }
+    s->ndims = d->ndims;
+    s->size = 1;
+    for (int k = 0; k < d->ndims; k++) {
+        long n;
+        if (!lower_int(d->dims[k], NULL, "an array size", &n))
+            return false;
+        if (n <= 0) {
+            diag_error(d->dims[k]->span, "an array size must be positive, but this is %ld", n);
+            return false;
+        }
+        s->dims[k] = n;
+        if (s->size > MAX_PARAMS / n) {
+            diag_error(d->span, "'%s' has more than %d values", d->name, MAX_PARAMS);
+            return false;
+        }
+        s->size *= n;
+    }
+    return true;
+}
+
+/* Lowers an initial value into out[0..size): a brace list of the array's exact shape, or
+ * one expression that fills it. Values must not depend on parameters. */
+static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long *filled, const char *what)
+{
+    if (init->kind != AST_BRACE) {
+        if (level != 0 && level != s->ndims) {
+            diag_error(init->span, "expected a brace list of %ld values here", s->dims[level]);
+            return false;
+        }
+        Node v = lower(init, NULL);
+        if (!v)
+            return false;
+        if (dag_has_param(v)) {
+            diag_error(init->span, "%s must be a constant, but this depends on a parameter", what);
+            return false;
+        }
+        if (level == 0) {
+            for (long k = 0; k < s->size; k++)
+                out[k] = v;
+            *filled = s->size;
+        } else {
+            out[(*filled)++] = v;
+        }
+        return true;
+    }
+    if (level >= s->ndims) {
+        diag_error(init->span, s->ndims ? "too many nested braces for '%s' of rank %d" : "'%s' is a scalar: give one value, not a list",
+                   s->name, s->ndims);
+        return false;
+    }
+    if (init->nargs != s->dims[level]) {
+        diag_error(init->span, "'%s' needs %ld values here, but the list has %d", s->name, s->dims[level], init->nargs);
+        return false;
+    }
+    for (int k = 0; k < init->nargs; k++)
+        if (!lower_init(init->args[k], s, level + 1, out, filled, what))
+            return false;
+    return true;
+}
+
+static void force_const(Sym *s)
+{
+    if (s->state == EV_DONE || s->state == EV_FAILED)
+        return;
+    if (s->state == EV_BUSY) {
+        diag_error(s->span, "the value of '%s' depends on itself", s->name);
+        s->state = EV_FAILED;
+        return;
+    }
+    s->state = EV_BUSY;
+    if (!s->decl->init) {
+        diag_error(s->span, "constant '%s' has no value", s->name);
+        s->state = EV_FAILED;
+        return;
+    }
+    s->values = xcalloc((size_t)s->size, sizeof(Node));
+    long filled = 0;
+    bool ok = lower_init(s->decl->init, s, 0, s->values, &filled, "the value of a constant");
+    if (s->state == EV_BUSY)
+        s->state = ok ? EV_DONE : EV_FAILED;
+}
+
+static void force_let(Sym *s)
+{
+    if (s->state == EV_DONE || s->state == EV_FAILED)
+        return;
+    if (s->state == EV_BUSY) {
+        diag_error(s->span, "the value of '%s' depends on itself", s->name);
+        s->state = EV_FAILED;
+        return;
+    }
+    s->state = EV_BUSY;
+    s->values = xcalloc(1, sizeof(Node));
+    s->values[0] = lower(s->stmt->expr, NULL);
+    if (s->state == EV_BUSY)
+        s->state = s->values[0] ? EV_DONE : EV_FAILED;
+}
+
+static char *coordinate_name(const Sym *s, long flat)
+{
+    Buf b = {0};
+    buf_puts(&b, s->name);
+    long idx[MAX_RANK];
+    for (int k = s->ndims - 1; k >= 0; k--) {
+        idx[k] = flat % s->dims[k];
+        flat /= s->dims[k];
+    }
+    for (int k = 0; k < s->ndims; k++)
+        buf_printf(&b, "[%ld]", idx[k]);
+    return b.data;
+}
+
+static double const_value(Node n)
+{
+    return dag_is_const(n) ? rat_to_double(dag_rat(n)) : (double)dag_eval_const(n);
+}
+
+static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
+{
+    static const char *const labels[] = {"min", "strict_min", "max", "strict_max", "saddle",
+                                         "not_critical", "degenerate", "undetermined"};
+    bool label_ok = false;
+    for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
+        label_ok |= strcmp(st->label, labels[k]) == 0;
+    if (!label_ok)
+        diag_error(st->label_span,
+                   "unknown label '%s'; expected min, strict_min, max, strict_max, saddle, not_critical, degenerate or undetermined",
+                   st->label);
+    AtPoint *p = &m->at[m->nat++];
+    p->span = st->span;
+    p->label = st->label;
+    p->label_span = st->label_span;
+    p->values = xcalloc(m->nparam ? m->nparam : 1, sizeof(Node));
+    bool *given = xcalloc((size_t)nparams + 1, 1);
+    for (int k = 0; k < st->ndecls; k++) {
+        const Decl *d = st->decls[k];
+        Sym *s = sym_find(d->name);
+        if (!s || s->kind != SYM_PARAM) {
+            diag_error(d->span, "'%s' is not a parameter", d->name);
+            continue;
+        }
+        int which = 0;
+        while (params[which] != s)
+            which++;
+        if (given[which]) {
+            diag_error(d->span, "parameter '%s' is given twice", d->name);
+            continue;
+        }
+        given[which] = true;
+        long filled = 0;
+        lower_init(d->init, s, 0, p->values + s->base, &filled, "a point's coordinate");
+    }
+    for (int k = 0; k < nparams; k++)
+        if (!given[k])
+            diag_error(st->span, "this 'at' gives no value for parameter '%s'", params[k]->name);
+    free(given);
+}
+
+void sema_run(const Program *prog, Model *m, const char *default_name)
+{
+    memset(&S, 0, sizeof S);
+    S.model = m;
+    memset(m, 0, sizeof *m);
+    m->name = default_name;
+    declare_builtins();
+
+    /* 1. every name */
+    const Stmt *loss = NULL, *model_stmt = NULL;
+    int nat = 0, nparams = 0;
+    for (const Stmt *st = prog->first; st; st = st->next) {
+        switch (st->kind) {
+        case ST_MODEL:
+            if (model_stmt) {
+                diag_error(st->span, "a second 'model' statement");
+                diag_note(model_stmt->span, "the first is here");
+            } else {
+                model_stmt = st;
+                m->name = st->name;
+            }
+            break;
+        case ST_PARAM:
+        case ST_CONST:
+        case ST_DATA:
+            for (int k = 0; k < st->ndecls; k++) {
+                const Decl *d = st->decls[k];
+                SymKind kind = st->kind == ST_PARAM ? SYM_PARAM : st->kind == ST_CONST ? SYM_CONST : SYM_DATA;
+                Sym *s = declare(d->name, kind, d->span);
+                if (!s)
+                    continue;
+                s->stmt = st;
+                s->decl = d;
+                if (kind == SYM_PARAM)
+                    nparams++;
+            }
+            if (st->kind == ST_DATA)
+                diag_error(st->span, "'data' arrays are not supported yet: use 'const' arrays for a fixed data set");
+            break;
+        case ST_LET:
+        case ST_DEF: {
+            Sym *s = declare(st->name, st->kind == ST_LET ? SYM_LET : SYM_DEF, st->name_span);
+            if (s) {
+                s->stmt = st;
+                s->arity = st->nparams;
+            }
+            for (int k = 0; k < st->nparams; k++) {
+                if (is_builtin(st->params[k]))
+                    diag_error(st->param_spans[k], "cannot redefine built-in '%s'", st->params[k]);
+                for (int j = 0; j < k; j++)
+                    if (strcmp(st->params[j], st->params[k]) == 0)
+                        diag_error(st->param_spans[k], "duplicate parameter '%s'", st->params[k]);
+            }
+            break;
+        }
+        case ST_LOSS:
+            if (loss) {
+                diag_error(st->span, "a second 'loss' statement; a file has exactly one");
+                diag_note(loss->span, "the first is here");
+            } else {
+                loss = st;
+            }
+            break;
+        case ST_AT:
+            nat++;
+            break;
+        }
+    }
+
+    /* 2. theta's coordinates, in declaration order */
+    Sym **params = xcalloc((size_t)nparams + 1, sizeof(Sym *));
+    int np = 0;
+    long ntheta = 0;
+    for (const Stmt *st = prog->first; st; st = st->next) {
+        if (st->kind != ST_PARAM && st->kind != ST_CONST && st->kind != ST_DATA)
+            continue;
+        for (int k = 0; k < st->ndecls; k++) {
+            Sym *s = sym_find(st->decls[k]->name);
+            if (!s || s->decl != st->decls[k])
+                continue;
+            if (s->kind == SYM_DATA)
+                continue;
+            if (!size_dims(s, st->decls[k])) {
+                s->kind = SYM_DATA; /* silence later uses: the error is reported */
+                continue;
+            }
+            if (s->kind != SYM_PARAM)
+                continue;
+            if (ntheta + s->size > MAX_PARAMS) {
+                diag_error(s->span, "more than %d parameters", MAX_PARAMS);
+                s->kind = SYM_DATA;
+                continue;
+            }
+            s->base = (uint32_t)ntheta;
+            ntheta += s->size;
+            params[np++] = s;
+        }
+    }
+    m->nparam = (uint32_t)ntheta;
+    m->param_names = xcalloc((size_t)ntheta + 1, sizeof(char *));
+    m->param_start = xcalloc((size_t)ntheta + 1, sizeof(double));
+    for (int k = 0; k < np; k++) {
+        Sym *s = params[k];
+        for (long j = 0; j < s->size; j++)
+            m->param_names[s->base + j] = coordinate_name(s, j);
+    }
+    if (diag_error_count() == 0 && np == 0 && prog->first)
+        diag_error(loss ? loss->span : prog->eof, "no parameters: declare what the loss depends on with 'param'");
+
+    /* 3. values */
+    for (int k = 0; k < np; k++) {
+        Sym *s = params[k];
+        if (!s->decl->init)
+            continue;
+        Node *v = xcalloc((size_t)s->size, sizeof(Node));
+        long filled = 0;
+        if (lower_init(s->decl->init, s, 0, v, &filled, "a start value"))
+            for (long j = 0; j < s->size; j++)
+                m->param_start[s->base + j] = const_value(v[j]);
+        free(v);
+    }
+    for (const Stmt *st = prog->first; st; st = st->next) {
+        if (st->kind == ST_CONST) {
+            for (int k = 0; k < st->ndecls; k++) {
+                Sym *s = sym_find(st->decls[k]->name);
+                if (s && s->decl == st->decls[k] && s->kind == SYM_CONST)
+                    force_const(s);
+            }
+        } else if (st->kind == ST_LET) {
+            Sym *s = sym_find(st->name);
+            if (s && s->stmt == st)
+                force_let(s);
+        }
+    }
+    if (!loss)
+        diag_error(prog->eof, "no 'loss' statement: a file must say what to differentiate, as 'loss EXPR;'");
+    else
+        m->loss = lower(loss->expr, NULL);
+
+    m->at = xcalloc((size_t)nat + 1, sizeof(AtPoint));
+    for (const Stmt *st = prog->first; st; st = st->next)
+        if (st->kind == ST_AT)
+            check_at(st, params, np, m);
+
+    free(params);
+    for (uint32_t i = 0; i < S.cap; i++) {
+        if (S.table[i]) {
+            free(S.table[i]->values);
+            free(S.table[i]);
+        }
+    }
+    free(S.table);
+}
