@@ -8,6 +8,7 @@ struct LexState {
     Arena *arena;
     uint32_t offset;   /* bytes consumed so far: the next token's first byte */
     uint32_t last_end; /* where the last token ended: "end of file" is reported there */
+    const char *text;  /* the source, to quote tokens in syntax errors */
 };
 
 /* A list the grammar grows one item at a time, in the tree's arena. */
@@ -26,5 +27,7 @@ Ast *ast_reduce(Arena *a, Span span, ReduceKind r, const char *var, Span var_spa
 Decl *decl_new(Arena *a, const char *name, Span span, Vec *dims, Ast *init);
 Stmt *stmt_new(Arena *a, Program *p, StmtKind kind, Span span);
 void stmt_set_decls(Stmt *s, Vec *decls);
+/* Remembers a stretch the parser skipped, so that sema does not report what it lost. */
+void program_mark_broken(Program *p, Span span);
 
 #endif

@@ -8,13 +8,14 @@
 %define api.pure full
 %locations
 %define api.location.type {Span}
-%define parse.error detailed
+%define parse.error custom
 %define parse.lac full
 %expect 0
 %param {yyscan_t scanner}
 %parse-param {struct LexState *ls} {Program *prog}
 
 %code requires {
+#include <string.h>
 #include "hessgen.h"
 #include "parse_state.h"
 #ifndef YY_TYPEDEF_YY_SCANNER_T
@@ -33,6 +34,10 @@ typedef void *yyscan_t;
             (Cur).begin = (Cur).end = YYRHSLOC(Rhs, 0).end;          \
         }                                                            \
     } while (0)
+
+/* Deep enough for 10000 nested parentheses; beyond it a clear error, never a crash. */
+#define YYMAXDEPTH 200000
+#define YYINITDEPTH 1000
 
 int yylex(YYSTYPE *lval, YYLTYPE *lloc, yyscan_t scanner);
 static void yyerror(YYLTYPE *loc, yyscan_t scanner, struct LexState *ls, Program *prog, const char *msg);
@@ -91,7 +96,7 @@ stmt
             stmt_set_decls(s, &$2);
             s->label = $4; s->label_span = @4;
         }
-    | error ';'                        { yyerrok; }
+    | error ';'                        { yyerrok; program_mark_broken(prog, @$); }
     ;
 
 /* decls = decl ("," decl)* */
@@ -206,6 +211,89 @@ reducer
 
 static void yyerror(YYLTYPE *loc, yyscan_t scanner, struct LexState *ls, Program *prog, const char *msg)
 {
-    (void)scanner; (void)ls; (void)prog;
+    (void)scanner; (void)ls;
+    if (strcmp(msg, "memory exhausted") == 0)
+        msg = "the expression is nested too deeply (the parser's stack holds 200000 levels)";
     diag_error(*loc, "%s", msg);
+    program_mark_broken(prog, *loc);
+}
+
+/* How a token is named in a message: the text of a name or number as written, a keyword
+ * or a punctuation mark quoted. */
+static void describe(Buf *b, yysymbol_kind_t k, const YYLTYPE *loc, const char *text, bool actual)
+{
+    switch (k) {
+    case YYSYMBOL_YYEOF:
+        buf_puts(b, "end of file");
+        return;
+    case YYSYMBOL_IDENT:
+        if (actual)
+            buf_printf(b, "name '%.*s'", (int)(loc->end - loc->begin), text + loc->begin);
+        else
+            buf_puts(b, "a name");
+        return;
+    case YYSYMBOL_NUMBER:
+        if (actual)
+            buf_printf(b, "number %.*s", (int)(loc->end - loc->begin), text + loc->begin);
+        else
+            buf_puts(b, "a number");
+        return;
+    default:
+        if (k >= YYSYMBOL_MODEL && k <= YYSYMBOL_PROD)
+            buf_printf(b, "keyword '%s'", yysymbol_name(k));
+        else if (k == YYSYMBOL_DOTDOT)
+            buf_puts(b, "'..'");
+        else
+            buf_puts(b, yysymbol_name(k));
+        return;
+    }
+}
+
+/* Tokens that can start an expression: a message says "an expression" for all of them. */
+static bool starts_expression(yysymbol_kind_t k)
+{
+    if (k == YYSYMBOL_NUMBER || k == YYSYMBOL_IDENT || k == YYSYMBOL_SUM || k == YYSYMBOL_MEAN || k == YYSYMBOL_PROD)
+        return true;
+    const char *name = yysymbol_name(k);
+    return strcmp(name, "'('") == 0 || strcmp(name, "'+'") == 0 || strcmp(name, "'-'") == 0 ||
+           strcmp(name, "'{'") == 0;
+}
+
+/* syntax error: unexpected X, expected A, B or C */
+static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, struct LexState *ls, Program *prog)
+{
+    (void)scanner;
+    enum { MAX_EXPECTED = 32 };
+    yysymbol_kind_t expected[MAX_EXPECTED];
+    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    const YYLTYPE *loc = yypcontext_location(ctx);
+    Buf b = {0};
+    buf_puts(&b, "syntax error: unexpected ");
+    describe(&b, yypcontext_token(ctx), loc, ls->text, true);
+    /* "an expression" stands for every token that starts one */
+    bool expr = false;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (expected[i] == YYSYMBOL_NUMBER)
+            expr = true;
+    }
+    for (int i = 0; i < n; i++)
+        if (!expr || !starts_expression(expected[i]))
+            expected[m++] = expected[i];
+    if (n > 0) {
+        buf_puts(&b, ", expected ");
+        int total = m + expr;
+        for (int i = 0; i < total; i++) {
+            if (i > 0)
+                buf_puts(&b, i == total - 1 ? " or " : ", ");
+            if (expr && i == 0)
+                buf_puts(&b, "an expression");
+            else
+                describe(&b, expected[i - expr], loc, ls->text, false);
+        }
+    }
+    diag_error(*loc, "%s", b.data);
+    program_mark_broken(prog, *loc);
+    buf_free(&b);
+    return 0;
 }

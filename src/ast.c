@@ -28,6 +28,9 @@ void vec_push(Arena *a, Vec *v, void *item)
     v->items[v->n++] = item;
 }
 
+static const char *diag_source_text;
+static size_t diag_source_len;
+
 /* GMP's rationals own heap memory; every one made for the tree is cleared at the end. */
 static mpq_t **tree_rats;
 static size_t tree_nrats, tree_rats_cap;
@@ -171,6 +174,9 @@ void parse_program(Program *prog, const char *text, size_t len)
     yyscan_t scanner;
     prog->arena = arena_new();
     ls.arena = prog->arena;
+    ls.text = text;
+    diag_source_text = text;
+    diag_source_len = len;
     if (yylex_init_extra(&ls, &scanner))
         fatal("cannot start the scanner");
     YY_BUFFER_STATE buf = yy_scan_bytes(text, (int)len, scanner);
@@ -189,6 +195,45 @@ void ast_free_numbers(void)
     free(tree_rats);
     tree_rats = NULL;
     tree_nrats = tree_rats_cap = 0;
+}
+
+void program_mark_broken(Program *p, Span span)
+{
+    /* the skipped stretch runs to the end of its statement: widen to the next ';' */
+    uint32_t end = span.end;
+    while (end < diag_source_len && !(end > 0 && diag_source_text[end - 1] == ';'))
+        end++;
+    /* and back to the start of the statement */
+    uint32_t begin = span.begin;
+    while (begin > 0 && diag_source_text[begin - 1] != ';')
+        begin--;
+    if (p->nbroken == p->broken_cap) {
+        int cap = p->broken_cap ? 2 * p->broken_cap : 8;
+        Span *s = arena_alloc(p->arena, sizeof(Span) * (size_t)cap);
+        if (p->nbroken)
+            memcpy(s, p->broken, sizeof(Span) * (size_t)p->nbroken);
+        p->broken = s;
+        p->broken_cap = cap;
+    }
+    p->broken[p->nbroken++] = (Span){begin, end};
+}
+
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool program_lost_name(const Program *p, const char *name)
+{
+    size_t n = strlen(name);
+    for (int k = 0; k < p->nbroken; k++) {
+        const char *t = diag_source_text;
+        for (uint32_t i = p->broken[k].begin; i + n <= p->broken[k].end; i++)
+            if (memcmp(t + i, name, n) == 0 && (i == 0 || !ident_char(t[i - 1])) &&
+                (i + n >= diag_source_len || !ident_char(t[i + n])))
+                return true;
+    }
+    return false;
 }
 
 /* ---- --dump=ast: one line per node, indented by depth ---- */

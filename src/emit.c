@@ -162,7 +162,7 @@ static void put_step(Buf *b, const Step *s)
     } else if (op == OP_MUL) {
         uint32_t i = 0;
         bool any = false;
-        if (dag_is_const(s->items[0])) {
+        if (!(s->items[0] & SCHED_DIV) && dag_is_const(s->items[0])) {
             i = 1;
             if (s->items[0] == dag.minus_one) {
                 buf_puts(b, "-");

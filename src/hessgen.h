@@ -117,7 +117,12 @@ typedef struct {
     Arena *arena;
     Stmt *first, *last;
     Span eof;        /* where the end of the file is, for "no loss" */
+    Span *broken;    /* stretches skipped after syntax errors */
+    int nbroken, broken_cap;
 } Program;
+
+/* Whether a syntax error may have swallowed a declaration of this name. */
+bool program_lost_name(const Program *p, const char *name);
 
 /* Parses the whole source; every syntax error is reported, the tree holds what parsed. */
 void parse_program(Program *prog, const char *text, size_t len);

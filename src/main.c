@@ -10,6 +10,7 @@
  * 2 a bad command line.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,10 +59,10 @@ static int parse_args(int argc, char **argv, Options *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             fputs(help, stdout);
-            exit(0);
+            return -1;
         } else if (strcmp(a, "--version") == 0) {
             printf("hessgen %s\n", HESSGEN_VERSION);
-            exit(0);
+            return -1;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--header") == 0 || strcmp(a, "--prefix") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "hessgen: %s needs a value\n%s", a, usage);
@@ -209,12 +210,47 @@ static bool same_file(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* The compiler's phases recurse over the syntax tree and the graph, as deep as the input
+ * nests; they run on a thread with a large stack so that depth is bounded by the parser's
+ * limit, never by the default 8 MiB. Untouched stack pages cost no memory. */
+enum { COMPILER_STACK = 1024 << 20 };
+
+typedef struct {
+    int argc;
+    char **argv;
+    int rc;
+} Job;
+
+static int compile(int argc, char **argv);
+
+static void *compile_thread(void *arg)
+{
+    Job *job = arg;
+    job->rc = compile(job->argc, job->argv);
+    return NULL;
+}
+
 int main(int argc, char **argv)
+{
+    Job job = {argc, argv, 1};
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, COMPILER_STACK) != 0 ||
+        pthread_create(&thread, &attr, compile_thread, &job) != 0) {
+        /* no thread to be had: compile on this one, with its smaller stack */
+        return compile(argc, argv);
+    }
+    pthread_join(thread, NULL);
+    pthread_attr_destroy(&attr);
+    return job.rc;
+}
+
+static int compile(int argc, char **argv)
 {
     Options opt = {0};
     int rc = parse_args(argc, argv, &opt);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     if ((opt.output && same_file(opt.input, opt.output)) || (opt.header && same_file(opt.input, opt.header))) {
         fprintf(stderr, "hessgen: the output would overwrite the input '%s'\n", opt.input);
         return 2;

@@ -45,15 +45,13 @@ typedef struct {
     int active;      /* DEF: calls being inlined now */
 } Sym;
 
-/* A local binding: an index variable's value, or a def argument with the environment it
- * is to be lowered in (call by name). */
+/* A local binding: an index variable's value, or a def argument's value. An argument is
+ * lowered once, where the call is; an index expression lowers to an integer constant, so the
+ * same binding serves a parameter used as a value and one used as an index. */
 typedef struct Env Env;
 struct Env {
     const char *name;
-    bool is_index;
-    long value;
-    const Ast *arg;
-    const Env *arg_env;
+    Node value;
     const Env *next;
 };
 
@@ -66,7 +64,15 @@ static struct {
     bool too_large;
     int def_depth;
     Model *model;
+    const Program *prog;
 } S;
+
+/* An undefined name is reported unless a syntax error may have swallowed its declaration. */
+static void undefined(Span at, const char *what, const char *name)
+{
+    if (!program_lost_name(S.prog, name))
+        diag_error(at, "undefined %s '%s'", what, name);
+}
 
 /* ---- symbol table ---- */
 
@@ -231,10 +237,10 @@ static Node lower_name(const Ast *e, const Env *env)
 {
     const Env *b = env_find(env, e->name);
     if (b)
-        return b->is_index ? dag_int(b->value) : lower(b->arg, b->arg_env);
+        return b->value;
     Sym *s = sym_find(e->name);
     if (!s) {
-        diag_error(e->span, "undefined name '%s'", e->name);
+        undefined(e->span, "name", e->name);
         return 0;
     }
     switch (s->kind) {
@@ -275,7 +281,7 @@ static Node lower_index(const Ast *e, const Env *env)
     }
     Sym *s = sym_find(e->name);
     if (!s) {
-        diag_error(e->name_span, "undefined name '%s'", e->name);
+        undefined(e->name_span, "name", e->name);
         return 0;
     }
     if (s->kind == SYM_DATA)
@@ -376,7 +382,7 @@ static Node lower_call(const Ast *e, const Env *env)
     }
     Sym *s = sym_find(e->name);
     if (!s) {
-        diag_error(e->name_span, "undefined function '%s'", e->name);
+        undefined(e->name_span, "function", e->name);
         return 0;
     }
     if (s->kind != SYM_FUNC && s->kind != SYM_DEF) {
@@ -400,9 +406,12 @@ static Node lower_call(const Ast *e, const Env *env)
         Env *binds = xcalloc((size_t)s->arity + 1, sizeof(Env));
         for (int i = 0; i < s->arity; i++) {
             binds[i].name = s->stmt->params[i];
-            binds[i].arg = e->args[i];
-            binds[i].arg_env = env;
+            binds[i].value = lower(e->args[i], env);
             binds[i].next = i + 1 < s->arity ? &binds[i + 1] : NULL;
+            if (!binds[i].value) {
+                free(binds);
+                return 0;
+            }
         }
         s->active++;
         S.def_depth++;
@@ -594,10 +603,10 @@ static Node lower_reduce(const Ast *e, const Env *env)
     }
     size_t n = hi >= lo ? (size_t)(hi - lo + 1) : 0;
     Node *terms = xmalloc(sizeof(Node) * (n ? n : 1));
-    Env bind = {.name = e->name, .is_index = true, .next = env};
+    Env bind = {.name = e->name, .next = env};
     bool ok = true;
     for (size_t k = 0; k < n && ok; k++) {
-        bind.value = lo + (long)k;
+        bind.value = dag_int(lo + (long)k);
         terms[k] = lower(e->body, &bind);
         ok = terms[k] != 0;
     }
@@ -838,6 +847,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
 {
     memset(&S, 0, sizeof S);
     S.model = m;
+    S.prog = prog;
     memset(m, 0, sizeof *m);
     m->name = default_name;
     declare_builtins();
@@ -968,10 +978,10 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
                 force_let(s);
         }
     }
-    if (!loss)
-        diag_error(prog->eof, "no 'loss' statement: a file must say what to differentiate, as 'loss EXPR;'");
-    else
+    if (loss)
         m->loss = lower(loss->expr, NULL);
+    else if (prog->nbroken == 0) /* after a syntax error, the loss may be what was lost */
+        diag_error(prog->eof, "no 'loss' statement: a file must say what to differentiate, as 'loss EXPR;'");
 
     m->at = xcalloc((size_t)nat + 1, sizeof(AtPoint));
     for (const Stmt *st = prog->first; st; st = st->next)

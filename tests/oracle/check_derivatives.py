@@ -9,12 +9,16 @@ For each file:
   2. compiles gen.c as C (`CC -std=c99 -pedantic -Wall -Wextra -Werror -O1 -c`) and, with --cxx,
      as C++ (`CXX -x c++ -Wall -Wextra -Werror -c`), and links a small driver with each object;
   3. reads the model with hl2sympy (an independent front end), differentiates it with SymPy,
-     and evaluates loss, gradient and Hessian with mpmath at 60 significant digits;
-  4. at several points (the file's start point if the exact loss and derivatives are finite and
-     real there, every `# oracle: point a,b,...` of the file, and 4 deterministic pseudo-random
-     points in the box `# oracle: box LO:HI` (default -1.5:1.5; or one LO:HI per coordinate,
-     comma-separated); points where the exact values are not finite, not real or not
-     representable as doubles are skipped) compares M_loss, M_grad (and its return value),
+     and evaluates loss, gradient and Hessian with mpmath at 400 and 800 significant digits
+     (more where the two disagree: see Exact.at);
+  4. picks the points: the file's start point; every `# oracle: point a, b, ...` line; every
+     `# oracle: edge a, b, ...` line (a point on a kink or a domain boundary: checked against
+     the exact values, with the one-sided convention at kinks, but not by finite differences;
+     the start point counts as an edge when an edge line names it); and 4 deterministic
+     pseudo-random points (seeded by the file name) in the box `# oracle: box LO:HI` (default
+     -1.5:1.5; or one LO:HI per coordinate, comma-separated). Points where the exact values are
+     not finite, not real or not representable as doubles are skipped; fewer than 4 left is a
+     failure. At each point it compares M_loss, M_grad (and the loss every function returns),
      M_hess (both triangles, with and without grad), M_hvp with a random v, and M_hess_sparse
      (values at M_hess_rows/M_hess_cols) with the exact values;
   5. checks M_NPARAM, M_param_names, M_param_start (the correctly rounded double of the exact
@@ -55,8 +59,8 @@ RTOL = 1e-12
 DBL_MIN = 2.2250738585072014e-308
 DBL_MAX = 1.7976931348623157e308
 TINY = DBL_MIN / RTOL
-DPS = 60            # digits of the first exact evaluation (see Exact.at)
-MAX_DPS = 4000
+DPS = 400           # digits of the first exact evaluation (see Exact.at)
+MAX_DPS = 6400
 AGREE = 1e-30       # two evaluations agree to this, relative to the output's largest entry
 NRANDOM = 4
 MAX_TRIES = 80
@@ -175,7 +179,7 @@ class Exact:
                     self.lower.append((i, j))
                     hl.append(h)
         exprs = [loss] + grad + hl
-        self.f = sp.lambdify(syms, exprs, modules="mpmath", cse=True)
+        self.f = sp.lambdify(syms, exprs, modules=hl2sympy.LAMBDIFY_MODULES, cse=True)
 
     @staticmethod
     def _real(v):
@@ -209,22 +213,25 @@ class Exact:
     def at(self, theta):
         """(loss, grad, H) as mpf at the double point theta; raises Invalid.
 
-        The expressions are evaluated at DPS and at DPS + 20 digits; where cancellation makes
-        the two disagree beyond AGREE relative to an output's largest entry (an output that is
-        tiny next to its intermediate terms, e.g. exp(t)/(1+exp(t)) - exp(2t)/(1+exp(t))^2 at
-        t = -1000), the precision doubles until two successive evaluations agree."""
-        n = self.n
+        Two evaluations, at DPS and 2*DPS digits, must agree to AGREE relative to each
+        output's largest entry (floored at TINY); otherwise the precision doubles until two
+        successive evaluations agree. DPS is large (400) because SymPy's derivatives can
+        cancel: d/dt tanh(t) = 1 - tanh(t)^2 is a difference of numbers near 1 whose true
+        value, about 4*exp(-2t), stays above DBL_MIN up to t = 354; at 60 digits it would be
+        absorbed to exactly 0 at both precisions, and the oracle would be wrong. 400 digits
+        resolve every value down to DBL_MIN next to intermediate terms of order 1e60."""
         dps = DPS
         vals = self._eval(theta, dps)
         while True:
-            nxt = dps + 20 if dps == DPS else 2 * dps
-            more = self._eval(theta, nxt)
+            more = self._eval(theta, 2 * dps)
             if self._agree(vals, more):
                 vals = more
                 break
-            if nxt >= MAX_DPS:
+            dps *= 2
+            if 2 * dps > MAX_DPS:
                 raise Invalid(f"the exact values do not settle below {MAX_DPS} digits")
-            vals, dps = more, nxt
+            vals = more
+        n = self.n
         loss = vals[0]
         grad = vals[1:1 + n]
         H = [[mpmath.mpf(0)] * n for _ in range(n)]
@@ -246,12 +253,13 @@ def correctly_rounded(x):
 # ----------------------------------------------------------------------------------------------
 
 def parse_directives(path, n):
-    """`# oracle: box LO:HI[, LO:HI ...]` and `# oracle: point a, b, ...` comment lines."""
+    """`# oracle: box LO:HI[, LO:HI ...]`, `# oracle: point a, b, ...` and
+    `# oracle: edge a, b, ...` comment lines; returns (box, [(values, is_edge)])."""
     box = [DEFAULT_BOX] * n
     points = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
-            m = re.search(r"#\s*oracle:\s*(\w+)\s*(.*)$", line)
+            m = re.match(r"\s*#\s*oracle:\s*(\w+)\s*(.*)$", line)
             if not m:
                 continue
             kind, rest = m.group(1), m.group(2).strip()
@@ -268,11 +276,11 @@ def parse_directives(path, n):
                         box = pairs
                     else:
                         raise ValueError(f"box needs 1 or {n} ranges")
-                elif kind == "point":
+                elif kind in ("point", "edge"):
                     vals = [float(Fraction(t.strip())) for t in rest.split(",") if t.strip()]
                     if len(vals) != n:
-                        raise ValueError(f"point needs {n} values, found {len(vals)}")
-                    points.append(vals)
+                        raise ValueError(f"{kind} needs {n} values, found {len(vals)}")
+                    points.append((vals, kind == "edge"))
                 else:
                     raise ValueError(f"unknown oracle directive '{kind}'")
             except (ValueError, ZeroDivisionError) as e:
@@ -295,9 +303,12 @@ def run(cmd, stdin=None, timeout=120):
 
 
 def first_lines(text, k=8):
+    """The first k non-blank lines of a tool's output, indented, after a newline ("" if none)."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
     more = f"\n    ... ({len(lines) - k} more lines)" if len(lines) > k else ""
-    return "\n".join("    " + ln for ln in lines[:k]) + more
+    return "\n" + "\n".join("    " + ln for ln in lines[:k]) + more
 
 
 def parse_driver_output(text, n):
@@ -407,7 +418,7 @@ def check_file(path, args, workdir):
     # 2. hessgen
     rc, so, se = run([args.hessgen, path, "-o", gen, "--prefix", PREFIX])
     if rc != 0 or not os.path.exists(gen):
-        res.fail(f"hessgen exited with {rc}\n{first_lines(se + so)}")
+        res.fail(f"hessgen exited with {rc}{first_lines(se + so)}")
         return res
     res.ok()
     with open(gen, encoding="utf-8", errors="replace") as f:
@@ -418,7 +429,7 @@ def check_file(path, args, workdir):
     rc, so, se = run([args.cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1",
                       "-c", gen, "-o", obj])
     if rc != 0:
-        res.fail(f"C compile failed\n{first_lines(se + so)}")
+        res.fail(f"C compile failed{first_lines(se + so)}")
         return res
     res.ok()
     drv_c = os.path.join(workdir, "driver.c")
@@ -427,12 +438,12 @@ def check_file(path, args, workdir):
     drv_o = os.path.join(workdir, "driver.o")
     rc, so, se = run([args.cc, "-std=c99", "-O1", f"-DNPARAM={n}", "-c", drv_c, "-o", drv_o])
     if rc != 0:
-        res.fail(f"driver compile failed\n{first_lines(se + so)}")
+        res.fail(f"driver compile failed{first_lines(se + so)}")
         return res
     exe = os.path.join(workdir, "driver")
     rc, so, se = run([args.cc, drv_o, obj, "-o", exe, "-lm"])
     if rc != 0:
-        res.fail(f"linking the generated C with the driver failed\n{first_lines(se + so)}")
+        res.fail(f"linking the generated C with the driver failed{first_lines(se + so)}")
         return res
     exe_cxx = None
     if args.cxx:
@@ -440,14 +451,14 @@ def check_file(path, args, workdir):
         rc, so, se = run([args.cxx, "-x", "c++", "-Wall", "-Wextra", "-Werror", "-c", gen,
                           "-o", obj_cxx])
         if rc != 0:
-            res.fail(f"C++ compile failed\n{first_lines(se + so)}")
+            res.fail(f"C++ compile failed{first_lines(se + so)}")
         else:
             res.ok()
             exe_cxx = os.path.join(workdir, "driver_cxx")
             rc, so, se = run([args.cxx, drv_o, obj_cxx, "-o", exe_cxx, "-lm"])
             if rc != 0:
                 res.fail("linking the C++-compiled file with a C driver failed (extern \"C\"?)"
-                         f"\n{first_lines(se + so)}")
+                         f"{first_lines(se + so)}")
                 exe_cxx = None
             else:
                 res.ok()
@@ -462,6 +473,7 @@ def check_file(path, args, workdir):
     exact = Exact(model)
     rng = random.Random(zlib.crc32(os.path.basename(path).encode()))
     pts = []        # (label, theta, v, (loss, grad, H))
+    edges = set()   # labels of points not given to fd_check (kinks, domain boundaries)
     skipped = []
 
     def try_point(label, theta):
@@ -473,9 +485,15 @@ def check_file(path, args, workdir):
             skipped.append(f"{label}: {e}")
             return False
 
-    try_point("start", [correctly_rounded(s) for s in model.start])
-    for k, p in enumerate(extra):
-        try_point(f"point {k + 1}", p)
+    start = [correctly_rounded(s) for s in model.start]
+    if any(is_edge and p == start for (p, is_edge) in extra):
+        edges.add("start")      # a start point that the file marks as an edge is one
+    try_point("start", start)
+    for k, (p, is_edge) in enumerate(extra):
+        label = f"{'edge' if is_edge else 'point'} {k + 1}"
+        if is_edge:
+            edges.add(label)
+        try_point(label, p)
     found = tries = 0
     while found < NRANDOM and tries < MAX_TRIES:
         tries += 1
@@ -492,7 +510,7 @@ def check_file(path, args, workdir):
     out = parse_driver_output(so, n)
     if rc != 0 or not out.get("end"):
         res.fail(f"the driver exited with {rc} (crash in the generated code?)"
-                 f"\n{first_lines(se + so[-2000:])}")
+                 f"{first_lines(se + so[-2000:])}")
         return res
     res.ok()
 
@@ -600,16 +618,17 @@ def check_file(path, args, workdir):
     rc, so, se = run([args.cc, "-std=c99", "-O1", f'-DHG_GEN="{gen}"',
                       os.path.join(HERE, "fd_check.c"), "-o", fd_exe, "-lm"])
     if rc != 0:
-        res.fail(f"fd_check does not compile with the generated file\n{first_lines(se + so)}")
+        res.fail(f"fd_check does not compile with the generated file{first_lines(se + so)}")
     else:
         ptsfile = os.path.join(workdir, "points.txt")
         with open(ptsfile, "w") as f:
-            for (_, theta, v, _) in pts:
-                f.write(" ".join(t.hex() for t in theta + v) + "\n")
+            for (label, theta, v, _) in pts:
+                if label not in edges:
+                    f.write(" ".join(t.hex() for t in theta + v) + "\n")
         rc, so, se = run([fd_exe, ptsfile], timeout=60)
         if rc != 0:
             fails = [ln for ln in so.splitlines() if "FAIL" in ln] or [so + se]
-            res.fail("finite differences disagree\n" + first_lines("\n".join(fails)))
+            res.fail("finite differences disagree" + first_lines("\n".join(fails)))
         else:
             res.ok()
     res.npoints = len(pts)

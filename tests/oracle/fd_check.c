@@ -73,7 +73,12 @@ static int compare(const char *what, int point, const long double *fd, const dou
     scale = max3(1.0L, maxan, maxfd);
     for (k = 0; k < n; k++) {
         long double e = fabsl(fd[k] - (long double)an[k]);
-        if (!(e <= worst)) {          /* NaN-greedy: a NaN becomes the worst entry */
+        if (isnan(e)) {               /* a NaN is the worst entry there can be */
+            worst = e;
+            wk = k;
+            break;
+        }
+        if (e > worst) {
             worst = e;
             wk = k;
         }

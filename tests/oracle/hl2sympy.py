@@ -21,6 +21,11 @@ one-sided convention the compiler documents:
 so SymPy's ordinary differentiation of the branches yields sign(t) and [t > 0] for the first
 derivative and 0 for the second, everywhere (the kink included).
 
+log1p, expm1 and softplus(t) = log1p(exp(t)) use SymPy's codegen functions log1p and expm1
+(mathematically log(1 + t) and exp(t) - 1; differentiated as 1/(1 + t) and exp(t)), so that
+evaluating them with mpmath does not absorb a tiny t into the 1 at any working precision.
+sigmoid(t) is 1/(1 + exp(-t)).
+
 Usage as a program:  python3 hl2sympy.py FILE.hl [--grad] [--hess]
 prints the coordinate names, start values and the loss (and its derivatives if asked).
 """
@@ -30,6 +35,7 @@ import sys
 from fractions import Fraction
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1 as sp_expm1, log1p as sp_log1p
 
 KEYWORDS = {"model", "param", "const", "data", "let", "def", "loss", "at", "expect",
             "sum", "mean", "prod"}
@@ -349,12 +355,39 @@ def _pw_relu(t):
     return sp.Piecewise((t, t > 0), (0, True))
 
 
+class rpow(sp.Function):
+    """u^k for a constant non-integer k. SymPy's Pow differentiates u^k as u^k * k * u'/u,
+    which is 0/0 where u = 0 even when the derivative exists ((x*y)^3.5 at x = 0); this one
+    differentiates to k * u^(k-1) * u'. Evaluated by mpmath.power (complex for u < 0, so such
+    points are skipped, as C's pow gives NaN there)."""
+    nargs = 2
+
+    @classmethod
+    def eval(cls, u, k):
+        if not u.free_symbols:
+            return sp.Pow(u, k)
+        if k.is_Integer:
+            return sp.Pow(u, k)
+        return None
+
+    def fdiff(self, argindex=1):
+        u, k = self.args
+        if argindex == 1:
+            return k * rpow(u, k - 1)
+        raise sp.ArgumentIndexError(self, argindex)
+
+
+LAMBDIFY_MODULES = [{"rpow": __import__("mpmath").power}, "mpmath"]
+
+
 def _power(a, k):
-    # `a^k`: a constant exponent is a (polynomial or real) power; a non-constant one is
-    # exp(k*log(a)), as LANGUAGE.md defines it.
+    # `a^k`: an integer constant exponent is a polynomial power, another constant one a real
+    # power (rpow), and a non-constant one exp(k*log(a)), as LANGUAGE.md defines it.
     if k.free_symbols:
         return sp.exp(k * sp.log(a))
-    return a ** k
+    if k.is_Integer or not a.free_symbols:
+        return a ** k
+    return rpow(a, k)
 
 
 def _apply(fname, args):
@@ -380,13 +413,13 @@ def _apply(fname, args):
     if fname == "cosh":
         return sp.cosh(t)
     if fname == "log1p":
-        return sp.log(1 + t)
+        return sp_log1p(t)
     if fname == "expm1":
-        return sp.exp(t) - 1
+        return sp_expm1(t)
     if fname == "sigmoid":
         return 1 / (1 + sp.exp(-t))
     if fname == "softplus":
-        return sp.log(1 + sp.exp(t))
+        return sp_log1p(sp.exp(t))
     if fname == "abs":
         return _pw_abs(t)
     if fname == "relu":

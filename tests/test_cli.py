@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The command line as a user meets it: what it prints, what it writes, how it fails.
+
+    test_cli.py HESSGEN SOURCE_DIR CC CXX
+Each check is a function; the run ends with `N passed, N failed`.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+HESSGEN, SRC, CC, CXX = (os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4])
+EX = os.path.join(SRC, 'examples')
+CHECKS = []
+
+
+def check(f):
+    CHECKS.append(f)
+    return f
+
+
+def hg(*args, stdin=None, timeout=120):
+    return subprocess.run([HESSGEN, *args], input=stdin, capture_output=True, timeout=timeout)
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def compiles(path, *extra):
+    for cmd in ([CC, '-x', 'c', '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-c', path, '-o', os.devnull, *extra],
+                [CXX, '-x', 'c++', '-Wall', '-Wextra', '-Werror', '-c', path, '-o', os.devnull, *extra]):
+        r = subprocess.run(cmd, capture_output=True)
+        ok(r.returncode == 0, '%s failed:\n%s' % (' '.join(cmd), r.stderr.decode()))
+
+
+@check
+def print_shows_the_lecture_formulas():
+    r = hg(os.path.join(EX, 'weakest.hl'), '--print')
+    ok(r.returncode == 0, r.stderr.decode())
+    want = ['loss     L = (1 - w1*w2)^2',
+            'gradient dL/dw1 = -2*w2*(1 - w1*w2)',
+            '         dL/dw2 = -2*w1*(1 - w1*w2)',
+            'Hessian  d2L/dw1dw1 = 2*w2^2',
+            '         d2L/dw1dw2 = 4*w1*w2 - 2',
+            '         d2L/dw2dw2 = 2*w1^2']
+    ok(r.stdout.decode().splitlines() == want, r.stdout.decode())
+
+
+@check
+def output_is_deterministic():
+    files = [os.path.join(EX, f) for f in sorted(os.listdir(EX)) if f.endswith('.hl')]
+    files += [os.path.join(SRC, 'tests', 'losses', f) for f in ('tanh_net.hl', 'softmax_xent.hl', 'relu_net.hl')]
+    for f in files:
+        a, b = hg(f), hg(f)
+        ok(a.returncode == 0 and a.stdout == b.stdout and len(a.stdout) > 1000, 'not byte-identical: ' + f)
+        ok(SRC.encode() not in a.stdout, 'the output carries a path: ' + f)
+
+
+@check
+def writes_the_file_and_it_compiles_alone():
+    with tempfile.TemporaryDirectory() as d:
+        out, hdr = os.path.join(d, 'w.c'), os.path.join(d, 'w.h')
+        r = hg(os.path.join(EX, 'weakest.hl'), '-o', out, '--header', hdr)
+        ok(r.returncode == 0 and r.stdout == b'', 'unexpected output: %r %r' % (r.stdout, r.stderr))
+        compiles(out)
+        compiles(hdr)
+        text = open(out).read()
+        for sym in ('weakest_loss', 'weakest_grad', 'weakest_hess', 'weakest_hvp', 'weakest_hess_sparse',
+                    'weakest_param_names', 'weakest_param_start', 'weakest_model', 'weakest_hess_nnz'):
+            ok(sym in text, sym + ' missing')
+        ok(sorted(os.listdir(d)) == ['w.c', 'w.h'], 'stray files: %s' % os.listdir(d))
+
+
+@check
+def prefix_default_and_option():
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, 'my-loss.2.hl')
+        with open(src, 'w') as f:
+            f.write('param x;\nloss x^2;\n')
+        r = hg(src)
+        ok(b'double my_loss_2_loss(const double *theta)' in r.stdout, 'default prefix from the file name')
+        r = hg(src, '--prefix', 'q')
+        ok(b'double q_loss(const double *theta)' in r.stdout, '--prefix')
+        r = hg(os.path.join(EX, 'weakest.hl'), '--prefix', 'Other')
+        ok(b'Other_hess(' in r.stdout and b'weakest_' not in r.stdout, '--prefix wins over model')
+        r = hg(src, '--prefix', '9bad')
+        ok(r.returncode == 2 and b'not a C identifier' in r.stderr, 'bad prefix')
+
+
+@check
+def reads_standard_input():
+    text = open(os.path.join(EX, 'weakest.hl'), 'rb').read()
+    r = hg('-', stdin=text)
+    ok(r.returncode == 0 and b'double weakest_loss' in r.stdout, 'stdin')
+    r = hg('-', stdin=b'param x;\nloss x*y;\n')
+    ok(r.returncode == 1 and b'<stdin>:2:8: error: undefined name' in r.stderr, r.stderr.decode())
+
+
+@check
+def usage_errors_exit_2():
+    for args, text in ((['--bogus'], b'unknown option'), ([], b'no input file'),
+                       (['a.hl', 'b.hl'], b'more than one input'), (['x.hl', '-o'], b'needs a value'),
+                       (['x.hl', '--dump=tree'], b'--dump takes')):
+        r = hg(*args)
+        ok(r.returncode == 2 and text in r.stderr, '%s: %d %r' % (args, r.returncode, r.stderr))
+    r = hg('--version')
+    ok(r.returncode == 0 and r.stdout.startswith(b'hessgen '), 'version')
+    r = hg('--help')
+    ok(r.returncode == 0 and b'usage: hessgen' in r.stdout, 'help')
+
+
+@check
+def unreadable_input_and_unwritable_output():
+    r = hg('/nonexistent/loss.hl')
+    ok(r.returncode == 1 and b"cannot open '/nonexistent/loss.hl'" in r.stderr, r.stderr.decode())
+    r = hg(os.path.join(EX, 'weakest.hl'), '-o', '/nonexistent/dir/out.c')
+    ok(r.returncode == 1 and b"cannot write '/nonexistent/dir/out.c'" in r.stderr, r.stderr.decode())
+
+
+@check
+def never_overwrites_its_input():
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, 'l.hl')
+        body = b'param x;\nloss x^2;\n'
+        open(src, 'wb').write(body)
+        r = hg(src, '-o', src)
+        ok(r.returncode == 2 and open(src, 'rb').read() == body, 'input clobbered')
+
+
+@check
+def ten_thousand_nested_parentheses_compile():
+    src = 'param x;\nloss ' + '(' * 10000 + 'x^2' + ')' * 10000 + ';\n'
+    r = hg('-', '--print', stdin=src.encode())
+    ok(r.returncode == 0 and r.stdout.decode().splitlines()[0] == 'loss     L = x^2', r.stderr.decode()[:300])
+    src = 'param x;\nloss ' + 'sin(' * 10000 + 'x' + ')' * 10000 + ';\n'
+    r = hg('-', stdin=src.encode())
+    ok(r.returncode == 0 and b'double model_hess' in r.stdout, 'deep function nesting: ' + r.stderr.decode()[:300])
+
+
+@check
+def nesting_past_the_parser_limit_is_a_clear_error():
+    src = 'param x;\nloss ' + '(' * 300000 + 'x' + ')' * 300000 + ';\n'
+    r = hg('-', stdin=src.encode())
+    ok(r.returncode == 1 and b'nested too deeply' in r.stderr, r.stderr.decode()[:300])
+
+
+@check
+def abs_and_relu_warn_but_compile():
+    r = hg('-', stdin=b'param x, y;\nloss abs(x) + relu(y)^2;\n')
+    err = r.stderr.decode()
+    ok(r.returncode == 0, err)
+    ok("2:6: warning: 'abs' is not differentiable at 0" in err and "2:15: warning: 'relu'" in err, err)
+
+
+@check
+def dumps_are_stable():
+    f = os.path.join(EX, 'weakest.hl')
+    for what in ('ast', 'dag', 'grad', 'hess'):
+        a, b = hg(f, '--dump=' + what), hg(f, '--dump=' + what)
+        ok(a.returncode == 0 and a.stdout == b.stdout and a.stdout, 'dump ' + what)
+    ok(b'loss = n' in hg(f, '--dump=dag').stdout, 'dag dump names the loss')
+    ok(b'H[1][0] = n' in hg(f, '--dump=hess').stdout, 'hess dump lists entries')
+
+
+@check
+def empty_hessian_and_constant_loss_compile():
+    with tempfile.TemporaryDirectory() as d:
+        for name, body in (('lin', 'param x, y;\nloss 3*x - y + 1;\n'), ('cst', 'param x;\nloss 2;\n')):
+            src, out = os.path.join(d, name + '.hl'), os.path.join(d, name + '.c')
+            open(src, 'w').write(body)
+            r = hg(src, '-o', out)
+            ok(r.returncode == 0, r.stderr.decode())
+            compiles(out)
+
+
+def main():
+    passed = failed = 0
+    for c in CHECKS:
+        try:
+            c()
+            passed += 1
+            print('ok   ' + c.__name__)
+        except Exception as e:  # a failed check, or a hessgen that crashed or hung
+            failed += 1
+            print('FAIL %s: %s' % (c.__name__, e))
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
