@@ -129,6 +129,9 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         dag.nodes = xrealloc(dag.nodes, sizeof(NodeRec) * dag.cap);
     }
     if (dag.nargs + n > dag.args_cap) {
+        /* args may be a run of an existing node's operands: keep it valid across the move */
+        bool inside = dag.args && args >= dag.args && args < dag.args + dag.args_cap;
+        size_t offset = inside ? (size_t)(args - dag.args) : 0;
         size_t cap = dag.args_cap ? dag.args_cap : 4096;
         while (cap < dag.nargs + n)
             cap *= 2;
@@ -136,6 +139,8 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
             fatal("expression graph too large");
         dag.args = xrealloc(dag.args, sizeof(Node) * cap);
         dag.args_cap = cap;
+        if (inside)
+            args = dag.args + offset;
     }
     Node m = dag.nnodes++;
     NodeRec *r = &dag.nodes[m];

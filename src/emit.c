@@ -32,10 +32,14 @@ static void put_double(Buf *b, double d)
         return;
     }
     char s[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, d);
-        if (strtod(s, NULL) == d)
-            break;
+    if (d == floor(d) && fabs(d) < 1e15) {
+        snprintf(s, sizeof s, "%.0f", d); /* 100.0, not 1e+02 */
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(s, sizeof s, "%.*g", prec, d);
+            if (strtod(s, NULL) == d)
+                break;
+        }
     }
     bool has_point = strpbrk(s, ".e") != NULL;
     if (d < 0)
@@ -147,14 +151,16 @@ static void put_step(Buf *b, const Step *s)
         bool first = true;
         for (uint32_t i = 0; i < s->nitems; i++) {
             Node x = s->items[i];
-            if (dag_is_const(x))
+            if (!(x & SCHED_INV) && dag_is_const(x))
                 continue;
-            if (!first)
+            if (x & SCHED_INV)
+                buf_puts(b, first ? "-" : " - ");
+            else if (!first)
                 buf_puts(b, " + ");
-            put_node(b, x);
+            put_node(b, x & ~SCHED_INV);
             first = false;
         }
-        if (dag_is_const(s->items[0])) {
+        if (!(s->items[0] & SCHED_INV) && dag_is_const(s->items[0])) {
             double c = rat_to_double(dag_rat(s->items[0]));
             buf_puts(b, c < 0 ? " - " : " + ");
             put_double(b, fabs(c));
@@ -162,7 +168,7 @@ static void put_step(Buf *b, const Step *s)
     } else if (op == OP_MUL) {
         uint32_t i = 0;
         bool any = false;
-        if (!(s->items[0] & SCHED_DIV) && dag_is_const(s->items[0])) {
+        if (!(s->items[0] & SCHED_INV) && dag_is_const(s->items[0])) {
             i = 1;
             if (s->items[0] == dag.minus_one) {
                 buf_puts(b, "-");
@@ -172,7 +178,7 @@ static void put_step(Buf *b, const Step *s)
             }
         }
         for (uint32_t j = i; j < s->nitems; j++) {
-            if (s->items[j] & SCHED_DIV)
+            if (s->items[j] & SCHED_INV)
                 continue;
             if (any)
                 buf_puts(b, " * ");
@@ -182,10 +188,10 @@ static void put_step(Buf *b, const Step *s)
         if (!any)
             buf_puts(b, "1.0");
         for (uint32_t j = i; j < s->nitems; j++) {
-            if (!(s->items[j] & SCHED_DIV))
+            if (!(s->items[j] & SCHED_INV))
                 continue;
             buf_puts(b, " / ");
-            put_node(b, s->items[j] & ~SCHED_DIV);
+            put_node(b, s->items[j] & ~SCHED_INV);
         }
     } else if (op == OP_POW) {
         put_pow(b, s->items[0], dag_rat(s->items[1]));
@@ -320,6 +326,10 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     Node *outs = xmalloc(sizeof(Node) * ((size_t)N + d->nnz + 1));
     Schedule s_loss, s_grad, s_hess, s_hvp;
     outs[0] = m->loss;
+    memcpy(outs + 1, d->grad, sizeof(Node) * N);
+    memcpy(outs + 1 + N, d->hess, sizeof(Node) * d->nnz);
+    sched_prepare(outs, (size_t)N + 1 + d->nnz);
+    sched_prepare(d->hvp, N);
     build(&s_loss, outs, 1);
     memcpy(outs + 1, d->grad, sizeof(Node) * N);
     build(&s_grad, outs, (size_t)N + 1);

@@ -239,8 +239,9 @@ Node diff_partial(Node n, uint32_t i);
 
 /* ---- sched.c: straight-line schedules of the nodes that outputs need ---- */
 
-/* In a product's items, SCHED_DIV marks a divisor: the item x | SCHED_DIV stands for 1/x. */
-#define SCHED_DIV 0x80000000u
+/* SCHED_INV marks an item that enters by its inverse under the node's operation: x | SCHED_INV
+ * is 1/x in a product (a division) and -x in a sum (a subtraction). */
+#define SCHED_INV 0x80000000u
 
 /* One emitted assignment: a node computed from `items` (operands, or already scheduled
  * sub-sums and sub-products that the scheduler found in the graph), joined by the node's op. */
@@ -255,6 +256,10 @@ typedef struct {
     uint32_t nsteps, cap;
 } Schedule;
 
+/* Creates, before any schedule is built, the nodes the schedules may share: the product
+ * without its coefficient of every product the outputs need, so that 2*x*y, -x*y and x*y
+ * are all computed from one x*y. */
+void sched_prepare(const Node *outputs, size_t n);
 void sched_build(Schedule *s, const Node *outputs, size_t n);
 void sched_free(Schedule *s);
 void sched_release(void); /* frees the plans kept for all schedules, at exit */

@@ -167,6 +167,11 @@ static void put(Printer *p, Node n, int ctx)
 {
     if (p->b->len >= p->stop)
         return;
+    if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == dag.minus_one && dag_op(dag_args(n)[1]) == OP_ADD) {
+        /* -(7 - x - 2*y) reads better as x + 2*y - 7: a sum takes the sign into its terms */
+        put(p, dag_add_n(&n, 1), ctx);
+        return;
+    }
     bool paren = prec_of(n) < ctx;
     if (paren)
         buf_puts(p->b, "(");
@@ -186,24 +191,27 @@ static void put(Printer *p, Node n, int ctx)
         break;
     case OP_ADD: {
         uint32_t k = dag_nargs(n);
-        /* a positive constant reads well first ("1 - x"); otherwise it goes last, and the
-         * sum starts with its first positive term where there is one */
+        /* a positive constant goes first only where a negative term would start the sum
+         * ("1 - x"); otherwise it goes last ("2*x + 3"), and the sum starts with its first
+         * positive term where there is one ("4*x*y - 2", not "-2 + 4*x*y") */
         Node *order = xmalloc(sizeof(Node) * k);
-        uint32_t m = 0;
-        bool const_first = dag_is_const(a[0]) && mpq_sgn(dag_rat(a[0])) > 0;
+        uint32_t m = 0, first_var = dag_is_const(a[0]);
+        bool all_negative = true;
+        for (uint32_t i = first_var; i < k; i++)
+            all_negative &= term_negative(a[i]);
+        bool const_first = first_var && mpq_sgn(dag_rat(a[0])) > 0 && all_negative;
         if (const_first)
             order[m++] = a[0];
-        uint32_t lead = m;
-        for (uint32_t i = dag_is_const(a[0]); i < k; i++)
+        for (uint32_t i = first_var; i < k; i++)
             order[m++] = a[i];
-        if (dag_is_const(a[0]) && !const_first)
+        if (first_var && !const_first)
             order[m++] = a[0];
         if (!const_first) {
-            for (uint32_t i = lead; i < m; i++)
+            for (uint32_t i = 0; i < m; i++)
                 if (!term_negative(order[i])) {
                     Node t = order[i];
-                    memmove(order + lead + 1, order + lead, sizeof(Node) * (i - lead));
-                    order[lead] = t;
+                    memmove(order + 1, order, sizeof(Node) * i);
+                    order[0] = t;
                     break;
                 }
         }

@@ -57,6 +57,34 @@ static bool is_reciprocal(Node n)
     return dag_op(n) == OP_POW && dag_args(n)[1] == dag.minus_one;
 }
 
+/* x for a term -x of a sum: -1 times one factor, or times a product that exists alone. */
+static Node negated(Node n)
+{
+    if (dag_op(n) != OP_MUL || dag_args(n)[0] != dag.minus_one)
+        return 0;
+    return dag_nargs(n) == 2 ? dag_args(n)[1] : dag_find(OP_MUL, dag_args(n) + 1, dag_nargs(n) - 1);
+}
+
+void sched_prepare(const Node *outputs, size_t n)
+{
+    Node top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (outputs[i] > top)
+            top = outputs[i];
+    bool *in = xcalloc((size_t)top + 1, 1);
+    for (size_t i = 0; i < n; i++)
+        in[outputs[i]] = true;
+    for (Node m = top; m > 0; m--) {
+        if (!in[m])
+            continue;
+        for (uint32_t i = 0; i < dag_nargs(m); i++)
+            in[dag_args(m)[i]] = true;
+        if (dag_op(m) == OP_MUL && dag_is_const(dag_args(m)[0]) && dag_nargs(m) > 2)
+            dag_mul_run(m, 1, dag_nargs(m));
+    }
+    free(in);
+}
+
 static const Plan *plan_of(Node n)
 {
     if (n >= plans_cap) {
@@ -77,10 +105,9 @@ static const Plan *plan_of(Node n)
     bool has_const = k && dag_is_const(a[0]);
     uint32_t m = k - has_const;
     bool has_div = false;
-    if (op == OP_MUL)
-        for (uint32_t i = 0; i < k; i++)
-            has_div |= is_reciprocal(a[i]);
-    bool cover = (op == OP_ADD || op == OP_MUL) && m > 2 && !(op == OP_ADD && m > MAX_COVER_SUM);
+    for (uint32_t i = 0; i < k; i++)
+        has_div |= op == OP_MUL ? is_reciprocal(a[i]) : op == OP_ADD && negated(a[i]) != 0;
+    bool cover = (op == OP_ADD && m > 2 && m <= MAX_COVER_SUM) || (op == OP_MUL && (m > 2 || (has_const && m == 2)));
     if (!cover && !has_div) {
         p->items = a;
         p->n = k;
@@ -108,10 +135,14 @@ static const Plan *plan_of(Node n)
             }
         }
     }
-    /* a factor x^-1 becomes a division by x: one operation instead of two */
-    for (uint32_t i = 0; i < ni && has_div; i++)
-        if (is_reciprocal(items[i]))
-            items[i] = dag_args(items[i])[0] | SCHED_DIV;
+    /* a factor x^-1 becomes a division by x and a term -x a subtraction of x: one
+     * operation instead of two */
+    for (uint32_t i = 0; i < ni && has_div; i++) {
+        if (op == OP_MUL && is_reciprocal(items[i]))
+            items[i] = dag_args(items[i])[0] | SCHED_INV;
+        else if (op == OP_ADD && negated(items[i]))
+            items[i] = negated(items[i]) | SCHED_INV;
+    }
     p->items = pool_put(items, ni);
     p->n = ni;
     free(items);
@@ -151,7 +182,7 @@ void sched_build(Schedule *s, const Node *outputs, size_t n)
             Frame *f = &stack[depth - 1];
             const Plan *p = plan_of(f->node);
             if (f->next < p->n) {
-                Node c = p->items[f->next++] & ~SCHED_DIV;
+                Node c = p->items[f->next++] & ~SCHED_INV;
                 if (is_leaf(c) || state[c])
                     continue;
                 if (depth == cap) {
