@@ -20,7 +20,10 @@
 
 Dag dag;
 
-enum { MAX_FOLD_BITS = 1 << 20 }; /* no folded constant grows past a megabit */
+enum {
+    MAX_FOLD_BITS = 1 << 20,        /* no folded constant grows past a megabit */
+    MAX_GRAPH_OPERANDS = 1u << 28,  /* 1 GiB of operand lists: a clear stop, not a thrashing machine */
+};
 
 static uint64_t hash_start(Op op)
 {
@@ -74,7 +77,7 @@ static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, m
         return mpq_equal(dag.rats[r->aux], q);
     if (op == OP_PARAM || op == OP_DIR)
         return r->aux == aux;
-    return memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
+    return n == 0 || memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
 }
 
 static void table_insert(Node m)
@@ -135,8 +138,9 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         size_t cap = dag.args_cap ? dag.args_cap : 4096;
         while (cap < dag.nargs + n)
             cap *= 2;
-        if (cap > UINT32_MAX)
-            fatal("expression graph too large");
+        if (cap > MAX_GRAPH_OPERANDS)
+            fatal("the expression graph is too large: over %u operands (derivatives of a very deeply nested "
+                  "composition grow with the square of its depth)", (unsigned)MAX_GRAPH_OPERANDS);
         dag.args = xrealloc(dag.args, sizeof(Node) * cap);
         dag.args_cap = cap;
         if (inside)
@@ -375,7 +379,8 @@ Node dag_add_n(const Node *xs, size_t n)
         terms_add(&l, xs[i], one);
     mpq_clear(one);
 
-    qsort(l.t, l.n, sizeof(Term), cmp_term);
+    if (l.n)
+        qsort(l.t, l.n, sizeof(Term), cmp_term);
     Node *out = xmalloc(sizeof(Node) * (l.n + 1));
     size_t m = 0;
     for (size_t i = 0; i < l.n;) {
@@ -488,7 +493,8 @@ Node dag_mul_n(const Node *xs, size_t n)
          * loss is defined, and SymPy makes the same choice. */
         r = dag.zero;
     } else {
-        qsort(l.f, l.n, sizeof(Factor), cmp_factor);
+        if (l.n)
+            qsort(l.f, l.n, sizeof(Factor), cmp_factor);
         Node *out = xmalloc(sizeof(Node) * (l.n + 1));
         size_t m = 0;
         for (size_t i = 0; i < l.n;) {

@@ -55,6 +55,11 @@ static void make_runs(Node n)
 #define NEG(x) dag_neg(x)
 #define SQ(x) dag_powi(x, 2)
 
+/* Only the reverse pass asks for a product's runs: it needs every partial of a product,
+ * which the runs make cheap. The forward pass needs few of them, and runs of the many
+ * products it creates would only tempt the scheduler into long chains. */
+static bool want_runs;
+
 Node diff_partial(Node n, uint32_t i)
 {
     const Node *args = dag_args(n);
@@ -62,7 +67,7 @@ Node diff_partial(Node n, uint32_t i)
     case OP_ADD:
         return dag.one;
     case OP_MUL:
-        if (dag_nargs(n) > 3)
+        if (want_runs && dag_nargs(n) > 3)
             make_runs(n);
         return dag_mul_without(n, i);
     case OP_POW: {
@@ -127,6 +132,7 @@ void diff_gradient(const Model *m, Deriv *d)
     } while (0)
 
     PUSH(root, dag.one);
+    want_runs = true;
     for (Node n = root; n > 0; n--) {
         if (!head[n])
             continue;
@@ -153,6 +159,7 @@ void diff_gradient(const Model *m, Deriv *d)
         }
     }
 #undef PUSH
+    want_runs = false;
     free(head);
     free(pool);
     free(list);

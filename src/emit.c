@@ -224,6 +224,30 @@ static void put_body(Buf *b, const Schedule *s)
         put_step(b, &s->steps[i]);
 }
 
+/* array[i] = node; for each output */
+static void put_outputs(Buf *b, const char *indent, const char *array, const Node *nodes, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        buf_printf(b, "%s%s[%u] = ", indent, array, i);
+        put_node(b, nodes[i]);
+        buf_puts(b, ";\n");
+    }
+}
+
+static void put_optional_grad(Buf *b, const Deriv *d)
+{
+    buf_puts(b, "    if (grad != NULL) {\n");
+    put_outputs(b, "        ", "grad", d->grad, d->n);
+    buf_puts(b, "    }\n");
+}
+
+static void put_return(Buf *b, Node loss)
+{
+    buf_puts(b, "    return ");
+    put_node(b, loss);
+    buf_puts(b, ";\n}\n\n");
+}
+
 static void put_declarations(Buf *b, const Model *m, const Deriv *d)
 {
     const char *P = E.P;
@@ -358,21 +382,13 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     /* loss */
     buf_printf(b, "double %s_loss(const double *theta)\n{\n    (void)theta;\n", P);
     put_body(b, &s_loss);
-    buf_puts(b, "    return ");
-    put_node(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_return(b, m->loss);
 
     /* gradient */
     buf_printf(b, "double %s_grad(const double *theta, double *grad)\n{\n    (void)theta;\n", P);
     put_body(b, &s_grad);
-    for (uint32_t i = 0; i < N; i++) {
-        buf_printf(b, "    grad[%u] = ", i);
-        put_node(b, d->grad[i]);
-        buf_puts(b, ";\n");
-    }
-    buf_puts(b, "    return ");
-    put_node(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_outputs(b, "    ", "grad", d->grad, N);
+    put_return(b, m->loss);
 
     /* dense Hessian */
     uint64_t full = (uint64_t)N * (N + 1) / 2;
@@ -380,13 +396,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     if (d->nnz < full)
         buf_printf(b, "    for (size_t k = 0; k < (size_t)%u * %u; k++)\n        hess[k] = 0.0;\n", N, N);
     put_body(b, &s_hess);
-    buf_puts(b, "    if (grad != NULL) {\n");
-    for (uint32_t i = 0; i < N; i++) {
-        buf_printf(b, "        grad[%u] = ", i);
-        put_node(b, d->grad[i]);
-        buf_puts(b, ";\n");
-    }
-    buf_puts(b, "    }\n");
+    put_optional_grad(b, d);
     for (uint32_t t = 0; t < d->nnz; t++) {
         uint32_t i = d->rows[t], j = d->cols[t];
         if (i == j)
@@ -397,38 +407,20 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
         put_node(b, d->hess[t]);
         buf_puts(b, ";\n");
     }
-    buf_puts(b, "    return ");
-    put_node(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_return(b, m->loss);
 
     /* Hessian-vector product */
     buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv)\n{\n    (void)theta;\n    (void)v;\n", P);
     put_body(b, &s_hvp);
-    for (uint32_t i = 0; i < N; i++) {
-        buf_printf(b, "    hv[%u] = ", i);
-        put_node(b, d->hvp[i]);
-        buf_puts(b, ";\n");
-    }
+    put_outputs(b, "    ", "hv", d->hvp, N);
     buf_puts(b, "}\n\n");
 
     /* sparse Hessian: the same schedule as the dense one */
     buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
     put_body(b, &s_hess);
-    buf_puts(b, "    if (grad != NULL) {\n");
-    for (uint32_t i = 0; i < N; i++) {
-        buf_printf(b, "        grad[%u] = ", i);
-        put_node(b, d->grad[i]);
-        buf_puts(b, ";\n");
-    }
-    buf_puts(b, "    }\n");
-    for (uint32_t t = 0; t < d->nnz; t++) {
-        buf_printf(b, "    values[%u] = ", t);
-        put_node(b, d->hess[t]);
-        buf_puts(b, ";\n");
-    }
-    buf_puts(b, "    return ");
-    put_node(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_optional_grad(b, d);
+    put_outputs(b, "    ", "values", d->hess, d->nnz);
+    put_return(b, m->loss);
 
     /* tables */
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, d->nnz);
