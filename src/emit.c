@@ -268,6 +268,7 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d)
              "    double (*hess)(const double *theta, const void *data, double *grad, double *hess);\n"
              "    void (*hvp)(const double *theta, const void *data, const double *v, double *hv);\n"
              "    double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);\n"
+             "    void (*hess_values)(const double *theta, const void *data, double *values);\n"
              "} hessgen_model;\n"
              "#endif\n\n");
     buf_printf(b, "#define %s_NPARAM %u\n\n", P, m->nparam);
@@ -284,6 +285,8 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d)
                   "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
                P, P, P);
     buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values);\n", P);
+    buf_printf(b, "/* The same nonzeros alone, with no loss or gradient: the least work for the Hessian. */\n");
+    buf_printf(b, "void %s_hess_values(const double *theta, double *values);\n", P);
     buf_printf(b, "/* The number of those nonzeros (%u), and their rows and columns (row >= col). */\n", d->nnz);
     buf_printf(b, "extern const int %s_hess_nnz;\n", P);
     buf_printf(b, "extern const int %s_hess_rows[];\n", P);
@@ -348,7 +351,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
 
     /* schedules: loss; loss and gradient; loss, gradient and Hessian; Hessian times v */
     Node *outs = xmalloc(sizeof(Node) * ((size_t)N + d->nnz + 1));
-    Schedule s_loss, s_grad, s_hess, s_hvp;
+    Schedule s_loss, s_grad, s_hess, s_hvp, s_hval;
     outs[0] = m->loss;
     memcpy(outs + 1, d->grad, sizeof(Node) * N);
     memcpy(outs + 1 + N, d->hess, sizeof(Node) * d->nnz);
@@ -359,6 +362,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     build(&s_grad, outs, (size_t)N + 1);
     memcpy(outs + 1 + N, d->hess, sizeof(Node) * d->nnz);
     build(&s_hess, outs, (size_t)N + 1 + d->nnz);
+    build(&s_hval, d->hess, d->nnz);
     build(&s_hvp, d->hvp, N);
     free(outs);
     E.limit = dag.nnodes;
@@ -422,6 +426,12 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     put_outputs(b, "    ", "values", d->hess, d->nnz);
     put_return(b, m->loss);
 
+    /* the sparse Hessian alone */
+    buf_printf(b, "void %s_hess_values(const double *theta, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    put_body(b, &s_hval);
+    put_outputs(b, "    ", "values", d->hess, d->nnz);
+    buf_puts(b, "}\n\n");
+
     /* tables */
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, d->nnz);
     put_table_ints(b, "hess_rows", d->rows, d->nnz);
@@ -443,14 +453,16 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     buf_printf(b, "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n    (void)data;\n    return %s_hess(theta, grad, hess);\n}\n\n", P, P);
     buf_printf(b, "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n    (void)data;\n    %s_hvp(theta, v, hv);\n}\n\n", P, P);
     buf_printf(b, "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double *values)\n{\n    (void)data;\n    return %s_hess_sparse(theta, grad, values);\n}\n\n", P, P);
+    buf_printf(b, "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n    (void)data;\n    %s_hess_values(theta, values);\n}\n\n", P, P);
     buf_printf(b, "const hessgen_model %s_model = {\n    1, \"%s\", %u, %u, %s_hess_rows, %s_hess_cols, %s_param_names, %s_param_start,\n"
-                  "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any\n};\n",
-               P, P, N, d->nnz, P, P, P, P, P, P, P, P, P);
+                  "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any\n};\n",
+               P, P, N, d->nnz, P, P, P, P, P, P, P, P, P, P);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
 
     sched_free(&s_loss);
     sched_free(&s_grad);
     sched_free(&s_hess);
+    sched_free(&s_hval);
     sched_free(&s_hvp);
     free(E.temp);
     free(E.stamp);

@@ -78,6 +78,7 @@ double M_grad(const double *theta, double *grad);
 double M_hess(const double *theta, double *grad, double *hess);
 void   M_hvp(const double *theta, const double *v, double *hv);
 double M_hess_sparse(const double *theta, double *grad, double *values);
+void   M_hess_values(const double *theta, double *values);
 extern const int M_hess_nnz;
 extern const int M_hess_rows[];
 extern const int M_hess_cols[];
@@ -119,7 +120,7 @@ int main(void)
     if (scanf("%d", &npts) != 1) return 2;
     for (p = 0; p < npts; p++) {
         double *g1 = alloc(n), *g2 = alloc(n), *g3 = alloc(n), *h1 = alloc(n * n);
-        double *h2 = alloc(n * n), *hv = alloc(n), *sv = alloc(nnz);
+        double *h2 = alloc(n * n), *hv = alloc(n), *sv = alloc(nnz), *sv2 = alloc(nnz);
         double r[5];
         char buf[128];
         for (k = 0; k < 2 * n; k++) {
@@ -132,6 +133,7 @@ int main(void)
         r[3] = M_hess(theta, NULL, h2);
         M_hvp(theta, v, hv);
         r[4] = M_hess_sparse(theta, g3, sv);
+        M_hess_values(theta, sv2);
         printf("point %d\n", p);
         printf("loss %a %a %a %a %a\n", r[0], r[1], r[2], r[3], r[4]);
         put("grad_grad", g1, n);
@@ -141,7 +143,8 @@ int main(void)
         put("hess_null", h2, n * n);
         put("hvp", hv, n);
         put("sparse", sv, nnz);
-        free(g1); free(g2); free(g3); free(h1); free(h2); free(hv); free(sv);
+        put("values", sv2, nnz);
+        free(g1); free(g2); free(g3); free(h1); free(h2); free(hv); free(sv); free(sv2);
     }
     printf("end\n");
     return 0;
@@ -564,9 +567,11 @@ def check_file(path, args, workdir):
             hv = [mpmath.fsum(H[i][j] * mpmath.mpf(v[j]) for j in range(n)) for i in range(n)]
         chk("hvp", compare(got["hvp"], hv, ["M_hvp" + s for s in lab_g]))
         # sparse: values, and nothing nonzero outside the pattern
-        msg = compare(got["sparse"], [H[r][c] for (r, c) in entries],
+        msg = compare(got["sparse"] + got["values"], [H[r][c] for (r, c) in entries] * 2,
                       [f"M_hess_sparse value #{q} [{r}][{c}] ({names[r]},{names[c]})"
-                       for q, (r, c) in enumerate(entries)])
+                       for q, (r, c) in enumerate(entries)]
+                      + [f"M_hess_values value #{q} [{r}][{c}] ({names[r]},{names[c]})"
+                         for q, (r, c) in enumerate(entries)])
         if msg is None:
             scale = max([abs(e) for e in Hf] + [mpmath.mpf(TINY)])
             for i in range(n):
