@@ -20,6 +20,10 @@
 
 Dag dag;
 
+static long double *eval_cache; /* dag_eval_const's memo */
+static bool *eval_known;
+static uint32_t eval_cap;
+
 enum {
     MAX_FOLD_BITS = 1 << 20,        /* no folded constant grows past a megabit */
     MAX_GRAPH_OPERANDS = 1u << 28,  /* 1 GiB of operand lists: a clear stop, not a thrashing machine */
@@ -219,6 +223,11 @@ void dag_init(void)
 
 void dag_free(void)
 {
+    free(eval_cache);
+    free(eval_known);
+    eval_cache = NULL;
+    eval_known = NULL;
+    eval_cap = 0;
     for (uint32_t i = 0; i < dag.nrats; i++)
         mpq_clear(dag.rats[i]);
     free(dag.rats);
@@ -706,7 +715,7 @@ static long double softplusl(long double t)
     return t > 0 ? t + log1pl(expl(-t)) : log1pl(expl(t));
 }
 
-long double dag_eval_const(Node n)
+static long double eval_const(Node n)
 {
     const Node *a = dag_args(n);
     long double v, x = 0;
@@ -762,6 +771,27 @@ long double dag_eval_const(Node n)
     case OP_STEP: return x > 0 ? 1 : 0;
     default: fatal("dag_eval_const: node %u depends on a coordinate", n);
     }
+}
+
+/* (dag_eval_const memoizes in eval_cache: a constant subgraph may share nodes many times) */
+
+long double dag_eval_const(Node n)
+{
+    if (n >= eval_cap) {
+        uint32_t cap = eval_cap ? eval_cap : 1024;
+        while (cap <= n)
+            cap *= 2;
+        eval_cache = xrealloc(eval_cache, sizeof(long double) * cap);
+        eval_known = xrealloc(eval_known, cap);
+        memset(eval_known + eval_cap, 0, cap - eval_cap);
+        eval_cap = cap;
+    }
+    if (!eval_known[n]) {
+        long double v = eval_const(n);
+        eval_cache[n] = v; /* the arrays may have moved during the recursion: index again */
+        eval_known[n] = true;
+    }
+    return eval_cache[n];
 }
 
 /* The double nearest to q, ties to even: the exact quotient to 54+ bits, then rounding
