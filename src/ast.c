@@ -79,6 +79,8 @@ Ast *ast_number(Arena *a, Span span, const char *text)
         exp10 *= sign;
     }
     exp10 -= frac;
+    if (strspn(digits, "0") == nd) /* zero, whatever its exponent: 0e99999 */
+        exp10 = 0;
     if (exp10 > MAX_LITERAL_EXPONENT || exp10 < -MAX_LITERAL_EXPONENT - (long)nd) {
         diag_error(span, "number '%s' is out of range (its decimal exponent must stay within %d)", text,
                    MAX_LITERAL_EXPONENT);

@@ -591,8 +591,16 @@ Node dag_powq(Node base, mpq_srcptr e)
         return base;
     bool int_e = mpz_cmp_ui(mpq_denref(e), 1) == 0;
     long ei = int_e && mpz_fits_slong_p(mpq_numref(e)) ? mpz_get_si(mpq_numref(e)) : 0;
-    if (int_e && ei == 0)
-        return 0; /* an integer exponent beyond a long: too large */
+    if (int_e && ei == 0) {
+        /* an integer exponent beyond a long: only 1, -1 and 0 (to a positive power) stay small */
+        if (dag_is_const(base) && mpq_cmp_si(dag_rat(base), 1, 1) == 0)
+            return dag.one;
+        if (dag_is_const(base) && mpq_cmp_si(dag_rat(base), -1, 1) == 0)
+            return mpz_even_p(mpq_numref(e)) ? dag.one : dag.minus_one;
+        if (dag_is_const(base) && mpq_sgn(dag_rat(base)) == 0 && mpq_sgn(e) > 0)
+            return dag.zero;
+        return 0;
+    }
 
     if (dag_is_const(base)) {
         mpq_srcptr b = dag_rat(base);
@@ -683,7 +691,7 @@ Node dag_unary(Op op, Node a)
         }
         if (s == 0) {
             switch (op) {
-            case OP_EXP: case OP_COS: case OP_COSH: return dag.one;
+            case OP_EXP: case OP_COS: case OP_COSH: case OP_SECH2: return dag.one;
             case OP_SIN: case OP_TAN: case OP_TANH: case OP_ATAN: case OP_SINH:
             case OP_LOG1P: case OP_EXPM1: return dag.zero;
             case OP_SIGMOID: return rat_node(1, 2);
@@ -767,6 +775,10 @@ static long double eval_const(Node n)
     case OP_SOFTPLUS: return softplusl(x);
     case OP_ABS: return fabsl(x);
     case OP_RELU: return x > 0 ? x : 0;
+    case OP_SECH2: {
+        long double e = expl(-2 * fabsl(x));
+        return 4 * e / ((1 + e) * (1 + e));
+    }
     case OP_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case OP_STEP: return x > 0 ? 1 : 0;
     default: fatal("dag_eval_const: node %u depends on a coordinate", n);
@@ -795,7 +807,7 @@ long double dag_eval_const(Node n)
 }
 
 /* The double nearest to q, ties to even: the exact quotient to 54+ bits, then rounding
- * with the remainder as the sticky bit. (Subnormal results are rounded twice, by ldexp.) */
+ * with the remainder as the sticky bit, to 53 bits or to what a subnormal has. */
 double rat_to_double(mpq_srcptr q)
 {
     int sign = mpq_sgn(q);
@@ -811,7 +823,12 @@ double rat_to_double(mpq_srcptr q)
     else if (s < 0)
         mpz_mul_2exp(den, den, (mp_bitcnt_t)-s);
     mpz_tdiv_qr(m, r, num, den);
-    long extra = (long)mpz_sizeinbase(m, 2) - 53;
+    /* 53 significant bits, fewer below 2^-1022 where doubles are subnormal: rounding once
+     * to the bits that exist, so that ldexp below is exact */
+    long bits = (long)mpz_sizeinbase(m, 2), top = bits - 1 - s, precision = 53;
+    if (top < -1022)
+        precision = 1075 + top;
+    long extra = bits - precision;
     bool sticky = mpz_sgn(r) != 0;
     mpz_t dropped, half;
     mpz_inits(dropped, half, NULL);

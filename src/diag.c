@@ -8,6 +8,7 @@
  * so the caret stands under the right character whatever precedes it. Identical diagnostics
  * (same span, same text) are reported once: unrolled reductions would otherwise repeat them.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hessgen.h"
@@ -16,10 +17,50 @@ static struct {
     const char *name, *text;
     size_t len;
     int errors;
-    /* the last few diagnostics, to drop exact repeats */
-    struct { uint32_t begin; char msg[160]; } recent[16];
-    int nrecent;
+    /* hashes of every diagnostic reported, to drop exact repeats */
+    uint64_t *seen;
+    size_t nseen, seen_cap;
 } D;
+
+/* True if this (place, kind, text) was reported before; remembers it otherwise. */
+static bool seen_before(uint32_t begin, const char *kind, const char *msg)
+{
+    uint64_t h = 1469598103934665603ull ^ begin;
+    for (const char *p = kind; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h |= 1; /* 0 marks an empty slot */
+    if ((D.nseen + 1) * 2 > D.seen_cap) {
+        size_t cap = D.seen_cap ? D.seen_cap * 2 : 64;
+        uint64_t *t = xcalloc(cap, sizeof(uint64_t));
+        for (size_t i = 0; i < D.seen_cap; i++) {
+            if (!D.seen[i])
+                continue;
+            size_t j = D.seen[i] & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = D.seen[i];
+        }
+        free(D.seen);
+        D.seen = t;
+        D.seen_cap = cap;
+    }
+    size_t i = h & (D.seen_cap - 1);
+    for (; D.seen[i]; i = (i + 1) & (D.seen_cap - 1))
+        if (D.seen[i] == h)
+            return true;
+    D.seen[i] = h;
+    D.nseen++;
+    return false;
+}
+
+void diag_release(void)
+{
+    free(D.seen);
+    D.seen = NULL;
+    D.nseen = D.seen_cap = 0;
+}
 
 void diag_set_source(const char *name, const char *text, size_t len)
 {
@@ -89,33 +130,27 @@ static void show_line(Span at)
     fputc('\n', stderr);
 }
 
-static void report(const char *kind, Span at, const char *fmt, va_list ap)
+/* Prints the diagnostic unless it was printed before; false if it was. */
+static bool report(const char *kind, Span at, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    for (int i = 0; i < D.nrecent; i++)
-        if (D.recent[i].begin == at.begin && strncmp(D.recent[i].msg, msg, sizeof D.recent[i].msg - 1) == 0)
-            return;
-    int slot = D.nrecent < 16 ? D.nrecent++ : (int)(at.begin % 16);
-    D.recent[slot].begin = at.begin;
-    size_t keep = strlen(msg);
-    if (keep >= sizeof D.recent[slot].msg)
-        keep = sizeof D.recent[slot].msg - 1;
-    memcpy(D.recent[slot].msg, msg, keep);
-    D.recent[slot].msg[keep] = 0;
+    if (seen_before(at.begin, kind, msg))
+        return false;
 
     int line, col;
     diag_line_col(at.begin, &line, &col);
     fprintf(stderr, "%s:%d:%d: %s: %s\n", D.name, line, col, kind, msg);
     show_line(at);
+    return true;
 }
 
 void diag_error(Span at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    D.errors++;
-    report("error", at, fmt, ap);
+    if (report("error", at, fmt, ap))
+        D.errors++;
     va_end(ap);
 }
 

@@ -312,6 +312,10 @@ static void put_helpers(Buf *b, const bool used[OP__COUNT])
                    "/* log(1+exp(t)), with no overflow for large t and no loss of digits for very negative t. */\n"
                    "static double %s_softplus(double t)\n{\n"
                    "    return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t));\n}\n\n", P);
+    if (used[OP_SECH2])
+        buf_printf(b, "/* 1/cosh(t)^2 as 4e/(1+e)^2 with e = exp(-2|t|): no overflow, no inf/inf. */\n"
+                      "static double %s_sech2(double t)\n{\n"
+                      "    const double e = exp(-2.0 * fabs(t));\n    return 4.0 * e / ((1.0 + e) * (1.0 + e));\n}\n\n", P);
     if (used[OP_RELU])
         buf_printf(b, "/* max(t, 0); a NaN stays a NaN. */\n"
                       "static double %s_relu(double t)\n{\n    return t > 0 ? t : t <= 0 ? 0.0 : t;\n}\n\n", P);

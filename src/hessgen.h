@@ -54,6 +54,7 @@ void diag_error(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 
 void diag_warning(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int diag_error_count(void);
+void diag_release(void); /* frees what diag keeps, at exit */
 void diag_line_col(uint32_t offset, int *line, int *col);
 
 /* ---- ast.c: the syntax tree the parser builds ---- */

@@ -96,6 +96,11 @@ static int parse_args(int argc, char **argv, Options *o)
         fprintf(stderr, "hessgen: --prefix '%s' is not a C identifier\n", o->prefix);
         return 2;
     }
+    if (o->prefix && strcmp(o->prefix, "hessgen") == 0) {
+        fprintf(stderr, "hessgen: --prefix hessgen would name the descriptor hessgen_model, which would clash with "
+                        "the type of that name\n");
+        return 2;
+    }
     return 0;
 }
 
@@ -278,6 +283,8 @@ static int compile(int argc, char **argv)
     Deriv deriv = {0};
     Buf c_text = {0}, h_text = {0};
     rc = 1;
+    if (diag_error_count() == 0 && !model.loss)
+        fatal("internal error: the loss was not lowered, yet no error was reported");
     if (diag_error_count() == 0) {
         diff_gradient(&model, &deriv);
         diff_hessian(&model, &deriv);
@@ -301,7 +308,12 @@ static int compile(int argc, char **argv)
         EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input)};
         bool want_c = opt.output || (!opt.print && !opt.dump);
         rc = 0;
-        if (want_c) {
+        if ((want_c || opt.header) && strcmp(eo.prefix, "hessgen") == 0) {
+            /* a file named hessgen.hl: its prefix would clash with the type hessgen_model */
+            fprintf(stderr, "hessgen: the prefix 'hessgen' (from the file's name) would clash with the type "
+                            "hessgen_model; give another with --prefix or a 'model' statement\n");
+            rc = 2;
+        } else if (want_c) {
             emit_c(&c_text, &model, &deriv, &eo);
             if (!write_atomically(opt.output ? opt.output : "-", &c_text))
                 rc = 1;
@@ -332,6 +344,7 @@ static int compile(int argc, char **argv)
     dag_free();
     ast_free_numbers();
     arena_free(prog.arena);
+    diag_release();
     free(text);
     return rc;
 }

@@ -8,11 +8,13 @@
  * into the generated file because C has no overflow-safe spelling for it.
  * Adding a function is adding a row here and a line in dag_eval_const (dag.c).
  *
- * Where reusing f would cancel, accuracy wins: tanh' is 1/cosh^2, not 1 - f^2 (which is
- * 0 for t > 19 although the true value is 4e-17 there), and sigmoid' is s(t)*s(-t), not
- * s(t)*(1 - s(t)). The oracle's saturation.hl case holds them to 1e-12.
+ * Where reusing f would cancel, accuracy wins: tanh' is sech^2, not 1 - f^2 (which is 0
+ * for t > 19 although the true value is 4e-17 there), and sigmoid' is s(t)*s(-t), not
+ * s(t)*(1 - s(t)). The oracle's saturation.hl case holds them to 1e-12. sech2 is its own
+ * operation, computed without overflow, because 1/cosh^2 differentiated again is
+ * sinh/cosh^3 = inf/inf beyond |t| = 710.
  *
- * sign and step are internal: they are the one-sided derivatives of abs and relu
+ * sech2, sign and step are internal: they are the one-sided derivatives of abs and relu
  * (0 at the kink, as LANGUAGE.md specifies), and their own derivative is 0.
  */
 #ifndef HESSGEN_OPS_H
@@ -24,7 +26,7 @@
     X(SIN,      "sin",      "sin",      0, U(COS, a))                                 \
     X(COS,      "cos",      "cos",      0, NEG(U(SIN, a)))                            \
     X(TAN,      "tan",      "tan",      0, ADD(ONE, SQ(f)))                           \
-    X(TANH,     "tanh",     "tanh",     0, RECIP(SQ(U(COSH, a))))                     \
+    X(TANH,     "tanh",     "tanh",     0, U(SECH2, a))                               \
     X(ATAN,     "atan",     "atan",     0, RECIP(ADD(ONE, SQ(a))))                    \
     X(SINH,     "sinh",     "sinh",     0, U(COSH, a))                                \
     X(COSH,     "cosh",     "cosh",     0, U(SINH, a))                                \
@@ -34,6 +36,7 @@
     X(SOFTPLUS, "softplus", "softplus", 1, U(SIGMOID, a))                             \
     X(ABS,      "abs",      "fabs",     0, U(SIGN, a))                                \
     X(RELU,     "relu",     "relu",     1, U(STEP, a))                                \
+    X(SECH2,    NULL,       "sech2",    1, MUL(dag_int(-2), MUL(f, U(TANH, a))))      \
     X(SIGN,     NULL,       "sign",     1, ZERO)                                      \
     X(STEP,     NULL,       "step",     1, ZERO)
 

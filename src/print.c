@@ -19,6 +19,7 @@ typedef struct {
 } Printer;
 
 static void put(Printer *p, Node n, int ctx);
+static void put_sum(Printer *p, Node n, bool negate);
 
 static void put_gmp_string(Printer *p, char *s)
 {
@@ -115,9 +116,9 @@ static void put_product(Printer *p, Node n, bool drop_sign)
     mpq_clear(c);
 }
 
-static void put_term(Printer *p, Node t, bool first)
+static void put_term(Printer *p, Node t, bool first, bool negate)
 {
-    bool neg = term_negative(t);
+    bool neg = term_negative(t) != negate;
     if (!first)
         buf_puts(p->b, neg ? " - " : " + ");
     else if (neg)
@@ -153,15 +154,53 @@ static int prec_of(Node n)
                    ? PREC_ATOM
                    : PREC_POWER;
     }
+    case OP_SECH2: return PREC_POWER; /* printed sech(x)^2 */
     default: return PREC_ATOM;
     }
 }
 
+/* The source language's names (abs, not fabs); internal operations by their C name. */
 static const char *const fn_names[OP__COUNT] = {
-#define X(e, src, c, helper, d) [OP_##e] = c,
+#define X(e, src, c, helper, d) [OP_##e] = (src) ? (src) : (c),
     UNARY_OPS(X)
 #undef X
 };
+
+/* A sum, or with `negate` the sum with every term's sign flipped: -(7 - x - 2*y) prints
+ * as x + 2*y - 7 without building that sum as a node (printing must not change the graph,
+ * or --print would change the generated code). */
+static void put_sum(Printer *p, Node n, bool negate)
+{
+    const Node *a = dag_args(n);
+    uint32_t k = dag_nargs(n);
+    /* a positive constant goes first only where a negative term would start the sum
+     * ("1 - x"); otherwise it goes last ("2*x + 3"), and the sum starts with its first
+     * positive term where there is one ("4*x*y - 2", not "-2 + 4*x*y") */
+    Node *order = xmalloc(sizeof(Node) * k);
+    uint32_t m = 0, first_var = dag_is_const(a[0]);
+    bool all_negative = true;
+    for (uint32_t i = first_var; i < k; i++)
+        all_negative &= term_negative(a[i]) != negate;
+    bool const_first = first_var && (mpq_sgn(dag_rat(a[0])) > 0) != negate && all_negative;
+    if (const_first)
+        order[m++] = a[0];
+    for (uint32_t i = first_var; i < k; i++)
+        order[m++] = a[i];
+    if (first_var && !const_first)
+        order[m++] = a[0];
+    if (!const_first) {
+        for (uint32_t i = 0; i < m; i++)
+            if (term_negative(order[i]) == negate) {
+                Node t = order[i];
+                memmove(order + 1, order, sizeof(Node) * i);
+                order[0] = t;
+                break;
+            }
+    }
+    for (uint32_t i = 0; i < m; i++)
+        put_term(p, order[i], i == 0, negate);
+    free(order);
+}
 
 static void put(Printer *p, Node n, int ctx)
 {
@@ -169,7 +208,12 @@ static void put(Printer *p, Node n, int ctx)
         return;
     if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == dag.minus_one && dag_op(dag_args(n)[1]) == OP_ADD) {
         /* -(7 - x - 2*y) reads better as x + 2*y - 7: a sum takes the sign into its terms */
-        put(p, dag_add_n(&n, 1), ctx);
+        bool paren = PREC_SUM < ctx;
+        if (paren)
+            buf_puts(p->b, "(");
+        put_sum(p, dag_args(n)[1], true);
+        if (paren)
+            buf_puts(p->b, ")");
         return;
     }
     bool paren = prec_of(n) < ctx;
@@ -189,37 +233,9 @@ static void put(Printer *p, Node n, int ctx)
     case OP_DIR:
         buf_printf(p->b, "v[%u]", dag_rec(n)->aux);
         break;
-    case OP_ADD: {
-        uint32_t k = dag_nargs(n);
-        /* a positive constant goes first only where a negative term would start the sum
-         * ("1 - x"); otherwise it goes last ("2*x + 3"), and the sum starts with its first
-         * positive term where there is one ("4*x*y - 2", not "-2 + 4*x*y") */
-        Node *order = xmalloc(sizeof(Node) * k);
-        uint32_t m = 0, first_var = dag_is_const(a[0]);
-        bool all_negative = true;
-        for (uint32_t i = first_var; i < k; i++)
-            all_negative &= term_negative(a[i]);
-        bool const_first = first_var && mpq_sgn(dag_rat(a[0])) > 0 && all_negative;
-        if (const_first)
-            order[m++] = a[0];
-        for (uint32_t i = first_var; i < k; i++)
-            order[m++] = a[i];
-        if (first_var && !const_first)
-            order[m++] = a[0];
-        if (!const_first) {
-            for (uint32_t i = 0; i < m; i++)
-                if (!term_negative(order[i])) {
-                    Node t = order[i];
-                    memmove(order + 1, order, sizeof(Node) * i);
-                    order[0] = t;
-                    break;
-                }
-        }
-        for (uint32_t i = 0; i < m; i++)
-            put_term(p, order[i], i == 0);
-        free(order);
+    case OP_ADD:
+        put_sum(p, n, false);
         break;
-    }
     case OP_MUL:
         put_product(p, n, false);
         break;
@@ -248,6 +264,11 @@ static void put(Printer *p, Node n, int ctx)
         }
         break;
     }
+    case OP_SECH2:
+        buf_puts(p->b, "sech(");
+        put(p, a[0], 0);
+        buf_puts(p->b, ")^2");
+        break;
     default:
         buf_printf(p->b, "%s(", fn_names[dag_op(n)]);
         put(p, a[0], 0);

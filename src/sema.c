@@ -40,6 +40,9 @@ typedef struct {
     uint32_t base;   /* PARAM: theta index of the first value */
     Node *values;    /* CONST: every value; LET: values[0] */
     EvalState state;
+    EvalState size_state; /* arrays are sized on first need: a size may name a later const */
+    bool broken;     /* its declaration failed (reported): uses say nothing more */
+    bool called;     /* DEF: inlined at least once */
     Op op;           /* FUNC; OP_NONE for pow and OP_POW for sqrt */
     int arity;
     int active;      /* DEF: calls being inlined now */
@@ -218,6 +221,7 @@ static bool lower_int(const Ast *e, const Env *env, const char *what, long *out)
 
 static void force_const(Sym *s);
 static void force_let(Sym *s);
+static bool ensure_sized(Sym *s);
 
 static const char *plural(long n)
 {
@@ -243,6 +247,10 @@ static Node lower_name(const Ast *e, const Env *env)
         undefined(e->span, "name", e->name);
         return 0;
     }
+    if ((s->kind == SYM_PARAM || s->kind == SYM_CONST) && !ensure_sized(s))
+        return 0;
+    if (s->broken)
+        return 0;
     switch (s->kind) {
     case SYM_PI:
         return dag_pi();
@@ -284,7 +292,9 @@ static Node lower_index(const Ast *e, const Env *env)
         undefined(e->name_span, "name", e->name);
         return 0;
     }
-    if (s->kind == SYM_DATA)
+    if (s->kind == SYM_DATA || s->broken)
+        return 0;
+    if ((s->kind == SYM_PARAM || s->kind == SYM_CONST) && !ensure_sized(s))
         return 0;
     if ((s->kind != SYM_PARAM && s->kind != SYM_CONST) || s->ndims == 0) {
         diag_error(e->name_span, "'%s' is not an array", e->name);
@@ -340,6 +350,10 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
             diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
             return 0;
         }
+        if (dag_has_param(a) && (mpz_sizeinbase(mpq_numref(q), 2) > 31 || mpz_sizeinbase(mpq_denref(q), 2) > 31)) {
+            diag_error(exp_ast->span, "this exponent is too large: its numerator and denominator must stay below 2^31");
+            return 0;
+        }
         Node r = dag_powq(a, q);
         if (!r)
             diag_error(e->span, "this constant power is too large to compute exactly");
@@ -350,7 +364,6 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
         diag_error(base_ast->span, "a power with a non-constant exponent needs a positive base");
         return 0;
     }
-    (void)exp_ast;
     return dag_unary(OP_EXP, dag_mul(b, dag_unary(OP_LOG, a)));
 }
 
@@ -414,8 +427,12 @@ static Node lower_call(const Ast *e, const Env *env)
             }
         }
         s->active++;
+        s->called = true;
         S.def_depth++;
+        int errors = diag_error_count();
         Node r = lower(s->stmt->expr, s->arity ? binds : NULL);
+        if (diag_error_count() > errors)
+            diag_note(e->span, "in this call of '%s'", s->name);
         S.def_depth--;
         s->active--;
         free(binds);
@@ -457,6 +474,7 @@ typedef struct {
 typedef struct {
     Use *u;
     int n, cap;
+    bool broken; /* an array whose declaration failed: its error stands for this one */
 } UseList;
 
 static bool in_list(const char *name, const char *const *names, int n)
@@ -478,7 +496,10 @@ static void infer_uses(const Ast *e, const char *const *alias, int nalias, const
     switch (e->kind) {
     case AST_INDEX: {
         Sym *s = in_list(e->name, local, nlocal) ? NULL : sym_find(e->name);
-        if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST || s->kind == SYM_DATA) && s->ndims == e->nargs) {
+        if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST || s->kind == SYM_DATA) &&
+            (s->kind == SYM_DATA || !ensure_sized(s) || s->broken))
+            uses->broken = true;
+        else if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST) && s->ndims == e->nargs) {
             for (int k = 0; k < e->nargs; k++) {
                 const Ast *x = e->args[k];
                 if (x->kind == AST_NAME && in_list(x->name, alias, nalias)) {
@@ -556,7 +577,9 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi)
     infer_uses(e->body, alias, 1, local, nlocal, &uses);
     free(local);
     bool ok = true;
-    if (uses.n == 0) {
+    if (uses.n == 0 && uses.broken) {
+        ok = false;
+    } else if (uses.n == 0) {
         diag_error(e->name_span,
                    "cannot infer the range of '%s': it indexes no array of fixed size here; write %s = lo..hi",
                    e->name, e->name);
@@ -705,6 +728,28 @@ static bool size_dims(Sym *s, const Decl *d)
     return true;
 }
 
+/* Sizes a parameter or constant array the first time its shape is needed. */
+static bool ensure_sized(Sym *s)
+{
+    if (s->size_state == EV_DONE)
+        return true;
+    if (s->size_state == EV_FAILED)
+        return false;
+    if (s->size_state == EV_BUSY) {
+        diag_error(s->span, "the size of '%s' depends on itself", s->name);
+        s->size_state = EV_FAILED;
+        s->broken = true;
+        return false;
+    }
+    s->size_state = EV_BUSY;
+    bool ok = size_dims(s, s->decl);
+    if (s->size_state == EV_BUSY)
+        s->size_state = ok ? EV_DONE : EV_FAILED;
+    if (!ok)
+        s->broken = true;
+    return s->size_state == EV_DONE;
+}
+
 /* Lowers an initial value into out[0..size): a brace list of the array's exact shape, or
  * one expression that fills it. Values must not depend on parameters. */
 static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long *filled, const char *what)
@@ -751,6 +796,10 @@ static void force_const(Sym *s)
         return;
     if (s->state == EV_BUSY) {
         diag_error(s->span, "the value of '%s' depends on itself", s->name);
+        s->state = EV_FAILED;
+        return;
+    }
+    if (!ensure_sized(s)) {
         s->state = EV_FAILED;
         return;
     }
@@ -827,8 +876,10 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
             continue;
         }
         int which = 0;
-        while (params[which] != s)
+        while (which < nparams && params[which] != s)
             which++;
+        if (which == nparams)
+            continue; /* a parameter whose declaration failed, already reported */
         if (given[which]) {
             diag_error(d->span, "parameter '%s' is given twice", d->name);
             continue;
@@ -841,6 +892,51 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
         if (!given[k])
             diag_error(st->span, "this 'at' gives no value for parameter '%s'", params[k]->name);
     free(given);
+}
+
+/* A def that is never called is never lowered; its names and calls are still checked, so a
+ * typo in it is reported rather than waiting for its first use. */
+static void resolve_names(const Ast *e, const char **local, int nlocal)
+{
+    if (!e)
+        return;
+    switch (e->kind) {
+    case AST_NAME:
+        if (!in_list(e->name, local, nlocal) && !sym_find(e->name))
+            undefined(e->span, "name", e->name);
+        return;
+    case AST_INDEX:
+    case AST_CALL: {
+        if (!in_list(e->name, local, nlocal)) {
+            Sym *s = sym_find(e->name);
+            if (!s)
+                undefined(e->name_span, e->kind == AST_CALL ? "function" : "name", e->name);
+            else if (e->kind == AST_CALL && (s->kind == SYM_FUNC || s->kind == SYM_DEF) && e->nargs != s->arity)
+                diag_error(e->span, "'%s' takes %d argument%s, but %d %s given", s->name, s->arity, plural(s->arity),
+                           e->nargs, e->nargs == 1 ? "is" : "are");
+        }
+        for (int k = 0; k < e->nargs; k++)
+            resolve_names(e->args[k], local, nlocal);
+        return;
+    }
+    case AST_REDUCE: {
+        resolve_names(e->a, local, nlocal);
+        resolve_names(e->b, local, nlocal);
+        const char **inner = xcalloc((size_t)nlocal + 1, sizeof(char *));
+        memcpy(inner, local, sizeof(char *) * (size_t)nlocal);
+        inner[nlocal] = e->name;
+        resolve_names(e->body, inner, nlocal + 1);
+        free(inner);
+        return;
+    }
+    default:
+        resolve_names(e->a, local, nlocal);
+        resolve_names(e->b, local, nlocal);
+        resolve_names(e->body, local, nlocal);
+        for (int k = 0; k < e->nargs; k++)
+            resolve_names(e->args[k], local, nlocal);
+        return;
+    }
 }
 
 void sema_run(const Program *prog, Model *m, const char *default_name)
@@ -861,6 +957,9 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
             if (model_stmt) {
                 diag_error(st->span, "a second 'model' statement");
                 diag_note(model_stmt->span, "the first is here");
+            } else if (strcmp(st->name, "hessgen") == 0) {
+                diag_error(st->name_span, "'hessgen' cannot name a model: its descriptor hessgen_model would clash "
+                                          "with the runtime's type of that name");
             } else {
                 model_stmt = st;
                 m->name = st->name;
@@ -924,17 +1023,11 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
             Sym *s = sym_find(st->decls[k]->name);
             if (!s || s->decl != st->decls[k])
                 continue;
-            if (s->kind == SYM_DATA)
-                continue;
-            if (!size_dims(s, st->decls[k])) {
-                s->kind = SYM_DATA; /* silence later uses: the error is reported */
-                continue;
-            }
-            if (s->kind != SYM_PARAM)
+            if (s->kind == SYM_DATA || !ensure_sized(s) || s->kind != SYM_PARAM)
                 continue;
             if (ntheta + s->size > MAX_PARAMS) {
                 diag_error(s->span, "more than %d parameters", MAX_PARAMS);
-                s->kind = SYM_DATA;
+                s->broken = true;
                 continue;
             }
             s->base = (uint32_t)ntheta;
@@ -982,6 +1075,12 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
         m->loss = lower(loss->expr, NULL);
     else if (prog->nbroken == 0) /* after a syntax error, the loss may be what was lost */
         diag_error(prog->eof, "no 'loss' statement: a file must say what to differentiate, as 'loss EXPR;'");
+
+    for (const Stmt *st = prog->first; st; st = st->next) {
+        Sym *s = st->kind == ST_DEF ? sym_find(st->name) : NULL;
+        if (s && s->stmt == st && !s->called)
+            resolve_names(st->expr, st->params, st->nparams);
+    }
 
     m->at = xcalloc((size_t)nat + 1, sizeof(AtPoint));
     for (const Stmt *st = prog->first; st; st = st->next)

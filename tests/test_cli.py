@@ -56,6 +56,16 @@ def output_is_deterministic():
         a, b = hg(f), hg(f)
         ok(a.returncode == 0 and a.stdout == b.stdout and len(a.stdout) > 1000, 'not byte-identical: ' + f)
         ok(SRC.encode() not in a.stdout, 'the output carries a path: ' + f)
+    # display flags must not change the generated code
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, 'p.hl')
+        open(src, 'w').write('param x, y, z;\nloss exp(-(x + y)) + sin(z - (x + y));\n')
+        outs = []
+        for extra in ([], ['--print'], ['--dump=hess']):
+            out = os.path.join(d, 'o%d.c' % len(outs))
+            ok(hg(src, '-o', out, *extra).returncode == 0, 'compile with %s' % extra)
+            outs.append(open(out, 'rb').read())
+        ok(outs[0] == outs[1] == outs[2], '--print or --dump changed the generated code')
 
 
 @check
@@ -87,6 +97,8 @@ def prefix_default_and_option():
         ok(b'Other_hess(' in r.stdout and b'weakest_' not in r.stdout, '--prefix wins over model')
         r = hg(src, '--prefix', '9bad')
         ok(r.returncode == 2 and b'not a C identifier' in r.stderr, 'bad prefix')
+        r = hg(src, '--prefix', 'hessgen')
+        ok(r.returncode == 2 and b'clash' in r.stderr, 'the prefix hessgen clashes with hessgen_model')
 
 
 @check

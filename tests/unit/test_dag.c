@@ -139,6 +139,13 @@ static void rationals_round_to_nearest_double(void **state)
     mpz_add_ui(mpq_numref(r), mpq_numref(r), 1);
     mpz_set_ui(mpq_denref(r), 1);
     assert_true(rat_to_double(r) == 9007199254740992.0);
+    /* subnormals round once: 2^-1075 + tiny is nearer 2^-1074 than 0 */
+    mpz_set_ui(mpq_numref(r), 1);
+    mpz_mul_2exp(mpq_numref(r), mpq_numref(r), 1100);
+    mpz_add_ui(mpq_numref(r), mpq_numref(r), 1);
+    mpz_set_ui(mpq_denref(r), 1);
+    mpz_mul_2exp(mpq_denref(r), mpq_denref(r), 2175);
+    assert_true(rat_to_double(r) == 0x1p-1074);
     srand(12345);
     for (int k = 0; k < 20000; k++) {
         long num = (long)rand() * rand() - (long)RAND_MAX * RAND_MAX / 2;
@@ -149,6 +156,8 @@ static void rationals_round_to_nearest_double(void **state)
             mpz_mul_2exp(mpq_numref(r), mpq_numref(r), (mp_bitcnt_t)(rand() % 200));
         if (k % 3 == 1)
             mpz_mul_2exp(mpq_denref(r), mpq_denref(r), (mp_bitcnt_t)(rand() % 200));
+        if (k % 7 == 2) /* deep into the subnormals and past the smallest one */
+            mpz_mul_2exp(mpq_denref(r), mpq_denref(r), (mp_bitcnt_t)(1000 + rand() % 140));
         mpq_canonicalize(r);
         if (mpq_sgn(r) != 0)
             assert_nearest(r);
