@@ -655,6 +655,16 @@ Node dag_powq(Node base, mpq_srcptr e)
     return make(OP_POW, args, 2, 0, NULL);
 }
 
+/* base^e for an exponent e that depends on no coordinate: a rational one goes to dag_powq;
+ * another (pi, sqrt(2)) stays a power node with that exponent, computed by C's pow. */
+Node dag_pow_const(Node base, Node e)
+{
+    if (dag_is_const(e))
+        return dag_powq(base, dag_rat(e));
+    Node args[2] = {base, e};
+    return make(OP_POW, args, 2, 0, NULL);
+}
+
 /* ---- elementary functions ---- */
 
 static Node rat_node(long num, long den)

@@ -72,6 +72,8 @@ Node diff_partial(Node n, uint32_t i)
         return dag_mul_without(n, i);
     case OP_POW: {
         /* (a^q)' = q * a^(q-1) */
+        if (!dag_is_const(args[1])) /* q is pi or sqrt(2): q - 1 stays a constant node */
+            return dag_mul(args[1], dag_pow_const(args[0], dag_sub(args[1], dag.one)));
         mpq_t q1;
         mpq_init(q1);
         mpq_sub(q1, dag_rat(args[1]), dag_rat(dag.one));

@@ -194,7 +194,15 @@ static void put_step(Buf *b, const Step *s)
             put_node(b, s->items[j] & ~SCHED_INV);
         }
     } else if (op == OP_POW) {
-        put_pow(b, s->items[0], dag_rat(s->items[1]));
+        if (dag_is_const(s->items[1])) {
+            put_pow(b, s->items[0], dag_rat(s->items[1]));
+        } else { /* x^pi */
+            buf_puts(b, "pow(");
+            put_node(b, s->items[0]);
+            buf_puts(b, ", ");
+            put_node(b, s->items[1]);
+            buf_puts(b, ")");
+        }
     } else {
         if (has_helper[op])
             buf_printf(b, "%s_%s(", E.P, c_names[op]);

@@ -185,6 +185,7 @@ Node dag_mul_n(const Node *xs, size_t n);
 Node dag_powq(Node base, mpq_srcptr e);
 Node dag_powi(Node base, long e);
 Node dag_recip(Node a);
+Node dag_pow_const(Node base, Node e);
 Node dag_unary(Op op, Node a);
 Node dag_mul_run(Node mul, uint32_t from, uint32_t to);
 Node dag_mul_without(Node mul, uint32_t i);

@@ -50,7 +50,7 @@ typedef enum {
     OP_DIR,    /* v[aux], the direction of a Hessian-vector product */
     OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
     OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
-    OP_POW,    /* base ^ exponent, the exponent a constant node */
+    OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */
 #define X(e, src, c, helper, d) OP_##e,
     UNARY_OPS(X)
 #undef X

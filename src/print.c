@@ -149,6 +149,8 @@ static int prec_of(Node n)
         long e;
         if (dag_is_int_const(dag_args(n)[1], &e))
             return e < 0 ? PREC_PRODUCT : PREC_POWER;
+        if (!dag_is_const(dag_args(n)[1]))
+            return PREC_POWER; /* x^pi */
         return mpz_cmp_ui(mpq_denref(dag_rat(dag_args(n)[1])), 2) == 0 &&
                        mpz_cmp_ui(mpq_numref(dag_rat(dag_args(n)[1])), 1) == 0
                    ? PREC_ATOM
@@ -240,6 +242,12 @@ static void put(Printer *p, Node n, int ctx)
         put_product(p, n, false);
         break;
     case OP_POW: {
+        if (!dag_is_const(a[1])) { /* a constant exponent that is not rational: x^pi */
+            put(p, a[0], PREC_POWER + 1);
+            buf_puts(p->b, "^");
+            put(p, a[1], PREC_ATOM);
+            break;
+        }
         mpq_srcptr q = dag_rat(a[1]);
         long e;
         if (dag_is_int_const(a[1], &e) && e < 0) {

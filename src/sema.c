@@ -359,6 +359,18 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
             diag_error(e->span, "this constant power is too large to compute exactly");
         return r;
     }
+    if (!dag_has_param(b)) {
+        /* a constant exponent that is not rational (pi, sqrt(2)): pow, as LANGUAGE.md says */
+        if (!dag_has_param(a) && const_sign(a) < 0) {
+            diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
+            return 0;
+        }
+        if (!dag_has_param(a) && const_sign(a) == 0 && const_sign(b) < 0) {
+            diag_error(base_ast->span, "division by zero: 0 raised to a negative power");
+            return 0;
+        }
+        return dag_pow_const(a, b);
+    }
     /* a^b with b not constant: exp(b*log(a)), defined for a > 0 */
     if (!dag_has_param(a) && const_sign(a) <= 0) {
         diag_error(base_ast->span, "a power with a non-constant exponent needs a positive base");

@@ -188,6 +188,21 @@ def empty_hessian_and_constant_loss_compile():
             compiles(out)
 
 
+@check
+def irrational_exponent_is_pow_and_defined_at_zero():
+    # x^pi is C's pow: at x = 0 its gradient and Hessian are 0 (exp(pi*log(x)) would give NaN)
+    with tempfile.TemporaryDirectory() as d:
+        src, gen, drv, exe = (os.path.join(d, n) for n in ('p.hl', 'p.c', 'drv.c', 'drv'))
+        open(src, 'w').write('param x;\nloss x^pi;\n')
+        ok(hg(src, '-o', gen, '--prefix', 'p').returncode == 0, 'compile x^pi')
+        open(drv, 'w').write('#include <stdio.h>\n#include "p.c"\nint main(void) { double t[1] = {0}, g[1], h[1];\n'
+                             '  double l = p_hess(t, g, h); printf("%g %g %g\\n", l, g[0], h[0]); return 0; }\n')
+        r = subprocess.run([CC, '-std=c99', drv, '-o', exe, '-lm'], capture_output=True, cwd=d)
+        ok(r.returncode == 0, r.stderr.decode())
+        out = subprocess.run([exe], capture_output=True).stdout.decode().split()
+        ok(out == ['0', '0', '0'], 'x^pi at 0: %s' % out)
+
+
 def main():
     passed = failed = 0
     for c in CHECKS:
