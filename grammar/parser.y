@@ -96,6 +96,7 @@ stmt
             stmt_set_decls(s, &$2);
             s->label = $4; s->label_span = @4;
         }
+    | ';'                              { /* an empty statement, as in C: `param x;;` */ }
     | error ';'                        { yyerrok; program_mark_broken(prog, @$); }
     ;
 
