@@ -262,7 +262,9 @@ typedef struct {
  * without its coefficient of every product the outputs need, so that 2*x*y, -x*y and x*y
  * are all computed from one x*y. */
 void sched_prepare(const Node *outputs, size_t n);
-void sched_build(Schedule *s, const Node *outputs, size_t n);
+/* The steps the outputs need; with `after`, only those that schedule does not already have
+ * (what the gradient adds to a Hessian, computed only when the caller asks for it). */
+void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *after);
 void sched_free(Schedule *s);
 void sched_release(void); /* frees the plans kept for all schedules, at exit */
 /* Which helpers (sigmoid, softplus, ...) a schedule uses, as a bit set over Op. */

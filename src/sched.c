@@ -158,13 +158,15 @@ static void push_step(Schedule *s, Node n, const Plan *p)
     s->steps[s->nsteps++] = (Step){n, p->n, p->items};
 }
 
-void sched_build(Schedule *s, const Node *outputs, size_t n)
+void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *after)
 {
     memset(s, 0, sizeof *s);
-    /* visited[]: 0 new, 1 on the stack, 2 scheduled; nodes may be created while planning
-     * (never: dag_find_longest only looks), so the size taken now is final */
+    /* state[]: 0 new, 1 on the stack, 2 scheduled (here or in `after`); planning creates no
+     * node (dag_find_longest only looks), so the size taken now is final */
     uint32_t limit = dag.nnodes;
     uint8_t *state = xcalloc(limit, 1);
+    for (uint32_t i = 0; after && i < after->nsteps; i++)
+        state[after->steps[i].node] = 2;
     typedef struct { Node node; uint32_t next; } Frame;
     Frame *stack = NULL;
     size_t depth = 0, cap = 0;
