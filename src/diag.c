@@ -20,6 +20,7 @@ static struct {
     /* hashes of every diagnostic reported, to drop exact repeats */
     uint64_t *seen;
     size_t nseen, seen_cap;
+    bool last_shown; /* whether the last error or warning was printed: its notes follow it */
 } D;
 
 /* True if this (place, kind, text) was reported before; remembers it otherwise. */
@@ -135,8 +136,15 @@ static bool report(const char *kind, Span at, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    if (seen_before(at.begin, kind, msg))
+    bool note = strcmp(kind, "note") == 0;
+    /* a note belongs to the error before it: shown with it, dropped with it, never alone */
+    if (note ? !D.last_shown : seen_before(at.begin, kind, msg)) {
+        if (!note)
+            D.last_shown = false;
         return false;
+    }
+    if (!note)
+        D.last_shown = true;
 
     int line, col;
     diag_line_col(at.begin, &line, &col);

@@ -219,8 +219,9 @@ typedef struct {
     int nat;
 } Model;
 
-/* Checks the program and lowers it; errors are reported through diag. */
-void sema_run(const Program *prog, Model *model, const char *default_name);
+/* Checks the program and lowers it; errors are reported through diag. prefix_given: the
+ * command line names the prefix, so the model statement's name need not be a usable one. */
+void sema_run(const Program *prog, Model *model, const char *default_name, bool prefix_given);
 
 /* ---- diff.c: gradient by reverse accumulation, Hessian forward over it ---- */
 

@@ -277,7 +277,7 @@ static int compile(int argc, char **argv)
     char *stem = stem_identifier(opt.input);
     Model model;
     if (diag_error_count() == 0 || prog.first)
-        sema_run(&prog, &model, stem);
+        sema_run(&prog, &model, stem, opt.prefix != NULL);
     else
         memset(&model, 0, sizeof model);
     Deriv deriv = {0};

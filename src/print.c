@@ -291,8 +291,12 @@ void print_node(Buf *b, Node n, char *const *param_names, size_t limit)
 {
     Printer p = {b, param_names, b->len + limit};
     put(&p, n, 0);
-    if (b->len >= p.stop)
+    if (b->len >= p.stop) {
+        /* cut where the limit fell: what the unwinding callers added after it is not text */
+        b->len = p.stop;
+        b->data[b->len] = 0;
         buf_puts(b, " ...");
+    }
 }
 
 enum { PRINT_LIMIT = 2000, PRINT_MAX_LINES = 400 };

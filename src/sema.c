@@ -350,8 +350,9 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
             diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
             return 0;
         }
-        if (dag_has_param(a) && (mpz_sizeinbase(mpq_numref(q), 2) > 31 || mpz_sizeinbase(mpq_denref(q), 2) > 31)) {
-            diag_error(exp_ast->span, "this exponent is too large: its numerator and denominator must stay below 2^31");
+        if (dag_has_param(a) && int_q && mpz_sizeinbase(mpq_numref(q), 2) > 31) {
+            /* an integer power multiplies out; beyond 2^31 its exponents would overflow */
+            diag_error(exp_ast->span, "this integer exponent is too large: it must stay below 2^31 in magnitude");
             return 0;
         }
         Node r = dag_powq(a, q);
@@ -951,7 +952,7 @@ static void resolve_names(const Ast *e, const char **local, int nlocal)
     }
 }
 
-void sema_run(const Program *prog, Model *m, const char *default_name)
+void sema_run(const Program *prog, Model *m, const char *default_name, bool prefix_given)
 {
     memset(&S, 0, sizeof S);
     S.model = m;
@@ -969,7 +970,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name)
             if (model_stmt) {
                 diag_error(st->span, "a second 'model' statement");
                 diag_note(model_stmt->span, "the first is here");
-            } else if (strcmp(st->name, "hessgen") == 0) {
+            } else if (strcmp(st->name, "hessgen") == 0 && !prefix_given) {
                 diag_error(st->name_span, "'hessgen' cannot name a model: its descriptor hessgen_model would clash "
                                           "with the runtime's type of that name");
             } else {
