@@ -93,6 +93,65 @@ void hessrt_report_free(hessrt_report *r);
 /* "min", "max", "saddle", "degenerate", "not_critical" (the JSON names of DESIGN.md). */
 const char *hessrt_verdict_name(hessrt_verdict v);
 
+/* ---- Newton iteration (newton.c) ---- */
+
+typedef enum {
+    HESSRT_PURE,         /* theta - H^-1 g, as in the lecture: any critical point attracts it */
+    HESSRT_DAMPED,       /* H shifted until positive definite, backtracking line search */
+    HESSRT_SADDLE_FREE,  /* |H| (absolute eigenvalues), backtracking line search */
+    HESSRT_TRUST_REGION, /* exact subproblem through the eigen-decomposition, hard case included */
+    HESSRT_GD,           /* gradient descent: fixed step, or backtracking when gd_step is 0 */
+} hessrt_method;
+
+typedef enum {
+    HESSRT_CONVERGED,      /* the gradient vanished (or the step did) */
+    HESSRT_MAX_ITERATIONS,
+    HESSRT_SINGULAR,       /* pure Newton met a singular Hessian and did not divide by it */
+    HESSRT_NON_FINITE,     /* a NaN or an infinity in the loss, gradient or Hessian */
+    HESSRT_STALLED,        /* the loss stopped changing while the gradient did not vanish */
+} hessrt_status;
+
+typedef struct {
+    int iteration;
+    double loss, gradient_norm;
+    double step;           /* length of the step that led here (0 at the start) */
+    double min_eigenvalue; /* of the Hessian here (NaN for gd, which does not compute it) */
+} hessrt_trace_row;
+
+typedef struct {
+    hessrt_method method;
+    int max_iterations;    /* default 100; 10000 for gd */
+    double grad_tol;       /* converged when ||g|| <= grad_tol * (1 + |L|); default 1e-10 */
+    double step_tol;       /* converged when ||step|| <= step_tol * (1 + ||theta||); 1e-15 */
+    double loss_tol;       /* stalled when |dL| <= loss_tol * |L| for 10 steps; 1e-15 */
+    double eig_tol;        /* as in hessrt_options; default 1e-9 */
+    double gd_step;        /* gd's fixed step; default 0.1; 0 means backtracking */
+    double radius;         /* the trust region's first radius; default 1 */
+} hessrt_newton_options;
+
+typedef struct {
+    hessrt_status status;
+    char reason[256];      /* a sentence */
+    int iterations;
+    int n;
+    double *theta;         /* the last iterate, n values */
+    double loss, gradient_norm;
+    hessrt_trace_row *trace; /* iterations + 1 rows */
+    int ntrace;
+} hessrt_newton_result;
+
+hessrt_newton_options hessrt_default_newton_options(hessrt_method method);
+/* Runs the method from start; the result owns its arrays until hessrt_newton_result_free.
+ * Returns 0, or -1 if the arguments are invalid. */
+int hessrt_newton(const hessgen_model *m, const void *data, const double *start, const hessrt_newton_options *opt,
+                  hessrt_newton_result *res);
+void hessrt_newton_result_free(hessrt_newton_result *res);
+/* "pure", "damped", "saddle-free", "trust-region", "gd"; and back (0, or -1 if unknown). */
+const char *hessrt_method_name(hessrt_method m);
+int hessrt_method_parse(const char *name, hessrt_method *m);
+/* "converged", "max_iterations", "singular", "non_finite", "stalled" */
+const char *hessrt_status_name(hessrt_status s);
+
 #ifdef __cplusplus
 }
 #endif
