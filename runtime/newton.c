@@ -197,6 +197,16 @@ static void record(hessrt_newton_result *res, double loss, double gnorm, double 
     res->ntrace++;
 }
 
+/* The iterate where a run stops after a step: evaluated, recorded, and the result's values. */
+static void record_last(Work *k, const double *theta, hessrt_newton_result *res, double step, bool newton)
+{
+    double loss;
+    evaluate(k, theta, &loss, newton);
+    res->loss = loss;
+    res->gradient_norm = sqrt(dot(k->g, k->g, k->n));
+    record(res, loss, res->gradient_norm, step, newton ? k->w[0] : NAN);
+}
+
 int hessrt_newton(const hessgen_model *m, const void *data, const double *start, const hessrt_newton_options *opt,
                   hessrt_newton_result *res)
 {
@@ -330,10 +340,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
         }
         last_step = sqrt(sn);
         if (t > 0 && last_step <= o.step_tol * (1 + sqrt(tn))) {
-            evaluate(&k, theta, &loss, newton);
-            record(res, loss, sqrt(dot(k.g, k.g, n)), last_step, newton ? k.w[0] : NAN);
-            res->loss = loss;
-            res->gradient_norm = sqrt(dot(k.g, k.g, n));
+            record_last(&k, theta, res, last_step, newton);
             res->status = HESSRT_CONVERGED;
             snprintf(res->reason, sizeof res->reason,
                      "converged in %d iterations: the step vanished (gradient norm %.3g)", res->ntrace - 1,
@@ -344,10 +351,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             /* relative to the loss itself: near a minimum of value 0 the loss keeps halving */
             quiet = fabs(loss - new_loss) <= o.loss_tol * fabs(loss) ? quiet + 1 : 0;
             if (quiet >= 10) {
-                evaluate(&k, theta, &loss, newton);
-                record(res, loss, sqrt(dot(k.g, k.g, n)), last_step, newton ? k.w[0] : NAN);
-                res->loss = loss;
-                res->gradient_norm = sqrt(dot(k.g, k.g, n));
+                record_last(&k, theta, res, last_step, newton);
                 res->status = HESSRT_STALLED;
                 snprintf(res->reason, sizeof res->reason,
                          "the loss stopped changing, but the gradient norm is %.3g: a stalled loss is not a zero "
