@@ -152,6 +152,12 @@ int hessrt_method_parse(const char *name, hessrt_method *m);
 /* "converged", "max_iterations", "singular", "non_finite", "stalled" */
 const char *hessrt_status_name(hessrt_status s);
 
+/* ---- the analyzer (analyzer.c) ---- */
+
+/* The command line of a program made by `hessgen --main`: classify, newton, gd and scan
+ * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
+int hessrt_main(const hessgen_model *m, int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -475,6 +475,12 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
                   "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any\n};\n",
                P, P, N, d->nnz, P, P, P, P, P, P, P, P, P, P);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
+    if (o->with_main)
+        buf_printf(b, "\n/* The analyzer (hessgen --main): build with\n"
+                      "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
+                      "#include <hessrt.h>\n\n"
+                      "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
+                   P, P);
 
     sched_free(&s_loss);
     sched_free(&s_grad);

@@ -276,6 +276,7 @@ void sched_ops_used(const Schedule *s, bool used[OP__COUNT]);
 typedef struct {
     const char *prefix;
     const char *source_name; /* the input's base name, for the provenance line */
+    bool with_main;          /* --main: append the analyzer's main(), which needs libhessrt */
 } EmitOptions;
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

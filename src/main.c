@@ -21,7 +21,7 @@
 enum { MAX_SOURCE = 64 << 20 };
 
 static const char usage[] =
-    "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print]\n"
+    "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
     "               [--dump=ast|dag|grad|hess] [--version] [--help]\n";
 
 static const char help[] =
@@ -33,13 +33,15 @@ static const char help[] =
     "  --prefix NAME    the prefix of every generated symbol (default: the model's name,\n"
     "                   or the file's name made a C identifier)\n"
     "  --print          show the gradient and Hessian as formulas\n"
+    "  --main           add the analyzer's main() (classify, newton, gd, scan): build\n"
+    "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
     "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
     "  --version        print the version\n"
     "  --help           print this help\n";
 
 typedef struct {
     const char *input, *output, *header, *prefix, *dump;
-    bool print;
+    bool print, with_main;
 } Options;
 
 static bool is_identifier(const char *s)
@@ -72,6 +74,8 @@ static int parse_args(int argc, char **argv, Options *o)
             *slot = argv[++i];
         } else if (strcmp(a, "--print") == 0) {
             o->print = true;
+        } else if (strcmp(a, "--main") == 0) {
+            o->with_main = true;
         } else if (strncmp(a, "--dump=", 7) == 0) {
             o->dump = a + 7;
             if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess")) {
@@ -305,7 +309,7 @@ static int compile(int argc, char **argv)
         if (opt.print)
             print_formulas(stdout, &model, &deriv);
 
-        EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input)};
+        EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main};
         bool want_c = opt.output || (!opt.print && !opt.dump);
         rc = 0;
         if ((want_c || opt.header) && strcmp(eo.prefix, "hessgen") == 0) {

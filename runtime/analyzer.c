@@ -1,0 +1,499 @@
+/* analyzer.c: the command line over a model that `hessgen --main` puts into a program.
+ *
+ *   PROGRAM classify [POINT] [--json]
+ *   PROGRAM newton --method M [--from POINT] [--max-iter N] [--trace FILE.csv] [--json]
+ *   PROGRAM gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]
+ *   PROGRAM scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]
+ *
+ * A POINT is `w1=0,w2=0` (every parameter by name) or `0,0` (values in parameter order); the
+ * default is the model's start values. --json prints one JSON object with the keys of
+ * DESIGN.md and nothing else. Bad arguments get a message and exit status 2.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessrt.h"
+
+static const char usage[] =
+    "usage: %s classify [POINT] [--json]\n"
+    "       %s newton --method pure|damped|saddle-free|trust-region [--from POINT] [--max-iter N]\n"
+    "              [--trace FILE.csv] [--json]\n"
+    "       %s gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]\n"
+    "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
+    "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n";
+
+typedef struct {
+    const hessgen_model *m;
+    const char *prog;
+} Ctx;
+
+static int bad(const Ctx *c, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", c->prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    fprintf(stderr, usage, c->prog, c->prog, c->prog, c->prog);
+    return 2;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* theta from `w1=0,w2=0` or `0,0`; an error message into msg otherwise */
+static bool parse_point(const hessgen_model *m, const char *text, double *theta, char *msg, size_t msglen)
+{
+    int n = m->nparam;
+    bool named = strchr(text, '=') != NULL;
+    bool *given = calloc((size_t)n, 1);
+    char *copy = strdup(text), *save = NULL;
+    int count = 0;
+    bool ok = given && copy;
+    for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+        char *val = tok;
+        int which = count;
+        if (named) {
+            char *eq = strchr(tok, '=');
+            if (!eq) {
+                snprintf(msg, msglen, "'%s' is not NAME=VALUE", tok);
+                ok = false;
+                break;
+            }
+            *eq = 0;
+            val = eq + 1;
+            for (which = 0; which < n && strcmp(m->param_names[which], tok) != 0; which++)
+                ;
+            if (which == n) {
+                snprintf(msg, msglen, "'%s' is not a parameter of %s", tok, m->name);
+                ok = false;
+                break;
+            }
+            if (given[which]) {
+                snprintf(msg, msglen, "'%s' is given twice", tok);
+                ok = false;
+                break;
+            }
+        } else if (which >= n) {
+            snprintf(msg, msglen, "more than %d values", n);
+            ok = false;
+            break;
+        }
+        if (!parse_double(val, &theta[which])) {
+            snprintf(msg, msglen, "'%s' is not a number", val);
+            ok = false;
+            break;
+        }
+        given[which] = true;
+        count++;
+    }
+    for (int i = 0; ok && i < n; i++)
+        if (!given[i]) {
+            if (named)
+                snprintf(msg, msglen, "no value for '%s'", m->param_names[i]);
+            else
+                snprintf(msg, msglen, "%d values needed, %d given", n, count);
+            ok = false;
+        }
+    free(given);
+    free(copy);
+    return ok;
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_array(FILE *f, const double *v, int n)
+{
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, v[i]);
+    }
+    fputc(']', f);
+}
+
+static void json_point(FILE *f, const hessgen_model *m, const double *theta)
+{
+    fputs("\"params\": [", f);
+    for (int i = 0; i < m->nparam; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", m->param_names[i]);
+    fputs("], \"theta\": ", f);
+    json_array(f, theta, m->nparam);
+}
+
+static void text_point(FILE *f, const hessgen_model *m, const double *theta)
+{
+    for (int i = 0; i < m->nparam; i++)
+        fprintf(f, "%s%s = %.6g", i ? ", " : "", m->param_names[i], theta[i]);
+}
+
+static void text_vector(FILE *f, const double *v, int n)
+{
+    fputc('(', f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%.6g", i ? ", " : "", v[i] + 0.0);
+    fputc(')', f);
+}
+
+static void print_report_text(const hessgen_model *m, const double *theta, const hessrt_report *r)
+{
+    int n = m->nparam;
+    printf("point        ");
+    text_point(stdout, m, theta);
+    printf("\nloss         %.10g\ngradient     ", r->loss);
+    text_vector(stdout, r->gradient, n);
+    printf(", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
+    printf("eigenvalues  ");
+    for (int i = 0; i < n && i < 12; i++)
+        printf("%s%.6g", i ? ", " : "", r->eigenvalues[i] + 0.0);
+    if (n > 12)
+        printf(", ... %.6g", r->eigenvalues[n - 1]);
+    printf("   (%d negative, %d zero, %d positive; minimum ratio %.3g)\n", r->negative, r->zero, r->positive,
+           r->min_ratio);
+    printf("verdict      ");
+    switch (r->verdict) {
+    case HESSRT_DEGENERATE:
+        printf("degenerate: the second-order test cannot decide (try hessgen --classify)\n");
+        break;
+    case HESSRT_NOT_CRITICAL:
+        printf("not critical: the gradient is not zero here\n");
+        break;
+    default:
+        printf("%s\n", r->verdict == HESSRT_MIN ? "local minimum" : r->verdict == HESSRT_MAX ? "local maximum" : "saddle");
+    }
+    if (r->escape) {
+        printf("escape       along ");
+        text_vector(stdout, r->escape, n);
+        printf(" the loss falls as %.6g - %.6g t^2 to second order\n", r->loss, r->predicted_decrease);
+    }
+}
+
+static void print_report_json(const hessgen_model *m, const double *theta, const hessrt_report *r)
+{
+    printf("{");
+    json_point(stdout, m, theta);
+    printf(", \"loss\": ");
+    json_number(stdout, r->loss);
+    printf(", \"gradient\": ");
+    json_array(stdout, r->gradient, m->nparam);
+    printf(", \"gradient_norm\": ");
+    json_number(stdout, r->gradient_norm);
+    printf(", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
+    json_array(stdout, r->eigenvalues, m->nparam);
+    printf(", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);
+    printf(", \"verdict\": \"%s\", \"min_ratio\": ", hessrt_verdict_name(r->verdict));
+    json_number(stdout, r->min_ratio);
+    if (r->escape) {
+        printf(", \"escape_direction\": ");
+        json_array(stdout, r->escape, m->nparam);
+        printf(", \"predicted_decrease\": ");
+        json_number(stdout, r->predicted_decrease);
+    }
+    printf("}\n");
+}
+
+static int cmd_classify(const Ctx *c, int argc, char **argv)
+{
+    const hessgen_model *m = c->m;
+    bool json = false;
+    const char *point = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1] == '-')
+            return bad(c, "classify: unknown option '%s'", argv[i]);
+        else if (point)
+            return bad(c, "classify: one point only, not also '%s'", argv[i]);
+        else
+            point = argv[i];
+    }
+    double *theta = malloc(sizeof(double) * (size_t)m->nparam);
+    memcpy(theta, m->param_start, sizeof(double) * (size_t)m->nparam);
+    char msg[256];
+    if (point && !parse_point(m, point, theta, msg, sizeof msg)) {
+        free(theta);
+        return bad(c, "classify: %s", msg);
+    }
+    hessrt_report r;
+    int rc = hessrt_classify(m, NULL, theta, NULL, &r);
+    if (rc == 0) {
+        if (json)
+            print_report_json(m, theta, &r);
+        else
+            print_report_text(m, theta, &r);
+        hessrt_report_free(&r);
+    } else {
+        fprintf(stderr, "%s: the eigen-solver failed (LAPACK info %d)\n", c->prog, rc);
+    }
+    free(theta);
+    return rc == 0 ? 0 : 1;
+}
+
+static bool write_trace(const hessrt_newton_result *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    fprintf(f, "iteration,loss,gradient_norm,step,min_eigenvalue\n");
+    for (int i = 0; i < r->ntrace; i++)
+        fprintf(f, "%d,%.17g,%.17g,%.17g,%.17g\n", r->trace[i].iteration, r->trace[i].loss, r->trace[i].gradient_norm,
+                r->trace[i].step, r->trace[i].min_eigenvalue);
+    return fclose(f) == 0;
+}
+
+static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
+{
+    const hessgen_model *m = c->m;
+    int n = m->nparam;
+    hessrt_method method = gd ? HESSRT_GD : HESSRT_DAMPED;
+    bool json = false, have_method = gd;
+    const char *from = NULL, *trace = NULL;
+    double step = -1, max_iter = -1;
+    const char *name = gd ? "gd" : "newton";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--method") == 0 && !gd && has_value) {
+            if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
+                return bad(c, "newton: unknown method '%s' (pure, damped, saddle-free, trust-region)", argv[i]);
+            have_method = true;
+        } else if (strcmp(a, "--from") == 0 && has_value) {
+            from = argv[++i];
+        } else if (strcmp(a, "--trace") == 0 && has_value) {
+            trace = argv[++i];
+        } else if (strcmp(a, "--step") == 0 && gd && has_value) {
+            if (!parse_double(argv[++i], &step) || step < 0)
+                return bad(c, "gd: --step takes a non-negative number, not '%s'", argv[i]);
+        } else if (strcmp(a, "--max-iter") == 0 && has_value) {
+            if (!parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 || max_iter != floor(max_iter))
+                return bad(c, "--max-iter takes a whole number up to 10000000, not '%s'", argv[i]);
+        } else {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s: unknown or incomplete argument '%%s'", name);
+            return bad(c, msg, a);
+        }
+    }
+    if (!have_method)
+        return bad(c, "newton: --method is required (pure, damped, saddle-free, trust-region)%s", "");
+    double *theta = malloc(sizeof(double) * (size_t)n);
+    memcpy(theta, m->param_start, sizeof(double) * (size_t)n);
+    char msg[256];
+    if (from && !parse_point(m, from, theta, msg, sizeof msg)) {
+        free(theta);
+        return bad(c, "--from: %s", msg);
+    }
+    hessrt_newton_options o = hessrt_default_newton_options(method);
+    if (step >= 0)
+        o.gd_step = step;
+    if (max_iter >= 0)
+        o.max_iterations = (int)max_iter;
+    hessrt_newton_result r;
+    hessrt_newton(m, NULL, theta, &o, &r);
+    hessrt_report rep;
+    bool classified = r.status != HESSRT_NON_FINITE && hessrt_classify(m, NULL, r.theta, NULL, &rep) == 0;
+    if (trace && !write_trace(&r, trace)) {
+        fprintf(stderr, "%s: cannot write the trace to '%s': %s\n", c->prog, trace, strerror(errno));
+        hessrt_newton_result_free(&r);
+        if (classified)
+            hessrt_report_free(&rep);
+        free(theta);
+        return 1;
+    }
+    if (json) {
+        printf("{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"%s\", \"iterations\": %d, ",
+               hessrt_method_name(method), hessrt_status_name(r.status), r.reason, r.iterations);
+        json_point(stdout, m, r.theta);
+        printf(", \"loss\": ");
+        json_number(stdout, r.loss);
+        printf(", \"gradient_norm\": ");
+        json_number(stdout, r.gradient_norm);
+        printf(", \"verdict\": %s%s%s", classified ? "\"" : "", classified ? hessrt_verdict_name(rep.verdict) : "null",
+               classified ? "\"" : "");
+        printf(", \"trace\": [");
+        for (int i = 0; i < r.ntrace; i++) {
+            printf("%s{\"iteration\": %d, \"loss\": ", i ? ", " : "", r.trace[i].iteration);
+            json_number(stdout, r.trace[i].loss);
+            printf(", \"gradient_norm\": ");
+            json_number(stdout, r.trace[i].gradient_norm);
+            printf(", \"step\": ");
+            json_number(stdout, r.trace[i].step);
+            printf(", \"min_eigenvalue\": ");
+            json_number(stdout, r.trace[i].min_eigenvalue);
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        printf("iter  loss          |grad|        step          min eig\n");
+        for (int i = 0; i < r.ntrace; i++)
+            printf("%4d  %-12.6g  %-12.6g  %-12.3g  %.6g\n", r.trace[i].iteration, r.trace[i].loss,
+                   r.trace[i].gradient_norm, r.trace[i].step, r.trace[i].min_eigenvalue);
+        printf("%s: %s\nended at ", hessrt_status_name(r.status), r.reason);
+        text_point(stdout, m, r.theta);
+        printf(", loss %.6g", r.loss);
+        if (classified)
+            printf(", %s", hessrt_verdict_name(rep.verdict));
+        printf("\n");
+    }
+    if (classified)
+        hessrt_report_free(&rep);
+    hessrt_newton_result_free(&r);
+    free(theta);
+    return 0;
+}
+
+/* A small deterministic generator (xorshift64*), so a seed gives the same starts anywhere. */
+static double uniform(unsigned long long *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+static int cmd_scan(const Ctx *c, int argc, char **argv)
+{
+    const hessgen_model *m = c->m;
+    int n = m->nparam;
+    double lo = 0, hi = 0, starts = 20, seed = 1;
+    bool json = false, have_box = false;
+    hessrt_method method = HESSRT_PURE;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--box") == 0 && has_value) {
+            char *colon = strchr(argv[++i], ':');
+            if (!colon)
+                return bad(c, "scan: --box takes LO:HI, not '%s'", argv[i]);
+            *colon = 0;
+            if (!parse_double(argv[i], &lo) || !parse_double(colon + 1, &hi) || !(lo < hi)) {
+                *colon = ':';
+                return bad(c, "scan: --box takes LO:HI with LO < HI, not '%s'", argv[i]);
+            }
+            have_box = true;
+        } else if (strcmp(a, "--starts") == 0 && has_value) {
+            if (!parse_double(argv[++i], &starts) || starts < 1 || starts > 1e6 || starts != floor(starts))
+                return bad(c, "scan: --starts takes a whole number from 1 to 1000000, not '%s'", argv[i]);
+        } else if (strcmp(a, "--seed") == 0 && has_value) {
+            if (!parse_double(argv[++i], &seed) || seed < 0 || seed != floor(seed))
+                return bad(c, "scan: --seed takes a whole number, not '%s'", argv[i]);
+        } else if (strcmp(a, "--method") == 0 && has_value) {
+            if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
+                return bad(c, "scan: unknown method '%s'", argv[i]);
+        } else {
+            return bad(c, "scan: unknown or incomplete argument '%s'", a);
+        }
+    }
+    if (!have_box)
+        return bad(c, "scan: --box LO:HI is required%s", "");
+    unsigned long long state = (unsigned long long)seed * 0x9E3779B97F4A7C15ull + 1;
+    double *theta = malloc(sizeof(double) * (size_t)n);
+    /* distinct critical points: those within 1e-6 (relative) of each other are one */
+    int found = 0, cap = 16, failed = 0;
+    double *points = malloc(sizeof(double) * (size_t)n * (size_t)cap);
+    int *hits = calloc((size_t)cap, sizeof(int));
+    hessrt_newton_options o = hessrt_default_newton_options(method);
+    for (int s = 0; s < (int)starts; s++) {
+        for (int i = 0; i < n; i++)
+            theta[i] = lo + (hi - lo) * uniform(&state);
+        hessrt_newton_result r;
+        hessrt_newton(m, NULL, theta, &o, &r);
+        if (r.status != HESSRT_CONVERGED) {
+            failed++;
+            hessrt_newton_result_free(&r);
+            continue;
+        }
+        int k = 0;
+        for (; k < found; k++) {
+            double d = 0, size = 0;
+            for (int i = 0; i < n; i++) {
+                d = fmax(d, fabs(points[(size_t)k * n + i] - r.theta[i]));
+                size = fmax(size, fabs(r.theta[i]));
+            }
+            if (d <= 1e-6 * (1 + size))
+                break;
+        }
+        if (k == found) {
+            if (found == cap) {
+                cap *= 2;
+                points = realloc(points, sizeof(double) * (size_t)n * (size_t)cap);
+                hits = realloc(hits, sizeof(int) * (size_t)cap);
+            }
+            memcpy(points + (size_t)found * n, r.theta, sizeof(double) * (size_t)n);
+            hits[found++] = 0;
+        }
+        hits[k]++;
+        hessrt_newton_result_free(&r);
+    }
+    if (json)
+        printf("{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
+               (int)starts, failed);
+    else
+        printf("%d starts in [%g, %g]^%d by %s Newton: %d distinct critical points, %d runs did not converge\n",
+               (int)starts, lo, hi, n, hessrt_method_name(method), found, failed);
+    for (int k = 0; k < found; k++) {
+        hessrt_report rep;
+        if (hessrt_classify(m, NULL, points + (size_t)k * n, NULL, &rep) != 0)
+            continue;
+        if (json) {
+            printf("%s{", k ? ", " : "");
+            json_point(stdout, m, points + (size_t)k * n);
+            printf(", \"loss\": ");
+            json_number(stdout, rep.loss);
+            printf(", \"verdict\": \"%s\", \"reached\": %d}", hessrt_verdict_name(rep.verdict), hits[k]);
+        } else {
+            printf("  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
+            text_point(stdout, m, points + (size_t)k * n);
+            printf("\n");
+        }
+        hessrt_report_free(&rep);
+    }
+    if (json)
+        printf("]}\n");
+    free(theta);
+    free(points);
+    free(hits);
+    return 0;
+}
+
+int hessrt_main(const hessgen_model *m, int argc, char **argv)
+{
+    const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer"};
+    if (argc < 2)
+        return bad(&c, "a subcommand is needed%s", "");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(&c, argc - 2, argv + 2);
+    if (strcmp(cmd, "newton") == 0)
+        return cmd_iterate(&c, argc - 2, argv + 2, false);
+    if (strcmp(cmd, "gd") == 0)
+        return cmd_iterate(&c, argc - 2, argv + 2, true);
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(&c, argc - 2, argv + 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        printf(usage, c.prog, c.prog, c.prog, c.prog);
+        return 0;
+    }
+    return bad(&c, "unknown subcommand '%s'", cmd);
+}

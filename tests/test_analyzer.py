@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The analyzer that `hessgen --main` builds, on the lecture's weakest network:
+classify, newton, gd and scan in text and --json (keys of DESIGN.md), the CSV trace, and
+bad arguments.   test_analyzer.py HESSGEN SOURCE_DIR CC HESSRT_LIB RUNTIME_DIR [CFLAGS...]
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HESSGEN, SRC, CC, LIB, RUNTIME = sys.argv[1:6]
+EXTRA = sys.argv[6:]
+CHECKS = []
+
+
+def check(f):
+    CHECKS.append(f)
+    return f
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def build(d):
+    gen, exe = os.path.join(d, 'w.c'), os.path.join(d, 'weakest')
+    r = subprocess.run([HESSGEN, os.path.join(SRC, 'examples', 'weakest.hl'), '--main', '-o', gen], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    r = subprocess.run([CC, *EXTRA, gen, '-I', RUNTIME, LIB, '-llapacke', '-lm', '-o', exe], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    return exe
+
+
+WORK = tempfile.TemporaryDirectory()
+EXE = None
+
+
+def run(*args):
+    return subprocess.run([EXE, *args], capture_output=True, timeout=60)
+
+
+def js(*args):
+    r = run(*args, '--json')
+    ok(r.returncode == 0, r.stderr.decode())
+    return json.loads(r.stdout)
+
+
+@check
+def builds():
+    global EXE
+    EXE = build(WORK.name)
+
+
+@check
+def classify_the_saddle():
+    r = js('classify', 'w1=0,w2=0')
+    ok(r['verdict'] == 'saddle' and r['critical'] is True, r)
+    ok(r['params'] == ['w1', 'w2'] and r['theta'] == [0, 0], r)
+    ok(abs(r['eigenvalues'][0] + 2) < 1e-12 and abs(r['eigenvalues'][1] - 2) < 1e-12, r)
+    ok(r['inertia'] == {'negative': 1, 'zero': 0, 'positive': 1}, r)
+    e = r['escape_direction']
+    ok(abs(abs(e[0]) - 2 ** -0.5) < 1e-12 and abs(e[0] - e[1]) < 1e-12, e)
+    ok(abs(r['predicted_decrease'] - 1) < 1e-12 and r['min_ratio'] == 0.5, r)
+    text = run('classify', '0,0').stdout.decode()
+    ok('saddle' in text and '-2, 2' in text, text)
+
+
+@check
+def classify_the_valley_and_a_plain_point():
+    r = js('classify', '1,1')
+    ok(r['verdict'] == 'degenerate' and r['inertia']['zero'] == 1 and 'escape_direction' not in r, r)
+    r = js('classify', 'w2=0.5,w1=0.5')
+    ok(r['verdict'] == 'not_critical' and r['critical'] is False, r)
+    r = js('classify')  # the start values: the origin
+    ok(r['theta'] == [0, 0], r)
+
+
+@check
+def newton_and_gd():
+    r = js('newton', '--method', 'pure', '--from', 'w1=0.1,w2=0.05')
+    ok(r['status'] == 'converged' and r['verdict'] == 'saddle' and max(map(abs, r['theta'])) < 1e-8, r)
+    t0 = r['trace'][0]
+    ok(set(t0) == {'iteration', 'loss', 'gradient_norm', 'step', 'min_eigenvalue'}, t0)
+    ok(abs(t0['loss'] - 0.990025) < 1e-12 and r['iterations'] == len(r['trace']) - 1, r)
+    for method in ('saddle-free', 'damped', 'trust-region'):
+        r = js('newton', '--method', method, '--from', '0.1,0.05')
+        ok(r['status'] == 'converged' and r['loss'] < 1e-12, (method, r))
+    r = js('gd', '--from', '0.1,0.05', '--step', '0.1')
+    ok(r['method'] == 'gd' and r['loss'] < 1e-12 and 10 < r['iterations'] < 200, r)
+    ok(r['trace'][0]['min_eigenvalue'] is None, 'gd computes no Hessian: null')
+    r = js('newton', '--method', 'pure', '--from', '1,0.3333333333333333')
+    ok(r['status'] == 'singular', r)
+
+
+@check
+def trace_to_csv():
+    path = os.path.join(WORK.name, 'trace.csv')
+    r = run('newton', '--method', 'pure', '--from', '0.1,0.05', '--trace', path)
+    ok(r.returncode == 0, r.stderr.decode())
+    rows = list(csv.DictReader(open(path)))
+    ok(len(rows) == 4 and abs(float(rows[0]['loss']) - 0.990025) < 1e-12, rows)
+    ok(list(rows[0]) == ['iteration', 'loss', 'gradient_norm', 'step', 'min_eigenvalue'], rows[0])
+
+
+@check
+def scan_finds_the_saddle_and_the_valley():
+    r = js('scan', '--box', '-2:2', '--starts', '40', '--seed', '1')
+    verdicts = {p['verdict'] for p in r['points']}
+    ok('saddle' in verdicts and 'degenerate' in verdicts, r)
+    ok(sum(p['reached'] for p in r['points']) + r['failed'] == 40, r)
+    ok(r == js('scan', '--box', '-2:2', '--starts', '40', '--seed', '1'), 'the same seed gives the same scan')
+
+
+@check
+def bad_arguments():
+    for args, text in ((['classify', 'w3=1,w2=0'], b'not a parameter'), (['classify', '1'], b'2 values needed'),
+                       (['classify', 'w1=x,w2=0'], b'not a number'), (['newton', '--from', '0,0'], b'--method'),
+                       (['newton', '--method', 'fast'], b'unknown method'), (['scan'], b'--box'),
+                       (['scan', '--box', '2:1'], b'LO < HI'), (['frobnicate'], b'unknown subcommand'), ([], b'subcommand'),
+                       (['gd', '--step', '-1'], b'--step')):
+        r = run(*args)
+        ok(r.returncode == 2 and text in r.stderr and r.stdout == b'', '%s: %d %r' % (args, r.returncode, r.stderr))
+    r = run('newton', '--method', 'pure', '--trace', '/nonexistent/t.csv')
+    ok(r.returncode == 1 and b'cannot write the trace' in r.stderr, r.stderr)
+
+
+def main():
+    passed = failed = 0
+    for c in CHECKS:
+        try:
+            c()
+            passed += 1
+            print('ok   ' + c.__name__)
+        except Exception as e:
+            failed += 1
+            print('FAIL %s: %s' % (c.__name__, e))
+            if c is builds:
+                break
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
