@@ -282,6 +282,12 @@ typedef struct {
 void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 
+/* ---- run.c: hessgen run FILE.hl SUBCOMMAND ... ---- */
+
+/* Generates, compiles (cached) and runs the analyzer; returns only on failure. self is this
+ * program's path, to generate the C with. */
+int run_command(const char *self, int argc, char **argv);
+
 /* ---- print.c: readable formulas for --print ---- */
 
 void print_formulas(FILE *out, const Model *m, const Deriv *d);

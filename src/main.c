@@ -22,7 +22,8 @@ enum { MAX_SOURCE = 64 << 20 };
 
 static const char usage[] =
     "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
-    "               [--dump=ast|dag|grad|hess] [--version] [--help]\n";
+    "               [--dump=ast|dag|grad|hess] [--version] [--help]\n"
+    "       hessgen run FILE.hl classify|newton|gd|scan [ARGS...]\n";
 
 static const char help[] =
     "hessgen compiles a loss written in the .hl language into C for its exact value,\n"
@@ -36,6 +37,7 @@ static const char help[] =
     "  --main           add the analyzer's main() (classify, newton, gd, scan): build\n"
     "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
     "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
+    "  run FILE.hl ...  generate, compile (cached) and run the analyzer in one step\n"
     "  --version        print the version\n"
     "  --help           print this help\n";
 
@@ -256,6 +258,8 @@ int main(int argc, char **argv)
 
 static int compile(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return run_command("/proc/self/exe", argc - 2, argv + 2);
     Options opt = {0};
     int rc = parse_args(argc, argv, &opt);
     if (rc)

@@ -127,6 +127,25 @@ def bad_arguments():
     ok(r.returncode == 1 and b'cannot write the trace' in r.stderr, r.stderr)
 
 
+@check
+def hessgen_run_generates_compiles_caches_and_runs():
+    env = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+    weakest = os.path.join(SRC, 'examples', 'weakest.hl')
+    cmd = [HESSGEN, 'run', weakest, 'classify', 'w1=0,w2=0', '--json']
+    first = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    ok(first.returncode == 0, first.stderr.decode())
+    ok(json.loads(first.stdout)['verdict'] == 'saddle', first.stdout)
+    programs = [f for f in os.listdir(env['HESSGEN_CACHE']) if not f.endswith('.c')]
+    ok(len(programs) == 1, programs)
+    stamp = os.stat(os.path.join(env['HESSGEN_CACHE'], programs[0])).st_mtime_ns
+    second = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    ok(second.stdout == first.stdout, 'the cached program answers the same')
+    ok(os.stat(os.path.join(env['HESSGEN_CACHE'], programs[0])).st_mtime_ns == stamp, 'rebuilt instead of cached')
+    bad = subprocess.run([HESSGEN, 'run', os.path.join(SRC, 'tests', 'bad', 'undefined_name.hl'), 'classify'],
+                         capture_output=True, env=env, timeout=120)
+    ok(bad.returncode == 1 and b"undefined name 'w3'" in bad.stderr, bad.stderr)
+
+
 def main():
     passed = failed = 0
     for c in CHECKS:

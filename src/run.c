@@ -1,0 +1,188 @@
+/* run.c: `hessgen run FILE.hl SUBCOMMAND ...`, the analyzer in one step.
+ *
+ * Generates the model's C with --main (by running this same hessgen, so the diagnostics are
+ * the compiler's own), compiles it with the system's cc against libhessrt, keeps the program
+ * in a cache under a hash of the source, the hessgen version and the compile command, and
+ * runs it with the remaining arguments. A second run of the same source starts at once.
+ * libhessrt is found by pkg-config where it is installed, else in the build tree hessgen was
+ * built in. The cache is $HESSGEN_CACHE, else $XDG_CACHE_HOME/hessgen, else ~/.cache/hessgen.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hessgen.h"
+
+extern char **environ;
+
+#ifndef HESSGEN_RUNTIME_INCLUDE
+#define HESSGEN_RUNTIME_INCLUDE ""
+#endif
+#ifndef HESSGEN_RUNTIME_LIB
+#define HESSGEN_RUNTIME_LIB ""
+#endif
+#ifndef HESSGEN_RUN_CFLAGS
+#define HESSGEN_RUN_CFLAGS ""
+#endif
+
+/* Runs argv, waits; its exit status, or -1. With out, its standard output is captured. */
+static int spawn(char *const argv[], Buf *out)
+{
+    int fds[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out) {
+        if (pipe(fds) != 0)
+            return -1;
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    }
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out) {
+        close(fds[1]);
+        if (rc == 0) {
+            char chunk[4096];
+            ssize_t got;
+            while ((got = read(fds[0], chunk, sizeof chunk)) > 0)
+                buf_put(out, chunk, (size_t)got);
+        }
+        close(fds[0]);
+    }
+    if (rc != 0)
+        return -1;
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static char *cache_dir(void)
+{
+    const char *env = getenv("HESSGEN_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    Buf b = {0};
+    if (env && *env)
+        buf_puts(&b, env);
+    else if (xdg && *xdg)
+        buf_printf(&b, "%s/hessgen", xdg);
+    else
+        buf_printf(&b, "%s/.cache/hessgen", home && *home ? home : "/tmp");
+    /* mkdir -p */
+    for (char *p = b.data + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(b.data, 0755);
+            *p = '/';
+        }
+    }
+    mkdir(b.data, 0755);
+    return b.data;
+}
+
+/* The compile flags for libhessrt, split into words: pkg-config's, else the build tree's. */
+static int runtime_flags(char **words, int max)
+{
+    static Buf flags;
+    flags.len = 0;
+    char *pc[] = {"pkg-config", "--cflags", "--libs", "hessrt", NULL};
+    int n = 0;
+    if (spawn(pc, &flags) != 0 || flags.len == 0) {
+        flags.len = 0;
+        buf_printf(&flags, "%s -I%s %s -llapacke -lm", HESSGEN_RUN_CFLAGS, HESSGEN_RUNTIME_INCLUDE,
+                   HESSGEN_RUNTIME_LIB);
+    } else {
+        Buf extra = {0};
+        buf_printf(&extra, " %s", HESSGEN_RUN_CFLAGS);
+        buf_put(&flags, extra.data, extra.len);
+        buf_free(&extra);
+    }
+    for (char *save = NULL, *w = strtok_r(flags.data, " \t\n", &save); w && n < max;
+         w = strtok_r(NULL, " \t\n", &save))
+        words[n++] = w;
+    return n;
+}
+
+int run_command(const char *self, int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "hessgen: usage: hessgen run FILE.hl SUBCOMMAND [ARGS...]\n");
+        return 2;
+    }
+    const char *src = argv[0];
+    FILE *f = fopen(src, "rb");
+    if (!f) {
+        fprintf(stderr, "hessgen: cannot open '%s': %s\n", src, strerror(errno));
+        return 1;
+    }
+    uint64_t h = fnv(1469598103934665603ull, HESSGEN_VERSION, sizeof HESSGEN_VERSION);
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        h = fnv(h, chunk, got);
+    fclose(f);
+    char *words[64];
+    int nflags = runtime_flags(words, 60);
+    for (int i = 0; i < nflags; i++)
+        h = fnv(h, words[i], strlen(words[i]) + 1);
+
+    char *dir = cache_dir();
+    Buf exe = {0}, csrc = {0}, tmp = {0};
+    buf_printf(&exe, "%s/%016llx", dir, (unsigned long long)h);
+    buf_printf(&csrc, "%s.c", exe.data);
+    buf_printf(&tmp, "%s.tmp%ld", exe.data, (long)getpid());
+    int rc = 0;
+    if (access(exe.data, X_OK) != 0) {
+        char *gen[] = {(char *)self, (char *)src, "--main", "-o", csrc.data, NULL};
+        rc = spawn(gen, NULL);
+        if (rc == 0) {
+            char *cc[80];
+            int k = 0;
+            cc[k++] = "cc";
+            cc[k++] = "-O1";
+            cc[k++] = csrc.data;
+            for (int i = 0; i < nflags; i++)
+                cc[k++] = words[i];
+            cc[k++] = "-o";
+            cc[k++] = tmp.data;
+            cc[k] = NULL;
+            if (spawn(cc, NULL) != 0 || rename(tmp.data, exe.data) != 0) {
+                fprintf(stderr, "hessgen: cannot compile the analyzer for '%s' (cc and libhessrt are needed)\n", src);
+                unlink(tmp.data);
+                rc = 1;
+            }
+        } else if (rc < 0) {
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        char **args = xcalloc((size_t)argc + 1, sizeof(char *));
+        args[0] = exe.data;
+        for (int i = 1; i < argc; i++)
+            args[i] = argv[i];
+        fflush(stdout);
+        execv(exe.data, args);
+        fprintf(stderr, "hessgen: cannot run '%s': %s\n", exe.data, strerror(errno));
+        free(args);
+        rc = 1;
+    }
+    free(dir);
+    buf_free(&exe);
+    buf_free(&csrc);
+    buf_free(&tmp);
+    return rc;
+}
