@@ -160,6 +160,16 @@ static void print_report_text(const hessgen_model *m, const double *theta, const
     printf("\nloss         %.10g\ngradient     ", r->loss);
     text_vector(stdout, r->gradient, n);
     printf(", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
+    if (n <= 6) {
+        printf("Hessian      [");
+        for (int i = 0; i < n; i++) {
+            printf("%s[", i ? ", " : "");
+            for (int j = 0; j < n; j++)
+                printf("%s%.6g", j ? ", " : "", r->hessian[(size_t)i * n + j] + 0.0);
+            printf("]");
+        }
+        printf("]\n");
+    }
     printf("eigenvalues  ");
     for (int i = 0; i < n && i < 12; i++)
         printf("%s%.6g", i ? ", " : "", r->eigenvalues[i] + 0.0);
@@ -195,6 +205,8 @@ static void print_report_json(const hessgen_model *m, const double *theta, const
     json_array(stdout, r->gradient, m->nparam);
     printf(", \"gradient_norm\": ");
     json_number(stdout, r->gradient_norm);
+    printf(", \"hessian\": ");
+    json_array(stdout, r->hessian, m->nparam * m->nparam);
     printf(", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
     json_array(stdout, r->eigenvalues, m->nparam);
     printf(", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);

@@ -114,6 +114,7 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
     r->gradient = alloc(sizeof(double) * (size_t)n);
     r->eigenvalues = alloc(sizeof(double) * (size_t)n);
     double *h = alloc(sizeof(double) * nn), *z = alloc(sizeof(double) * nn);
+    r->hessian = h;
     r->loss = m->hess(theta, data, r->gradient, h);
     double g2 = 0;
     for (int i = 0; i < n; i++)
@@ -122,7 +123,6 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
     r->critical = r->gradient_norm <= o.grad_tol * (1 + fabs(r->loss));
     int info = hessrt_eigen(n, h, r->eigenvalues, z);
     if (info != 0) {
-        free(h);
         free(z);
         return info;
     }
@@ -161,7 +161,6 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
                 r->escape[i] = -r->escape[i];
         r->predicted_decrease = -0.5 * r->eigenvalues[0];
     }
-    free(h);
     free(z);
     return 0;
 }
@@ -169,6 +168,7 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
 void hessrt_report_free(hessrt_report *r)
 {
     free(r->gradient);
+    free(r->hessian);
     free(r->eigenvalues);
     free(r->escape);
     memset(r, 0, sizeof *r);

@@ -59,6 +59,7 @@ typedef struct {
     double loss, gradient_norm;
     int critical;
     double *gradient;            /* n */
+    double *hessian;             /* n*n, row-major */
     double *eigenvalues;         /* n, ascending */
     int negative, zero, positive;
     double scale, zero_threshold; /* max |lambda|, and what counted as zero */

@@ -146,6 +146,18 @@ def hessgen_run_generates_compiles_caches_and_runs():
     ok(bad.returncode == 1 and b"undefined name 'w3'" in bad.stderr, bad.stderr)
 
 
+@check
+def the_readme_demo_shows_the_lecture():
+    env = dict(os.environ, HESSGEN=HESSGEN, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+    r = subprocess.run(['sh', os.path.join(SRC, 'scripts', 'demo.sh')], capture_output=True, env=env, timeout=300)
+    out = r.stdout.decode()
+    ok(r.returncode == 0, r.stderr.decode())
+    for fact in ('Hessian      [[0, -2], [-2, 0]]', 'eigenvalues  -2, 2', 'verdict      saddle',
+                 'escape       along (0.707107, 0.707107)', 'loss 1, saddle',
+                 'ended at w1 = 1, w2 = 1', 'Hessian      [[2, 2], [2, 2]]', 'verdict      degenerate'):
+        ok(fact in out, 'the demo does not show: ' + fact)
+
+
 def main():
     passed = failed = 0
     for c in CHECKS:

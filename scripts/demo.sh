@@ -1,0 +1,22 @@
+#!/bin/sh
+# The lecture end to end on examples/weakest.hl, L = (1 - w1*w2)^2 (the README's first
+# command runs this after building): the saddle at the origin and its way down, pure Newton
+# drawn into it, saddle-free Newton and gradient descent reaching the valley w1*w2 = 1, and
+# a point of that valley, where the second-order test cannot decide.
+set -e
+cd "$(dirname "$0")/.."
+run() { "${HESSGEN:-build/hessgen}" run examples/weakest.hl "$@"; }
+echo "== the origin"
+run classify w1=0,w2=0
+echo
+echo "== pure Newton from (0.1, 0.05): theta - H^-1 g goes to the nearest critical point"
+run newton --method pure --from w1=0.1,w2=0.05
+echo
+echo "== saddle-free Newton (|H|) from the same start"
+run newton --method saddle-free --from w1=0.1,w2=0.05 | tail -n 2
+echo
+echo "== gradient descent, step 0.1, from the same start"
+run gd --from w1=0.1,w2=0.05 --step 0.1 | tail -n 2
+echo
+echo "== the valley point (1, 1)"
+run classify w1=1,w2=1
