@@ -105,7 +105,8 @@ typedef enum {
 } hessrt_method;
 
 typedef enum {
-    HESSRT_CONVERGED,      /* the gradient vanished (or the step did) */
+    HESSRT_CONVERGED,      /* the gradient vanished, or the step did (for trust-region: the
+                              region shrank below step_tol, as near as double precision gets) */
     HESSRT_MAX_ITERATIONS,
     HESSRT_SINGULAR,       /* pure Newton met a singular Hessian and did not divide by it */
     HESSRT_NON_FINITE,     /* a NaN or an infinity in the loss, gradient or Hessian */

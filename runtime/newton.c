@@ -303,11 +303,14 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             else if (rho > 0.75 && pn >= 0.99 * radius)
                 radius *= 2;
             t = rho > 1e-4 ? 1 : 0;
-            if (t == 0 && radius <= 1e-300) {
-                res->status = HESSRT_STALLED;
+            double tn = sqrt(dot(theta, theta, n));
+            if (t == 0 && radius <= o.step_tol * (1 + tn)) {
+                /* no step short enough to be trusted still moves theta: as close as double
+                 * precision gets (the loss's rounding hides any further decrease) */
+                res->status = HESSRT_CONVERGED;
                 snprintf(res->reason, sizeof res->reason,
-                         "the trust region shrank to nothing at iteration %d with the gradient norm at %.3g", it,
-                         gnorm);
+                         "converged in %d iterations: the trust region shrank below the step tolerance "
+                         "(gradient norm %.3g)", it, gnorm);
                 goto done;
             }
             break;
