@@ -38,20 +38,27 @@ const char *hessrt_verdict_name(hessrt_verdict v)
     }
 }
 
+int hessrt_eigen_inplace(int n, double *h, double *w, double *z)
+{
+    if (n <= 0)
+        return 0;
+    lapack_int *isuppz = alloc(sizeof(lapack_int) * 2 * (size_t)n);
+    lapack_int found = 0;
+    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, z ? 'V' : 'N', 'A', 'L', n, h, n, 0.0, 0.0, 0, 0, 0.0,
+                                     &found, w, z, n, isuppz);
+    free(isuppz);
+    return (int)info;
+}
+
 int hessrt_eigen(int n, const double *h, double *w, double *z)
 {
     if (n <= 0)
         return 0;
     double *a = alloc(sizeof(double) * (size_t)n * (size_t)n);
     memcpy(a, h, sizeof(double) * (size_t)n * (size_t)n);
-    lapack_int *isuppz = alloc(sizeof(lapack_int) * 2 * (size_t)n);
-    lapack_int found = 0;
-    double *zz = z ? z : NULL;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, z ? 'V' : 'N', 'A', 'L', n, a, n, 0.0, 0.0, 0, 0, 0.0,
-                                     &found, w, zz, n, isuppz);
+    int info = hessrt_eigen_inplace(n, a, w, z);
     free(a);
-    free(isuppz);
-    return (int)info;
+    return info;
 }
 
 int hessrt_inertia(int n, const double *h, double eig_tol, int *negative, int *zero, int *positive)

@@ -78,6 +78,8 @@ hessrt_options hessrt_default_options(void);
  * (z[i*n + k] is component i of the k-th) of the symmetric n*n row-major matrix h, by
  * LAPACKE_dsyevr. h is not changed. Returns 0, or LAPACK's info. */
 int hessrt_eigen(int n, const double *h, double *w, double *z);
+/* The same on h's own storage, which it overwrites: no copy of an n*n matrix. */
+int hessrt_eigen_inplace(int n, double *h, double *w, double *z);
 
 /* The inertia of h (counts of negative, zero and positive eigenvalues) by LAPACKE_dsytrf and
  * Sylvester's law of inertia, several times cheaper than hessrt_eigen for large n. A pivot

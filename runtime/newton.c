@@ -93,13 +93,15 @@ static bool evaluate(Work *k, const double *theta, double *loss, bool hessian)
     *loss = k->m->hess(theta, k->data, k->g, k->h);
     if (!isfinite(*loss) || !all_finite(k->g, (size_t)n) || !all_finite(k->h, (size_t)n * n))
         return false;
-    if (hessrt_eigen(n, k->h, k->w, k->z) != 0)
+    if (hessrt_eigen_inplace(n, k->h, k->w, k->z) != 0) /* H itself is not needed again */
         return false;
-    for (int i = 0; i < n; i++) { /* q = V^T g */
-        double s = 0;
-        for (int j = 0; j < n; j++)
-            s += k->z[(size_t)j * n + i] * k->g[j];
-        k->q[i] = s;
+    /* q = V^T g, row by row of V so that memory is read in order */
+    for (int i = 0; i < n; i++)
+        k->q[i] = 0;
+    for (int j = 0; j < n; j++) {
+        const double *row = k->z + (size_t)j * n;
+        for (int i = 0; i < n; i++)
+            k->q[i] += row[i] * k->g[j];
     }
     return true;
 }
