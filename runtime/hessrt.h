@@ -142,6 +142,7 @@ typedef struct {
     double loss, gradient_norm;
     hessrt_trace_row *trace; /* iterations + 1 rows */
     int ntrace;
+    double lapack_seconds;   /* wall-clock time spent in LAPACK (dsyevr) during the run */
 } hessrt_newton_result;
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hessrt.h"
 
@@ -63,7 +64,15 @@ typedef struct {
     const void *data;
     int n;
     double *g, *h, *w, *z, *q, *p, *trial, *gtrial;
+    double lapack_seconds;
 } Work;
+
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static double dot(const double *a, const double *b, int n)
 {
@@ -93,7 +102,10 @@ static bool evaluate(Work *k, const double *theta, double *loss, bool hessian)
     *loss = k->m->hess(theta, k->data, k->g, k->h);
     if (!isfinite(*loss) || !all_finite(k->g, (size_t)n) || !all_finite(k->h, (size_t)n * n))
         return false;
-    if (hessrt_eigen_inplace(n, k->h, k->w, k->z) != 0) /* H itself is not needed again */
+    double t0 = seconds();
+    int info = hessrt_eigen_inplace(n, k->h, k->w, k->z); /* H itself is not needed again */
+    k->lapack_seconds += seconds() - t0;
+    if (info != 0)
         return false;
     /* q = V^T g, row by row of V so that memory is read in order */
     for (int i = 0; i < n; i++)
@@ -219,7 +231,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
     Work k = {m, data, n, alloc(8 * (size_t)n), alloc(8 * nn), alloc(8 * (size_t)n), alloc(8 * nn),
-              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n)};
+              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
     double *theta = alloc(8 * (size_t)n), *c = alloc(8 * (size_t)n);
     memcpy(theta, start, 8 * (size_t)n);
     res->n = n;
@@ -369,6 +381,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     }
 done:
     res->iterations = res->ntrace - 1;
+    res->lapack_seconds = k.lapack_seconds;
     res->theta = theta;
     free(c);
     free(k.g);

@@ -158,6 +158,34 @@ def the_readme_demo_shows_the_lecture():
         ok(fact in out, 'the demo does not show: ' + fact)
 
 
+@check
+def the_examples_points_classify_as_computed_by_hand():
+    env = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+
+    def classify(example, point):
+        r = subprocess.run([HESSGEN, 'run', os.path.join(SRC, 'examples', example), 'classify', point, '--json'],
+                           capture_output=True, env=env, timeout=120)
+        ok(r.returncode == 0, r.stderr.decode())
+        return json.loads(r.stdout)
+    # x^2 +- y^4 at the origin: H = [[2, 0], [0, 0]], the second-order test cannot decide
+    for ex in ('degenerate_plus.hl', 'degenerate_minus.hl'):
+        r = classify(ex, 'x=0,y=0')
+        ok(r['verdict'] == 'degenerate' and r['eigenvalues'] == [0, 2], (ex, r))
+    # Rosenbrock at (1,1): H = [[802, -400], [-400, 200]], eigenvalues 501 -+ sqrt(301^2 + 400^2)
+    r = classify('rosenbrock.hl', 'x=1,y=1')
+    rad = (301 ** 2 + 400 ** 2) ** 0.5
+    ok(r['verdict'] == 'min' and abs(r['eigenvalues'][0] - (501 - rad)) < 1e-9
+       and abs(r['eigenvalues'][1] - (501 + rad)) < 1e-9, r)
+    ok(classify('rosenbrock.hl', 'x=-1.2,y=1')['verdict'] == 'not_critical', 'the start is not critical')
+    r = classify('rosenbrock10.hl', ','.join(['1'] * 10))
+    ok(r['verdict'] == 'min' and r['inertia']['positive'] == 10, r)
+    # the tanh net with zero weights and b2 = mean(t) = 1/3: critical, and a saddle
+    names = ['W1[%d][%d]' % (k, j) for k in range(4) for j in range(2)] + ['b1[%d]' % k for k in range(4)] + \
+            ['w2[%d]' % k for k in range(4)]
+    r = classify('tanh_net.hl', ','.join(n + '=0' for n in names) + ',b2=0.3333333333333333')
+    ok(r['critical'] and r['verdict'] == 'saddle', r)
+
+
 def main():
     passed = failed = 0
     for c in CHECKS:

@@ -73,7 +73,7 @@ int main(void)
     double *h = malloc(sizeof(double) * nn), *g = malloc(sizeof(double) * n), *w = malloc(sizeof(double) * n),
            *z = malloc(sizeof(double) * nn), *copies = malloc(sizeof(double) * nn * (ITER + 1));
     rosen_model.hess(rosen_model.param_start, NULL, g, h);
-    double titer[REPS], teig[REPS];
+    double titer[REPS], teig[REPS], inside[REPS];
     int iterations = 0;
     for (int r = 0; r < REPS; r++) {
         hessrt_newton_options o = hessrt_default_newton_options(HESSRT_TRUST_REGION);
@@ -83,6 +83,7 @@ int main(void)
         hessrt_newton(&rosen_model, NULL, rosen_model.param_start, &o, &res);
         double t1 = now();
         iterations = res.iterations;
+        inside[r] = 100 * (1 - res.lapack_seconds / (t1 - t0));
         hessrt_newton_result_free(&res);
         for (int c = 0; c <= ITER; c++)
             memcpy(copies + nn * c, h, sizeof(double) * nn);
@@ -93,9 +94,11 @@ int main(void)
         titer[r] = t1 - t0;
         teig[r] = t3 - t2;
     }
-    double mt = median(titer, REPS), mlap = median(teig, REPS);
+    double mt = median(titer, REPS), mlap = median(teig, REPS), share = median(inside, REPS);
     printf("\nTrust-region Newton, Rosenbrock n = %d, %d iterations (%d Hessians and eigen-decompositions): "
            "%.4f s; dsyevr alone on as many matrices: %.4f s; outside LAPACK: %.1f%%\n",
            n, iterations, ITER + 1, mt, mlap, 100 * (mt - mlap) / mt);
+    printf("The same run timed inside hessrt_newton (the dsyevr calls it made, on its own matrices): "
+           "outside LAPACK %.1f%% (median of %d runs)\n", share, REPS);
     return 0;
 }
