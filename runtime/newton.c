@@ -63,7 +63,7 @@ typedef struct {
     const hessgen_model *m;
     const void *data;
     int n;
-    double *g, *h, *w, *z, *q, *p, *trial, *gtrial;
+    double *g, *h, *w, *z, *q, *p, *trial;
     double lapack_seconds;
 } Work;
 
@@ -231,7 +231,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
     Work k = {m, data, n, alloc(8 * (size_t)n), alloc(8 * nn), alloc(8 * (size_t)n), alloc(8 * nn),
-              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
+              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
     double *theta = alloc(8 * (size_t)n), *c = alloc(8 * (size_t)n);
     memcpy(theta, start, 8 * (size_t)n);
     res->n = n;
@@ -391,7 +391,6 @@ done:
     free(k.q);
     free(k.p);
     free(k.trial);
-    free(k.gtrial);
     return 0;
 }
 

@@ -61,8 +61,6 @@ struct Env {
 static struct {
     Sym **table;
     uint32_t cap, used;
-    Sym *syms;  /* every symbol, freed at the end */
-    size_t nsyms, syms_cap;
     long lowered;
     bool too_large;
     int def_depth;

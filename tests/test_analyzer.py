@@ -10,19 +10,11 @@ import subprocess
 import sys
 import tempfile
 
+import checks
+from checks import check, ok
+
 HESSGEN, SRC, CC, LIB, RUNTIME = sys.argv[1:6]
 EXTRA = sys.argv[6:]
-CHECKS = []
-
-
-def check(f):
-    CHECKS.append(f)
-    return f
-
-
-def ok(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def build(d):
@@ -187,19 +179,7 @@ def the_examples_points_classify_as_computed_by_hand():
 
 
 def main():
-    passed = failed = 0
-    for c in CHECKS:
-        try:
-            c()
-            passed += 1
-            print('ok   ' + c.__name__)
-        except Exception as e:
-            failed += 1
-            print('FAIL %s: %s' % (c.__name__, e))
-            if c is builds:
-                break
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return checks.run(stop_if_failed=(builds,))
 
 
 if __name__ == '__main__':

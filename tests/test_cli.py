@@ -9,23 +9,15 @@ import subprocess
 import sys
 import tempfile
 
+import checks
+from checks import check, ok
+
 HESSGEN, SRC, CC, CXX = (os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4])
 EX = os.path.join(SRC, 'examples')
-CHECKS = []
-
-
-def check(f):
-    CHECKS.append(f)
-    return f
 
 
 def hg(*args, stdin=None, timeout=120):
     return subprocess.run([HESSGEN, *args], input=stdin, capture_output=True, timeout=timeout)
-
-
-def ok(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def compiles(path, *extra):
@@ -204,17 +196,7 @@ def irrational_exponent_is_pow_and_defined_at_zero():
 
 
 def main():
-    passed = failed = 0
-    for c in CHECKS:
-        try:
-            c()
-            passed += 1
-            print('ok   ' + c.__name__)
-        except Exception as e:  # a failed check, or a hessgen that crashed or hung
-            failed += 1
-            print('FAIL %s: %s' % (c.__name__, e))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return checks.run(stop_if_failed=())
 
 
 if __name__ == '__main__':
