@@ -282,6 +282,14 @@ typedef struct {
 void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 
+/* ---- exact.c: exact classification of points (hessgen --check, --classify) ---- */
+
+/* Checks every `at ... expect` line; prints the verdicts (or one JSON object); returns the
+ * exit status: 0 when every line holds, 1 otherwise. */
+int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json);
+/* Classifies the point given as "x=0,y=1/3"; returns 0, or 2 for a bad point. */
+int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json);
+
 /* ---- run.c: hessgen run FILE.hl SUBCOMMAND ... ---- */
 
 /* Generates, compiles (cached) and runs the analyzer; returns only on failure. self is this

@@ -23,6 +23,8 @@ enum { MAX_SOURCE = 64 << 20 };
 static const char usage[] =
     "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
     "               [--dump=ast|dag|grad|hess] [--version] [--help]\n"
+    "       hessgen --check FILE.hl [--order K] [--json]\n"
+    "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
     "       hessgen run FILE.hl classify|newton|gd|scan [ARGS...]\n";
 
 static const char help[] =
@@ -38,13 +40,22 @@ static const char help[] =
     "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
     "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
     "  run FILE.hl ...  generate, compile (cached) and run the analyzer in one step\n"
+    "  --check          classify every `at ... expect` point of the file exactly and say\n"
+    "                   whether it is what the line expects (exit 1 if any is not)\n"
+    "  --classify       classify the point given by --at exactly, with the reasoning\n"
+    "  --at POINT       x=0,y=1/3,w={1,2}: exact rationals for every parameter\n"
+    "  --order K        the Taylor order the degenerate cases are examined to (default 10)\n"
+    "  --json           print the result of --check or --classify as one JSON object\n"
     "  --version        print the version\n"
     "  --help           print this help\n";
 
 typedef struct {
-    const char *input, *output, *header, *prefix, *dump;
-    bool print, with_main;
+    const char *input, *output, *header, *prefix, *dump, *at;
+    bool print, with_main, check, classify, json;
+    int order;
 } Options;
+
+enum { DEFAULT_ORDER = 10, MAX_ORDER = 40 };
 
 static bool is_identifier(const char *s)
 {
@@ -74,6 +85,28 @@ static int parse_args(int argc, char **argv, Options *o)
             }
             const char **slot = a[1] == 'o' ? &o->output : a[2] == 'h' ? &o->header : &o->prefix;
             *slot = argv[++i];
+        } else if (strcmp(a, "--check") == 0) {
+            o->check = true;
+        } else if (strcmp(a, "--classify") == 0) {
+            o->classify = true;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(a, "--at") == 0 || strcmp(a, "--order") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "hessgen: %s needs a value\n%s", a, usage);
+                return 2;
+            }
+            if (a[2] == 'a') {
+                o->at = argv[++i];
+            } else {
+                char *end;
+                long k = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || k < 3 || k > MAX_ORDER) {
+                    fprintf(stderr, "hessgen: --order takes an integer from 3 to %d, not '%s'\n", MAX_ORDER, argv[i]);
+                    return 2;
+                }
+                o->order = (int)k;
+            }
         } else if (strcmp(a, "--print") == 0) {
             o->print = true;
         } else if (strcmp(a, "--main") == 0) {
@@ -98,6 +131,25 @@ static int parse_args(int argc, char **argv, Options *o)
         fprintf(stderr, "hessgen: no input file\n%s", usage);
         return 2;
     }
+    if (o->check && o->classify) {
+        fprintf(stderr, "hessgen: --check and --classify are two different jobs; give one\n");
+        return 2;
+    }
+    if (o->classify != (o->at != NULL)) {
+        fprintf(stderr, "hessgen: %s\n", o->classify ? "--classify needs the point: --at x=0,y=1/3"
+                                                       : "--at gives the point for --classify");
+        return 2;
+    }
+    if ((o->json || o->order) && !o->check && !o->classify) {
+        fprintf(stderr, "hessgen: %s applies to --check and --classify\n", o->json ? "--json" : "--order");
+        return 2;
+    }
+    if ((o->check || o->classify) && (o->output || o->header || o->print || o->dump || o->with_main)) {
+        fprintf(stderr, "hessgen: --check and --classify write no C; drop -o, --header, --print, --dump and --main\n");
+        return 2;
+    }
+    if (!o->order)
+        o->order = DEFAULT_ORDER;
     if (o->prefix && !is_identifier(o->prefix)) {
         fprintf(stderr, "hessgen: --prefix '%s' is not a C identifier\n", o->prefix);
         return 2;
@@ -296,7 +348,8 @@ static int compile(int argc, char **argv)
     if (diag_error_count() == 0) {
         diff_gradient(&model, &deriv);
         diff_hessian(&model, &deriv);
-        diff_hvp(&model, &deriv);
+        if (!opt.check && !opt.classify)
+            diff_hvp(&model, &deriv);
 
         if (opt.dump && strcmp(opt.dump, "dag") == 0) {
             dag_dump(stdout, model.loss);
@@ -313,6 +366,11 @@ static int compile(int argc, char **argv)
         if (opt.print)
             print_formulas(stdout, &model, &deriv);
 
+        if (opt.check || opt.classify) {
+            rc = opt.check ? exact_check(&model, &deriv, display, opt.order, opt.json)
+                           : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
+            goto cleanup;
+        }
         EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main};
         bool want_c = opt.output || (!opt.print && !opt.dump);
         rc = 0;
@@ -333,6 +391,7 @@ static int compile(int argc, char **argv)
         }
     }
 
+cleanup:
     buf_free(&c_text);
     buf_free(&h_text);
     free(deriv.grad);

@@ -897,7 +897,16 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
         }
         given[which] = true;
         long filled = 0;
-        lower_init(d->init, s, 0, p->values + s->base, &filled, "a point's coordinate");
+        if (!lower_init(d->init, s, 0, p->values + s->base, &filled, "a point's coordinate"))
+            continue;
+        /* the exact classifier works in rationals: pi/2 has no exact value it could use */
+        for (long e = 0; e < s->size; e++)
+            if (p->values[s->base + e] && !dag_is_const(p->values[s->base + e])) {
+                diag_error(d->init ? d->init->span : d->span,
+                           "the point's coordinates must be exact rationals, and this value of '%s' is irrational",
+                           d->name);
+                break;
+            }
     }
     for (int k = 0; k < nparams; k++)
         if (!given[k])

@@ -1,0 +1,2581 @@
+/* exact.c: the exact classifier behind `hessgen --check` and `hessgen --classify`.
+ *
+ * In: the model, its gradient and Hessian nodes (diff.c), a point with rational coordinates.
+ * Out: a verdict (strict_min, min, strict_max, max, saddle, not_critical, undetermined), the
+ * reasoning a student can follow, and a certificate a program can check.
+ *
+ * The method, each step a proof:
+ *  1. The gradient, exactly (series.c at order 0): a non-zero component means not critical.
+ *  2. The Hessian's inertia by congruence (symmetric elimination in rationals): both signs
+ *     is a saddle, with the two pivot directions as the curves that prove it; all of one sign
+ *     is a strict extremum.
+ *  3. Semidefinite and singular: the splitting lemma. Coordinates u along the exact null
+ *     space and v along the pivot directions; v = phi(u), the power series on which the
+ *     gradient along v vanishes, is found by the chord iteration; the reduced function
+ *     g(u) = L(p + V u + W phi(u)) - L(p) decides (f is a min iff g is, the complement being
+ *     definite). g is decided by weighted initial forms (Newton polygon weights): a form that
+ *     is negative somewhere gives a curve on which the loss falls, a positive definite one a
+ *     strict minimum (sign of univariate slices by Sturm sequences, exactly).
+ *  4. When g vanishes to the order examined: a loss that is a sum of non-negative terms and
+ *     equals its constant part at the point is a minimum; if the zero set of its squared
+ *     terms is a manifold through the point (independent gradients), not a strict one.
+ * Anything else is `undetermined`, with the reason.
+ */
+#define _GNU_SOURCE /* vasprintf */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exact.h"
+
+/* ---- univariate rational polynomials, for the signs of binary forms ---- */
+
+typedef struct {
+    int n; /* coefficients c[0..n-1], c[n-1] != 0 unless n == 0 */
+    mpq_t *c;
+} QPoly;
+
+static QPoly qp_new(int n)
+{
+    QPoly p = {n, xmalloc(sizeof(mpq_t) * (size_t)(n ? n : 1))};
+    for (int i = 0; i < n; i++)
+        mpq_init(p.c[i]);
+    return p;
+}
+
+static void qp_free(QPoly *p)
+{
+    for (int i = 0; i < p->n; i++)
+        mpq_clear(p->c[i]);
+    free(p->c);
+    p->n = 0;
+    p->c = NULL;
+}
+
+static void qp_trim(QPoly *p)
+{
+    while (p->n > 0 && mpq_sgn(p->c[p->n - 1]) == 0)
+        mpq_clear(p->c[--p->n]);
+}
+
+static QPoly qp_copy(const QPoly *a)
+{
+    QPoly p = qp_new(a->n);
+    for (int i = 0; i < a->n; i++)
+        mpq_set(p.c[i], a->c[i]);
+    return p;
+}
+
+static void qp_eval(mpq_t out, const QPoly *p, mpq_srcptr x)
+{
+    mpq_set_ui(out, 0, 1);
+    for (int i = p->n - 1; i >= 0; i--) {
+        mpq_mul(out, out, x);
+        mpq_add(out, out, p->c[i]);
+    }
+}
+
+static QPoly qp_deriv(const QPoly *a)
+{
+    QPoly p = qp_new(a->n > 1 ? a->n - 1 : 0);
+    for (int i = 1; i < a->n; i++) {
+        mpq_set_ui(p.c[i - 1], (unsigned long)i, 1);
+        mpq_mul(p.c[i - 1], p.c[i - 1], a->c[i]);
+    }
+    qp_trim(&p);
+    return p;
+}
+
+/* r = a mod b (b non-zero); with q when asked */
+static QPoly qp_divrem(const QPoly *a, const QPoly *b, QPoly *quot)
+{
+    QPoly r = qp_copy(a);
+    QPoly q = qp_new(a->n >= b->n ? a->n - b->n + 1 : 0);
+    mpq_t f, t;
+    mpq_inits(f, t, NULL);
+    while (r.n >= b->n && r.n > 0) {
+        int shift = r.n - b->n;
+        mpq_div(f, r.c[r.n - 1], b->c[b->n - 1]);
+        mpq_set(q.c[shift], f);
+        for (int i = 0; i < b->n; i++) {
+            mpq_mul(t, f, b->c[i]);
+            mpq_sub(r.c[i + shift], r.c[i + shift], t);
+        }
+        mpq_set_ui(r.c[r.n - 1], 0, 1);
+        qp_trim(&r);
+    }
+    mpq_clears(f, t, NULL);
+    if (quot)
+        *quot = q;
+    else
+        qp_free(&q);
+    return r;
+}
+
+static QPoly qp_gcd(const QPoly *a, const QPoly *b)
+{
+    QPoly x = qp_copy(a), y = qp_copy(b);
+    while (y.n > 0) {
+        QPoly r = qp_divrem(&x, &y, NULL);
+        qp_free(&x);
+        x = y;
+        y = r;
+    }
+    qp_free(&y);
+    return x;
+}
+
+/* sign changes of a Sturm chain at x, or at +infinity (x NULL, at_minus false) / -infinity */
+static int sturm_changes(QPoly *chain, int nchain, mpq_srcptr x, bool at_minus)
+{
+    int changes = 0, last = 0;
+    mpq_t v;
+    mpq_init(v);
+    for (int i = 0; i < nchain; i++) {
+        int s;
+        if (x) {
+            qp_eval(v, &chain[i], x);
+            s = mpq_sgn(v);
+        } else {
+            s = mpq_sgn(chain[i].c[chain[i].n - 1]);
+            if (at_minus && (chain[i].n - 1) % 2)
+                s = -s;
+        }
+        if (s != 0) {
+            if (last != 0 && s != last)
+                changes++;
+            last = s;
+        }
+    }
+    mpq_clear(v);
+    return changes;
+}
+
+/* The number of distinct real roots of p (p not zero). */
+static int qp_real_roots(const QPoly *p)
+{
+    if (p->n <= 1)
+        return 0;
+    QPoly d = qp_deriv(p);
+    QPoly g = qp_gcd(p, &d);
+    QPoly sq;
+    QPoly r = qp_divrem(p, &g, &sq); /* the square-free part */
+    qp_free(&r);
+    qp_free(&g);
+    qp_free(&d);
+    int cap = sq.n + 2, n = 0;
+    QPoly *chain = xmalloc(sizeof(QPoly) * (size_t)cap);
+    chain[n++] = qp_copy(&sq);
+    chain[n++] = qp_deriv(&sq);
+    while (chain[n - 1].n > 0) {
+        QPoly rem = qp_divrem(&chain[n - 2], &chain[n - 1], NULL);
+        for (int i = 0; i < rem.n; i++)
+            mpq_neg(rem.c[i], rem.c[i]);
+        chain[n++] = rem;
+    }
+    n--; /* the zero remainder */
+    qp_free(&chain[n]);
+    int roots = sturm_changes(chain, n, NULL, true) - sturm_changes(chain, n, NULL, false);
+    for (int i = 0; i < n; i++)
+        qp_free(&chain[i]);
+    free(chain);
+    qp_free(&sq);
+    return roots;
+}
+
+/* ---- what the classifier found ---- */
+
+typedef enum { V_UNDETERMINED, V_NOT_CRITICAL, V_STRICT_MIN, V_MIN, V_STRICT_MAX, V_MAX, V_SADDLE } Verdict;
+
+static const char *const verdict_name[] = {"undetermined", "not_critical", "strict_min", "min",
+                                           "strict_max",   "max",          "saddle"};
+
+typedef struct {
+    Verdict verdict;
+    int critical;  /* 1, 0, or -1 unknown */
+    int singular;  /* 1, 0, or -1 unknown */
+    int npos, nneg, nzero, inertia_known;
+    int nonstrict; /* for min/max: 1 proven not strict, 0 unknown */
+    Buf reason;    /* one sentence */
+    Buf steps;     /* the reasoning, one "label   text" line each */
+    Buf cert;      /* the certificate, a JSON object */
+    Buf json;      /* further JSON members: loss, gradient, hessian */
+} Result;
+
+typedef struct {
+    const Model *m;
+    const Deriv *d;
+    int order;
+    uint32_t n;
+    Num *p; /* the point */
+} Problem;
+
+static void step(Result *r, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void step(Result *r, const char *label, const char *fmt, ...)
+{
+    char *text;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    buf_printf(&r->steps, "%-10s %s\n", label, text);
+    free(text);
+}
+
+static void say(Result *r, Verdict v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(Result *r, Verdict v, const char *fmt, ...)
+{
+    char *text;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    r->verdict = v;
+    r->reason.len = 0;
+    buf_puts(&r->reason, text);
+    free(text);
+}
+
+static char *num_text(const Num *x)
+{
+    Buf b = {0};
+    num_put(&b, x);
+    return b.data;
+}
+
+static void json_str(Buf *b, const char *s)
+{
+    buf_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c == '\n')
+            buf_puts(b, "\\n");
+        else if (c < 0x20)
+            buf_printf(b, "\\u%04x", c);
+        else
+            buf_put(b, (const char *)&c, 1);
+    }
+    buf_puts(b, "\"");
+}
+
+static void json_num(Buf *b, const Num *x)
+{
+    char *s = num_text(x);
+    json_str(b, s);
+    free(s);
+}
+
+/* A vector as "(1, -1)" */
+static void put_vec(Buf *b, const Num *v, uint32_t n)
+{
+    buf_puts(b, "(");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        num_put(b, &v[i]);
+    }
+    buf_puts(b, ")");
+}
+
+/* Scales an exact vector to the primitive integer vector on the same ray; returns the
+ * positive factor it was multiplied by (so that curvature scales by its square). */
+static void make_primitive(Num *v, uint32_t n, mpq_t factor)
+{
+    mpz_t l, g;
+    mpz_inits(l, g, NULL);
+    mpz_set_ui(l, 1);
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i].exact)
+            mpz_lcm(l, l, mpq_denref(v[i].q));
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i].exact && mpq_sgn(v[i].q)) {
+            mpz_t t;
+            mpz_init(t);
+            mpz_mul(t, mpq_numref(v[i].q), l);
+            mpz_divexact(t, t, mpq_denref(v[i].q));
+            mpz_gcd(g, g, t);
+            mpz_clear(t);
+        }
+    mpq_set_z(factor, l);
+    if (mpz_sgn(g))
+        mpq_set_den(factor, g), mpq_canonicalize(factor);
+    for (uint32_t i = 0; i < n; i++)
+        num_mul_q(&v[i], &v[i], factor);
+    mpz_clears(l, g, NULL);
+}
+
+/* ---- polynomials in the null coordinates, as text ---- */
+
+static void put_monomial(Buf *b, const SerCtx *c, int i, char **names)
+{
+    bool first = true;
+    for (int v = 0; v < c->d; v++) {
+        int e = c->exps[(size_t)i * c->d + v];
+        if (!e)
+            continue;
+        if (!first)
+            buf_puts(b, "*");
+        buf_puts(b, names[v]);
+        if (e > 1)
+            buf_printf(b, "^%d", e);
+        first = false;
+    }
+}
+
+/* Terms of s whose (weighted) degree passes `keep`; at most `limit` terms, then "+ ...". */
+static void put_poly_from(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit,
+                          int from)
+{
+    int shown = 0;
+    size_t start = b->len;
+    for (int i = from; i < c->M; i++) {
+        if (num_is_zero(&s[i]))
+            continue;
+        if (w) {
+            long d = 0;
+            for (int v = 0; v < c->d; v++)
+                d += (long)w[v] * c->exps[(size_t)i * c->d + v];
+            if (d != wdeg)
+                continue;
+        }
+        if (shown == limit) {
+            buf_puts(b, " + ...");
+            break;
+        }
+        int sg = num_sign(&s[i]);
+        Num a;
+        num_init(&a);
+        if (sg == -1)
+            num_neg(&a, &s[i]);
+        else
+            num_set(&a, &s[i]);
+        if (b->len > start)
+            buf_puts(b, sg == -1 ? " - " : " + ");
+        else if (sg == -1)
+            buf_puts(b, "-");
+        bool one = a.exact && mpq_cmp_ui(a.q, 1, 1) == 0;
+        if (i == 0) {
+            num_put(b, &a);
+        } else {
+            if (!one) {
+                num_put(b, &a);
+                buf_puts(b, "*");
+            }
+            put_monomial(b, c, i, names);
+        }
+        num_clear(&a);
+        shown++;
+    }
+    if (b->len == start)
+        buf_puts(b, "0");
+}
+
+static void put_poly(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit)
+{
+    put_poly_from(b, c, s, names, w, wdeg, limit, 1);
+}
+
+/* ---- univariate polynomials in t, for certificate curves ---- */
+
+typedef struct {
+    int n;
+    Num *c;
+} TPoly;
+
+static TPoly tp_new(int n)
+{
+    TPoly p = {n, xmalloc(sizeof(Num) * (size_t)(n ? n : 1))};
+    for (int i = 0; i < n; i++)
+        num_init(&p.c[i]);
+    return p;
+}
+
+static void tp_free(TPoly *p)
+{
+    for (int i = 0; i < p->n; i++)
+        num_clear(&p->c[i]);
+    free(p->c);
+}
+
+static TPoly tp_mul(const TPoly *a, const TPoly *b)
+{
+    TPoly r = tp_new(a->n + b->n > 0 ? a->n + b->n - 1 : 0);
+    Num t;
+    num_init(&t);
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++) {
+            num_mul(&t, &a->c[i], &b->c[j]);
+            num_add(&r.c[i + j], &r.c[i + j], &t);
+        }
+    num_clear(&t);
+    return r;
+}
+
+static void tp_addmul(TPoly *acc, const TPoly *a, const Num *k)
+{
+    if (a->n > acc->n) {
+        acc->c = xrealloc(acc->c, sizeof(Num) * (size_t)a->n);
+        for (int i = acc->n; i < a->n; i++)
+            num_init(&acc->c[i]);
+        acc->n = a->n;
+    }
+    Num t;
+    num_init(&t);
+    for (int i = 0; i < a->n; i++) {
+        num_mul(&t, &a->c[i], k);
+        num_add(&acc->c[i], &acc->c[i], &t);
+    }
+    num_clear(&t);
+}
+
+static void tp_put(Buf *b, const TPoly *p)
+{
+    size_t start = b->len;
+    for (int i = p->n - 1; i >= 0; i--) {
+        if (num_is_zero(&p->c[i]))
+            continue;
+        char *s = num_text(&p->c[i]);
+        bool neg = s[0] == '-';
+        if (b->len > start)
+            buf_puts(b, neg ? " - " : " + ");
+        else if (neg)
+            buf_puts(b, "-");
+        const char *mag = neg ? s + 1 : s;
+        if (i == 0)
+            buf_puts(b, mag);
+        else {
+            if (strcmp(mag, "1") != 0)
+                buf_printf(b, "%s*", mag);
+            buf_puts(b, "t");
+            if (i > 1)
+                buf_printf(b, "^%d", i);
+        }
+        free(s);
+    }
+    if (b->len == start)
+        buf_puts(b, "0");
+}
+
+/* The multivariate polynomial s (in ctx c) at u(t): a polynomial in t. */
+static TPoly tp_compose(const SerCtx *c, const Num *s, const TPoly *u)
+{
+    TPoly acc = tp_new(1);
+    for (int i = 0; i < c->M; i++) {
+        if (num_is_zero(&s[i]))
+            continue;
+        TPoly mono = tp_new(1);
+        num_set_si(&mono.c[0], 1, 1);
+        for (int v = 0; v < c->d; v++)
+            for (int e = 0; e < c->exps[(size_t)i * c->d + v]; e++) {
+                TPoly t = tp_mul(&mono, &u[v]);
+                tp_free(&mono);
+                mono = t;
+            }
+        tp_addmul(&acc, &mono, &s[i]);
+        tp_free(&mono);
+    }
+    return acc;
+}
+
+/* ---- the exact point, gradient and Hessian ---- */
+
+static void put_point(Buf *b, const Problem *pb)
+{
+    for (uint32_t i = 0; i < pb->n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        buf_printf(b, "%s = ", pb->m->param_names[i]);
+        num_put(b, &pb->p[i]);
+    }
+}
+
+static void fail_text(Buf *b, SerEval *e, const Problem *pb)
+{
+    buf_puts(b, e->fail_why ? e->fail_why : "evaluation failed");
+    if (e->fail_node) {
+        buf_puts(b, " (in ");
+        print_node(b, e->fail_node, pb->m->param_names, 120);
+        buf_puts(b, ")");
+    }
+}
+
+/* Congruence elimination H -> diag(pivots) by H-orthogonal vectors, rationals where H is.
+ * A pivot is a diagonal entry of certified sign; when every remaining diagonal entry is an
+ * exact 0 but an off-diagonal one is not, b_i += b_j makes the diagonal 2*H_ij. */
+typedef struct {
+    uint32_t n;
+    int npiv;
+    Num *pivot;  /* npiv values */
+    Num **pvec;  /* npiv vectors of n */
+    int nnull;
+    Num **nvec;  /* nnull vectors spanning the null space (complete only) */
+    bool complete;
+} Inertia;
+
+static void inertia_free(Inertia *in)
+{
+    for (int k = 0; k < in->npiv; k++) {
+        num_clear(&in->pivot[k]);
+        for (uint32_t i = 0; i < in->n; i++)
+            num_clear(&in->pvec[k][i]);
+        free(in->pvec[k]);
+    }
+    for (int k = 0; k < in->nnull; k++) {
+        for (uint32_t i = 0; i < in->n; i++)
+            num_clear(&in->nvec[k][i]);
+        free(in->nvec[k]);
+    }
+    free(in->pivot);
+    free(in->pvec);
+    free(in->nvec);
+}
+
+static Num *vec_new(uint32_t n)
+{
+    Num *v = xmalloc(sizeof(Num) * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++)
+        num_init(&v[i]);
+    return v;
+}
+
+static void vec_free(Num *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        num_clear(&v[i]);
+    free(v);
+}
+
+static void inertia_compute(Num *H, uint32_t n, Inertia *in)
+{
+    memset(in, 0, sizeof *in);
+    in->n = n;
+    in->pivot = xmalloc(sizeof(Num) * (n + 1));
+    in->pvec = xmalloc(sizeof(Num *) * (n + 1));
+    in->nvec = xmalloc(sizeof(Num *) * (n + 1));
+    Num *A = H; /* n*n, worked in place */
+    Num **B = xmalloc(sizeof(Num *) * (n + 1));
+    bool *active = xmalloc(n + 1);
+    for (uint32_t j = 0; j < n; j++) {
+        B[j] = vec_new(n);
+        num_set_si(&B[j][j], 1, 1);
+        active[j] = true;
+    }
+    Num t, f;
+    num_init(&t);
+    num_init(&f);
+    uint32_t left = n;
+    in->complete = true;
+    while (left > 0) {
+        long k = -1;
+        for (uint32_t i = 0; i < n && k < 0; i++)
+            if (active[i] && (num_sign(&A[i * n + i]) == 1 || num_sign(&A[i * n + i]) == -1))
+                k = i;
+        if (k < 0) {
+            /* every active diagonal entry is 0 or uncertain */
+            bool all_zero_diag = true, any_unknown = false;
+            long pi = -1, pj = -1;
+            for (uint32_t i = 0; i < n; i++) {
+                if (!active[i])
+                    continue;
+                if (!num_is_zero(&A[i * n + i]))
+                    all_zero_diag = false;
+                for (uint32_t j = 0; j < n; j++) {
+                    if (!active[j] || j == i)
+                        continue;
+                    int s = num_sign(&A[i * n + j]);
+                    if (s == SIGN_UNKNOWN)
+                        any_unknown = true;
+                    else if (s != 0 && pi < 0)
+                        pi = i, pj = j;
+                }
+            }
+            if (!all_zero_diag || (pi < 0 && any_unknown)) {
+                in->complete = false;
+                break;
+            }
+            if (pi < 0)
+                break; /* the active block is exactly 0: the null space */
+            /* b_pi += b_pj: row pi += row pj, then column pi += column pj */
+            for (uint32_t l = 0; l < n; l++)
+                num_add(&A[pi * n + l], &A[pi * n + l], &A[pj * n + l]);
+            for (uint32_t l = 0; l < n; l++)
+                num_add(&A[l * n + pi], &A[l * n + pi], &A[l * n + pj]);
+            for (uint32_t l = 0; l < n; l++)
+                num_add(&B[pi][l], &B[pi][l], &B[pj][l]);
+            continue;
+        }
+        /* eliminate with pivot k */
+        for (uint32_t j = 0; j < n; j++) {
+            if (!active[j] || j == (uint32_t)k || num_is_zero(&A[k * n + j]))
+                continue;
+            num_div(&f, &A[k * n + j], &A[k * n + k]);
+            for (uint32_t l = 0; l < n; l++) {
+                if (!active[l] || l == (uint32_t)k)
+                    continue;
+                num_mul(&t, &f, &A[k * n + l]);
+                num_sub(&A[j * n + l], &A[j * n + l], &t);
+            }
+            for (uint32_t l = 0; l < n; l++) {
+                num_mul(&t, &f, &B[k][l]);
+                num_sub(&B[j][l], &B[j][l], &t);
+            }
+        }
+        num_init(&in->pivot[in->npiv]);
+        num_set(&in->pivot[in->npiv], &A[k * n + k]);
+        in->pvec[in->npiv++] = B[k];
+        B[k] = NULL;
+        active[k] = false;
+        left--;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        if (!B[j])
+            continue;
+        if (in->complete)
+            in->nvec[in->nnull++] = B[j];
+        else
+            vec_free(B[j], n);
+    }
+    num_clear(&t);
+    num_clear(&f);
+    free(B);
+    free(active);
+}
+
+/* ---- deciding the reduced function ---- */
+
+typedef enum { D_UNKNOWN, D_STRICT_MIN, D_NOT_MIN, D_ZERO } Decision;
+
+typedef struct {
+    Decision kind;
+    Buf why;        /* the sentence */
+    /* D_NOT_MIN: the curve u(t) in the null coordinates, and the leading term c*t^order */
+    TPoly *curve;   /* d polynomials */
+    long order;
+    Num lead;
+} Decided;
+
+typedef struct {
+    const SerCtx *c;
+    char **names;  /* null coordinates' names */
+    int K;
+    bool negated;  /* g is minus the reduced function: say so in the loss's own terms */
+} RCtx;
+
+/* The form as the loss sees it (negated back when g is minus the loss). */
+static void put_form(Buf *b, const RCtx *rc, const Num *g, const int *w, long D)
+{
+    if (!rc->negated) {
+        put_poly(b, rc->c, g, rc->names, w, D, 8);
+        return;
+    }
+    Ser neg = ser_new(rc->c);
+    for (int i = 0; i < rc->c->M; i++)
+        num_neg(&neg[i], &g[i]);
+    put_poly(b, rc->c, neg, rc->names, w, D, 8);
+    ser_free(rc->c, neg);
+}
+
+/* Weighted degree of monomial i. */
+static long wdeg(const SerCtx *c, int i, const int *w)
+{
+    long d = 0;
+    for (int v = 0; v < c->d; v++)
+        d += (long)w[v] * c->exps[(size_t)i * c->d + v];
+    return d;
+}
+
+/* The form's value at a rational point x. */
+static void form_eval(Num *out, const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x)
+{
+    num_set_si(out, 0, 1);
+    Num t;
+    num_init(&t);
+    mpq_t m;
+    mpq_init(m);
+    for (int i = 1; i < c->M; i++) {
+        if (num_is_zero(&g[i]) || wdeg(c, i, w) != D)
+            continue;
+        mpq_set_ui(m, 1, 1);
+        for (int v = 0; v < c->d; v++)
+            for (int e = 0; e < c->exps[(size_t)i * c->d + v]; e++)
+                mpq_mul(m, m, x[v]);
+        num_mul_q(&t, &g[i], m);
+        num_add(out, out, &t);
+    }
+    mpq_clear(m);
+    num_clear(&t);
+}
+
+/* The slice p(y) = form(s, y) of a binary form (s = +1, -1), or form(x, s) when `first` is
+ * false... only for exact forms. */
+static QPoly binary_slice(const SerCtx *c, const Num *g, const int *w, long D, int s, int fixed)
+{
+    int deg = c->K;
+    QPoly p = qp_new(deg + 1);
+    mpq_t m;
+    mpq_init(m);
+    for (int i = 1; i < c->M; i++) {
+        if (num_is_zero(&g[i]) || wdeg(c, i, w) != D)
+            continue;
+        int ef = c->exps[(size_t)i * 2 + fixed], eo = c->exps[(size_t)i * 2 + 1 - fixed];
+        mpq_set(m, g[i].q);
+        if (s < 0 && ef % 2)
+            mpq_neg(m, m);
+        if (s == 0 && ef > 0)
+            continue;
+        mpq_add(p.c[eo], p.c[eo], m);
+    }
+    mpq_clear(m);
+    qp_trim(&p);
+    return p;
+}
+
+static bool form_exact(const SerCtx *c, const Num *g, const int *w, long D)
+{
+    for (int i = 1; i < c->M; i++)
+        if (!num_is_zero(&g[i]) && wdeg(c, i, w) == D && !g[i].exact)
+            return false;
+    return true;
+}
+
+/* Candidate points where a form may be negative: for a binary exact form, points on the slices
+ * x = +-1 between and around the real roots (found by bisection with rational samples);
+ * otherwise a small grid. Returns the first point where the form is certainly negative. */
+static bool find_negative(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value)
+{
+    int d = c->d;
+    if (d == 2 && form_exact(c, g, w, D)) {
+        for (int fixed = 0; fixed < 2; fixed++)
+            for (int s = 1; s >= -1; s -= 2) {
+                QPoly p = binary_slice(c, g, w, D, s, fixed);
+                bool found = false;
+                if (p.n > 0) {
+                    /* sample: 0, +-2^k, and a fine dyadic grid within the root bound */
+                    mpq_t y, v, bound, t;
+                    mpq_inits(y, v, bound, t, NULL);
+                    mpq_set_ui(bound, 1, 1);
+                    for (int i = 0; i + 1 < p.n; i++) {
+                        mpq_div(t, p.c[i], p.c[p.n - 1]);
+                        mpq_abs(t, t);
+                        mpq_set_ui(v, 1, 1);
+                        mpq_add(t, t, v);
+                        if (mpq_cmp(t, bound) > 0)
+                            mpq_set(bound, t);
+                    }
+                    /* small values first, for a readable certificate */
+                    static const int simple[] = {0, 1, -1, 2, -2};
+                    for (int k = 0; k < 5 && !found; k++) {
+                        mpq_set_si(y, simple[k], 1);
+                        qp_eval(v, &p, y);
+                        if (mpq_sgn(v) < 0) {
+                            mpq_set_si(x[fixed], s, 1);
+                            mpq_set(x[1 - fixed], y);
+                            found = true;
+                        }
+                    }
+                    /* then y = bound * k / 2^j for j up to 12 */
+                    for (int j = 0; j <= 12 && !found; j++) {
+                        long steps = 1L << j;
+                        for (long k = -steps; k <= steps && !found; k++) {
+                            if (j > 0 && k % 2 == 0)
+                                continue;
+                            mpq_set_si(t, k, (unsigned long)steps);
+                            mpq_canonicalize(t);
+                            mpq_mul(y, bound, t);
+                            qp_eval(v, &p, y);
+                            if (mpq_sgn(v) < 0) {
+                                mpq_set_si(x[fixed], s, 1);
+                                mpq_set(x[1 - fixed], y);
+                                found = true;
+                            }
+                        }
+                    }
+                    mpq_clears(y, v, bound, t, NULL);
+                }
+                qp_free(&p);
+                if (found) {
+                    form_eval(value, c, g, w, D, x);
+                    return true;
+                }
+            }
+        return false;
+    }
+    /* a grid {-2, -1, -1/2, 0, 1/2, 1, 2}^d, for up to 5 variables */
+    static const int nums[] = {1, -1, 2, -2, 1, -1, 0}, dens[] = {1, 1, 1, 1, 2, 2, 1};
+    if (d > 5)
+        return false;
+    long total = 1;
+    for (int v = 0; v < d; v++)
+        total *= 7;
+    for (long code = 0; code < total; code++) {
+        long r = code;
+        for (int v = 0; v < d; v++) {
+            mpq_set_si(x[v], nums[r % 7], (unsigned long)dens[r % 7]);
+            r /= 7;
+        }
+        form_eval(value, c, g, w, D, x);
+        if (num_sign(value) == -1)
+            return true;
+    }
+    return false;
+}
+
+/* Whether the form is certainly positive definite. */
+static bool positive_definite(const SerCtx *c, const Num *g, const int *w, long D)
+{
+    int d = c->d;
+    if (d == 1) {
+        for (int i = 1; i < c->M; i++)
+            if (!num_is_zero(&g[i]) && wdeg(c, i, w) == D)
+                return c->exps[i] % 2 == 0 && num_sign(&g[i]) == 1;
+        return false;
+    }
+    /* every term an even monomial with a positive coefficient, and a pure power of each
+     * variable among them */
+    bool diagonal = true;
+    bool *pure = xcalloc((size_t)d, 1);
+    for (int i = 1; i < c->M && diagonal; i++) {
+        if (num_is_zero(&g[i]) || wdeg(c, i, w) != D)
+            continue;
+        int nz = 0, last = 0;
+        for (int v = 0; v < d; v++) {
+            int e = c->exps[(size_t)i * d + v];
+            if (e % 2)
+                diagonal = false;
+            if (e)
+                nz++, last = v;
+        }
+        if (num_sign(&g[i]) != 1)
+            diagonal = false;
+        if (nz == 1)
+            pure[last] = true;
+    }
+    for (int v = 0; v < d; v++)
+        diagonal = diagonal && pure[v];
+    free(pure);
+    if (diagonal)
+        return true;
+    if (d != 2 || !form_exact(c, g, w, D))
+        return false;
+    /* a binary form: positive on the slices x = +-1 (no real root, positive at 0) and at
+     * (0, +-1) */
+    for (int s = -1; s <= 1; s += 2) {
+        QPoly p = binary_slice(c, g, w, D, s, 0);
+        mpq_t v, zero;
+        mpq_inits(v, zero, NULL);
+        bool ok = p.n > 0 && qp_real_roots(&p) == 0;
+        if (ok) {
+            qp_eval(v, &p, zero);
+            ok = mpq_sgn(v) > 0;
+        }
+        mpq_clears(v, zero, NULL);
+        qp_free(&p);
+        if (!ok)
+            return false;
+        QPoly q = binary_slice(c, g, w, D, 0, 0); /* x = 0: the pure powers of y */
+        mpq_t y;
+        mpq_inits(y, v, NULL);
+        mpq_set_si(y, s, 1);
+        qp_eval(v, &q, y);
+        ok = mpq_sgn(v) > 0;
+        mpq_clears(y, v, NULL);
+        qp_free(&q);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void add_weight(int (*ws)[8], int *nw, int max, const int *w, int d)
+{
+    for (int k = 0; k < *nw; k++)
+        if (memcmp(ws[k], w, sizeof(int) * (size_t)d) == 0)
+            return;
+    if (*nw < max)
+        memcpy(ws[(*nw)++], w, sizeof(int) * (size_t)d);
+}
+
+static long gcdl(long a, long b)
+{
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a < 0 ? -a : a;
+}
+
+/* Weights to try: uniform; for two variables the normals of the Newton polygon's edges;
+ * the weights that make each variable's lowest pure power equally heavy. */
+static int candidate_weights(const SerCtx *c, const Num *g, int (*ws)[8], int max)
+{
+    int d = c->d, nw = 0;
+    int w[8];
+    for (int v = 0; v < d; v++)
+        w[v] = 1;
+    add_weight(ws, &nw, max, w, d);
+    if (d == 2) {
+        for (int a = 1; a < c->M; a++) {
+            if (num_is_zero(&g[a]))
+                continue;
+            for (int b = 1; b < c->M; b++) {
+                if (num_is_zero(&g[b]))
+                    continue;
+                int ai = c->exps[a * 2], aj = c->exps[a * 2 + 1], bi = c->exps[b * 2], bj = c->exps[b * 2 + 1];
+                if (!(ai < bi && aj > bj))
+                    continue;
+                long w0 = aj - bj, w1 = bi - ai, gg = gcdl(w0, w1);
+                w0 /= gg, w1 /= gg;
+                long base = w0 * ai + w1 * aj;
+                bool support = true;
+                for (int k = 1; k < c->M && support; k++)
+                    if (!num_is_zero(&g[k]) && w0 * c->exps[k * 2] + w1 * c->exps[k * 2 + 1] < base)
+                        support = false;
+                if (support && w0 < 64 && w1 < 64) {
+                    w[0] = (int)w0, w[1] = (int)w1;
+                    add_weight(ws, &nw, max, w, d);
+                }
+            }
+        }
+    }
+    if (d >= 2 && d <= 8) {
+        long l = 1;
+        int pure[8] = {0};
+        for (int i = 1; i < c->M; i++) {
+            if (num_is_zero(&g[i]))
+                continue;
+            int nz = 0, v0 = 0;
+            for (int v = 0; v < d; v++)
+                if (c->exps[(size_t)i * d + v])
+                    nz++, v0 = v;
+            if (nz == 1 && !pure[v0])
+                pure[v0] = c->exps[(size_t)i * d + v0];
+        }
+        bool all = true;
+        for (int v = 0; v < d; v++) {
+            all = all && pure[v];
+            if (pure[v])
+                l = l / gcdl(l, pure[v]) * pure[v];
+        }
+        if (all && l < 4096) {
+            for (int v = 0; v < d; v++)
+                w[v] = (int)(l / pure[v]);
+            add_weight(ws, &nw, max, w, d);
+        }
+    }
+    return nw;
+}
+
+static void decided_init(Decided *r, int d)
+{
+    memset(r, 0, sizeof *r);
+    num_init(&r->lead);
+    (void)d;
+}
+
+static void decided_free(Decided *r, int d)
+{
+    if (r->curve) {
+        for (int v = 0; v < d; v++)
+            tp_free(&r->curve[v]);
+        free(r->curve);
+    }
+    num_clear(&r->lead);
+    buf_free(&r->why);
+}
+
+static void put_weights(Buf *b, const int *w, int d)
+{
+    buf_puts(b, "(");
+    for (int v = 0; v < d; v++)
+        buf_printf(b, "%s%d", v ? ", " : "", w[v]);
+    buf_puts(b, ")");
+}
+
+/* Decides whether g (no terms below degree 3) has a local minimum at 0. `subst` records the
+ * coordinate changes made so far, so that a curve found in the new coordinates can be
+ * written in the original ones: u_orig = subst(u_new). */
+static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth, TPoly *(*to_orig)(const RCtx *, const TPoly *, void *), void *arg);
+
+/* Identity mapping of curves, at the top level. */
+static TPoly *copy_curve(const RCtx *rc, const TPoly *u, void *arg)
+{
+    (void)arg;
+    TPoly *r = xmalloc(sizeof(TPoly) * (size_t)rc->c->d);
+    for (int v = 0; v < rc->c->d; v++) {
+        r[v] = tp_new(u[v].n);
+        for (int i = 0; i < u[v].n; i++)
+            num_set(&r[v].c[i], &u[v].c[i]);
+    }
+    return r;
+}
+
+typedef struct {
+    int var;  /* the variable shifted */
+    int other;
+    Num y0;
+    int b;    /* u_var = u'_var + y0 * u_other^b */
+    TPoly *(*outer)(const RCtx *, const TPoly *, void *);
+    void *outer_arg;
+} Shift;
+
+static TPoly *shift_curve(const RCtx *rc, const TPoly *u, void *arg)
+{
+    Shift *s = arg;
+    TPoly *r = copy_curve(rc, u, NULL);
+    TPoly pw = tp_new(1);
+    num_set_si(&pw.c[0], 1, 1);
+    for (int e = 0; e < s->b; e++) {
+        TPoly t = tp_mul(&pw, &u[s->other]);
+        tp_free(&pw);
+        pw = t;
+    }
+    tp_addmul(&r[s->var], &pw, &s->y0);
+    tp_free(&pw);
+    TPoly *o = s->outer(rc, r, s->outer_arg);
+    for (int v = 0; v < rc->c->d; v++)
+        tp_free(&r[v]);
+    free(r);
+    return o;
+}
+
+/* g(x, y) with u_var replaced by u_var + y0 * u_other^b (truncation stays exact: no
+ * monomial's degree goes down). */
+static Num *substitute(const SerCtx *c, const Num *g, const Shift *s)
+{
+    Ser X[2];
+    Ser acc = ser_new(c), tmp = ser_new(c), mono = ser_new(c);
+    for (int v = 0; v < 2; v++) {
+        X[v] = ser_new(c);
+        unsigned char e[2] = {0, 0};
+        e[v] = 1;
+        num_set_si(&X[v][serctx_index(c, e)], 1, 1);
+    }
+    unsigned char e[2] = {0, 0};
+    e[s->other] = (unsigned char)s->b;
+    int idx = serctx_index(c, e);
+    if (idx >= 0)
+        num_add(&X[s->var][idx], &X[s->var][idx], &s->y0);
+    ser_zero(c, acc);
+    for (int i = 1; i < c->M; i++) {
+        if (num_is_zero(&g[i]))
+            continue;
+        ser_zero(c, mono);
+        num_set_si(&mono[0], 1, 1);
+        for (int v = 0; v < 2; v++)
+            for (int k = 0; k < c->exps[i * 2 + v]; k++) {
+                ser_mul(c, tmp, mono, X[v]);
+                ser_set(c, mono, tmp);
+            }
+        ser_scale(c, mono, mono, &g[i]);
+        ser_add(c, acc, acc, mono);
+    }
+    ser_free(c, X[0]);
+    ser_free(c, X[1]);
+    ser_free(c, tmp);
+    ser_free(c, mono);
+    return acc;
+}
+
+/* A rational double root of a slice: a root of gcd(p, p') that is a linear factor. */
+static bool rational_double_root(const QPoly *p, mpq_t root)
+{
+    QPoly d = qp_deriv(p);
+    QPoly g = qp_gcd(p, &d);
+    bool ok = false;
+    if (g.n == 2) {
+        mpq_div(root, g.c[0], g.c[1]);
+        mpq_neg(root, root);
+        ok = true;
+    }
+    qp_free(&d);
+    qp_free(&g);
+    return ok;
+}
+
+static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
+                       TPoly *(*to_orig)(const RCtx *, const TPoly *, void *), void *arg)
+{
+    const SerCtx *c = rc->c;
+    int d = c->d;
+    if (ser_is_zero(c, (Ser)g)) {
+        out->kind = D_ZERO;
+        buf_printf(&out->why, "the reduced function vanishes through order %d", rc->K);
+        return;
+    }
+    int ws[24][8];
+    int nw = candidate_weights(c, g, ws, 24);
+    bool semidefinite_seen = false;
+    for (int k = 0; k < nw; k++) {
+        const int *w = ws[k];
+        long D = -1, minw = w[0];
+        for (int v = 1; v < d; v++)
+            minw = w[v] < minw ? w[v] : minw;
+        for (int i = 1; i < c->M; i++)
+            if (!num_is_zero(&g[i]) && (D < 0 || wdeg(c, i, w) < D))
+                D = wdeg(c, i, w);
+        if (D < 0 || D >= minw * (rc->K + 1))
+            continue; /* terms beyond the order examined could reach this weighted degree */
+        mpq_t x[8];
+        for (int v = 0; v < d; v++)
+            mpq_init(x[v]);
+        Num value;
+        num_init(&value);
+        bool neg = find_negative(c, g, w, D, x, &value);
+        if (neg) {
+            out->kind = D_NOT_MIN;
+            TPoly *u = xmalloc(sizeof(TPoly) * (size_t)d);
+            for (int v = 0; v < d; v++) {
+                u[v] = tp_new(w[v] + 1);
+                num_set_q(&u[v].c[w[v]], x[v]);
+            }
+            out->curve = to_orig(rc, u, arg);
+            for (int v = 0; v < d; v++)
+                tp_free(&u[v]);
+            free(u);
+            out->order = D;
+            num_set(&out->lead, &value);
+            buf_puts(&out->why, "its lowest ");
+            if (k > 0 || d == 1)
+                buf_puts(&out->why, d == 1 ? "term " : "weighted form ");
+            else
+                buf_puts(&out->why, "form ");
+            put_form(&out->why, rc, g, w, D);
+            if (d > 1 && k > 0) {
+                buf_puts(&out->why, " (weights ");
+                put_weights(&out->why, w, d);
+                buf_puts(&out->why, ")");
+            }
+            buf_puts(&out->why, rc->negated ? " is positive at " : " is negative at ");
+            Num *xv = vec_new((uint32_t)d);
+            for (int v = 0; v < d; v++)
+                num_set_q(&xv[v], x[v]);
+            put_vec(&out->why, xv, (uint32_t)d);
+            vec_free(xv, (uint32_t)d);
+        } else if (positive_definite(c, g, w, D)) {
+            out->kind = D_STRICT_MIN;
+            buf_puts(&out->why, d == 1 ? "its lowest term " : "its lowest ");
+            if (d > 1)
+                buf_puts(&out->why, k > 0 ? "weighted form " : "form ");
+            put_form(&out->why, rc, g, w, D);
+            if (d > 1 && k > 0) {
+                buf_puts(&out->why, " (weights ");
+                put_weights(&out->why, w, d);
+                buf_puts(&out->why, ")");
+            }
+            buf_puts(&out->why, rc->negated ? " is negative definite" : " is positive definite");
+        } else {
+            semidefinite_seen = true;
+        }
+        for (int v = 0; v < d; v++)
+            mpq_clear(x[v]);
+        num_clear(&value);
+        if (out->kind != D_UNKNOWN)
+            return;
+    }
+    /* Two variables, a semidefinite weighted form vanishing along y = y0*x^b (weights (1, b))
+     * or x = x0*y^a: shift that curve to the axis and decide again. */
+    if (d == 2 && depth < 6) {
+        for (int k = 0; k < nw; k++) {
+            const int *w = ws[k];
+            for (int var = 0; var < 2; var++) {
+                int other = 1 - var;
+                if (w[other] != 1 || w[var] % w[other] != 0)
+                    continue;
+                long D = -1;
+                for (int i = 1; i < c->M; i++)
+                    if (!num_is_zero(&g[i]) && (D < 0 || wdeg(c, i, w) < D))
+                        D = wdeg(c, i, w);
+                if (D < 0 || D >= (rc->K + 1) || !form_exact(c, g, w, D))
+                    continue;
+                QPoly p = binary_slice(c, g, w, D, 1, other); /* other = 1: a polynomial in var */
+                mpq_t root;
+                mpq_init(root);
+                bool has = p.n > 2 && rational_double_root(&p, root) && mpq_sgn(root) != 0;
+                qp_free(&p);
+                if (has) {
+                    Shift s;
+                    s.var = var;
+                    s.other = other;
+                    s.b = w[var];
+                    s.outer = to_orig;
+                    s.outer_arg = arg;
+                    num_init(&s.y0);
+                    num_set_q(&s.y0, root);
+                    Num *g2 = substitute(c, g, &s);
+                    decide_min(rc, g2, out, depth + 1, shift_curve, &s);
+                    if (out->kind != D_UNKNOWN) {
+                        Buf b = {0};
+                        buf_printf(&b, "after the change %s -> %s + ", rc->names[var], rc->names[var]);
+                        num_put(&b, &s.y0);
+                        buf_printf(&b, "*%s^%d, ", rc->names[other], w[var]);
+                        buf_put(&b, out->why.data, out->why.len);
+                        out->why.len = 0;
+                        buf_put(&out->why, b.data, b.len);
+                        buf_free(&b);
+                    }
+                    ser_free(c, g2);
+                    num_clear(&s.y0);
+                    mpq_clear(root);
+                    if (out->kind != D_UNKNOWN)
+                        return;
+                    out->why.len = 0;
+                    continue;
+                }
+                mpq_clear(root);
+            }
+        }
+    }
+    out->kind = D_UNKNOWN;
+    out->why.len = 0;
+    if (semidefinite_seen)
+        buf_printf(&out->why, "its lowest forms are semidefinite and not definite through order %d", rc->K);
+    else
+        buf_printf(&out->why, "no weighted form of it is decided through order %d", rc->K);
+}
+
+/* ---- non-negative structure: a certificate of a (possibly non-strict) extremum ---- */
+
+/* sigma * n >= 0 wherever n is defined, for sigma = +1 or -1 (0: unknown). */
+static int term_sign(Node n)
+{
+    switch (dag_op(n)) {
+    case OP_CONST:
+        return mpq_sgn(dag_rat(n)) >= 0 ? 1 : -1;
+    case OP_POW: {
+        Node e = dag_args(n)[1];
+        long k;
+        if (dag_is_int_const(e, &k))
+            return k % 2 == 0 ? 1 : (term_sign(dag_args(n)[0]) == 1 ? 1 : 0);
+        return 1; /* a fractional power of a positive base: positive where defined */
+    }
+    case OP_EXP: case OP_COSH: case OP_SIGMOID: case OP_SOFTPLUS: case OP_SECH2:
+    case OP_ABS: case OP_RELU: case OP_STEP:
+        return 1;
+    case OP_MUL: {
+        int s = 1;
+        for (uint32_t i = 0; i < dag_nargs(n); i++) {
+            int t = term_sign(dag_args(n)[i]);
+            if (t == 0)
+                return 0;
+            s *= t;
+        }
+        return s;
+    }
+    case OP_ADD: {
+        int s = 0;
+        for (uint32_t i = 0; i < dag_nargs(n); i++) {
+            Node a = dag_args(n)[i];
+            if (dag_is_const(a) && mpq_sgn(dag_rat(a)) == 0)
+                continue;
+            int t = term_sign(a);
+            if (t == 0 || (s != 0 && t != s))
+                return 0;
+            s = t;
+        }
+        return s;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---- the classification ---- */
+
+static void set_singular(Result *r, const Inertia *in)
+{
+    r->inertia_known = in->complete;
+    r->npos = r->nneg = 0;
+    for (int k = 0; k < in->npiv; k++)
+        *(num_sign(&in->pivot[k]) == 1 ? &r->npos : &r->nneg) += 1;
+    r->nzero = in->complete ? in->nnull : 0;
+    r->singular = in->complete ? in->nnull > 0 : (r->npos + r->nneg == (int)in->n ? 0 : -1);
+}
+
+static void cert_curve_member(Buf *b, const char *name, const char *curve_json, long order, const Num *lead)
+{
+    buf_printf(b, "\"%s\": {\"curve\": %s, \"order\": %ld, \"sign\": %d, \"coefficient\": ", name, curve_json, order,
+               num_sign(lead) == 1 ? 1 : -1);
+    json_num(b, lead);
+    buf_puts(b, "}");
+}
+
+/* Checks a curve certificate by evaluating the loss along it (a series in t): the leading
+ * term must be lead*t^order. The program re-proves what it prints. */
+static bool verify_curve(const Problem *pb, TPoly *theta_t, long order, const Num *lead, const Num *L)
+{
+    SerCtx c;
+    if (!serctx_init(&c, 1, (int)order))
+        return false;
+    Ser *th = xmalloc(sizeof(Ser) * (pb->n ? pb->n : 1));
+    for (uint32_t i = 0; i < pb->n; i++) {
+        th[i] = ser_new(&c);
+        for (int k = 0; k < theta_t[i].n && k <= order; k++)
+            num_set(&th[i][k], &theta_t[i].c[k]); /* monomial index k is t^k for d = 1 */
+    }
+    SerEval ev;
+    sereval_init(&ev, &c, th, pb->n);
+    const Num *f = sereval(&ev, pb->m->loss);
+    bool ok = f != NULL;
+    if (ok) {
+        Num t;
+        num_init(&t);
+        num_sub(&t, &f[0], L);
+        /* the constant term is L(p); the terms below the order vanish (exactly, where they are
+         * rational; a ball must at least contain 0) */
+        ok = t.exact ? num_is_zero(&t) : num_sign(&t) == SIGN_UNKNOWN;
+        for (long k = 1; k < order && ok; k++)
+            ok = f[k].exact ? num_is_zero(&f[k]) : num_sign(&f[k]) == SIGN_UNKNOWN;
+        if (ok)
+            ok = num_sign(&f[order]) == num_sign(lead) && (num_sign(lead) == 1 || num_sign(lead) == -1);
+        if (ok && f[order].exact && lead->exact)
+            ok = mpq_equal(f[order].q, lead->q);
+        num_clear(&t);
+    }
+    sereval_free(&ev);
+    for (uint32_t i = 0; i < pb->n; i++)
+        ser_free(&c, th[i]);
+    free(th);
+    serctx_free(&c);
+    return ok;
+}
+
+static TPoly *line_theta(const Problem *pb, const Num *v)
+{
+    TPoly *th = xmalloc(sizeof(TPoly) * (pb->n ? pb->n : 1));
+    for (uint32_t i = 0; i < pb->n; i++) {
+        th[i] = tp_new(2);
+        num_set(&th[i].c[0], &pb->p[i]);
+        num_set(&th[i].c[1], &v[i]);
+    }
+    return th;
+}
+
+static void theta_free(TPoly *th, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        tp_free(&th[i]);
+    free(th);
+}
+
+static void theta_json(Buf *b, const TPoly *th, uint32_t n)
+{
+    buf_puts(b, "[");
+    for (uint32_t i = 0; i < n; i++) {
+        Buf s = {0};
+        tp_put(&s, &th[i]);
+        if (i)
+            buf_puts(b, ", ");
+        json_str(b, s.data);
+        buf_free(&s);
+    }
+    buf_puts(b, "]");
+}
+
+/* "(t, 3/2*t^2)" */
+static void put_curve(Buf *b, const TPoly *th, uint32_t n)
+{
+    buf_puts(b, "(");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        tp_put(b, &th[i]);
+    }
+    buf_puts(b, ")");
+}
+
+/* {"kind": "curves", "up": {...}, "down": {...}}: the saddle's two curves as data */
+static void cert_curves(Buf *b, const TPoly *up, long ou, const Num *cu, const TPoly *down, long od, const Num *cd,
+                        uint32_t n)
+{
+    Buf ju = {0}, jd = {0};
+    theta_json(&ju, up, n);
+    theta_json(&jd, down, n);
+    buf_puts(b, "{\"kind\": \"curves\", ");
+    cert_curve_member(b, "up", ju.data, ou, cu);
+    buf_puts(b, ", ");
+    cert_curve_member(b, "down", jd.data, od, cd);
+    buf_puts(b, "}");
+    buf_free(&ju);
+    buf_free(&jd);
+}
+
+/* "2*t^2", "t^3", "-t^4" */
+static void put_term(Buf *b, const Num *c, long k)
+{
+    if (c->exact && mpq_cmp_ui(c->q, 1, 1) == 0)
+        ;
+    else if (c->exact && mpq_cmp_si(c->q, -1, 1) == 0)
+        buf_puts(b, "-");
+    else {
+        num_put(b, c);
+        buf_puts(b, "*");
+    }
+    buf_printf(b, "t^%ld", k);
+}
+
+/* "rises along (1, -1) as 2*t^2" */
+static void put_direction(Buf *b, const Num *v, uint32_t n, const Num *curv)
+{
+    put_vec(b, v, n);
+    buf_puts(b, " as ");
+    put_term(b, curv, 2);
+}
+
+static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in, const Num *L);
+
+static void classify(const Problem *pb, Result *r)
+{
+    uint32_t n = pb->n;
+    SerCtx c0;
+    serctx_init(&c0, 0, 0);
+    Ser *theta = xmalloc(sizeof(Ser) * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        theta[i] = ser_new(&c0);
+        num_set(&theta[i][0], &pb->p[i]);
+    }
+    SerEval ev;
+    sereval_init(&ev, &c0, theta, n);
+    Buf b = {0};
+    put_point(&b, pb);
+    step(r, "point", "%s", b.data);
+    b.len = 0;
+    r->critical = r->singular = -1;
+
+    const Num *L = sereval(&ev, pb->m->loss);
+    Num Lv;
+    num_init(&Lv);
+    if (!L) {
+        fail_text(&b, &ev, pb);
+        step(r, "loss", "not defined at this point: %s", b.data);
+        say(r, V_UNDETERMINED, "the loss is not defined at this point: %s", b.data);
+        goto done;
+    }
+    num_set(&Lv, L);
+    char *ls = num_text(L);
+    step(r, "loss", "%s%s", ls, L->exact ? "" : " (irrational: a certified enclosure)");
+    buf_puts(&r->json, "\"loss\": ");
+    json_str(&r->json, ls);
+    free(ls);
+
+    /* 1. the gradient */
+    Num *g = vec_new(n);
+    bool grad_ok = true;
+    for (uint32_t i = 0; i < n && grad_ok; i++) {
+        const Num *gi = sereval(&ev, pb->d->grad[i]);
+        if (!gi)
+            grad_ok = false;
+        else
+            num_set(&g[i], gi);
+    }
+    if (!grad_ok) {
+        fail_text(&b, &ev, pb);
+        step(r, "gradient", "not defined: %s", b.data);
+        say(r, V_UNDETERMINED, "the loss is not differentiable at this point: %s", b.data);
+        vec_free(g, n);
+        goto done;
+    }
+    buf_puts(&r->json, ", \"gradient\": [");
+    long nonzero = -1, unknown = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        json_num(&r->json, &g[i]);
+        if (i + 1 < n)
+            buf_puts(&r->json, ", ");
+        int s = num_sign(&g[i]);
+        if ((s == 1 || s == -1) && nonzero < 0)
+            nonzero = i;
+        if (s == SIGN_UNKNOWN && unknown < 0)
+            unknown = i;
+    }
+    buf_puts(&r->json, "]");
+    b.len = 0;
+    put_vec(&b, g, n > 12 ? 12 : n);
+    if (n > 12)
+        b.data[b.len - 1] = 0, buf_puts(&b, ", ...)");
+    if (nonzero >= 0) {
+        r->critical = 0;
+        step(r, "gradient", "%s: not zero, so this is not a critical point", b.data);
+        char *gs = num_text(&g[nonzero]);
+        say(r, V_NOT_CRITICAL, "the gradient is not zero: dL/d%s = %s", pb->m->param_names[nonzero], gs);
+        free(gs);
+        buf_puts(&r->cert, "{\"kind\": \"gradient\", \"gradient\": [");
+        for (uint32_t i = 0; i < n; i++) {
+            json_num(&r->cert, &g[i]);
+            if (i + 1 < n)
+                buf_puts(&r->cert, ", ");
+        }
+        buf_puts(&r->cert, "]}");
+    } else if (unknown >= 0) {
+        step(r, "gradient", "%s: component %s is irrational and its enclosure contains 0", b.data,
+             pb->m->param_names[unknown]);
+        say(r, V_UNDETERMINED, "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
+                               "point cannot be proven critical or not", pb->m->param_names[unknown]);
+    } else {
+        r->critical = 1;
+        step(r, "gradient", "%s exactly: critical", b.data);
+    }
+    vec_free(g, n);
+
+    /* 2. the Hessian, its inertia (also for a point that is not critical: `degenerate`) */
+    Num *H = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        num_init(&H[i]);
+    bool hess_ok = true;
+    for (uint32_t t = 0; t < pb->d->nnz && hess_ok; t++) {
+        const Num *h = sereval(&ev, pb->d->hess[t]);
+        if (!h) {
+            hess_ok = false;
+            break;
+        }
+        num_set(&H[(size_t)pb->d->rows[t] * n + pb->d->cols[t]], h);
+        num_set(&H[(size_t)pb->d->cols[t] * n + pb->d->rows[t]], h);
+    }
+    if (hess_ok) {
+        buf_puts(&r->json, ", \"hessian\": [");
+        for (uint32_t i = 0; i < n; i++) {
+            buf_puts(&r->json, i ? ", [" : "[");
+            for (uint32_t j = 0; j < n; j++) {
+                json_num(&r->json, &H[(size_t)i * n + j]);
+                if (j + 1 < n)
+                    buf_puts(&r->json, ", ");
+            }
+            buf_puts(&r->json, "]");
+        }
+        buf_puts(&r->json, "]");
+        b.len = 0;
+        if (n <= 6) {
+            buf_puts(&b, "[");
+            for (uint32_t i = 0; i < n; i++) {
+                buf_puts(&b, i ? ", [" : "[");
+                for (uint32_t j = 0; j < n; j++) {
+                    num_put(&b, &H[(size_t)i * n + j]);
+                    if (j + 1 < n)
+                        buf_puts(&b, ", ");
+                }
+                buf_puts(&b, "]");
+            }
+            buf_puts(&b, "]");
+        } else {
+            buf_printf(&b, "%ux%u", n, n);
+        }
+    } else {
+        b.len = 0;
+        fail_text(&b, &ev, pb);
+        step(r, "Hessian", "not defined: %s", b.data);
+        if (r->critical == 1)
+            say(r, V_UNDETERMINED, "the loss is not twice differentiable at this point: %s", b.data);
+    }
+    if (hess_ok) {
+        Inertia in;
+        inertia_compute(H, n, &in); /* works on H in place */
+        set_singular(r, &in);
+        Buf s = {0};
+        buf_printf(&s, "%s: ", b.data);
+        if (!in.complete)
+            buf_printf(&s, "inertia not certain (%d positive, %d negative pivots certified; an irrational pivot's "
+                           "enclosure contains 0)", r->npos, r->nneg);
+        else if (r->nneg == 0 && r->nzero == 0)
+            buf_puts(&s, "positive definite");
+        else if (r->npos == 0 && r->nzero == 0)
+            buf_puts(&s, "negative definite");
+        else if (r->npos && r->nneg)
+            buf_printf(&s, "indefinite (%d positive, %d negative, %d zero eigenvalues)", r->npos, r->nneg, r->nzero);
+        else
+            buf_printf(&s, "%s semidefinite, singular (%d zero eigenvalue%s)",
+                       r->npos ? "positive" : r->nneg ? "negative" : "zero: positive and negative", r->nzero,
+                       r->nzero == 1 ? "" : "s");
+        if (in.npiv && in.npiv <= 8) {
+            buf_puts(&s, "; pivots ");
+            for (int k = 0; k < in.npiv; k++) {
+                if (k)
+                    buf_puts(&s, ", ");
+                num_put(&s, &in.pivot[k]);
+            }
+        }
+        step(r, "Hessian", "%s", s.data);
+        buf_free(&s);
+
+        if (r->critical == 1) {
+            int kp = -1, kn = -1;
+            for (int k = 0; k < in.npiv; k++) {
+                if (num_sign(&in.pivot[k]) == 1 && kp < 0)
+                    kp = k;
+                if (num_sign(&in.pivot[k]) == -1 && kn < 0)
+                    kn = k;
+            }
+            bool vectors_exact = true;
+            for (int k = 0; k < in.npiv; k++)
+                for (uint32_t i = 0; i < n; i++)
+                    vectors_exact = vectors_exact && in.pvec[k][i].exact;
+            if (kp >= 0 && kn >= 0) {
+                /* a saddle: the loss rises along one pivot direction and falls along another */
+                Num cp, cn;
+                num_init(&cp);
+                num_init(&cn);
+                mpq_t f;
+                mpq_init(f);
+                Num *vp = vec_new(n), *vn = vec_new(n);
+                for (uint32_t i = 0; i < n; i++)
+                    num_set(&vp[i], &in.pvec[kp][i]), num_set(&vn[i], &in.pvec[kn][i]);
+                num_set_si(&cp, 1, 2);
+                num_mul(&cp, &cp, &in.pivot[kp]);
+                num_set_si(&cn, 1, 2);
+                num_mul(&cn, &cn, &in.pivot[kn]);
+                if (vectors_exact) {
+                    /* v scaled by f scales the curvature v^T H v / 2 by f^2 */
+                    make_primitive(vp, n, f);
+                    mpq_mul(f, f, f);
+                    num_mul_q(&cp, &cp, f);
+                    make_primitive(vn, n, f);
+                    mpq_mul(f, f, f);
+                    num_mul_q(&cn, &cn, f);
+                }
+                Buf why = {0};
+                buf_puts(&why, "the Hessian is indefinite: the loss rises along ");
+                put_direction(&why, vp, n, &cp);
+                buf_puts(&why, " and falls along ");
+                put_direction(&why, vn, n, &cn);
+                say(r, V_SADDLE, "%s", why.data);
+                if (vectors_exact) {
+                    TPoly *up = line_theta(pb, vp), *down = line_theta(pb, vn);
+                    bool ok = verify_curve(pb, up, 2, &cp, &Lv) && verify_curve(pb, down, 2, &cn, &Lv);
+                    if (!ok)
+                        say(r, V_UNDETERMINED, "internal error: the saddle's curves did not check");
+                    cert_curves(&r->cert, up, 2, &cp, down, 2, &cn, n);
+                    theta_free(up, n);
+                    theta_free(down, n);
+                } else {
+                    buf_puts(&r->cert, "{\"kind\": \"hessian_inertia\", \"positive\": ");
+                    buf_printf(&r->cert, "%d, \"negative\": %d}", r->npos, r->nneg);
+                }
+                buf_free(&why);
+                vec_free(vp, n);
+                vec_free(vn, n);
+                num_clear(&cp);
+                num_clear(&cn);
+                mpq_clear(f);
+                step(r, "verdict", "saddle: %s", r->reason.data);
+            } else if (!in.complete) {
+                say(r, V_UNDETERMINED, "the Hessian's inertia cannot be certified: a pivot is irrational and its "
+                                       "enclosure contains 0");
+            } else if (in.nnull == 0) {
+                bool pos = r->npos > 0;
+                say(r, pos ? V_STRICT_MIN : V_STRICT_MAX, "the Hessian is %s definite (every pivot of its LDL^T is %s)",
+                    pos ? "positive" : "negative", pos ? "positive" : "negative");
+                buf_printf(&r->cert, "{\"kind\": \"definite_hessian\", \"sign\": %d, \"pivots\": [", pos ? 1 : -1);
+                for (int k = 0; k < in.npiv; k++) {
+                    if (k)
+                        buf_puts(&r->cert, ", ");
+                    json_num(&r->cert, &in.pivot[k]);
+                }
+                buf_puts(&r->cert, "]}");
+                step(r, "verdict", "strict %s: the Hessian is %s definite", pos ? "minimum" : "maximum",
+                     pos ? "positive" : "negative");
+            } else if (!vectors_exact) {
+                say(r, V_UNDETERMINED, "the Hessian is singular and has irrational entries: its null space is not "
+                                       "exact, so the splitting lemma cannot be applied");
+            } else {
+                classify_degenerate(pb, r, &in, &Lv);
+            }
+        } else if (r->critical == 0) {
+            step(r, "verdict", "not a critical point: %s", r->reason.data);
+        }
+        inertia_free(&in);
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        num_clear(&H[i]);
+    free(H);
+done:
+    if (r->verdict == V_UNDETERMINED && !strstr(r->steps.data ? r->steps.data : "", "verdict"))
+        step(r, "verdict", "undetermined: %s", r->reason.data);
+    num_clear(&Lv);
+    buf_free(&b);
+    sereval_free(&ev);
+    for (uint32_t i = 0; i < n; i++)
+        ser_free(&c0, theta[i]);
+    free(theta);
+    serctx_free(&c0);
+}
+
+/* Non-negative structure of the loss: a (possibly non-strict) extremum when the loss is
+ * c0 + terms of one sign and equals c0 at the point. Strictness is refuted when the zero
+ * set of its squared bases is a manifold through the point. Returns true when it decided. */
+static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L)
+{
+    Node f = pb->m->loss;
+    mpq_t c0;
+    mpq_init(c0);
+    int s;
+    const Node *terms = &f;
+    uint32_t nt = 1;
+    if (dag_op(f) == OP_ADD) {
+        terms = dag_args(f);
+        nt = dag_nargs(f);
+        if (dag_is_const(terms[0])) {
+            mpq_set(c0, dag_rat(terms[0]));
+            terms++;
+            nt--;
+        }
+    }
+    s = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        int t = term_sign(terms[i]);
+        if (t == 0 || (s && t != s)) {
+            s = 0;
+            break;
+        }
+        s = t;
+    }
+    bool at_bound = L->exact && mpq_equal(L->q, c0);
+    if (s == 0 || nt == 0 || !at_bound) {
+        mpq_clear(c0);
+        return false;
+    }
+    /* The squared bases e with terms c*e^(2k); their gradients at the point. */
+    uint32_t n = pb->n;
+    Node *bases = xmalloc(sizeof(Node) * nt);
+    uint32_t nb = 0;
+    bool all_squares = true;
+    for (uint32_t i = 0; i < nt; i++) {
+        Node t = terms[i];
+        if (dag_op(t) == OP_MUL && dag_nargs(t) == 2 && dag_is_const(dag_args(t)[0]))
+            t = dag_args(t)[1];
+        long k;
+        if (dag_op(t) == OP_POW && dag_is_int_const(dag_args(t)[1], &k) && k > 0 && k % 2 == 0)
+            bases[nb++] = dag_args(t)[0];
+        else if (dag_op(t) == OP_ABS)
+            bases[nb++] = dag_args(t)[0];
+        else
+            all_squares = false;
+    }
+    r->nonstrict = 0;
+    Buf why = {0};
+    if (all_squares && nb < n) {
+        SerCtx c;
+        if (serctx_init(&c, (int)n, 1)) {
+            Ser *th = xmalloc(sizeof(Ser) * n);
+            for (uint32_t i = 0; i < n; i++) {
+                th[i] = ser_new(&c);
+                num_set(&th[i][0], &pb->p[i]);
+                num_set_si(&th[i][1 + i], 1, 1); /* degree-1 monomials in order */
+            }
+            SerEval ev;
+            sereval_init(&ev, &c, th, n);
+            Num *J = xmalloc(sizeof(Num) * (size_t)nb * n);
+            bool ok = true;
+            for (uint32_t k = 0; k < nb; k++) {
+                const Num *e = sereval(&ev, bases[k]);
+                for (uint32_t i = 0; i < n; i++) {
+                    num_init(&J[k * n + i]);
+                    if (e)
+                        num_set(&J[k * n + i], &e[1 + i]);
+                }
+                ok = ok && e;
+            }
+            /* rank by elimination; exact rows only */
+            uint32_t rank = 0;
+            Num t, q;
+            num_init(&t);
+            num_init(&q);
+            for (uint32_t col = 0; col < n && ok && rank < nb; col++) {
+                uint32_t piv = nb;
+                for (uint32_t k = rank; k < nb; k++) {
+                    if (!J[k * n + col].exact)
+                        ok = false;
+                    else if (!num_is_zero(&J[k * n + col]) && piv == nb)
+                        piv = k;
+                }
+                if (!ok || piv == nb)
+                    continue;
+                for (uint32_t i = 0; i < n; i++) {
+                    Num tmp = J[piv * n + i];
+                    J[piv * n + i] = J[rank * n + i];
+                    J[rank * n + i] = tmp;
+                }
+                for (uint32_t k = rank + 1; k < nb; k++) {
+                    num_div(&q, &J[k * n + col], &J[rank * n + col]);
+                    for (uint32_t i = 0; i < n; i++) {
+                        num_mul(&t, &q, &J[rank * n + i]);
+                        num_sub(&J[k * n + i], &J[k * n + i], &t);
+                    }
+                }
+                rank++;
+            }
+            if (ok && rank == nb) {
+                r->nonstrict = 1;
+                buf_puts(&why, "; the zero set of ");
+                for (uint32_t k = 0; k < nb && k < 3; k++) {
+                    if (k)
+                        buf_puts(&why, ", ");
+                    print_node(&why, bases[k], pb->m->param_names, 60);
+                }
+                if (nb > 3)
+                    buf_puts(&why, ", ...");
+                buf_printf(&why, " has independent gradients at the point, so near it the loss equals its value on a "
+                                 "%u-dimensional set: the %s is not strict",
+                           n - nb, s > 0 ? "minimum" : "maximum");
+            }
+            num_clear(&t);
+            num_clear(&q);
+            for (uint32_t k = 0; k < nb * n; k++)
+                num_clear(&J[k]);
+            free(J);
+            sereval_free(&ev);
+            for (uint32_t i = 0; i < n; i++)
+                ser_free(&c, th[i]);
+            free(th);
+            serctx_free(&c);
+        }
+    }
+    Buf head = {0};
+    char *cs = mpq_get_str(NULL, 10, c0);
+    if (mpq_sgn(c0))
+        buf_printf(&head, "the loss is %s plus a sum of %s terms, and equals %s at the point", cs,
+                   s > 0 ? "non-negative" : "non-positive", cs);
+    else
+        buf_printf(&head, "the loss is a sum of %s terms, and is 0 at the point", s > 0 ? "non-negative" : "non-positive");
+    if (!r->nonstrict)
+        buf_printf(&why, "; whether the %s is strict is not decided", s > 0 ? "minimum" : "maximum");
+    say(r, s > 0 ? V_MIN : V_MAX, "%s%s", head.data, why.data);
+    buf_printf(&r->cert, "{\"kind\": \"%s\", \"bound\": \"%s\", \"strict\": %s}",
+               s > 0 ? "nonnegative_terms" : "nonpositive_terms", cs, r->nonstrict ? "false" : "null");
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &freefunc);
+    freefunc(cs, strlen(cs) + 1);
+    buf_free(&head);
+    buf_free(&why);
+    free(bases);
+    mpq_clear(c0);
+    return true;
+}
+
+/* theta(t) = p + sum_j u_j(t) V_j + sum_k phi_k(u(t)) W_k, with the phi part cut after t^cut
+ * (cut < 0: kept whole). Cutting is sound to order 2*(cut+1) - 1 because the gradient across
+ * the null space vanishes on phi: an error d in v changes the loss by O(d^2). */
+static TPoly *curve_theta(const Problem *pb, const SerCtx *c, Ser *phi, const Inertia *in, Num **V, int dnull,
+                          const TPoly *u, long cut)
+{
+    uint32_t n = pb->n;
+    TPoly *th = xmalloc(sizeof(TPoly) * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        th[i] = tp_new(1);
+        num_set(&th[i].c[0], &pb->p[i]);
+        for (int j = 0; j < dnull; j++)
+            tp_addmul(&th[i], &u[j], &V[j][i]);
+    }
+    for (int k = 0; k < in->npiv; k++) {
+        TPoly ph = tp_compose(c, phi[k], u);
+        if (cut >= 0)
+            for (int e = (int)cut + 1; e < ph.n; e++)
+                num_set_si(&ph.c[e], 0, 1);
+        for (uint32_t i = 0; i < n; i++)
+            tp_addmul(&th[i], &ph, &in->pvec[k][i]);
+        tp_free(&ph);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        while (th[i].n > 1 && num_is_zero(&th[i].c[th[i].n - 1]))
+            num_clear(&th[i].c[--th[i].n]);
+    }
+    return th;
+}
+
+static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in, const Num *L)
+{
+    uint32_t n = pb->n;
+    int dnull = in->nnull, rk = in->npiv, K = pb->order;
+    int sgn = r->npos > 0 ? 1 : r->nneg > 0 ? -1 : 0;
+    /* null basis: primitive integer vectors; complement: the pivot vectors */
+    Num **V = xmalloc(sizeof(Num *) * (size_t)dnull);
+    mpq_t f;
+    mpq_init(f);
+    for (int j = 0; j < dnull; j++) {
+        V[j] = vec_new(n);
+        for (uint32_t i = 0; i < n; i++)
+            num_set(&V[j][i], &in->nvec[j][i]);
+        make_primitive(V[j], n, f);
+    }
+    /* names of the null coordinates: the parameter's own where V_j is an axis */
+    char **names = xmalloc(sizeof(char *) * (size_t)dnull);
+    for (int j = 0; j < dnull; j++) {
+        long axis = -1;
+        int nz = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!num_is_zero(&V[j][i]))
+                nz++, axis = i;
+        Buf b = {0};
+        if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0)
+            buf_puts(&b, pb->m->param_names[axis]);
+        else if (dnull == 1)
+            buf_puts(&b, "u");
+        else
+            buf_printf(&b, "u%d", j + 1);
+        names[j] = b.data;
+    }
+    Buf b = {0};
+    buf_puts(&b, "null space spanned by ");
+    for (int j = 0; j < dnull; j++) {
+        if (j)
+            buf_puts(&b, ", ");
+        put_vec(&b, V[j], n);
+        bool is_param = false;
+        for (uint32_t i = 0; i < n; i++)
+            is_param |= strcmp(names[j], pb->m->param_names[i]) == 0;
+        if (!is_param)
+            buf_printf(&b, " (coordinate %s)", names[j]);
+    }
+    step(r, "null space", "%s", b.data + strlen("null space "));
+
+    SerCtx c;
+    if (!serctx_init(&c, dnull, K)) {
+        say(r, V_UNDETERMINED, "the null space has dimension %d: its power series to order %d would be too large "
+                               "(lower --order)", dnull, K);
+        step(r, "verdict", "undetermined: %s", r->reason.data);
+        goto out;
+    }
+    {
+        /* theta(u) = p + V u + W phi(u); phi by the chord iteration on W^T grad = 0 */
+        Ser *phi = xmalloc(sizeof(Ser) * (size_t)(rk ? rk : 1));
+        for (int k = 0; k < rk; k++) {
+            phi[k] = ser_new(&c);
+            ser_zero(&c, phi[k]);
+        }
+        Ser *theta = xmalloc(sizeof(Ser) * (n ? n : 1));
+        for (uint32_t i = 0; i < n; i++)
+            theta[i] = ser_new(&c);
+        Ser tmp = ser_new(&c), G = ser_new(&c);
+        bool ok = true;
+        Buf failure = {0};
+        for (int it = 0; it <= K && ok; it++) {
+            for (uint32_t i = 0; i < n; i++) {
+                ser_zero(&c, theta[i]);
+                num_set(&theta[i][0], &pb->p[i]);
+                for (int j = 0; j < dnull; j++)
+                    num_set(&theta[i][1 + j], &V[j][i]);
+                for (int k = 0; k < rk; k++) {
+                    ser_scale(&c, tmp, phi[k], &in->pvec[k][i]);
+                    ser_add(&c, theta[i], theta[i], tmp);
+                }
+            }
+            if (it == K || rk == 0)
+                break;
+            SerEval ev;
+            sereval_init(&ev, &c, theta, n);
+            bool changed = false;
+            for (int k = 0; k < rk && ok; k++) {
+                ser_zero(&c, G);
+                for (uint32_t i = 0; i < n && ok; i++) {
+                    if (num_is_zero(&in->pvec[k][i]))
+                        continue;
+                    const Num *gi = sereval(&ev, pb->d->grad[i]);
+                    if (!gi) {
+                        ok = false;
+                        fail_text(&failure, &ev, pb);
+                        break;
+                    }
+                    ser_scale(&c, tmp, (Ser)gi, &in->pvec[k][i]);
+                    ser_add(&c, G, G, tmp);
+                }
+                if (!ok)
+                    break;
+                /* phi_k -= G / D_k, keeping phi = O(u^2) */
+                for (int m = 0; m < c.M; m++) {
+                    if (c.deg[m] < 2 || num_is_zero(&G[m]))
+                        continue;
+                    Num q;
+                    num_init(&q);
+                    num_div(&q, &G[m], &in->pivot[k]);
+                    num_sub(&phi[k][m], &phi[k][m], &q);
+                    num_clear(&q);
+                    changed = true;
+                }
+            }
+            sereval_free(&ev);
+            if (!changed)
+                break;
+        }
+        const Num *fu = NULL;
+        SerEval ev;
+        sereval_init(&ev, &c, theta, n);
+        if (ok) {
+            fu = sereval(&ev, pb->m->loss);
+            if (!fu) {
+                ok = false;
+                fail_text(&failure, &ev, pb);
+            }
+        }
+        if (!ok) {
+            say(r, V_UNDETERMINED, "the loss is not smooth along its null space: %s", failure.data);
+            step(r, "verdict", "undetermined: %s", r->reason.data);
+        } else {
+            /* g = sgn * (L(theta(u)) - L(p)); terms below degree 3 vanish by construction */
+            Ser gser = ser_new(&c);
+            int sg = sgn ? sgn : 1;
+            for (int m = 0; m < c.M; m++) {
+                if (c.deg[m] < 3)
+                    continue;
+                if (sg > 0)
+                    num_set(&gser[m], &fu[m]);
+                else
+                    num_neg(&gser[m], &fu[m]);
+            }
+            bool low_ok = true;
+            for (int m = 1; m < c.M && c.deg[m] < 3; m++)
+                low_ok = low_ok && num_sign(&fu[m]) != 1 && num_sign(&fu[m]) != -1;
+            /* the splitting, as text */
+            Buf sp = {0};
+            if (rk > 0) {
+                for (int k = 0; k < rk && k < 4; k++) {
+                    long axis = -1;
+                    int nz = 0;
+                    for (uint32_t i = 0; i < n; i++)
+                        if (!num_is_zero(&in->pvec[k][i]))
+                            nz++, axis = i;
+                    if (k)
+                        buf_puts(&sp, "; ");
+                    if (nz == 1 && mpq_cmp_ui(in->pvec[k][axis].q, 1, 1) == 0) {
+                        buf_printf(&sp, "%s = ", pb->m->param_names[axis]);
+                        put_poly_from(&sp, &c, theta[axis], names, NULL, 0, 5, 0);
+                    } else {
+                        buf_puts(&sp, "a step along ");
+                        put_vec(&sp, in->pvec[k], n);
+                        buf_puts(&sp, " of ");
+                        put_poly(&sp, &c, phi[k], names, NULL, 0, 4);
+                    }
+                }
+                if (rk > 4)
+                    buf_puts(&sp, "; ...");
+                step(r, "splitting", "the gradient across the null space is 0 where %s (through order %d)", sp.data, K);
+            }
+            sp.len = 0;
+            Ser disp = ser_new(&c);
+            for (int m = 0; m < c.M; m++)
+                if (sg > 0)
+                    num_set(&disp[m], &gser[m]);
+                else
+                    num_neg(&disp[m], &gser[m]);
+            put_poly(&sp, &c, disp, names, NULL, 0, 8);
+            ser_free(&c, disp);
+            step(r, "reduced", "on that set L - L(p) = %s (through order %d)", sp.data, K);
+            buf_free(&sp);
+            if (!low_ok) {
+                say(r, V_UNDETERMINED, "internal error: the reduced function has terms below degree 3");
+            } else {
+                RCtx rc = {&c, names, K, sg < 0};
+                Decided dm, dM;
+                decided_init(&dm, dnull);
+                decided_init(&dM, dnull);
+                decide_min(&rc, gser, &dm, 0, copy_curve, NULL);
+                bool need_max = sgn == 0 && dm.kind != D_STRICT_MIN;
+                if (need_max) {
+                    Ser neg = ser_new(&c);
+                    for (int m = 0; m < c.M; m++)
+                        num_neg(&neg[m], &gser[m]);
+                    RCtx rn = {&c, names, K, true};
+                    decide_min(&rn, neg, &dM, 0, copy_curve, NULL);
+                    ser_free(&c, neg);
+                }
+                /* curves into theta(t): u(t), then phi(u(t)) */
+                const char *ext = sg > 0 ? "minimum" : "maximum";
+                if (dm.kind == D_STRICT_MIN) {
+                    say(r, sg > 0 ? V_STRICT_MIN : V_STRICT_MAX,
+                        "the Hessian is %s semidefinite and the reduced function on its null space has a strict "
+                        "%s: %s", sgn >= 0 ? "positive" : "negative", sg > 0 ? "minimum" : "maximum", dm.why.data);
+                    buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": ");
+                    buf_printf(&r->cert, "%d, \"reason\": ", sg);
+                    json_str(&r->cert, dm.why.data);
+                    buf_puts(&r->cert, "}");
+                    step(r, "verdict", "strict %s: %s", ext, dm.why.data);
+                } else if (sgn == 0 && dM.kind == D_STRICT_MIN) {
+                    say(r, V_STRICT_MAX, "the Hessian is 0 and the loss has a strict maximum: %s", dM.why.data);
+                    buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": -1, \"reason\": ");
+                    json_str(&r->cert, dM.why.data);
+                    buf_puts(&r->cert, "}");
+                    step(r, "verdict", "strict maximum: %s", dM.why.data);
+                } else if (dm.kind == D_NOT_MIN && (sgn != 0 || dM.kind == D_NOT_MIN)) {
+                    /* the down curve (in sg * f) from dm; the up curve from a pivot or from dM */
+                    TPoly *th_a = NULL, *th_b = NULL;
+                    Num ca, cb;
+                    num_init(&ca);
+                    num_init(&cb);
+                    long oa = dm.order, ob = 2;
+                    /* curve a: g < 0, i.e. sg*(f - L) < 0 */
+                    num_set(&ca, &dm.lead);
+                    if (sg < 0)
+                        num_neg(&ca, &ca);
+                    th_a = curve_theta(pb, &c, phi, in, V, dnull, dm.curve, oa / 2);
+                    if (!verify_curve(pb, th_a, oa, &ca, L)) {
+                        theta_free(th_a, n);
+                        th_a = curve_theta(pb, &c, phi, in, V, dnull, dm.curve, -1);
+                    }
+                    if (sgn != 0) {
+                        /* curve b: a pivot direction, where sg*(f - L) rises as |D|/2 t^2 */
+                        th_b = line_theta(pb, in->pvec[0]);
+                        num_set_si(&cb, 1, 2);
+                        num_mul(&cb, &cb, &in->pivot[0]);
+                    } else {
+                        th_b = curve_theta(pb, &c, phi, in, V, dnull, dM.curve, -1); /* no phi: H = 0 */
+                        num_neg(&cb, &dM.lead);
+                        ob = dM.order;
+                    }
+                    bool a_up = num_sign(&ca) == 1;
+                    TPoly *up = a_up ? th_a : th_b, *down = a_up ? th_b : th_a;
+                    Num *cu = a_up ? &ca : &cb, *cd = a_up ? &cb : &ca;
+                    long ou = a_up ? oa : ob, od = a_up ? ob : oa;
+                    bool checked = verify_curve(pb, up, ou, cu, L) && verify_curve(pb, down, od, cd, L);
+                    if (!checked) {
+                        say(r, V_UNDETERMINED, "internal error: a curve found for the saddle did not check "
+                                               "(order %d may be too low)", K);
+                    } else {
+                        Buf w = {0};
+                        buf_puts(&w, "the loss falls along a curve on which ");
+                        buf_put(&w, dm.why.data, dm.why.len);
+                        if (sgn != 0)
+                            buf_printf(&w, ", and %s along the Hessian's %s direction",
+                                       sg > 0 ? "rises" : "falls", sg > 0 ? "positive" : "negative");
+                        if (sg < 0) {
+                            /* in terms of the loss itself: up and down swap */
+                            w.len = 0;
+                            buf_puts(&w, "the loss rises along a curve on which ");
+                            buf_put(&w, dm.why.data, dm.why.len);
+                            buf_puts(&w, ", and falls along the Hessian's negative direction");
+                        } else if (sgn == 0) {
+                            buf_puts(&w, ", and rises along one on which ");
+                            buf_put(&w, dM.why.data, dM.why.len);
+                        }
+                        say(r, V_SADDLE, "%s", w.data);
+                        buf_free(&w);
+                        cert_curves(&r->cert, up, ou, cu, down, od, cd, n);
+                        Buf sd = {0};
+                        buf_puts(&sd, "rises along ");
+                        put_curve(&sd, up, n);
+                        buf_printf(&sd, " as ");
+                        put_term(&sd, cu, ou);
+                        buf_printf(&sd, ", falls along ");
+                        put_curve(&sd, down, n);
+                        buf_puts(&sd, " as ");
+                        put_term(&sd, cd, od);
+                        step(r, "curves", "%s", sd.data);
+                        buf_free(&sd);
+                        step(r, "verdict", "saddle: %s", r->reason.data);
+                    }
+                    theta_free(th_a, n);
+                    theta_free(th_b, n);
+                    num_clear(&ca);
+                    num_clear(&cb);
+                } else {
+                    /* not decided by the reduced function: a certificate from the loss's structure */
+                    Buf why = {0};
+                    if (dm.kind == D_NOT_MIN)
+                        buf_printf(&why, "it is not a minimum (%s) but whether it is a maximum is not decided: %s",
+                                   dm.why.data, dM.why.data);
+                    else
+                        buf_printf(&why, "%s", dm.why.data);
+                    if (dm.kind != D_NOT_MIN && nonneg_certificate(pb, r, L)) {
+                        char *kind = r->verdict == V_MIN ? "minimum" : "maximum";
+                        step(r, "verdict", "%s%s: %s (%s)", kind, r->nonstrict ? ", not strict" : "",
+                             r->reason.data, why.data);
+                    } else {
+                        say(r, V_UNDETERMINED, "%s%s", why.data,
+                            dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
+                                                "certificate shows the loss stays on one side of its value" : "");
+                        step(r, "verdict", "undetermined: %s", r->reason.data);
+                    }
+                    buf_free(&why);
+                }
+                decided_free(&dm, dnull);
+                decided_free(&dM, dnull);
+            }
+            ser_free(&c, gser);
+        }
+        sereval_free(&ev);
+        buf_free(&failure);
+        for (int k = 0; k < rk; k++)
+            ser_free(&c, phi[k]);
+        free(phi);
+        for (uint32_t i = 0; i < n; i++)
+            ser_free(&c, theta[i]);
+        free(theta);
+        ser_free(&c, tmp);
+        ser_free(&c, G);
+    }
+    serctx_free(&c);
+out:
+    for (int j = 0; j < dnull; j++) {
+        vec_free(V[j], n);
+        free(names[j]);
+    }
+    free(V);
+    free(names);
+    buf_free(&b);
+    mpq_clear(f);
+}
+
+/* ---- labels, output ---- */
+
+/* Whether the verdict bears out the expected label. */
+static bool label_holds(const char *label, const Result *r)
+{
+    Verdict v = r->verdict;
+    if (strcmp(label, "min") == 0)
+        return v == V_MIN || v == V_STRICT_MIN;
+    if (strcmp(label, "max") == 0)
+        return v == V_MAX || v == V_STRICT_MAX;
+    if (strcmp(label, "degenerate") == 0)
+        return r->singular == 1;
+    if (strcmp(label, "undetermined") == 0)
+        return v == V_UNDETERMINED;
+    return strcmp(label, verdict_name[v]) == 0;
+}
+
+static void result_json(Buf *b, const Problem *pb, const Result *r)
+{
+    buf_puts(b, "\"verdict\": ");
+    json_str(b, verdict_name[r->verdict]);
+    buf_puts(b, ", \"reason\": ");
+    json_str(b, r->reason.data ? r->reason.data : "");
+    buf_puts(b, ", \"critical\": ");
+    buf_puts(b, r->critical < 0 ? "null" : r->critical ? "true" : "false");
+    buf_puts(b, ", \"degenerate\": ");
+    buf_puts(b, r->singular < 0 ? "null" : r->singular ? "true" : "false");
+    if (r->verdict == V_MIN || r->verdict == V_MAX)
+        buf_printf(b, ", \"strict\": %s", r->nonstrict ? "false" : "null");
+    if (r->inertia_known)
+        buf_printf(b, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->nneg, r->nzero, r->npos);
+    buf_puts(b, ", \"params\": [");
+    for (uint32_t i = 0; i < pb->n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        json_str(b, pb->m->param_names[i]);
+    }
+    buf_puts(b, "], \"point\": [");
+    for (uint32_t i = 0; i < pb->n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        json_num(b, &pb->p[i]);
+    }
+    buf_puts(b, "], \"theta\": [");
+    for (uint32_t i = 0; i < pb->n; i++)
+        buf_printf(b, "%s%.17g", i ? ", " : "", num_to_double(&pb->p[i]));
+    buf_puts(b, "]");
+    if (r->json.len) {
+        buf_puts(b, ", ");
+        buf_put(b, r->json.data, r->json.len);
+    }
+    buf_puts(b, ", \"certificate\": ");
+    if (r->cert.len)
+        buf_put(b, r->cert.data, r->cert.len);
+    else
+        buf_puts(b, "null");
+    buf_puts(b, ", \"steps\": [");
+    const char *s = r->steps.data ? r->steps.data : "";
+    bool first = true;
+    while (*s) {
+        const char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        char *line = xmalloc(len + 1);
+        memcpy(line, s, len);
+        line[len] = 0;
+        if (!first)
+            buf_puts(b, ", ");
+        json_str(b, line);
+        free(line);
+        first = false;
+        s += len + (e ? 1 : 0);
+    }
+    buf_puts(b, "]");
+}
+
+static void result_init(Result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->critical = r->singular = -1;
+}
+
+static void result_free(Result *r)
+{
+    buf_free(&r->reason);
+    buf_free(&r->steps);
+    buf_free(&r->cert);
+    buf_free(&r->json);
+}
+
+/* Balls are retried at higher precision when a sign could not be certified. */
+static void classify_point(const Problem *pb, Result *r)
+{
+    static const slong precs[] = {256, 1024, 4096};
+    for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
+        num_prec = precs[k];
+        result_free(r);
+        result_init(r);
+        classify(pb, r);
+        if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certif"))
+            break;
+    }
+}
+
+static void put_indented(FILE *out, const Buf *steps, const char *indent)
+{
+    const char *s = steps->data ? steps->data : "";
+    while (*s) {
+        const char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        fprintf(out, "%s%.*s\n", indent, (int)len, s);
+        s += len + (e ? 1 : 0);
+    }
+}
+
+int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json)
+{
+    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
+    Buf out = {0};
+    int failed = 0, passed = 0;
+    if (json) {
+        buf_puts(&out, "{\"file\": ");
+        json_str(&out, file);
+        buf_printf(&out, ", \"order\": %d, \"results\": [", order);
+    }
+    for (int a = 0; a < m->nat; a++) {
+        const AtPoint *at = &m->at[a];
+        for (uint32_t i = 0; i < pb.n; i++)
+            num_set_q(&pb.p[i], dag_rat(at->values[i]));
+        Result r;
+        result_init(&r);
+        classify_point(&pb, &r);
+        bool ok = label_holds(at->label, &r);
+        if (ok)
+            passed++;
+        else
+            failed++;
+        int line, col;
+        diag_line_col(at->span.begin, &line, &col);
+        if (json) {
+            buf_printf(&out, "%s{\"line\": %d, \"expected\": ", a ? ", " : "", line);
+            json_str(&out, at->label);
+            buf_printf(&out, ", \"ok\": %s, ", ok ? "true" : "false");
+            result_json(&out, &pb, &r);
+            buf_puts(&out, "}");
+        } else {
+            Buf pt = {0};
+            put_point(&pt, &pb);
+            const char *v = verdict_name[r.verdict];
+            printf("line %d  at %s  expect %s  verdict %s%s  %s\n", line, pt.data, at->label, v,
+                   (r.verdict == V_MIN || r.verdict == V_MAX) && r.nonstrict ? " (not strict)" : "",
+                   ok ? "ok" : "FAILED");
+            put_indented(stdout, &r.steps, "    ");
+            buf_free(&pt);
+        }
+        result_free(&r);
+    }
+    if (json) {
+        buf_printf(&out, "], \"passed\": %d, \"failed\": %d}\n", passed, failed);
+        fwrite(out.data, 1, out.len, stdout);
+    } else if (m->nat == 0) {
+        printf("%s: no 'at ... expect' lines to check\n", file);
+    } else {
+        printf("%d of %d point%s as expected%s\n", passed, passed + failed, passed + failed == 1 ? "" : "s",
+               failed ? "; FAILED" : "");
+    }
+    buf_free(&out);
+    vec_free(pb.p, pb.n);
+    flint_cleanup(); /* Arb's caches of constants, kept per thread */
+    return failed ? 1 : 0;
+}
+
+/* --at x=0,y=1/3,w={1,2},v=0: every parameter exactly once (an array by a brace list or one
+ * value that fills it, or element by element as w[1]=2). */
+static bool parse_rational(const char *s, size_t len, mpq_t out)
+{
+    char *text = xmalloc(len + 1);
+    memcpy(text, s, len);
+    text[len] = 0;
+    bool ok = true;
+    mpq_t num, den;
+    mpq_inits(num, den, NULL);
+    char *slash = strchr(text, '/');
+    if (slash)
+        *slash = 0;
+    for (int part = 0; part < (slash ? 2 : 1) && ok; part++) {
+        const char *p = part ? slash + 1 : text;
+        mpq_ptr dst = part ? den : num;
+        bool neg = false;
+        if (*p == '-' || *p == '+')
+            neg = *p++ == '-';
+        mpz_t mant, ten;
+        mpz_inits(mant, ten, NULL);
+        long scale = 0;
+        int digits = 0;
+        bool dot = false;
+        for (; *p && ok; p++) {
+            if (*p >= '0' && *p <= '9') {
+                mpz_mul_ui(mant, mant, 10);
+                mpz_add_ui(mant, mant, (unsigned long)(*p - '0'));
+                digits++;
+                if (dot)
+                    scale--;
+            } else if (*p == '.' && !dot) {
+                dot = true;
+            } else {
+                break;
+            }
+        }
+        if (digits == 0)
+            ok = false;
+        if (ok && (*p == 'e' || *p == 'E')) {
+            char *end;
+            long e = strtol(p + 1, &end, 10);
+            if (end == p + 1 || e > 4000 || e < -4000)
+                ok = false;
+            scale += e;
+            p = end;
+        }
+        if (*p)
+            ok = false;
+        if (ok) {
+            mpz_ui_pow_ui(ten, 10, (unsigned long)(scale < 0 ? -scale : scale));
+            mpq_set_z(dst, mant);
+            if (scale >= 0)
+                mpz_mul(mpq_numref(dst), mpq_numref(dst), ten);
+            else
+                mpz_mul(mpq_denref(dst), mpq_denref(dst), ten);
+            mpq_canonicalize(dst);
+            if (neg)
+                mpq_neg(dst, dst);
+        }
+        mpz_clears(mant, ten, NULL);
+    }
+    if (ok && slash) {
+        if (mpq_sgn(den) == 0)
+            ok = false;
+        else
+            mpq_div(num, num, den);
+    }
+    if (ok)
+        mpq_set(out, num);
+    mpq_clears(num, den, NULL);
+    free(text);
+    return ok;
+}
+
+static bool parse_point(const Model *m, const char *spec, Num *p)
+{
+    uint32_t n = m->nparam;
+    bool *given = xcalloc(n + 1, 1);
+    bool ok = true;
+    const char *s = spec;
+    mpq_t q;
+    mpq_init(q);
+    while (*s && ok) {
+        const char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "hessgen: --at: expected NAME=VALUE at '%s'\n", s);
+            ok = false;
+            break;
+        }
+        size_t nlen = (size_t)(eq - s);
+        const char *v = eq + 1, *end;
+        if (*v == '{') {
+            end = strchr(v, '}');
+            if (!end) {
+                fprintf(stderr, "hessgen: --at: '{' without '}' in '%s'\n", s);
+                ok = false;
+                break;
+            }
+            end++;
+        } else {
+            end = strchr(v, ',');
+            if (!end)
+                end = v + strlen(v);
+        }
+        /* which coordinates: the exact name, or every element of an array of that name */
+        uint32_t first = n, count = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const char *pn = m->param_names[i];
+            bool whole = strlen(pn) == nlen && strncmp(pn, s, nlen) == 0;
+            bool elem = strncmp(pn, s, nlen) == 0 && pn[nlen] == '[' && memchr(s, '[', nlen) == NULL;
+            if (whole || elem) {
+                if (first == n)
+                    first = i;
+                count++;
+            }
+        }
+        if (count == 0) {
+            fprintf(stderr, "hessgen: --at: '%.*s' is not a parameter\n", (int)nlen, s);
+            ok = false;
+            break;
+        }
+        if (*v == '{') {
+            const char *item = v + 1;
+            uint32_t k = 0;
+            while (ok && item < end - 1) {
+                const char *comma = item;
+                while (comma < end - 1 && *comma != ',')
+                    comma++;
+                if (k >= count || !parse_rational(item, (size_t)(comma - item), q)) {
+                    fprintf(stderr, "hessgen: --at: '%.*s' is not %s\n", (int)(end - v), v,
+                            k >= count ? "the right number of values" : "a list of rational numbers");
+                    ok = false;
+                } else {
+                    num_set_q(&p[first + k], q);
+                    given[first + k] = true;
+                    k++;
+                }
+                item = comma + 1;
+            }
+            if (ok && k != count) {
+                fprintf(stderr, "hessgen: --at: '%.*s' has %u values for %u coordinates\n", (int)nlen, s, k, count);
+                ok = false;
+            }
+        } else if (!parse_rational(v, (size_t)(end - v), q)) {
+            fprintf(stderr, "hessgen: --at: '%.*s' is not a rational number (write 1/3, -2, 1e-12 or 0.1)\n",
+                    (int)(end - v), v);
+            ok = false;
+        } else {
+            for (uint32_t k = 0; k < count; k++) {
+                if (given[first + k]) {
+                    fprintf(stderr, "hessgen: --at: '%s' is given twice\n", m->param_names[first + k]);
+                    ok = false;
+                }
+                num_set_q(&p[first + k], q);
+                given[first + k] = true;
+            }
+        }
+        s = *end == ',' ? end + 1 : end;
+    }
+    for (uint32_t i = 0; i < n && ok; i++)
+        if (!given[i]) {
+            fprintf(stderr, "hessgen: --at gives no value for parameter '%s'\n", m->param_names[i]);
+            ok = false;
+        }
+    mpq_clear(q);
+    free(given);
+    return ok;
+}
+
+int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json)
+{
+    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
+    if (!parse_point(m, at, pb.p)) {
+        vec_free(pb.p, pb.n);
+        return 2;
+    }
+    Result r;
+    result_init(&r);
+    classify_point(&pb, &r);
+    if (json) {
+        Buf out = {0};
+        buf_printf(&out, "{\"order\": %d, ", order);
+        result_json(&out, &pb, &r);
+        buf_puts(&out, "}\n");
+        fwrite(out.data, 1, out.len, stdout);
+        buf_free(&out);
+    } else {
+        put_indented(stdout, &r.steps, "");
+    }
+    result_free(&r);
+    vec_free(pb.p, pb.n);
+    flint_cleanup();
+    return 0;
+}

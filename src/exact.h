@@ -1,0 +1,94 @@
+/* exact.h: the exact classifier's numbers and series, shared by series.c and exact.c only
+ * (so that the rest of the compiler does not see Arb).
+ *
+ * A Num is an exact rational, or, where a value is irrational (exp(1), log(2), pi), a
+ * certified Arb ball that contains it. Arithmetic stays exact while both operands are
+ * exact; 0 times anything is an exact 0. Signs are decided exactly for rationals and only
+ * when the ball excludes 0 for balls, so every decision is a proof.
+ *
+ * A Ser is a power series in d variables truncated after total degree K: one Num per
+ * monomial, monomials in graded order (degree 0, then 1, ...). The graph (dag.c) is
+ * evaluated on series to get Taylor expansions at a point along a parametrized set.
+ */
+#ifndef HESSGEN_EXACT_H
+#define HESSGEN_EXACT_H
+
+#include <arb.h>
+
+#include "hessgen.h"
+
+typedef struct {
+    int exact;
+    mpq_t q;
+    arb_t b;
+} Num;
+
+enum { SIGN_UNKNOWN = 2 };
+
+extern slong num_prec; /* working precision of the balls, in bits */
+
+void num_init(Num *x);
+void num_clear(Num *x);
+void num_set(Num *z, const Num *x);
+void num_set_q(Num *z, mpq_srcptr q);
+void num_set_si(Num *z, long n, unsigned long d);
+void num_set_ball(Num *z, const arb_t b);
+void num_add(Num *z, const Num *x, const Num *y);
+void num_sub(Num *z, const Num *x, const Num *y);
+void num_mul(Num *z, const Num *x, const Num *y);
+void num_mul_q(Num *z, const Num *x, mpq_srcptr q);
+bool num_div(Num *z, const Num *x, const Num *y); /* false when y may be 0 */
+void num_neg(Num *z, const Num *x);
+bool num_is_zero(const Num *x);                   /* exactly 0 */
+int num_sign(const Num *x);                       /* -1, 0, 1, or SIGN_UNKNOWN */
+void num_to_ball(arb_t out, const Num *x);
+double num_to_double(const Num *x);
+void num_put(Buf *b, const Num *x); /* "-3/4", or a ball "[2.718281828 +/- 1e-40]" */
+
+/* ---- truncated multivariate power series ---- */
+
+typedef struct {
+    int d, K, M;            /* variables, order, monomials */
+    int *deg;               /* degree of each monomial */
+    unsigned char *exps;    /* M rows of d exponents */
+    int *start;             /* start[k]: first monomial of degree k; start[K+1] = M */
+    int *trip;              /* product table: (i, j, k) with monomial i * monomial j = k, i <= j */
+    size_t ntrip;
+} SerCtx;
+
+typedef Num *Ser;
+
+/* false when the table would be too large (the caller reports it) */
+bool serctx_init(SerCtx *c, int d, int K);
+void serctx_free(SerCtx *c);
+int serctx_index(const SerCtx *c, const unsigned char *exps);
+
+Ser ser_new(const SerCtx *c);
+void ser_free(const SerCtx *c, Ser s);
+void ser_zero(const SerCtx *c, Ser s);
+void ser_set(const SerCtx *c, Ser z, const Ser x);
+void ser_add(const SerCtx *c, Ser z, const Ser x, const Ser y);
+void ser_sub(const SerCtx *c, Ser z, const Ser x, const Ser y);
+void ser_scale(const SerCtx *c, Ser z, const Ser x, const Num *k);
+void ser_mul(const SerCtx *c, Ser z, const Ser x, const Ser y); /* z may not alias x or y */
+bool ser_is_zero(const SerCtx *c, const Ser x);
+
+/* ---- the graph evaluated on series ---- */
+
+typedef struct {
+    const SerCtx *ctx;
+    uint32_t nparam;
+    Ser *theta;        /* the point's coordinates as series (not owned) */
+    Ser *memo;         /* per node, or NULL */
+    uint32_t memo_cap;
+    Node fail_node;    /* where evaluation stopped, and why */
+    const char *fail_why;
+} SerEval;
+
+void sereval_init(SerEval *e, const SerCtx *c, Ser *theta, uint32_t nparam);
+void sereval_free(SerEval *e);
+/* The series of node n, owned by the evaluator; NULL when the function is not defined or not
+ * smooth there, or a sign that decides cannot be certified (fail_node, fail_why say which). */
+const Num *sereval(SerEval *e, Node n);
+
+#endif

@@ -1,0 +1,1023 @@
+/* series.c: exact numbers with certified balls as the fallback, truncated power series in a
+ * few variables, and the graph evaluated on them (the exact classifier's arithmetic).
+ *
+ * In: graph nodes and the point's coordinates as series. Out: the Taylor coefficients of
+ * each node, exact rationals wherever the value is rational (exp(0), log(1), sin(0),
+ * sqrt(9/4), sigmoid(0)'s derivatives), Arb balls where it is not (exp(1), log(2)).
+ * A unary function f is composed as f(a0 + t) = sum c_k t^k with the c_k computed once from
+ * its univariate expansion at a0, then t replaced by the series a - a0 (Horner, K products).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exact.h"
+
+slong num_prec = 256;
+
+/* ---- numbers ---- */
+
+void num_init(Num *x)
+{
+    x->exact = 1;
+    mpq_init(x->q);
+    arb_init(x->b);
+}
+
+void num_clear(Num *x)
+{
+    mpq_clear(x->q);
+    arb_clear(x->b);
+}
+
+void num_set(Num *z, const Num *x)
+{
+    if (z == x)
+        return;
+    z->exact = x->exact;
+    if (x->exact)
+        mpq_set(z->q, x->q);
+    else
+        arb_set(z->b, x->b);
+}
+
+void num_set_q(Num *z, mpq_srcptr q)
+{
+    z->exact = 1;
+    mpq_set(z->q, q);
+}
+
+void num_set_si(Num *z, long n, unsigned long d)
+{
+    z->exact = 1;
+    mpq_set_si(z->q, n, d);
+    mpq_canonicalize(z->q);
+}
+
+void num_set_ball(Num *z, const arb_t b)
+{
+    z->exact = 0;
+    arb_set(z->b, b);
+}
+
+void num_to_ball(arb_t out, const Num *x)
+{
+    if (!x->exact) {
+        arb_set(out, x->b);
+        return;
+    }
+    fmpq_t f;
+    fmpq_init(f);
+    fmpq_set_mpq(f, x->q);
+    arb_set_fmpq(out, f, num_prec);
+    fmpq_clear(f);
+}
+
+bool num_is_zero(const Num *x)
+{
+    return x->exact && mpq_sgn(x->q) == 0;
+}
+
+int num_sign(const Num *x)
+{
+    if (x->exact)
+        return mpq_sgn(x->q);
+    if (arb_is_positive(x->b))
+        return 1;
+    if (arb_is_negative(x->b))
+        return -1;
+    return SIGN_UNKNOWN;
+}
+
+typedef void (*arb_op)(arb_t, const arb_t, const arb_t, slong);
+
+static void ball_op(Num *z, const Num *x, const Num *y, arb_op op)
+{
+    arb_t bx, by;
+    arb_init(bx);
+    arb_init(by);
+    num_to_ball(bx, x);
+    num_to_ball(by, y);
+    op(z->b, bx, by, num_prec);
+    z->exact = 0;
+    arb_clear(bx);
+    arb_clear(by);
+}
+
+void num_add(Num *z, const Num *x, const Num *y)
+{
+    if (x->exact && y->exact) {
+        mpq_add(z->q, x->q, y->q);
+        z->exact = 1;
+    } else if (num_is_zero(x)) {
+        num_set(z, y);
+    } else if (num_is_zero(y)) {
+        num_set(z, x);
+    } else {
+        ball_op(z, x, y, arb_add);
+    }
+}
+
+void num_sub(Num *z, const Num *x, const Num *y)
+{
+    if (x->exact && y->exact) {
+        mpq_sub(z->q, x->q, y->q);
+        z->exact = 1;
+    } else if (num_is_zero(y)) {
+        num_set(z, x);
+    } else {
+        ball_op(z, x, y, arb_sub);
+    }
+}
+
+void num_mul(Num *z, const Num *x, const Num *y)
+{
+    if (num_is_zero(x) || num_is_zero(y)) {
+        z->exact = 1;
+        mpq_set_ui(z->q, 0, 1);
+    } else if (x->exact && y->exact) {
+        mpq_mul(z->q, x->q, y->q);
+        z->exact = 1;
+    } else {
+        ball_op(z, x, y, arb_mul);
+    }
+}
+
+void num_mul_q(Num *z, const Num *x, mpq_srcptr q)
+{
+    Num t;
+    num_init(&t);
+    num_set_q(&t, q);
+    num_mul(z, x, &t);
+    num_clear(&t);
+}
+
+bool num_div(Num *z, const Num *x, const Num *y)
+{
+    int s = num_sign(y);
+    if (s == 0 || s == SIGN_UNKNOWN)
+        return false;
+    if (num_is_zero(x)) {
+        z->exact = 1;
+        mpq_set_ui(z->q, 0, 1);
+    } else if (x->exact && y->exact) {
+        mpq_div(z->q, x->q, y->q);
+        z->exact = 1;
+    } else {
+        ball_op(z, x, y, arb_div);
+    }
+    return true;
+}
+
+void num_neg(Num *z, const Num *x)
+{
+    if (x->exact) {
+        mpq_neg(z->q, x->q);
+        z->exact = 1;
+    } else {
+        arb_neg(z->b, x->b);
+        z->exact = 0;
+    }
+}
+
+double num_to_double(const Num *x)
+{
+    if (x->exact)
+        return rat_to_double(x->q);
+    return arf_get_d(arb_midref(x->b), ARF_RND_NEAR);
+}
+
+void num_put(Buf *b, const Num *x)
+{
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &freefunc);
+    if (x->exact) {
+        char *s = mpq_get_str(NULL, 10, x->q);
+        buf_puts(b, s);
+        freefunc(s, strlen(s) + 1);
+    } else {
+        char *s = arb_get_str(x->b, 12, 0);
+        buf_puts(b, s);
+        flint_free(s);
+    }
+}
+
+/* ---- series: monomial tables ---- */
+
+enum { MAX_TRIPLES = 6000000 };
+
+static void enumerate(SerCtx *c, unsigned char *cur, int var, int left, int *m)
+{
+    if (var == c->d - 1) {
+        cur[var] = (unsigned char)left;
+        memcpy(c->exps + (size_t)*m * c->d, cur, c->d);
+        c->deg[*m] = 0;
+        for (int i = 0; i < c->d; i++)
+            c->deg[*m] += cur[i];
+        (*m)++;
+        return;
+    }
+    for (int v = left; v >= 0; v--) {
+        cur[var] = (unsigned char)v;
+        enumerate(c, cur, var + 1, left - v, m);
+    }
+}
+
+static long binom(long n, long k)
+{
+    if (k < 0 || k > n)
+        return 0;
+    long r = 1;
+    for (long i = 1; i <= k; i++)
+        r = r * (n - k + i) / i;
+    return r;
+}
+
+/* The index of a monomial: the monomials of lower degree, then its rank among those of
+ * its degree in the order enumerate() writes them (first exponent descending). */
+int serctx_index(const SerCtx *c, const unsigned char *e)
+{
+    int D = 0;
+    for (int i = 0; i < c->d; i++)
+        D += e[i];
+    if (D > c->K)
+        return -1;
+    long idx = c->start[D];
+    int left = D;
+    for (int i = 0; i < c->d - 1; i++) {
+        /* compositions of `left` into d-i parts whose first part exceeds e[i] */
+        for (int v = left; v > e[i]; v--)
+            idx += binom(left - v + (c->d - i - 1) - 1, c->d - i - 2);
+        left -= e[i];
+    }
+    return (int)idx;
+}
+
+bool serctx_init(SerCtx *c, int d, int K)
+{
+    memset(c, 0, sizeof *c);
+    c->d = d;
+    c->K = K;
+    long M = binom(d + K, K);
+    long pairs = binom(2 * d + K, K); /* ordered pairs of monomials with total degree <= K */
+    if (d > 32 || M > 200000 || pairs / 2 + M > MAX_TRIPLES)
+        return false;
+    c->M = (int)M;
+    c->deg = xmalloc(sizeof(int) * (size_t)M);
+    c->exps = xcalloc((size_t)M * (d ? d : 1), 1);
+    c->start = xmalloc(sizeof(int) * (size_t)(K + 2));
+    if (d == 0) {
+        c->deg[0] = 0;
+        c->start[0] = 0;
+        for (int k = 1; k <= K + 1; k++)
+            c->start[k] = 1;
+    } else {
+        unsigned char cur[64];
+        int m = 0;
+        for (int D = 0; D <= K; D++) {
+            c->start[D] = m;
+            enumerate(c, cur, 0, D, &m);
+        }
+        c->start[K + 1] = m;
+    }
+    size_t cap = 1024, n = 0;
+    c->trip = xmalloc(sizeof(int) * 3 * cap);
+    unsigned char sum[64];
+    for (int i = 0; i < c->M; i++)
+        for (int j = i; j < c->start[K - c->deg[i] + 1]; j++) {
+            for (int v = 0; v < d; v++)
+                sum[v] = (unsigned char)(c->exps[(size_t)i * d + v] + c->exps[(size_t)j * d + v]);
+            if (n == cap) {
+                cap *= 2;
+                c->trip = xrealloc(c->trip, sizeof(int) * 3 * cap);
+            }
+            c->trip[3 * n] = i;
+            c->trip[3 * n + 1] = j;
+            c->trip[3 * n + 2] = d ? serctx_index(c, sum) : 0;
+            n++;
+        }
+    c->ntrip = n;
+    return true;
+}
+
+void serctx_free(SerCtx *c)
+{
+    free(c->deg);
+    free(c->exps);
+    free(c->start);
+    free(c->trip);
+    memset(c, 0, sizeof *c);
+}
+
+Ser ser_new(const SerCtx *c)
+{
+    Ser s = xmalloc(sizeof(Num) * (size_t)c->M);
+    for (int i = 0; i < c->M; i++)
+        num_init(&s[i]);
+    return s;
+}
+
+void ser_free(const SerCtx *c, Ser s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < c->M; i++)
+        num_clear(&s[i]);
+    free(s);
+}
+
+void ser_zero(const SerCtx *c, Ser s)
+{
+    for (int i = 0; i < c->M; i++)
+        num_set_si(&s[i], 0, 1);
+}
+
+void ser_set(const SerCtx *c, Ser z, const Ser x)
+{
+    for (int i = 0; i < c->M; i++)
+        num_set(&z[i], &x[i]);
+}
+
+void ser_add(const SerCtx *c, Ser z, const Ser x, const Ser y)
+{
+    for (int i = 0; i < c->M; i++)
+        num_add(&z[i], &x[i], &y[i]);
+}
+
+void ser_sub(const SerCtx *c, Ser z, const Ser x, const Ser y)
+{
+    for (int i = 0; i < c->M; i++)
+        num_sub(&z[i], &x[i], &y[i]);
+}
+
+void ser_scale(const SerCtx *c, Ser z, const Ser x, const Num *k)
+{
+    for (int i = 0; i < c->M; i++)
+        num_mul(&z[i], &x[i], k);
+}
+
+bool ser_is_zero(const SerCtx *c, const Ser x)
+{
+    for (int i = 0; i < c->M; i++)
+        if (!num_is_zero(&x[i]))
+            return false;
+    return true;
+}
+
+void ser_mul(const SerCtx *c, Ser z, const Ser x, const Ser y)
+{
+    ser_zero(c, z);
+    Num t;
+    num_init(&t);
+    for (size_t n = 0; n < c->ntrip; n++) {
+        int i = c->trip[3 * n], j = c->trip[3 * n + 1], k = c->trip[3 * n + 2];
+        if (!num_is_zero(&x[i]) && !num_is_zero(&y[j])) {
+            num_mul(&t, &x[i], &y[j]);
+            num_add(&z[k], &z[k], &t);
+        }
+        if (i != j && !num_is_zero(&x[j]) && !num_is_zero(&y[i])) {
+            num_mul(&t, &x[j], &y[i]);
+            num_add(&z[k], &z[k], &t);
+        }
+    }
+    num_clear(&t);
+}
+
+/* ---- univariate series of the elementary functions at a0 (coefficients c[0..K]) ---- */
+
+typedef struct {
+    int K;
+    Num *c;
+} Uni;
+
+static Uni uni_new(int K)
+{
+    Uni u = {K, xmalloc(sizeof(Num) * (size_t)(K + 1))};
+    for (int i = 0; i <= K; i++)
+        num_init(&u.c[i]);
+    return u;
+}
+
+static void uni_free(Uni *u)
+{
+    for (int i = 0; i <= u->K; i++)
+        num_clear(&u->c[i]);
+    free(u->c);
+}
+
+static void uni_mul(Uni *z, const Uni *x, const Uni *y)
+{
+    Uni r = uni_new(z->K);
+    Num t;
+    num_init(&t);
+    for (int i = 0; i <= z->K; i++)
+        for (int j = 0; i + j <= z->K; j++) {
+            num_mul(&t, &x->c[i], &y->c[j]);
+            num_add(&r.c[i + j], &r.c[i + j], &t);
+        }
+    for (int i = 0; i <= z->K; i++)
+        num_set(&z->c[i], &r.c[i]);
+    num_clear(&t);
+    uni_free(&r);
+}
+
+/* z = x / y by the recurrence z_k = (x_k - sum_{j<k} z_j y_{k-j}) / y_0 */
+static bool uni_div(Uni *z, const Uni *x, const Uni *y)
+{
+    Uni r = uni_new(z->K);
+    Num t;
+    num_init(&t);
+    bool ok = true;
+    for (int k = 0; k <= z->K && ok; k++) {
+        num_set(&r.c[k], &x->c[k]);
+        for (int j = 0; j < k; j++) {
+            num_mul(&t, &r.c[j], &y->c[k - j]);
+            num_sub(&r.c[k], &r.c[k], &t);
+        }
+        ok = num_div(&r.c[k], &r.c[k], &y->c[0]);
+    }
+    for (int i = 0; i <= z->K && ok; i++)
+        num_set(&z->c[i], &r.c[i]);
+    num_clear(&t);
+    uni_free(&r);
+    return ok;
+}
+
+/* z = c0 + integral of x */
+static void uni_integrate(Uni *z, const Uni *x, const Num *c0)
+{
+    for (int k = z->K; k >= 1; k--) {
+        mpq_t q;
+        mpq_init(q);
+        mpq_set_ui(q, 1, (unsigned long)k);
+        num_mul_q(&z->c[k], &x->c[k - 1], q);
+        mpq_clear(q);
+    }
+    num_set(&z->c[0], c0);
+}
+
+/* exp(t), sin(t), cos(t), sinh(t), cosh(t) at 0: rational coefficients */
+static void uni_elementary(Uni *z, char which)
+{
+    mpq_t f;
+    mpq_init(f);
+    mpq_set_ui(f, 1, 1);
+    for (int k = 0; k <= z->K; k++) {
+        if (k > 0)
+            mpz_mul_ui(mpq_denref(f), mpq_denref(f), (unsigned long)k);
+        int s = 0;
+        switch (which) {
+        case 'e': s = 1; break;
+        case 's': s = k % 2 ? (k % 4 == 1 ? 1 : -1) : 0; break;
+        case 'c': s = k % 2 ? 0 : (k % 4 == 0 ? 1 : -1); break;
+        case 'S': s = k % 2; break;
+        case 'C': s = 1 - k % 2; break;
+        }
+        num_set_q(&z->c[k], f);
+        if (s == 0)
+            num_set_si(&z->c[k], 0, 1);
+        else if (s < 0)
+            num_neg(&z->c[k], &z->c[k]);
+    }
+    mpq_clear(f);
+}
+
+typedef void (*arb_fn)(arb_t, const arb_t, slong);
+
+/* f(a0) exactly when a0 is exactly `at` (exp(0) = 1, log(1) = 0), else a ball */
+static void special(Num *z, const Num *a0, arb_fn f, long at, long value)
+{
+    if (a0->exact && mpz_cmp_si(mpq_numref(a0->q), at) == 0 && mpz_cmp_ui(mpq_denref(a0->q), 1) == 0) {
+        num_set_si(z, value, 1);
+        return;
+    }
+    arb_t x;
+    arb_init(x);
+    num_to_ball(x, a0);
+    f(z->b, x, num_prec);
+    z->exact = 0;
+    arb_clear(x);
+}
+
+static void num_exp(Num *z, const Num *a) { special(z, a, arb_exp, 0, 1); }
+
+/* (a0 + t)^e for a rational or ball exponent e, a0 > 0 (or e a non-negative integer) */
+static bool uni_pow(Uni *z, const Num *a0, const Num *e)
+{
+    int s = num_sign(a0);
+    if (s != 1)
+        return false;
+    /* a0^e: exact when a0 is an exact power, as 9/4 ^ (1/2) */
+    Num p;
+    num_init(&p);
+    bool exact = false;
+    if (a0->exact && e->exact && mpz_fits_ulong_p(mpq_denref(e->q)) && mpz_fits_slong_p(mpq_numref(e->q)) &&
+        mpz_cmpabs_ui(mpq_numref(e->q), 4096) < 0) {
+        unsigned long root = mpz_get_ui(mpq_denref(e->q));
+        mpz_t rn, rd;
+        mpz_inits(rn, rd, NULL);
+        if (mpz_root(rn, mpq_numref(a0->q), root) && mpz_root(rd, mpq_denref(a0->q), root)) {
+            mpq_t r;
+            mpq_init(r);
+            mpq_set_num(r, rn);
+            mpq_set_den(r, rd);
+            long k = mpz_get_si(mpq_numref(e->q));
+            if (k < 0) {
+                mpq_inv(r, r);
+                k = -k;
+            }
+            mpz_pow_ui(mpq_numref(r), mpq_numref(r), (unsigned long)k);
+            mpz_pow_ui(mpq_denref(r), mpq_denref(r), (unsigned long)k);
+            num_set_q(&p, r);
+            mpq_clear(r);
+            exact = true;
+        }
+        mpz_clears(rn, rd, NULL);
+    }
+    if (!exact) {
+        arb_t x, y;
+        arb_init(x);
+        arb_init(y);
+        num_to_ball(x, a0);
+        num_to_ball(y, e);
+        arb_pow(p.b, x, y, num_prec);
+        p.exact = 0;
+        arb_clear(x);
+        arb_clear(y);
+    }
+    /* c_k = a0^e * binom(e, k) / a0^k */
+    Num b, t, kk;
+    num_init(&b);
+    num_init(&t);
+    num_init(&kk);
+    num_set_si(&b, 1, 1);
+    for (int k = 0; k <= z->K; k++) {
+        if (k > 0) {
+            num_set_si(&kk, k - 1, 1);
+            num_sub(&t, e, &kk);           /* e - (k-1) */
+            num_mul(&b, &b, &t);
+            num_set_si(&kk, 1, (unsigned long)k);
+            num_mul(&b, &b, &kk);
+            num_div(&b, &b, a0);
+        }
+        num_mul(&z->c[k], &p, &b);
+    }
+    num_clear(&b);
+    num_clear(&t);
+    num_clear(&kk);
+    num_clear(&p);
+    return true;
+}
+
+/* The coefficients of op(a0 + t); false with a reason when op is not smooth or not defined
+ * at a0, or a sign that decides it is not certain. */
+static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
+{
+    int K = z->K;
+    Num E, t;
+    num_init(&E);
+    num_init(&t);
+    Uni u = uni_new(K), v = uni_new(K), w = uni_new(K);
+    bool ok = true;
+    int s = num_sign(a0);
+    switch (op) {
+    case OP_EXP:
+    case OP_EXPM1:
+        num_exp(&E, a0);
+        uni_elementary(&u, 'e');
+        for (int k = 0; k <= K; k++)
+            num_mul(&z->c[k], &u.c[k], &E);
+        if (op == OP_EXPM1) {
+            num_set_si(&t, 1, 1);
+            num_sub(&z->c[0], &z->c[0], &t);
+        }
+        break;
+    case OP_LOG:
+    case OP_LOG1P: {
+        Num x;
+        num_init(&x);
+        num_set(&x, a0);
+        if (op == OP_LOG1P) {
+            num_set_si(&t, 1, 1);
+            num_add(&x, &x, &t);
+        }
+        int sx = num_sign(&x);
+        if (sx != 1) {
+            ok = false;
+            *why = sx == SIGN_UNKNOWN ? "the sign of the logarithm's argument cannot be certified"
+                                      : "the logarithm's argument is not positive";
+        } else {
+            special(&z->c[0], &x, arb_log, 1, 0);
+            /* c_k = (-1)^(k+1) / (k x^k) */
+            Num p;
+            num_init(&p);
+            num_set_si(&p, 1, 1);
+            for (int k = 1; k <= K; k++) {
+                num_div(&p, &p, &x);
+                num_set_si(&t, k % 2 ? 1 : -1, (unsigned long)k);
+                num_mul(&z->c[k], &p, &t);
+            }
+            num_clear(&p);
+        }
+        num_clear(&x);
+        break;
+    }
+    case OP_SIN:
+    case OP_COS: {
+        Num S, C;
+        num_init(&S);
+        num_init(&C);
+        special(&S, a0, arb_sin, 0, 0);
+        special(&C, a0, arb_cos, 0, 1);
+        uni_elementary(&u, 's');
+        uni_elementary(&v, 'c');
+        for (int k = 0; k <= K; k++) {
+            /* sin(a0+t) = S cos t + C sin t; cos(a0+t) = C cos t - S sin t */
+            if (op == OP_SIN) {
+                num_mul(&z->c[k], &S, &v.c[k]);
+                num_mul(&t, &C, &u.c[k]);
+                num_add(&z->c[k], &z->c[k], &t);
+            } else {
+                num_mul(&z->c[k], &C, &v.c[k]);
+                num_mul(&t, &S, &u.c[k]);
+                num_sub(&z->c[k], &z->c[k], &t);
+            }
+        }
+        num_clear(&S);
+        num_clear(&C);
+        break;
+    }
+    case OP_TAN:
+    case OP_TANH:
+    case OP_SECH2: {
+        /* f(a0 + t) = (T0 + f(t)) / (1 -+ T0 f(t)), f(t) = sin/cos or sinh/cosh */
+        bool hyper = op != OP_TAN;
+        Num T0;
+        num_init(&T0);
+        special(&T0, a0, hyper ? arb_tanh : arb_tan, 0, 0);
+        uni_elementary(&u, hyper ? 'S' : 's');
+        uni_elementary(&v, hyper ? 'C' : 'c');
+        uni_div(&w, &u, &v); /* cos(0) = cosh(0) = 1 */
+        for (int k = 0; k <= K; k++) {
+            num_mul(&t, &T0, &w.c[k]);
+            if (hyper)
+                num_set(&v.c[k], &t);
+            else
+                num_neg(&v.c[k], &t);
+            num_set(&u.c[k], &w.c[k]);
+        }
+        num_add(&u.c[0], &u.c[0], &T0);
+        num_set_si(&t, 1, 1);
+        num_add(&v.c[0], &v.c[0], &t);
+        if (!uni_div(z, &u, &v)) {
+            ok = false;
+            *why = "tan is not defined there, or its denominator's sign cannot be certified";
+        } else if (op == OP_SECH2) {
+            /* sech^2 = 1 - tanh^2 */
+            uni_mul(&w, z, z);
+            for (int k = 0; k <= K; k++)
+                num_neg(&z->c[k], &w.c[k]);
+            num_add(&z->c[0], &z->c[0], &t);
+        }
+        num_clear(&T0);
+        break;
+    }
+    case OP_ATAN: {
+        /* atan(a0 + t) = atan(a0) + integral of 1 / (1 + (a0 + t)^2) */
+        for (int k = 0; k <= K; k++)
+            num_set_si(&u.c[k], 0, 1);
+        num_set_si(&t, 1, 1);
+        num_mul(&u.c[0], a0, a0);
+        num_add(&u.c[0], &u.c[0], &t);
+        if (K >= 1)
+            num_add(&u.c[1], a0, a0);
+        if (K >= 2)
+            num_set_si(&u.c[2], 1, 1);
+        for (int k = 0; k <= K; k++)
+            num_set_si(&v.c[k], k == 0, 1);
+        uni_div(&w, &v, &u); /* 1 + a0^2 > 0 */
+        special(&E, a0, arb_atan, 0, 0);
+        uni_integrate(z, &w, &E);
+        break;
+    }
+    case OP_SINH:
+    case OP_COSH: {
+        Num Einv, m;
+        num_init(&Einv);
+        num_init(&m);
+        num_exp(&E, a0);
+        num_neg(&m, a0);
+        num_exp(&Einv, &m);
+        uni_elementary(&u, 'e');
+        for (int k = 0; k <= K; k++) {
+            /* (e^a0 e^t -+ e^-a0 e^-t) / 2 */
+            bool minus = (op == OP_SINH) ^ (k % 2 == 1);
+            if (minus)
+                num_sub(&t, &E, &Einv);
+            else
+                num_add(&t, &E, &Einv);
+            num_mul(&z->c[k], &t, &u.c[k]);
+            num_set_si(&t, 1, 2);
+            num_mul(&z->c[k], &z->c[k], &t);
+        }
+        num_clear(&Einv);
+        num_clear(&m);
+        break;
+    }
+    case OP_SIGMOID:
+    case OP_SOFTPLUS: {
+        /* sigmoid(a0 + t) = 1 / (1 + e^-a0 e^-t); softplus = softplus(a0) + integral of it */
+        Num m;
+        num_init(&m);
+        num_neg(&m, a0);
+        num_exp(&E, &m);
+        uni_elementary(&u, 'e');
+        for (int k = 0; k <= K; k++) {
+            num_mul(&v.c[k], &E, &u.c[k]);
+            if (k % 2)
+                num_neg(&v.c[k], &v.c[k]);
+            num_set_si(&w.c[k], k == 0, 1);
+        }
+        num_set_si(&t, 1, 1);
+        num_add(&v.c[0], &v.c[0], &t);
+        Uni sg = uni_new(K);
+        uni_div(&sg, &w, &v); /* 1 + e^-a0 > 0 */
+        if (op == OP_SIGMOID) {
+            for (int k = 0; k <= K; k++)
+                num_set(&z->c[k], &sg.c[k]);
+        } else {
+            /* softplus(a0) = log(1 + e^a0): never rational, a ball */
+            arb_t x;
+            arb_init(x);
+            num_to_ball(x, a0);
+            arb_exp(x, x, num_prec);
+            arb_log1p(x, x, num_prec);
+            num_set_ball(&m, x);
+            arb_clear(x);
+            uni_integrate(z, &sg, &m);
+        }
+        uni_free(&sg);
+        num_clear(&m);
+        break;
+    }
+    case OP_ABS:
+    case OP_RELU:
+    case OP_SIGN:
+    case OP_STEP:
+        if (s == SIGN_UNKNOWN) {
+            ok = false;
+            *why = "the sign of the argument at its kink cannot be certified";
+            break;
+        }
+        if (s == 0 && (K > 0 || op == OP_SIGN || op == OP_STEP)) {
+            ok = false;
+            *why = "it is not differentiable at its kink, 0";
+            break;
+        }
+        for (int k = 0; k <= K; k++)
+            num_set_si(&z->c[k], 0, 1);
+        if (op == OP_ABS) {
+            if (s >= 0)
+                num_set(&z->c[0], a0);
+            else
+                num_neg(&z->c[0], a0);
+            if (K >= 1)
+                num_set_si(&z->c[1], s, 1);
+        } else if (op == OP_RELU) {
+            if (s > 0) {
+                num_set(&z->c[0], a0);
+                if (K >= 1)
+                    num_set_si(&z->c[1], 1, 1);
+            }
+        } else if (op == OP_SIGN) {
+            num_set_si(&z->c[0], s, 1);
+        } else {
+            num_set_si(&z->c[0], s > 0, 1);
+        }
+        break;
+    default:
+        ok = false;
+        *why = "internal error: an operation the exact evaluator does not know";
+    }
+    num_clear(&E);
+    num_clear(&t);
+    uni_free(&u);
+    uni_free(&v);
+    uni_free(&w);
+    return ok;
+}
+
+/* ---- the graph on series ---- */
+
+void sereval_init(SerEval *e, const SerCtx *c, Ser *theta, uint32_t nparam)
+{
+    memset(e, 0, sizeof *e);
+    e->ctx = c;
+    e->theta = theta;
+    e->nparam = nparam;
+    e->memo_cap = dag.nnodes;
+    e->memo = xcalloc(e->memo_cap, sizeof(Ser));
+}
+
+void sereval_free(SerEval *e)
+{
+    for (uint32_t i = 0; i < e->memo_cap; i++)
+        ser_free(e->ctx, e->memo[i]);
+    free(e->memo);
+    memset(e, 0, sizeof *e);
+}
+
+/* z = sum_k c_k (x - x0)^k by Horner's rule */
+static void compose(const SerCtx *c, Ser z, const Uni *u, const Ser x)
+{
+    Ser xt = ser_new(c), tmp = ser_new(c);
+    ser_set(c, xt, x);
+    num_set_si(&xt[0], 0, 1);
+    ser_zero(c, z);
+    num_set(&z[0], &u->c[u->K]);
+    for (int k = u->K - 1; k >= 0; k--) {
+        ser_mul(c, tmp, z, xt);
+        ser_set(c, z, tmp);
+        num_add(&z[0], &z[0], &u->c[k]);
+    }
+    ser_free(c, xt);
+    ser_free(c, tmp);
+}
+
+static bool fail(SerEval *e, Node n, const char *why)
+{
+    if (!e->fail_node) {
+        e->fail_node = n;
+        e->fail_why = why;
+    }
+    return false;
+}
+
+/* x^k for an integer k (negative: the series' inverse first) */
+static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
+{
+    const SerCtx *c = e->ctx;
+    Ser base = ser_new(c), acc = ser_new(c), tmp = ser_new(c);
+    bool ok = true;
+    if (k < 0) {
+        Uni u = uni_new(c->K);
+        Num m1;
+        num_init(&m1);
+        num_set_si(&m1, -1, 1);
+        ok = uni_pow(&u, &x[0], &m1);
+        if (!ok && num_sign(&x[0]) == -1) {
+            /* 1/x for x0 < 0: -(1/(-x)) */
+            Num nx;
+            num_init(&nx);
+            num_neg(&nx, &x[0]);
+            ok = uni_pow(&u, &nx, &m1);
+            for (int i = 1; i <= c->K; i += 2)
+                num_neg(&u.c[i], &u.c[i]); /* (x0 + t)^-1 = -(-x0 - t)^-1 */
+            for (int i = 0; i <= c->K; i++)
+                num_neg(&u.c[i], &u.c[i]);
+            num_clear(&nx);
+        }
+        if (ok)
+            compose(c, base, &u, x);
+        else
+            fail(e, n, num_sign(&x[0]) == 0 ? "a division by zero" : "the sign of a divisor cannot be certified");
+        num_clear(&m1);
+        uni_free(&u);
+        k = -k;
+    } else {
+        ser_set(c, base, x);
+    }
+    if (ok) {
+        ser_zero(c, acc);
+        num_set_si(&acc[0], 1, 1);
+        while (k > 0) {
+            if (k & 1) {
+                ser_mul(c, tmp, acc, base);
+                ser_set(c, acc, tmp);
+            }
+            k >>= 1;
+            if (k) {
+                ser_mul(c, tmp, base, base);
+                ser_set(c, base, tmp);
+            }
+        }
+        ser_set(c, z, acc);
+    }
+    ser_free(c, base);
+    ser_free(c, acc);
+    ser_free(c, tmp);
+    return ok;
+}
+
+static bool eval_node(SerEval *e, Node n, Ser z);
+
+static const Num *get(SerEval *e, Node n)
+{
+    if (n < e->memo_cap && e->memo[n])
+        return e->memo[n];
+    if (n >= e->memo_cap) {
+        uint32_t cap = dag.nnodes;
+        e->memo = xrealloc(e->memo, sizeof(Ser) * cap);
+        memset(e->memo + e->memo_cap, 0, sizeof(Ser) * (cap - e->memo_cap));
+        e->memo_cap = cap;
+    }
+    Ser z = ser_new(e->ctx);
+    if (!eval_node(e, n, z)) {
+        ser_free(e->ctx, z);
+        return NULL;
+    }
+    e->memo[n] = z;
+    return z;
+}
+
+const Num *sereval(SerEval *e, Node n)
+{
+    return get(e, n);
+}
+
+static bool eval_node(SerEval *e, Node n, Ser z)
+{
+    const SerCtx *c = e->ctx;
+    const Node *a = dag_args(n);
+    uint32_t na = dag_nargs(n);
+    ser_zero(c, z);
+    switch (dag_op(n)) {
+    case OP_CONST:
+        num_set_q(&z[0], dag_rat(n));
+        return true;
+    case OP_PI: {
+        arb_t p;
+        arb_init(p);
+        arb_const_pi(p, num_prec);
+        num_set_ball(&z[0], p);
+        arb_clear(p);
+        return true;
+    }
+    case OP_PARAM:
+        if (dag_rec(n)->aux >= e->nparam)
+            return fail(e, n, "internal error: a coordinate out of range");
+        ser_set(c, z, e->theta[dag_rec(n)->aux]);
+        return true;
+    case OP_ADD:
+        for (uint32_t i = 0; i < na; i++) {
+            const Num *x = get(e, a[i]);
+            if (!x)
+                return false;
+            ser_add(c, z, z, (Ser)x);
+        }
+        return true;
+    case OP_MUL: {
+        num_set_si(&z[0], 1, 1);
+        Ser tmp = ser_new(c);
+        for (uint32_t i = 0; i < na; i++) {
+            const Num *x = get(e, a[i]);
+            if (!x) {
+                ser_free(c, tmp);
+                return false;
+            }
+            ser_mul(c, tmp, z, (Ser)x);
+            ser_set(c, z, tmp);
+        }
+        ser_free(c, tmp);
+        return true;
+    }
+    case OP_POW: {
+        const Num *x = get(e, a[0]);
+        if (!x)
+            return false;
+        long k;
+        if (dag_is_int_const(a[1], &k))
+            return ser_powi(e, n, z, (Ser)x, k);
+        const Num *ex = get(e, a[1]);
+        if (!ex)
+            return false;
+        if (ser_is_zero(c, (Ser)x) && num_sign(&ex[0]) == 1)
+            return true; /* 0^e = 0 for e > 0, as sqrt(0) */
+        Uni u = uni_new(c->K);
+        bool ok = uni_pow(&u, &x[0], &ex[0]);
+        if (ok)
+            compose(c, z, &u, (Ser)x);
+        else
+            fail(e, n, num_sign(&x[0]) == 0 ? "a fractional power is not differentiable at 0"
+                       : num_sign(&x[0]) < 0 ? "a fractional power of a negative value is not defined"
+                                             : "the sign of a power's base cannot be certified");
+        uni_free(&u);
+        return ok;
+    }
+    default:
+        break;
+    }
+    if (!OP_IS_UNARY(dag_op(n)))
+        return fail(e, n, "internal error: a node the exact evaluator does not know");
+    const Num *x = get(e, a[0]);
+    if (!x)
+        return false;
+    Uni u = uni_new(c->K);
+    const char *why = NULL;
+    bool ok = uni_unary(dag_op(n), &x[0], &u, &why);
+    if (ok)
+        compose(c, z, &u, (Ser)x);
+    else
+        fail(e, n, why);
+    uni_free(&u);
+    return ok;
+}

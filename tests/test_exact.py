@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""hessgen --check and --classify as a user meets them: verdicts with their reasons, the exit
+status, the JSON, and the refusals. The verdicts themselves are tested against independently
+certified labels by exact/check_corpus.py; here the command line around them.
+
+    test_exact.py HESSGEN SOURCE_DIR
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import checks
+from checks import check, ok
+
+HESSGEN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+EX = os.path.join(SRC, 'examples')
+
+
+def hg(*args, timeout=120):
+    r = subprocess.run([HESSGEN, *args], capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def write(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+@check
+def every_example_passes_its_own_at_lines():
+    files = sorted(glob.glob(os.path.join(EX, '*.hl')))
+    ok(len(files) >= 6, 'examples: %s' % files)
+    for f in files:
+        rc, out, err = hg('--check', f)
+        ok(rc == 0, '%s: rc %d\n%s%s' % (f, rc, out, err))
+        lines = [l for l in out.splitlines() if l.startswith('line ')]
+        ok(lines and all(l.endswith('  ok') for l in lines), out)
+
+
+@check
+def the_lecture_and_the_degenerate_pair_read_as_in_the_tour():
+    rc, out, _ = hg('--check', os.path.join(EX, 'weakest.hl'))
+    ok(rc == 0, out)
+    ok('expect saddle  verdict saddle  ok' in out, out)
+    ok('rises along (-1, 1) as 2*t^2 and falls along (1, 1) as -2*t^2' in out, out)
+    ok('expect min  verdict min (not strict)  ok' in out, out)
+    ok('w1 = 1 - u + u^2 - u^3' in out, out)  # the valley w1 = 1/w2 as a series
+    rc, out, _ = hg('--classify', os.path.join(EX, 'degenerate_plus.hl'), '--at', 'x=0,y=0')
+    ok(rc == 0, out)
+    ok('gradient   (0, 0) exactly: critical' in out, out)
+    ok('null space spanned by (0, 1)' in out, out)
+    ok('L - L(p) = y^4' in out and 'verdict    strict minimum' in out, out)
+    rc, out, _ = hg('--classify', os.path.join(EX, 'degenerate_minus.hl'), '--at', 'x=0,y=0')
+    ok('L - L(p) = -y^4' in out and 'verdict    saddle' in out, out)
+    ok('rises along (t, 0) as t^2, falls along (0, t) as -t^4' in out, out)
+
+
+@check
+def a_wrong_expectation_fails_with_exit_1():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'w.hl', 'param x, y;\nloss x^2 - y^4;\nat x = 0, y = 0 expect min;\nat x = 0, y = 0 expect saddle;\n')
+        rc, out, _ = hg('--check', f)
+        ok(rc == 1, 'rc %d' % rc)
+        ok('line 3  at x = 0, y = 0  expect min  verdict saddle  FAILED' in out, out)
+        ok('line 4  at x = 0, y = 0  expect saddle  verdict saddle  ok' in out, out)
+        ok('1 of 2 points as expected; FAILED' in out, out)
+
+
+@check
+def json_of_check_and_classify():
+    rc, out, _ = hg('--check', '--json', os.path.join(EX, 'weakest.hl'))
+    ok(rc == 0, out)
+    doc = json.loads(out)
+    res = doc['results']
+    ok([r['line'] for r in res] == [8, 9], res)
+    for r in res:
+        for key in ('line', 'expected', 'verdict', 'ok', 'reason', 'params', 'theta', 'critical', 'certificate'):
+            ok(key in r, '%s missing in %s' % (key, r))
+    ok(res[0]['verdict'] == 'saddle' and res[0]['inertia'] == {'negative': 1, 'zero': 0, 'positive': 1}, res[0])
+    ok(res[0]['certificate']['kind'] == 'curves', res[0])
+    ok(res[1]['verdict'] == 'min' and res[1]['strict'] is False and res[1]['degenerate'] is True, res[1])
+    ok(res[0]['hessian'] == [['0', '-2'], ['-2', '0']], res[0])
+    rc, out, _ = hg('--classify', '--json', os.path.join(EX, 'weakest.hl'), '--at', 'w1=1/3,w2=3')
+    doc = json.loads(out)
+    ok(doc['verdict'] == 'min' and doc['point'] == ['1/3', '3'] and doc['params'] == ['w1', 'w2'], doc)
+    ok(abs(doc['theta'][0] - 1 / 3) < 1e-16, doc)
+
+
+@check
+def near_a_critical_point_is_not_critical():
+    f = os.path.join(EX, 'weakest.hl')
+    for at in ('w1=1e-12,w2=0', 'w1=0.3333333333333333,w2=3', 'w1=1,w2=1.0000000000001'):
+        rc, out, _ = hg('--classify', f, '--at', at)
+        ok(rc == 0 and 'not a critical point' in out, '%s:\n%s' % (at, out))
+    rc, out, _ = hg('--classify', f, '--at', 'w1=1/3,w2=3')
+    ok('exactly: critical' in out, out)
+
+
+@check
+def too_low_an_order_is_undetermined_with_the_reason():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 's.hl', 'param x, y;\nloss x^2 + y^6 - y^7;\nat x = 0, y = 0 expect strict_min;\n')
+        rc, out, _ = hg('--check', f, '--order', '5')
+        ok(rc == 1 and 'verdict undetermined' in out and 'through order 5' in out, out)
+        rc, out, _ = hg('--check', f, '--order', '6')
+        ok(rc == 0 and 'verdict strict_min' in out, out)
+
+
+@check
+def arrays_in_at():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'a.hl', 'param w[3], b;\nloss sum(i = 0..2, (w[i] - i)^2) + b^4;\n'
+                              'at w = {0, 1, 2}, b = 0 expect strict_min;\n')
+        rc, out, _ = hg('--check', f)
+        ok(rc == 0, out)
+        for at in ('w={0,1,2},b=0', 'w[0]=0,w[1]=1,w[2]=2,b=0'):
+            rc, out, err = hg('--classify', f, '--at', at)
+            ok(rc == 0 and 'strict minimum' in out, at + out + err)
+        rc, out, err = hg('--classify', f, '--at', 'w=0,b=0')
+        ok(rc == 0 and 'not a critical point' in out, out + err)
+
+
+@check
+def bad_points_and_options_exit_2():
+    f = os.path.join(EX, 'weakest.hl')
+    for args, text in ((['--classify', f, '--at', 'w1=0'], "no value for parameter 'w2'"),
+                       (['--classify', f, '--at', 'w1=0,w3=1,w2=0'], "'w3' is not a parameter"),
+                       (['--classify', f, '--at', 'w1=0,w2=pi'], 'not a rational number'),
+                       (['--classify', f, '--at', 'w1=1/0,w2=0'], 'not a rational number'),
+                       (['--classify', f, '--at', 'w1=0,w1=1,w2=0'], 'given twice'),
+                       (['--classify', f], '--classify needs the point'),
+                       (['--check', f, '--at', 'w1=0,w2=0'], '--at gives the point for --classify'),
+                       (['--check', f, '--order', '2'], '--order takes an integer from 3'),
+                       (['--check', f, '--order', 'x'], '--order takes an integer'),
+                       ([f, '--json'], '--json applies to --check'),
+                       (['--check', '--classify', f, '--at', 'w1=0,w2=0'], 'two different jobs'),
+                       (['--check', f, '-o', 'x.c'], 'write no C')):
+        rc, out, err = hg(*args)
+        ok(rc == 2 and text in err and out == '', '%s: rc %d %r %r' % (args, rc, out, err))
+
+
+@check
+def errors_in_the_file_are_reported_not_classified():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'e.hl', 'param x;\nloss sin(x);\nat x = pi/2 expect strict_max;\n')
+        rc, out, err = hg('--check', f)
+        ok(rc == 1 and 'e.hl:3:8: error: the point\'s coordinates must be exact rationals' in err, err)
+        ok(out == '', out)
+
+
+@check
+def a_file_without_at_lines():
+    rc, out, _ = hg('--check', os.path.join(SRC, 'tests', 'losses', os.listdir(os.path.join(SRC, 'tests', 'losses'))[0]))
+    ok(rc == 0, out)
+
+
+@check
+def not_defined_or_not_smooth_is_undetermined():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'k.hl', 'param x, y;\nloss abs(x) + y^2;\nat x = 0, y = 0 expect undetermined;\n'
+                              'at x = 1, y = 0 expect not_critical;\n')
+        rc, out, _ = hg('--check', f)
+        ok(rc == 0 and 'not differentiable' in out, out)
+        f = write(d, 'l.hl', 'param x;\nloss log(x) + x^2;\nat x = 0 expect undetermined;\n')
+        rc, out, _ = hg('--check', f)
+        ok(rc == 0 and 'not defined at this point' in out, out)
+
+
+def main():
+    return checks.run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
