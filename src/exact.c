@@ -1096,6 +1096,96 @@ static bool rational_double_root(const QPoly *p, mpq_t root)
     return ok;
 }
 
+/* Whether gamma = lam*u + (1-lam)*v <= a for some lam in [0, 1] with gamma != a (exponents are
+ * small integers; lam's bounds are kept as fractions num/den with den > 0). */
+static bool dominated_by_pair(const unsigned char *u, const unsigned char *v, const unsigned char *a, int d)
+{
+    long lo_n = 0, lo_d = 1, hi_n = 1, hi_d = 1;
+    for (int k = 0; k < d; k++) {
+        long du = (long)u[k] - v[k], rhs = (long)a[k] - v[k];
+        if (du == 0) {
+            if (rhs < 0)
+                return false;
+        } else if (du > 0) { /* lam <= rhs/du */
+            if (rhs * hi_d < hi_n * du)
+                hi_n = rhs, hi_d = du;
+        } else { /* lam >= rhs/du = (-rhs)/(-du) */
+            if (-rhs * lo_d > lo_n * -du)
+                lo_n = -rhs, lo_d = -du;
+        }
+    }
+    if (lo_n * hi_d > hi_n * lo_d)
+        return false; /* empty */
+    if (lo_n * hi_d < hi_n * lo_d)
+        return true; /* an interval of lam: at most one of them gives gamma = a */
+    for (int k = 0; k < d; k++) /* one lam: gamma = a? (gamma_k*lo_d = lo_n*u_k + (lo_d-lo_n)*v_k) */
+        if (lo_n * u[k] + (lo_d - lo_n) * v[k] != (long)a[k] * lo_d)
+            return true;
+    return false;
+}
+
+/* A strict minimum by the Newton diagram: the even monomials with positive coefficients P
+ * include a pure power of every variable (of degree <= K), and every other term, and every
+ * term beyond order K, lies strictly above their convex hull (x^a = x^gamma * x^(a-gamma) with
+ * gamma in conv(P), a - gamma >= 0 and not 0). Then |x^a| <= |x^(a-gamma)| * sum_P |x^v| (weighted
+ * AM-GM), so near 0 the loss is at least half of sum_P c_v x^v > 0. */
+static bool newton_diagram_positive(const RCtx *rc, const Num *g, Buf *why)
+{
+    const SerCtx *c = rc->c;
+    int d = c->d;
+    int *P = xmalloc(sizeof(int) * (size_t)c->M);
+    int np = 0;
+    bool *pure = xcalloc((size_t)d + 1, 1);
+    for (int i = 1; i < c->M; i++) {
+        if (num_is_zero(&g[i]) || num_sign(&g[i]) != 1)
+            continue;
+        const unsigned char *e = c->exps + (size_t)i * d;
+        bool even = true;
+        int nz = 0, last = 0;
+        for (int v = 0; v < d; v++) {
+            even = even && e[v] % 2 == 0;
+            if (e[v])
+                nz++, last = v;
+        }
+        if (!even)
+            continue;
+        P[np++] = i;
+        if (nz == 1)
+            pure[last] = true;
+    }
+    bool ok = np > 0;
+    for (int v = 0; v < d; v++)
+        ok = ok && pure[v];
+    for (int i = 1; i < c->M && ok; i++) {
+        if (num_is_zero(&g[i]))
+            continue;
+        bool in_p = false;
+        for (int k = 0; k < np; k++)
+            in_p |= P[k] == i;
+        if (in_p)
+            continue;
+        const unsigned char *a = c->exps + (size_t)i * d;
+        bool dom = false;
+        for (int k = 0; k < np && !dom; k++)
+            for (int l = k; l < np && !dom; l++)
+                dom = dominated_by_pair(c->exps + (size_t)P[k] * d, c->exps + (size_t)P[l] * d, a, d);
+        ok = dom;
+    }
+    if (ok) {
+        buf_puts(why, "its Newton diagram is that of ");
+        Ser part = ser_new(c);
+        for (int k = 0; k < np; k++)
+            num_set(&part[P[k]], &g[P[k]]);
+        put_form(why, rc, part, NULL, 0);
+        ser_free(c, part);
+        buf_printf(why, ", even monomials with %s coefficients and a pure power of each variable, and every other "
+                        "term (through order %d, and beyond) lies above it", rc->negated ? "negative" : "positive", rc->K);
+    }
+    free(P);
+    free(pure);
+    return ok;
+}
+
 static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
                        TPoly *(*to_orig)(const RCtx *, const TPoly *, void *), void *arg)
 {
@@ -1229,6 +1319,11 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
             }
         }
     }
+    out->why.len = 0;
+    if (newton_diagram_positive(rc, g, &out->why)) {
+        out->kind = D_STRICT_MIN;
+        return;
+    }
     out->kind = D_UNKNOWN;
     out->why.len = 0;
     if (semidefinite_seen)
@@ -1239,48 +1334,189 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
 
 /* ---- non-negative structure: a certificate of a (possibly non-strict) extremum ---- */
 
+/* Rational bounds on a node's value wherever it is defined: lo (or -inf), hi (or +inf), and
+ * whether lo is never attained (exp > 0). Coarse interval arithmetic, enough to see that
+ * (y - x^2)^2*exp(x) >= 0 or that 2 + sin(y) >= 1. */
+typedef struct {
+    bool has_lo, has_hi, lo_strict;
+    mpq_t lo, hi;
+} Bounds;
+
+static void bounds_init(Bounds *b)
+{
+    b->has_lo = b->has_hi = b->lo_strict = false;
+    mpq_inits(b->lo, b->hi, NULL);
+}
+
+static void bounds_clear(Bounds *b)
+{
+    mpq_clears(b->lo, b->hi, NULL);
+}
+
+static void bounds_set(Bounds *b, long lo_n, long lo_d, long hi_n, long hi_d, bool strict)
+{
+    b->has_lo = lo_d != 0;
+    b->has_hi = hi_d != 0;
+    if (b->has_lo)
+        mpq_set_si(b->lo, lo_n, (unsigned long)lo_d), mpq_canonicalize(b->lo);
+    if (b->has_hi)
+        mpq_set_si(b->hi, hi_n, (unsigned long)hi_d), mpq_canonicalize(b->hi);
+    b->lo_strict = strict;
+}
+
+static void bounds_of(Node n, Bounds *b)
+{
+    const Node *a = dag_args(n);
+    uint32_t na = dag_nargs(n);
+    b->has_lo = b->has_hi = b->lo_strict = false;
+    switch (dag_op(n)) {
+    case OP_CONST:
+        mpq_set(b->lo, dag_rat(n));
+        mpq_set(b->hi, dag_rat(n));
+        b->has_lo = b->has_hi = true;
+        return;
+    case OP_PI: bounds_set(b, 314159, 100000, 314160, 100000, false); return;
+    case OP_SIN: case OP_COS: case OP_TANH: case OP_SIGN: bounds_set(b, -1, 1, 1, 1, false); return;
+    case OP_SIGMOID: bounds_set(b, 0, 1, 1, 1, true); return;
+    case OP_SECH2: bounds_set(b, 0, 1, 1, 1, true); return;
+    case OP_STEP: bounds_set(b, 0, 1, 1, 1, false); return;
+    case OP_ATAN: bounds_set(b, -15708, 10000, 15708, 10000, false); return;
+    case OP_EXP: case OP_SOFTPLUS: bounds_set(b, 0, 1, 0, 0, true); return;
+    case OP_COSH: bounds_set(b, 1, 1, 0, 0, false); return;
+    case OP_ABS: case OP_RELU: bounds_set(b, 0, 1, 0, 0, false); return;
+    case OP_POW: {
+        long k;
+        if (!dag_is_int_const(a[1], &k)) {
+            bounds_set(b, 0, 1, 0, 0, false); /* a fractional power: of a non-negative base */
+            return;
+        }
+        Bounds x;
+        bounds_init(&x);
+        bounds_of(a[0], &x);
+        if (k % 2 == 0)
+            bounds_set(b, 0, 1, 0, 0, k < 0); /* x^-2 > 0 where defined */
+        else if (k > 0 && x.has_lo && mpq_sgn(x.lo) >= 0)
+            bounds_set(b, 0, 1, 0, 0, x.lo_strict || mpq_sgn(x.lo) > 0);
+        else if (k > 0 && x.has_hi && mpq_sgn(x.hi) <= 0)
+            bounds_set(b, 0, 0, 0, 1, false);
+        bounds_clear(&x);
+        return;
+    }
+    case OP_ADD: {
+        b->has_lo = b->has_hi = true;
+        b->lo_strict = false;
+        mpq_set_ui(b->lo, 0, 1);
+        mpq_set_ui(b->hi, 0, 1);
+        Bounds x;
+        bounds_init(&x);
+        for (uint32_t i = 0; i < na; i++) {
+            bounds_of(a[i], &x);
+            if (b->has_lo && x.has_lo)
+                mpq_add(b->lo, b->lo, x.lo);
+            b->has_lo = b->has_lo && x.has_lo;
+            b->lo_strict = b->lo_strict || x.lo_strict;
+            if (b->has_hi && x.has_hi)
+                mpq_add(b->hi, b->hi, x.hi);
+            b->has_hi = b->has_hi && x.has_hi;
+        }
+        bounds_clear(&x);
+        return;
+    }
+    case OP_MUL: {
+        /* a constant times factors that are all >= 0: [c*prod lo, c*prod hi] */
+        mpq_t c;
+        mpq_init(c);
+        mpq_set_ui(c, 1, 1);
+        uint32_t i = 0;
+        if (dag_is_const(a[0]))
+            mpq_set(c, dag_rat(a[0])), i = 1;
+        bool lo_ok = true, hi_ok = true, strict = true;
+        mpq_t lo, hi;
+        mpq_inits(lo, hi, NULL);
+        mpq_set_ui(lo, 1, 1);
+        mpq_set_ui(hi, 1, 1);
+        Bounds x;
+        bounds_init(&x);
+        for (; i < na && lo_ok; i++) {
+            bounds_of(a[i], &x);
+            if (!x.has_lo || mpq_sgn(x.lo) < 0) {
+                lo_ok = false;
+                break;
+            }
+            mpq_mul(lo, lo, x.lo);
+            strict = strict && (x.lo_strict || mpq_sgn(x.lo) > 0);
+            if (x.has_hi && hi_ok)
+                mpq_mul(hi, hi, x.hi);
+            else
+                hi_ok = false;
+        }
+        if (lo_ok) {
+            /* n = c * (a non-negative product in [lo, hi]) */
+            mpq_mul(lo, lo, c);
+            mpq_mul(hi, hi, c);
+            int sc = mpq_sgn(c);
+            if (sc >= 0) {
+                b->has_lo = true, mpq_set(b->lo, lo), b->lo_strict = strict && sc > 0;
+                b->has_hi = hi_ok, mpq_set(b->hi, hi);
+            } else {
+                b->has_hi = true, mpq_set(b->hi, lo);
+                b->has_lo = hi_ok, mpq_set(b->lo, hi);
+            }
+        }
+        bounds_clear(&x);
+        mpq_clears(lo, hi, c, NULL);
+        return;
+    }
+    default:
+        return;
+    }
+}
+
 /* sigma * n >= 0 wherever n is defined, for sigma = +1 or -1 (0: unknown). */
 static int term_sign(Node n)
 {
-    switch (dag_op(n)) {
-    case OP_CONST:
-        return mpq_sgn(dag_rat(n)) >= 0 ? 1 : -1;
-    case OP_POW: {
-        Node e = dag_args(n)[1];
-        long k;
-        if (dag_is_int_const(e, &k))
-            return k % 2 == 0 ? 1 : (term_sign(dag_args(n)[0]) == 1 ? 1 : 0);
-        return 1; /* a fractional power of a positive base: positive where defined */
-    }
-    case OP_EXP: case OP_COSH: case OP_SIGMOID: case OP_SOFTPLUS: case OP_SECH2:
-    case OP_ABS: case OP_RELU: case OP_STEP:
-        return 1;
-    case OP_MUL: {
-        int s = 1;
-        for (uint32_t i = 0; i < dag_nargs(n); i++) {
-            int t = term_sign(dag_args(n)[i]);
-            if (t == 0)
-                return 0;
-            s *= t;
-        }
-        return s;
-    }
-    case OP_ADD: {
-        int s = 0;
-        for (uint32_t i = 0; i < dag_nargs(n); i++) {
-            Node a = dag_args(n)[i];
-            if (dag_is_const(a) && mpq_sgn(dag_rat(a)) == 0)
-                continue;
-            int t = term_sign(a);
-            if (t == 0 || (s != 0 && t != s))
-                return 0;
-            s = t;
-        }
-        return s;
-    }
-    default:
+    Bounds b;
+    bounds_init(&b);
+    bounds_of(n, &b);
+    int s = b.has_lo && mpq_sgn(b.lo) >= 0 ? 1 : b.has_hi && mpq_sgn(b.hi) <= 0 ? -1 : 0;
+    bounds_clear(&b);
+    return s;
+}
+
+/* Whether n > 0 wherever it is defined. */
+static bool positive_everywhere(Node n)
+{
+    Bounds b;
+    bounds_init(&b);
+    bounds_of(n, &b);
+    bool p = b.has_lo && (mpq_sgn(b.lo) > 0 || (mpq_sgn(b.lo) == 0 && b.lo_strict));
+    bounds_clear(&b);
+    return p;
+}
+
+/* The base e of a term c * e^(2k) * (positive factors), or of abs(e): the term is 0 exactly
+ * where e is. 0 when the term is not of that form. */
+static Node squared_base(Node t)
+{
+    long k;
+    if (dag_op(t) == OP_POW && dag_is_int_const(dag_args(t)[1], &k) && k > 0 && k % 2 == 0)
+        return dag_args(t)[0];
+    if (dag_op(t) == OP_ABS)
+        return dag_args(t)[0];
+    if (dag_op(t) != OP_MUL)
         return 0;
+    Node base = 0;
+    for (uint32_t i = 0; i < dag_nargs(t); i++) {
+        Node f = dag_args(t)[i];
+        if (dag_is_const(f) && mpq_sgn(dag_rat(f)) != 0)
+            continue;
+        Node e = squared_base(f);
+        if (e && !base)
+            base = e;
+        else if (!positive_everywhere(f))
+            return 0;
     }
+    return base;
 }
 
 /* ---- the classification ---- */
@@ -1426,6 +1662,18 @@ static void put_direction(Buf *b, const Num *v, uint32_t n, const Num *curv)
 }
 
 static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in, const Num *L);
+static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L);
+
+/* Where the second-order analysis cannot conclude: the loss's structure may (a sum of
+ * non-negative terms at its bound). Adds the verdict line; false if it does not decide. */
+static bool structural_extremum(const Problem *pb, Result *r, const Num *L, const char *why_not)
+{
+    if (!nonneg_certificate(pb, r, L))
+        return false;
+    step(r, "verdict", "%s%s: %s (%s)", r->verdict == V_MIN ? "minimum" : "maximum",
+         r->nonstrict ? ", not strict" : "", r->reason.data, why_not);
+    return true;
+}
 
 static void classify(const Problem *pb, Result *r)
 {
@@ -1659,8 +1907,10 @@ static void classify(const Problem *pb, Result *r)
                 mpq_clear(f);
                 step(r, "verdict", "saddle: %s", r->reason.data);
             } else if (!in.complete) {
-                say(r, V_UNDETERMINED, "the Hessian's inertia cannot be certified: a pivot is irrational and its "
-                                       "enclosure contains 0");
+                if (!structural_extremum(pb, r, &Lv, "the Hessian's inertia cannot be certified (an irrational "
+                                                      "pivot's enclosure contains 0)"))
+                    say(r, V_UNDETERMINED, "the Hessian's inertia cannot be certified: a pivot is irrational and its "
+                                           "enclosure contains 0");
             } else if (in.nnull == 0) {
                 bool pos = r->npos > 0;
                 say(r, pos ? V_STRICT_MIN : V_STRICT_MAX, "the Hessian is %s definite (every pivot of its LDL^T is %s)",
@@ -1675,6 +1925,8 @@ static void classify(const Problem *pb, Result *r)
                 step(r, "verdict", "strict %s: the Hessian is %s definite", pos ? "minimum" : "maximum",
                      pos ? "positive" : "negative");
             } else if (!vectors_exact) {
+                if (!structural_extremum(pb, r, &Lv, "the Hessian is singular with irrational entries, so the "
+                                                      "splitting lemma cannot be applied exactly"))
                 say(r, V_UNDETERMINED, "the Hessian is singular and has irrational entries: its null space is not "
                                        "exact, so the splitting lemma cannot be applied");
             } else {
@@ -1740,14 +1992,9 @@ static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L)
     uint32_t nb = 0;
     bool all_squares = true;
     for (uint32_t i = 0; i < nt; i++) {
-        Node t = terms[i];
-        if (dag_op(t) == OP_MUL && dag_nargs(t) == 2 && dag_is_const(dag_args(t)[0]))
-            t = dag_args(t)[1];
-        long k;
-        if (dag_op(t) == OP_POW && dag_is_int_const(dag_args(t)[1], &k) && k > 0 && k % 2 == 0)
-            bases[nb++] = dag_args(t)[0];
-        else if (dag_op(t) == OP_ABS)
-            bases[nb++] = dag_args(t)[0];
+        Node e = squared_base(terms[i]);
+        if (e)
+            bases[nb++] = e;
         else
             all_squares = false;
     }
@@ -2173,10 +2420,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                                    dm.why.data, dM.why.data);
                     else
                         buf_printf(&why, "%s", dm.why.data);
-                    if (dm.kind != D_NOT_MIN && nonneg_certificate(pb, r, L)) {
-                        char *kind = r->verdict == V_MIN ? "minimum" : "maximum";
-                        step(r, "verdict", "%s%s: %s (%s)", kind, r->nonstrict ? ", not strict" : "",
-                             r->reason.data, why.data);
+                    if (dm.kind != D_NOT_MIN && structural_extremum(pb, r, L, why.data)) {
                     } else {
                         say(r, V_UNDETERMINED, "%s%s", why.data,
                             dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
