@@ -244,6 +244,27 @@ static char *num_text(const Num *x)
     return b.data;
 }
 
+/* A number for the reader: exact when short, else its magnitude, as 3.48678e+59999 (a
+ * 60000-digit rational). The JSON keeps every digit. */
+static void put_num(Buf *b, const Num *x)
+{
+    if (!x->exact || mpz_sizeinbase(mpq_numref(x->q), 10) + mpz_sizeinbase(mpq_denref(x->q), 10) <= 44) {
+        num_put(b, x);
+        return;
+    }
+    arb_t a;
+    arb_init(a);
+    fmpq_t f;
+    fmpq_init(f);
+    fmpq_set_mpq(f, x->q);
+    arb_set_fmpq(a, f, 64);
+    char *s = arb_get_str(a, 6, ARB_STR_NO_RADIUS);
+    buf_printf(b, "~%s", s);
+    flint_free(s);
+    fmpq_clear(f);
+    arb_clear(a);
+}
+
 static void json_str(Buf *b, const char *s)
 {
     buf_puts(b, "\"");
@@ -275,7 +296,7 @@ static void put_vec(Buf *b, const Num *v, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         if (i)
             buf_puts(b, ", ");
-        num_put(b, &v[i]);
+        put_num(b, &v[i]);
     }
     buf_puts(b, ")");
 }
@@ -358,10 +379,10 @@ static void put_poly_from(Buf *b, const SerCtx *c, const Num *s, char **names, c
             buf_puts(b, "-");
         bool one = a.exact && mpq_cmp_ui(a.q, 1, 1) == 0;
         if (i == 0) {
-            num_put(b, &a);
+            put_num(b, &a);
         } else {
             if (!one) {
-                num_put(b, &a);
+                put_num(b, &a);
                 buf_puts(b, "*");
             }
             put_monomial(b, c, i, names);
@@ -431,13 +452,18 @@ static void tp_addmul(TPoly *acc, const TPoly *a, const Num *k)
     num_clear(&t);
 }
 
-static void tp_put(Buf *b, const TPoly *p)
+static void tp_put(Buf *b, const TPoly *p, bool brief)
 {
     size_t start = b->len;
     for (int i = p->n - 1; i >= 0; i--) {
         if (num_is_zero(&p->c[i]))
             continue;
-        char *s = num_text(&p->c[i]);
+        Buf nb = {0};
+        if (brief)
+            put_num(&nb, &p->c[i]);
+        else
+            num_put(&nb, &p->c[i]);
+        char *s = nb.data;
         bool neg = s[0] == '-';
         if (b->len > start)
             buf_puts(b, neg ? " - " : " + ");
@@ -488,7 +514,7 @@ static void put_point(Buf *b, const Problem *pb)
         if (i)
             buf_puts(b, ", ");
         buf_printf(b, "%s = ", pb->m->param_names[i]);
-        num_put(b, &pb->p[i]);
+        put_num(b, &pb->p[i]);
     }
 }
 
@@ -548,7 +574,8 @@ static void vec_free(Num *v, uint32_t n)
     free(v);
 }
 
-static void inertia_compute(Num *H, uint32_t n, Inertia *in)
+/* with_vectors false: only the pivots, much cheaper (the vectors' rationals grow with n) */
+static void inertia_compute(Num *H, uint32_t n, Inertia *in, bool with_vectors)
 {
     memset(in, 0, sizeof *in);
     in->n = n;
@@ -559,8 +586,9 @@ static void inertia_compute(Num *H, uint32_t n, Inertia *in)
     Num **B = xmalloc(sizeof(Num *) * (n + 1));
     bool *active = xmalloc(n + 1);
     for (uint32_t j = 0; j < n; j++) {
-        B[j] = vec_new(n);
-        num_set_si(&B[j][j], 1, 1);
+        B[j] = with_vectors ? vec_new(n) : NULL;
+        if (B[j])
+            num_set_si(&B[j][j], 1, 1);
         active[j] = true;
     }
     Num t, f;
@@ -603,7 +631,7 @@ static void inertia_compute(Num *H, uint32_t n, Inertia *in)
                 num_add(&A[pi * n + l], &A[pi * n + l], &A[pj * n + l]);
             for (uint32_t l = 0; l < n; l++)
                 num_add(&A[l * n + pi], &A[l * n + pi], &A[l * n + pj]);
-            for (uint32_t l = 0; l < n; l++)
+            for (uint32_t l = 0; l < n && with_vectors; l++)
                 num_add(&B[pi][l], &B[pi][l], &B[pj][l]);
             continue;
         }
@@ -618,21 +646,23 @@ static void inertia_compute(Num *H, uint32_t n, Inertia *in)
                 num_mul(&t, &f, &A[k * n + l]);
                 num_sub(&A[j * n + l], &A[j * n + l], &t);
             }
-            for (uint32_t l = 0; l < n; l++) {
+            for (uint32_t l = 0; l < n && with_vectors; l++) {
                 num_mul(&t, &f, &B[k][l]);
                 num_sub(&B[j][l], &B[j][l], &t);
             }
         }
         num_init(&in->pivot[in->npiv]);
         num_set(&in->pivot[in->npiv], &A[k * n + k]);
-        in->pvec[in->npiv++] = B[k];
+        in->pvec[in->npiv++] = with_vectors ? B[k] : vec_new(n);
         B[k] = NULL;
         active[k] = false;
         left--;
     }
     for (uint32_t j = 0; j < n; j++) {
-        if (!B[j])
+        if (!active[j])
             continue;
+        if (!B[j])
+            B[j] = vec_new(n);
         if (in->complete)
             in->nvec[in->nnull++] = B[j];
         else
@@ -1300,7 +1330,7 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
                     if (out->kind != D_UNKNOWN) {
                         Buf b = {0};
                         buf_printf(&b, "after the change %s -> %s + ", rc->names[var], rc->names[var]);
-                        num_put(&b, &s.y0);
+                        put_num(&b, &s.y0);
                         buf_printf(&b, "*%s^%d, ", rc->names[other], w[var]);
                         buf_put(&b, out->why.data, out->why.len);
                         out->why.len = 0;
@@ -1602,7 +1632,7 @@ static void theta_json(Buf *b, const TPoly *th, uint32_t n)
     buf_puts(b, "[");
     for (uint32_t i = 0; i < n; i++) {
         Buf s = {0};
-        tp_put(&s, &th[i]);
+        tp_put(&s, &th[i], false);
         if (i)
             buf_puts(b, ", ");
         json_str(b, s.data);
@@ -1618,7 +1648,7 @@ static void put_curve(Buf *b, const TPoly *th, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         if (i)
             buf_puts(b, ", ");
-        tp_put(b, &th[i]);
+        tp_put(b, &th[i], true);
     }
     buf_puts(b, ")");
 }
@@ -1647,7 +1677,7 @@ static void put_term(Buf *b, const Num *c, long k)
     else if (c->exact && mpq_cmp_si(c->q, -1, 1) == 0)
         buf_puts(b, "-");
     else {
-        num_put(b, c);
+        put_num(b, c);
         buf_puts(b, "*");
     }
     buf_printf(b, "t^%ld", k);
@@ -1698,13 +1728,17 @@ static void classify(const Problem *pb, Result *r)
     num_init(&Lv);
     if (!L) {
         fail_text(&b, &ev, pb);
-        step(r, "loss", "not defined at this point: %s", b.data);
-        say(r, V_UNDETERMINED, "the loss is not defined at this point: %s", b.data);
+        bool limit = ev.fail_limit;
+        step(r, "loss", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined at this point", b.data);
+        say(r, V_UNDETERMINED, "the loss %s: %s", limit ? "cannot be evaluated exactly" : "is not defined at this point",
+            b.data);
         goto done;
     }
     num_set(&Lv, L);
     char *ls = num_text(L);
-    step(r, "loss", "%s%s", ls, L->exact ? "" : " (irrational: a certified enclosure)");
+    b.len = 0;
+    put_num(&b, L);
+    step(r, "loss", "%s%s", b.data, L->exact ? "" : " (irrational: a certified enclosure)");
     buf_puts(&r->json, "\"loss\": ");
     json_str(&r->json, ls);
     free(ls);
@@ -1721,8 +1755,10 @@ static void classify(const Problem *pb, Result *r)
     }
     if (!grad_ok) {
         fail_text(&b, &ev, pb);
-        step(r, "gradient", "not defined: %s", b.data);
-        say(r, V_UNDETERMINED, "the loss is not differentiable at this point: %s", b.data);
+        bool limit = ev.fail_limit;
+        step(r, "gradient", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined", b.data);
+        say(r, V_UNDETERMINED, "%s: %s",
+            limit ? "the gradient cannot be evaluated exactly" : "the loss is not differentiable at this point", b.data);
         vec_free(g, n);
         goto done;
     }
@@ -1746,9 +1782,10 @@ static void classify(const Problem *pb, Result *r)
     if (nonzero >= 0) {
         r->critical = 0;
         step(r, "gradient", "%s: not zero, so this is not a critical point", b.data);
-        char *gs = num_text(&g[nonzero]);
-        say(r, V_NOT_CRITICAL, "the gradient is not zero: dL/d%s = %s", pb->m->param_names[nonzero], gs);
-        free(gs);
+        Buf gs = {0};
+        put_num(&gs, &g[nonzero]);
+        say(r, V_NOT_CRITICAL, "the gradient is not zero: dL/d%s = %s", pb->m->param_names[nonzero], gs.data);
+        buf_free(&gs);
         buf_puts(&r->cert, "{\"kind\": \"gradient\", \"gradient\": [");
         for (uint32_t i = 0; i < n; i++) {
             json_num(&r->cert, &g[i]);
@@ -1799,7 +1836,7 @@ static void classify(const Problem *pb, Result *r)
             for (uint32_t i = 0; i < n; i++) {
                 buf_puts(&b, i ? ", [" : "[");
                 for (uint32_t j = 0; j < n; j++) {
-                    num_put(&b, &H[(size_t)i * n + j]);
+                    put_num(&b, &H[(size_t)i * n + j]);
                     if (j + 1 < n)
                         buf_puts(&b, ", ");
                 }
@@ -1812,13 +1849,42 @@ static void classify(const Problem *pb, Result *r)
     } else {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        step(r, "Hessian", "not defined: %s", b.data);
+        step(r, "Hessian", "%s: %s", ev.fail_limit ? "cannot be evaluated exactly" : "not defined", b.data);
         if (r->critical == 1)
-            say(r, V_UNDETERMINED, "the loss is not twice differentiable at this point: %s", b.data);
+            say(r, V_UNDETERMINED, "%s: %s",
+                ev.fail_limit ? "the Hessian cannot be evaluated exactly" : "the loss is not twice differentiable at this point",
+                b.data);
     }
     if (hess_ok) {
         Inertia in;
-        inertia_compute(H, n, &in); /* works on H in place */
+        /* the inertia first; the vectors (certificates, null space) only when they are used */
+        Num *A = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
+        for (size_t i = 0; i < (size_t)n * n; i++) {
+            num_init(&A[i]);
+            num_set(&A[i], &H[i]);
+        }
+        inertia_compute(A, n, &in, false);
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            num_clear(&A[i]);
+        free(A);
+        bool definite = in.complete && in.nnull == 0 && (in.npiv == 0 || num_sign(&in.pivot[0]) ==
+                                                                             num_sign(&in.pivot[in.npiv - 1]));
+        for (int k = 0; k < in.npiv && definite; k++)
+            definite = num_sign(&in.pivot[k]) == num_sign(&in.pivot[0]);
+        /* a saddle whose Hessian has diagonal entries of both signs: the axes are its curves */
+        long axp = -1, axn = -1;
+        for (uint32_t i = 0; i < n; i++) {
+            int sd = num_sign(&H[(size_t)i * n + i]);
+            if (sd == 1 && axp < 0)
+                axp = i;
+            if (sd == -1 && axn < 0)
+                axn = i;
+        }
+        bool axis_saddle = axp >= 0 && axn >= 0;
+        if (r->critical == 1 && !definite && !axis_saddle) {
+            inertia_free(&in);
+            inertia_compute(H, n, &in, true); /* in place */
+        }
         set_singular(r, &in);
         Buf s = {0};
         buf_printf(&s, "%s: ", b.data);
@@ -1840,7 +1906,7 @@ static void classify(const Problem *pb, Result *r)
             for (int k = 0; k < in.npiv; k++) {
                 if (k)
                     buf_puts(&s, ", ");
-                num_put(&s, &in.pivot[k]);
+                put_num(&s, &in.pivot[k]);
             }
         }
         step(r, "Hessian", "%s", s.data);
@@ -1866,12 +1932,19 @@ static void classify(const Problem *pb, Result *r)
                 mpq_t f;
                 mpq_init(f);
                 Num *vp = vec_new(n), *vn = vec_new(n);
-                for (uint32_t i = 0; i < n; i++)
-                    num_set(&vp[i], &in.pvec[kp][i]), num_set(&vn[i], &in.pvec[kn][i]);
                 num_set_si(&cp, 1, 2);
-                num_mul(&cp, &cp, &in.pivot[kp]);
                 num_set_si(&cn, 1, 2);
-                num_mul(&cn, &cn, &in.pivot[kn]);
+                if (axis_saddle) {
+                    num_set_si(&vp[axp], 1, 1);
+                    num_set_si(&vn[axn], 1, 1);
+                    num_mul(&cp, &cp, &H[(size_t)axp * n + axp]);
+                    num_mul(&cn, &cn, &H[(size_t)axn * n + axn]);
+                } else {
+                    for (uint32_t i = 0; i < n; i++)
+                        num_set(&vp[i], &in.pvec[kp][i]), num_set(&vn[i], &in.pvec[kn][i]);
+                    num_mul(&cp, &cp, &in.pivot[kp]);
+                    num_mul(&cn, &cn, &in.pivot[kn]);
+                }
                 if (vectors_exact) {
                     /* v scaled by f scales the curvature v^T H v / 2 by f^2 */
                     make_primitive(vp, n, f);
@@ -2144,36 +2217,46 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
             num_set(&V[j][i], &in->nvec[j][i]);
         make_primitive(V[j], n, f);
     }
-    /* names of the null coordinates: the parameter's own where V_j is an axis */
+    /* names of the null coordinates: the parameter's own where V_j is an axis (its offset
+     * dx where the point's coordinate is not 0), else u1, u2, ... */
     char **names = xmalloc(sizeof(char *) * (size_t)dnull);
+    Buf b = {0};
+    buf_puts(&b, "spanned by ");
     for (int j = 0; j < dnull; j++) {
         long axis = -1;
         int nz = 0;
         for (uint32_t i = 0; i < n; i++)
             if (!num_is_zero(&V[j][i]))
                 nz++, axis = i;
-        Buf b = {0};
-        if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0)
-            buf_puts(&b, pb->m->param_names[axis]);
-        else if (dnull == 1)
-            buf_puts(&b, "u");
-        else
-            buf_printf(&b, "u%d", j + 1);
-        names[j] = b.data;
-    }
-    Buf b = {0};
-    buf_puts(&b, "null space spanned by ");
-    for (int j = 0; j < dnull; j++) {
+        Buf nm = {0};
         if (j)
             buf_puts(&b, ", ");
         put_vec(&b, V[j], n);
-        bool is_param = false;
-        for (uint32_t i = 0; i < n; i++)
-            is_param |= strcmp(names[j], pb->m->param_names[i]) == 0;
-        if (!is_param)
-            buf_printf(&b, " (coordinate %s)", names[j]);
+        if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0 && num_is_zero(&pb->p[axis])) {
+            buf_puts(&nm, pb->m->param_names[axis]);
+        } else if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0) {
+            buf_printf(&nm, "d%s", pb->m->param_names[axis]);
+            Num a;
+            num_init(&a);
+            bool neg = num_sign(&pb->p[axis]) < 0;
+            if (neg)
+                num_neg(&a, &pb->p[axis]);
+            else
+                num_set(&a, &pb->p[axis]);
+            buf_printf(&b, " (%s = %s %s ", nm.data, pb->m->param_names[axis], neg ? "+" : "-");
+            put_num(&b, &a);
+            buf_puts(&b, ")");
+            num_clear(&a);
+        } else {
+            if (dnull == 1)
+                buf_puts(&nm, "u");
+            else
+                buf_printf(&nm, "u%d", j + 1);
+            buf_printf(&b, " (coordinate %s)", nm.data);
+        }
+        names[j] = nm.data;
     }
-    step(r, "null space", "%s", b.data + strlen("null space "));
+    step(r, "null space", "%s", b.data);
 
     SerCtx c;
     if (!serctx_init(&c, dnull, K)) {

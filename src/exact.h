@@ -83,6 +83,7 @@ typedef struct {
     uint32_t memo_cap;
     Node fail_node;    /* where evaluation stopped, and why */
     const char *fail_why;
+    bool fail_limit;   /* stopped by the size limit, not by the function */
 } SerEval;
 
 void sereval_init(SerEval *e, const SerCtx *c, Ser *theta, uint32_t nparam);

@@ -910,6 +910,19 @@ static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
 
 static bool eval_node(SerEval *e, Node n, Ser z);
 
+/* Exact arithmetic can grow without bound (a high order, a point like 1e-4000); past this
+ * size the classifier stops with a reason rather than run for hours. */
+enum { MAX_RATIONAL_BITS = 200000 }; /* about 60000 digits */
+
+static bool too_big(const SerCtx *c, const Ser z)
+{
+    for (int i = 0; i < c->M; i++)
+        if (z[i].exact && (mpz_sizeinbase(mpq_numref(z[i].q), 2) > MAX_RATIONAL_BITS ||
+                           mpz_sizeinbase(mpq_denref(z[i].q), 2) > MAX_RATIONAL_BITS))
+            return true;
+    return false;
+}
+
 static const Num *get(SerEval *e, Node n)
 {
     if (n < e->memo_cap && e->memo[n])
@@ -921,7 +934,10 @@ static const Num *get(SerEval *e, Node n)
         e->memo_cap = cap;
     }
     Ser z = ser_new(e->ctx);
-    if (!eval_node(e, n, z)) {
+    if (!eval_node(e, n, z) ||
+        (too_big(e->ctx, z) && (e->fail_limit = !e->fail_node) &&
+         !fail(e, n, "the exact rationals grew past 60000 digits (a lower --order, or a point with shorter "
+                     "coordinates, keeps them smaller)"))) {
         ser_free(e->ctx, z);
         return NULL;
     }
