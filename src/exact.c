@@ -1738,7 +1738,8 @@ static void classify(const Problem *pb, Result *r)
     char *ls = num_text(L);
     b.len = 0;
     put_num(&b, L);
-    step(r, "loss", "%s%s", b.data, L->exact ? "" : " (irrational: a certified enclosure)");
+    step(r, "loss", "%s%s", b.data, L->exact ? "" : num_is_symbolic(L) ? " (exact, irrational)"
+                                                              : " (irrational: a certified enclosure)");
     buf_puts(&r->json, "\"loss\": ");
     json_str(&r->json, ls);
     free(ls);
@@ -2707,6 +2708,7 @@ int exact_check(const Model *m, const Deriv *d, const char *file, int order, boo
     }
     buf_free(&out);
     vec_free(pb.p, pb.n);
+    sym_release();
     flint_cleanup(); /* Arb's caches of constants, kept per thread */
     return failed ? 1 : 0;
 }
@@ -2903,6 +2905,7 @@ int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bo
     }
     result_free(&r);
     vec_free(pb.p, pb.n);
+    sym_release();
     flint_cleanup();
     return 0;
 }

@@ -17,10 +17,16 @@
 
 #include "hessgen.h"
 
+typedef struct Sym Sym;
+
+/* exact: a rational q. Otherwise s, when set, is an exact symbolic value: a sum of rational
+ * multiples of exp(r) times powers of atoms (sin(1/2), log(3), sigmoid(1), pi, 2^(1/2)), so
+ * that 4*exp(-1) - 4*exp(-1) is exactly 0; else b is a certified ball. */
 typedef struct {
     int exact;
     mpq_t q;
     arb_t b;
+    Sym *s;
 } Num;
 
 enum { SIGN_UNKNOWN = 2 };
@@ -43,7 +49,9 @@ bool num_is_zero(const Num *x);                   /* exactly 0 */
 int num_sign(const Num *x);                       /* -1, 0, 1, or SIGN_UNKNOWN */
 void num_to_ball(arb_t out, const Num *x);
 double num_to_double(const Num *x);
-void num_put(Buf *b, const Num *x); /* "-3/4", or a ball "[2.718281828 +/- 1e-40]" */
+void num_put(Buf *b, const Num *x); /* "-3/4", "2*exp(-1)", or a ball "[2.718281828 +/- 1e-40]" */
+bool num_is_symbolic(const Num *x);
+void sym_release(void); /* frees the table of atoms, at exit */
 
 /* ---- truncated multivariate power series ---- */
 

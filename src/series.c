@@ -14,6 +14,292 @@
 
 slong num_prec = 256;
 
+/* ---- symbolic irrationals: atoms, and sums of terms over them ---- */
+
+/* An atom is one transcendental value: op(arg) for a rational arg, arg^ex (OP_POW), or pi.
+ * exp(r) is not an atom: every term carries its own exponent r, so exp(a)*exp(b) = exp(a+b)
+ * holds exactly. Other identities (sin^2 + cos^2 = 1, sigmoid(a) + sigmoid(-a) = 1) are not
+ * known: a value that is 0 only by them stays a non-empty sum whose ball contains 0, which the
+ * classifier reports as uncertain, never as zero. */
+typedef struct {
+    Op op;
+    mpq_t arg, ex;
+    arb_t ball;
+    slong prec; /* of ball; 0: not computed */
+} Atom;
+
+static Atom *atoms;
+static uint32_t natoms, atoms_cap;
+
+enum { SYM_MAX_FACTORS = 6, SYM_MAX_TERMS = 48, SYM_MAX_POWER = 64 };
+
+typedef struct {
+    uint32_t atom;
+    int32_t pow;
+} Factor;
+
+typedef struct {
+    mpq_t c, e; /* c * exp(e) * prod atom^pow */
+    int nf;
+    Factor f[SYM_MAX_FACTORS];
+} Term;
+
+struct Sym {
+    int n;
+    Term t[SYM_MAX_TERMS];
+};
+
+static uint32_t atom_id(Op op, mpq_srcptr arg, mpq_srcptr ex)
+{
+    for (uint32_t i = 0; i < natoms; i++)
+        if (atoms[i].op == op && mpq_equal(atoms[i].arg, arg) && mpq_equal(atoms[i].ex, ex))
+            return i;
+    if (natoms == atoms_cap) {
+        atoms_cap = atoms_cap ? 2 * atoms_cap : 16;
+        atoms = xrealloc(atoms, sizeof(Atom) * atoms_cap);
+    }
+    Atom *a = &atoms[natoms];
+    a->op = op;
+    mpq_init(a->arg);
+    mpq_init(a->ex);
+    mpq_set(a->arg, arg);
+    mpq_set(a->ex, ex);
+    arb_init(a->ball);
+    a->prec = 0;
+    return natoms++;
+}
+
+void sym_release(void)
+{
+    for (uint32_t i = 0; i < natoms; i++) {
+        mpq_clear(atoms[i].arg);
+        mpq_clear(atoms[i].ex);
+        arb_clear(atoms[i].ball);
+    }
+    free(atoms);
+    atoms = NULL;
+    natoms = atoms_cap = 0;
+}
+
+static void q_ball(arb_t out, mpq_srcptr q, slong prec)
+{
+    fmpq_t f;
+    fmpq_init(f);
+    fmpq_set_mpq(f, q);
+    arb_set_fmpq(out, f, prec);
+    fmpq_clear(f);
+}
+
+static const arb_struct *atom_ball(uint32_t id)
+{
+    Atom *a = &atoms[id];
+    if (a->prec == num_prec)
+        return a->ball;
+    arb_t x, y;
+    arb_init(x);
+    arb_init(y);
+    q_ball(x, a->arg, num_prec + 32);
+    slong p = num_prec + 32;
+    switch (a->op) {
+    case OP_PI: arb_const_pi(a->ball, p); break;
+    case OP_SIN: arb_sin(a->ball, x, p); break;
+    case OP_COS: arb_cos(a->ball, x, p); break;
+    case OP_TAN: arb_tan(a->ball, x, p); break;
+    case OP_TANH: arb_tanh(a->ball, x, p); break;
+    case OP_ATAN: arb_atan(a->ball, x, p); break;
+    case OP_LOG: arb_log(a->ball, x, p); break;
+    case OP_SIGMOID: /* 1 / (1 + exp(-x)) */
+        arb_neg(y, x);
+        arb_exp(y, y, p);
+        arb_add_ui(y, y, 1, p);
+        arb_inv(a->ball, y, p);
+        break;
+    case OP_SOFTPLUS: /* log(1 + exp(x)) */
+        arb_exp(y, x, p);
+        arb_log1p(a->ball, y, p);
+        break;
+    case OP_POW:
+        q_ball(y, a->ex, p);
+        arb_pow(a->ball, x, y, p);
+        break;
+    default:
+        arb_indeterminate(a->ball);
+    }
+    a->prec = num_prec;
+    arb_clear(x);
+    arb_clear(y);
+    return a->ball;
+}
+
+static const char *atom_name(Op op)
+{
+    switch (op) {
+    case OP_SIN: return "sin";
+    case OP_COS: return "cos";
+    case OP_TAN: return "tan";
+    case OP_TANH: return "tanh";
+    case OP_ATAN: return "atan";
+    case OP_LOG: return "log";
+    case OP_SIGMOID: return "sigmoid";
+    case OP_SOFTPLUS: return "softplus";
+    default: return "?";
+    }
+}
+
+static Sym *sym_new(void)
+{
+    Sym *s = xmalloc(sizeof(Sym));
+    s->n = 0;
+    return s;
+}
+
+static void term_init(Term *t)
+{
+    mpq_init(t->c);
+    mpq_init(t->e);
+    t->nf = 0;
+}
+
+static void sym_free(Sym *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        mpq_clears(s->t[i].c, s->t[i].e, NULL);
+    free(s);
+}
+
+static Sym *sym_copy(const Sym *x)
+{
+    Sym *s = sym_new();
+    for (int i = 0; i < x->n; i++) {
+        term_init(&s->t[i]);
+        mpq_set(s->t[i].c, x->t[i].c);
+        mpq_set(s->t[i].e, x->t[i].e);
+        s->t[i].nf = x->t[i].nf;
+        memcpy(s->t[i].f, x->t[i].f, sizeof x->t[i].f);
+    }
+    s->n = x->n;
+    return s;
+}
+
+/* The order of terms by their irrational part (exp's exponent, then the factors). */
+static int term_key_cmp(const Term *a, const Term *b)
+{
+    int c = mpq_cmp(a->e, b->e);
+    if (c)
+        return c;
+    if (a->nf != b->nf)
+        return a->nf < b->nf ? -1 : 1;
+    for (int i = 0; i < a->nf; i++) {
+        if (a->f[i].atom != b->f[i].atom)
+            return a->f[i].atom < b->f[i].atom ? -1 : 1;
+        if (a->f[i].pow != b->f[i].pow)
+            return a->f[i].pow < b->f[i].pow ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Adds term t (consumed) into s, keeping the terms sorted and merged. False when full. */
+static bool sym_add_term(Sym *s, Term *t)
+{
+    if (mpq_sgn(t->c) == 0) {
+        mpq_clears(t->c, t->e, NULL);
+        return true;
+    }
+    int lo = 0, hi = s->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        int c = term_key_cmp(&s->t[mid], t);
+        if (c == 0) {
+            mpq_add(s->t[mid].c, s->t[mid].c, t->c);
+            mpq_clears(t->c, t->e, NULL);
+            if (mpq_sgn(s->t[mid].c) == 0) {
+                mpq_clears(s->t[mid].c, s->t[mid].e, NULL);
+                memmove(&s->t[mid], &s->t[mid + 1], sizeof(Term) * (size_t)(s->n - mid - 1));
+                s->n--;
+            }
+            return true;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s->n == SYM_MAX_TERMS) {
+        mpq_clears(t->c, t->e, NULL);
+        return false;
+    }
+    memmove(&s->t[lo + 1], &s->t[lo], sizeof(Term) * (size_t)(s->n - lo));
+    s->t[lo] = *t;
+    s->n++;
+    return true;
+}
+
+/* t = a * b; false when it has too many factors or too high a power */
+static bool term_mul(Term *t, const Term *a, const Term *b)
+{
+    term_init(t);
+    mpq_mul(t->c, a->c, b->c);
+    mpq_add(t->e, a->e, b->e);
+    int i = 0, j = 0;
+    while (i < a->nf || j < b->nf) {
+        Factor f;
+        if (j >= b->nf || (i < a->nf && a->f[i].atom < b->f[j].atom))
+            f = a->f[i++];
+        else if (i >= a->nf || b->f[j].atom < a->f[i].atom)
+            f = b->f[j++];
+        else {
+            f.atom = a->f[i].atom;
+            f.pow = a->f[i++].pow + b->f[j++].pow;
+            if (f.pow == 0)
+                continue;
+        }
+        if (t->nf == SYM_MAX_FACTORS || f.pow > SYM_MAX_POWER || f.pow < -SYM_MAX_POWER) {
+            mpq_clears(t->c, t->e, NULL);
+            return false;
+        }
+        t->f[t->nf++] = f;
+    }
+    return true;
+}
+
+static void term_of_rational(Term *t, mpq_srcptr q)
+{
+    term_init(t);
+    mpq_set(t->c, q);
+}
+
+static void sym_ball(arb_t out, const Sym *s)
+{
+    arb_t term, x;
+    arb_init(term);
+    arb_init(x);
+    arb_zero(out);
+    slong p = num_prec + 32;
+    for (int i = 0; i < s->n; i++) {
+        const Term *t = &s->t[i];
+        q_ball(term, t->c, p);
+        if (mpq_sgn(t->e)) {
+            q_ball(x, t->e, p);
+            arb_exp(x, x, p);
+            arb_mul(term, term, x, p);
+        }
+        for (int k = 0; k < t->nf; k++) {
+            if (t->f[k].pow >= 0)
+                arb_pow_ui(x, atom_ball(t->f[k].atom), (ulong)t->f[k].pow, p);
+            else {
+                arb_pow_ui(x, atom_ball(t->f[k].atom), (ulong)-t->f[k].pow, p);
+                arb_inv(x, x, p);
+            }
+            arb_mul(term, term, x, p);
+        }
+        arb_add(out, out, term, p);
+    }
+    arb_clear(term);
+    arb_clear(x);
+}
+
 /* ---- numbers ---- */
 
 void num_init(Num *x)
@@ -21,33 +307,69 @@ void num_init(Num *x)
     x->exact = 1;
     mpq_init(x->q);
     arb_init(x->b);
+    x->s = NULL;
 }
 
 void num_clear(Num *x)
 {
     mpq_clear(x->q);
     arb_clear(x->b);
+    sym_free(x->s);
+    x->s = NULL;
+}
+
+bool num_is_symbolic(const Num *x)
+{
+    return x->s != NULL;
+}
+
+static void drop_sym(Num *z)
+{
+    sym_free(z->s);
+    z->s = NULL;
+}
+
+/* z takes the symbolic value s (consumed), reduced to a rational where it is one. */
+static void num_take_sym(Num *z, Sym *s)
+{
+    drop_sym(z);
+    if (s->n == 0 || (s->n == 1 && s->t[0].nf == 0 && mpq_sgn(s->t[0].e) == 0)) {
+        if (s->n == 0)
+            mpq_set_ui(z->q, 0, 1);
+        else
+            mpq_set(z->q, s->t[0].c);
+        z->exact = 1;
+        sym_free(s);
+        return;
+    }
+    z->exact = 0;
+    z->s = s;
 }
 
 void num_set(Num *z, const Num *x)
 {
     if (z == x)
         return;
+    drop_sym(z);
     z->exact = x->exact;
     if (x->exact)
         mpq_set(z->q, x->q);
+    else if (x->s)
+        z->s = sym_copy(x->s);
     else
         arb_set(z->b, x->b);
 }
 
 void num_set_q(Num *z, mpq_srcptr q)
 {
+    drop_sym(z);
     z->exact = 1;
     mpq_set(z->q, q);
 }
 
 void num_set_si(Num *z, long n, unsigned long d)
 {
+    drop_sym(z);
     z->exact = 1;
     mpq_set_si(z->q, n, d);
     mpq_canonicalize(z->q);
@@ -55,21 +377,37 @@ void num_set_si(Num *z, long n, unsigned long d)
 
 void num_set_ball(Num *z, const arb_t b)
 {
+    drop_sym(z);
     z->exact = 0;
     arb_set(z->b, b);
 }
 
+/* c * atom (or c * exp(e) when op is OP_EXP: then arg is e) */
+static void num_set_atom(Num *z, Op op, mpq_srcptr arg, mpq_srcptr ex)
+{
+    Sym *s = sym_new();
+    Term t;
+    term_init(&t);
+    mpq_set_ui(t.c, 1, 1);
+    if (op == OP_EXP)
+        mpq_set(t.e, arg);
+    else {
+        t.nf = 1;
+        t.f[0].atom = atom_id(op, arg, ex);
+        t.f[0].pow = 1;
+    }
+    sym_add_term(s, &t);
+    num_take_sym(z, s);
+}
+
 void num_to_ball(arb_t out, const Num *x)
 {
-    if (!x->exact) {
+    if (x->s)
+        sym_ball(out, x->s);
+    else if (!x->exact)
         arb_set(out, x->b);
-        return;
-    }
-    fmpq_t f;
-    fmpq_init(f);
-    fmpq_set_mpq(f, x->q);
-    arb_set_fmpq(out, f, num_prec);
-    fmpq_clear(f);
+    else
+        q_ball(out, x->q, num_prec);
 }
 
 bool num_is_zero(const Num *x)
@@ -81,11 +419,12 @@ int num_sign(const Num *x)
 {
     if (x->exact)
         return mpq_sgn(x->q);
-    if (arb_is_positive(x->b))
-        return 1;
-    if (arb_is_negative(x->b))
-        return -1;
-    return SIGN_UNKNOWN;
+    arb_t b;
+    arb_init(b);
+    num_to_ball(b, x);
+    int s = arb_is_positive(b) ? 1 : arb_is_negative(b) ? -1 : SIGN_UNKNOWN;
+    arb_clear(b);
+    return s;
 }
 
 typedef void (*arb_op)(arb_t, const arb_t, const arb_t, slong);
@@ -98,21 +437,100 @@ static void ball_op(Num *z, const Num *x, const Num *y, arb_op op)
     num_to_ball(bx, x);
     num_to_ball(by, y);
     op(z->b, bx, by, num_prec);
+    drop_sym(z);
     z->exact = 0;
     arb_clear(bx);
     arb_clear(by);
 }
 
+/* Both operands exact or symbolic (not balls): the symbolic sum or product; false when it
+ * would outgrow the representation (the caller falls back to balls). */
+static bool symbolic(const Num *x)
+{
+    return x->exact || x->s;
+}
+
+static bool sym_of(Sym *out, const Num *x)
+{
+    if (x->s) {
+        for (int i = 0; i < x->s->n; i++) {
+            Term t;
+            term_init(&t);
+            mpq_set(t.c, x->s->t[i].c);
+            mpq_set(t.e, x->s->t[i].e);
+            t.nf = x->s->t[i].nf;
+            memcpy(t.f, x->s->t[i].f, sizeof t.f);
+            if (!sym_add_term(out, &t))
+                return false;
+        }
+        return true;
+    }
+    Term t;
+    term_of_rational(&t, x->q);
+    return sym_add_term(out, &t);
+}
+
+static bool sym_addsub(Num *z, const Num *x, const Num *y, int sign)
+{
+    Sym *s = sym_new();
+    bool ok = sym_of(s, x);
+    if (ok && y->s) {
+        for (int i = 0; i < y->s->n && ok; i++) {
+            Term t;
+            term_init(&t);
+            mpq_set(t.c, y->s->t[i].c);
+            if (sign < 0)
+                mpq_neg(t.c, t.c);
+            mpq_set(t.e, y->s->t[i].e);
+            t.nf = y->s->t[i].nf;
+            memcpy(t.f, y->s->t[i].f, sizeof t.f);
+            ok = sym_add_term(s, &t);
+        }
+    } else if (ok) {
+        Term t;
+        term_of_rational(&t, y->q);
+        if (sign < 0)
+            mpq_neg(t.c, t.c);
+        ok = sym_add_term(s, &t);
+    }
+    if (!ok) {
+        sym_free(s);
+        return false;
+    }
+    num_take_sym(z, s);
+    return true;
+}
+
+static bool sym_product(Num *z, const Num *x, const Num *y)
+{
+    Sym *a = sym_new(), *b = sym_new(), *s = sym_new();
+    bool ok = sym_of(a, x) && sym_of(b, y);
+    for (int i = 0; i < a->n && ok; i++)
+        for (int j = 0; j < b->n && ok; j++) {
+            Term t;
+            ok = term_mul(&t, &a->t[i], &b->t[j]) && sym_add_term(s, &t);
+        }
+    sym_free(a);
+    sym_free(b);
+    if (!ok) {
+        sym_free(s);
+        return false;
+    }
+    num_take_sym(z, s);
+    return true;
+}
+
 void num_add(Num *z, const Num *x, const Num *y)
 {
     if (x->exact && y->exact) {
+        drop_sym(z);
         mpq_add(z->q, x->q, y->q);
         z->exact = 1;
     } else if (num_is_zero(x)) {
         num_set(z, y);
     } else if (num_is_zero(y)) {
         num_set(z, x);
-    } else {
+    } else if (!(symbolic(x) && symbolic(y) && sym_addsub(z, x, y, 1))) {
         ball_op(z, x, y, arb_add);
     }
 }
@@ -120,11 +538,12 @@ void num_add(Num *z, const Num *x, const Num *y)
 void num_sub(Num *z, const Num *x, const Num *y)
 {
     if (x->exact && y->exact) {
+        drop_sym(z);
         mpq_sub(z->q, x->q, y->q);
         z->exact = 1;
     } else if (num_is_zero(y)) {
         num_set(z, x);
-    } else {
+    } else if (!(symbolic(x) && symbolic(y) && sym_addsub(z, x, y, -1))) {
         ball_op(z, x, y, arb_sub);
     }
 }
@@ -132,12 +551,12 @@ void num_sub(Num *z, const Num *x, const Num *y)
 void num_mul(Num *z, const Num *x, const Num *y)
 {
     if (num_is_zero(x) || num_is_zero(y)) {
-        z->exact = 1;
-        mpq_set_ui(z->q, 0, 1);
+        num_set_si(z, 0, 1);
     } else if (x->exact && y->exact) {
+        drop_sym(z);
         mpq_mul(z->q, x->q, y->q);
         z->exact = 1;
-    } else {
+    } else if (!(symbolic(x) && symbolic(y) && sym_product(z, x, y))) {
         ball_op(z, x, y, arb_mul);
     }
 }
@@ -157,11 +576,30 @@ bool num_div(Num *z, const Num *x, const Num *y)
     if (s == 0 || s == SIGN_UNKNOWN)
         return false;
     if (num_is_zero(x)) {
-        z->exact = 1;
-        mpq_set_ui(z->q, 0, 1);
-    } else if (x->exact && y->exact) {
-        mpq_div(z->q, x->q, y->q);
-        z->exact = 1;
+        num_set_si(z, 0, 1);
+    } else if (y->exact) {
+        mpq_t inv;
+        mpq_init(inv);
+        mpq_inv(inv, y->q);
+        num_mul_q(z, x, inv);
+        mpq_clear(inv);
+    } else if (y->s && y->s->n == 1 && symbolic(x)) {
+        /* a single term c*exp(e)*prod a^k inverts exactly */
+        const Term *t = &y->s->t[0];
+        Sym *is = sym_new();
+        Term u;
+        term_init(&u);
+        mpq_inv(u.c, t->c);
+        mpq_neg(u.e, t->e);
+        u.nf = t->nf;
+        for (int k = 0; k < t->nf; k++)
+            u.f[k].atom = t->f[k].atom, u.f[k].pow = -t->f[k].pow;
+        sym_add_term(is, &u);
+        Num inv;
+        num_init(&inv);
+        num_take_sym(&inv, is);
+        num_mul(z, x, &inv);
+        num_clear(&inv);
     } else {
         ball_op(z, x, y, arb_div);
     }
@@ -171,9 +609,17 @@ bool num_div(Num *z, const Num *x, const Num *y)
 void num_neg(Num *z, const Num *x)
 {
     if (x->exact) {
+        drop_sym(z);
         mpq_neg(z->q, x->q);
         z->exact = 1;
+    } else if (x->s) {
+        Num m;
+        num_init(&m);
+        num_set_si(&m, -1, 1);
+        num_mul(z, x, &m);
+        num_clear(&m);
     } else {
+        drop_sym(z);
         arb_neg(z->b, x->b);
         z->exact = 0;
     }
@@ -183,17 +629,73 @@ double num_to_double(const Num *x)
 {
     if (x->exact)
         return rat_to_double(x->q);
-    return arf_get_d(arb_midref(x->b), ARF_RND_NEAR);
+    arb_t b;
+    arb_init(b);
+    num_to_ball(b, x);
+    double d = arf_get_d(arb_midref(b), ARF_RND_NEAR);
+    arb_clear(b);
+    return d;
+}
+
+static void put_q(Buf *b, mpq_srcptr q)
+{
+    void (*freefunc)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &freefunc);
+    char *s = mpq_get_str(NULL, 10, q);
+    buf_puts(b, s);
+    freefunc(s, strlen(s) + 1);
+}
+
+static void put_atom(Buf *b, const Atom *a)
+{
+    if (a->op == OP_PI) {
+        buf_puts(b, "pi");
+    } else if (a->op == OP_POW) {
+        put_q(b, a->arg);
+        buf_puts(b, "^(");
+        put_q(b, a->ex);
+        buf_puts(b, ")");
+    } else {
+        buf_printf(b, "%s(", atom_name(a->op));
+        put_q(b, a->arg);
+        buf_puts(b, ")");
+    }
 }
 
 void num_put(Buf *b, const Num *x)
 {
-    void (*freefunc)(void *, size_t);
-    mp_get_memory_functions(NULL, NULL, &freefunc);
     if (x->exact) {
-        char *s = mpq_get_str(NULL, 10, x->q);
-        buf_puts(b, s);
-        freefunc(s, strlen(s) + 1);
+        put_q(b, x->q);
+    } else if (x->s) {
+        /* 2*exp(-1) - 1/3*sigmoid(1)^2: the exact value, in the language's own syntax */
+        for (int i = 0; i < x->s->n; i++) {
+            const Term *t = &x->s->t[i];
+            mpq_t c;
+            mpq_init(c);
+            mpq_abs(c, t->c);
+            if (i)
+                buf_puts(b, mpq_sgn(t->c) < 0 ? " - " : " + ");
+            else if (mpq_sgn(t->c) < 0)
+                buf_puts(b, "-");
+            bool first = mpq_cmp_ui(c, 1, 1) == 0;
+            if (!first)
+                put_q(b, c);
+            if (mpq_sgn(t->e)) {
+                buf_puts(b, first ? "exp(" : "*exp(");
+                put_q(b, t->e);
+                buf_puts(b, ")");
+                first = false;
+            }
+            for (int k = 0; k < t->nf; k++) {
+                if (!first)
+                    buf_puts(b, "*");
+                put_atom(b, &atoms[t->f[k].atom]);
+                if (t->f[k].pow != 1)
+                    buf_printf(b, t->f[k].pow < 0 ? "^(%d)" : "^%d", t->f[k].pow);
+                first = false;
+            }
+            mpq_clear(c);
+        }
     } else {
         char *s = arb_get_str(x->b, 12, 0);
         buf_puts(b, s);
@@ -483,22 +985,61 @@ static void uni_elementary(Uni *z, char which)
 
 typedef void (*arb_fn)(arb_t, const arb_t, slong);
 
-/* f(a0) exactly when a0 is exactly `at` (exp(0) = 1, log(1) = 0), else a ball */
-static void special(Num *z, const Num *a0, arb_fn f, long at, long value)
+/* f(a0): exactly `value` when a0 is exactly `at` (exp(0) = 1, log(1) = 0); for another
+ * rational a0 the exact symbol f(a0); for an a0 that is itself irrational, a ball. */
+static void special(Num *z, const Num *a0, Op op, long at, long value)
 {
     if (a0->exact && mpz_cmp_si(mpq_numref(a0->q), at) == 0 && mpz_cmp_ui(mpq_denref(a0->q), 1) == 0) {
         num_set_si(z, value, 1);
         return;
     }
+    if (a0->exact) {
+        mpq_t none;
+        mpq_init(none);
+        num_set_atom(z, op, a0->q, none);
+        mpq_clear(none);
+        return;
+    }
+    arb_fn f = op == OP_EXP ? arb_exp : op == OP_LOG ? arb_log : op == OP_SIN ? arb_sin : op == OP_COS ? arb_cos
+             : op == OP_TAN ? arb_tan : op == OP_TANH ? arb_tanh : arb_atan;
     arb_t x;
     arb_init(x);
     num_to_ball(x, a0);
-    f(z->b, x, num_prec);
-    z->exact = 0;
+    f(x, x, num_prec);
+    num_set_ball(z, x);
     arb_clear(x);
 }
 
-static void num_exp(Num *z, const Num *a) { special(z, a, arb_exp, 0, 1); }
+static void num_exp(Num *z, const Num *a) { special(z, a, OP_EXP, 0, 1); }
+
+/* y' = c0 + c1*y + c2*y^2 with y(0) = y0, as a series: the Riccati equations of tan (1 + y^2),
+ * tanh (1 - y^2) and sigmoid (y - y^2). Only sums and products, so y0 may stay symbolic. */
+static void uni_riccati(Uni *z, const Num *y0, long c0, long c1, long c2)
+{
+    Num acc, t;
+    num_init(&acc);
+    num_init(&t);
+    num_set(&z->c[0], y0);
+    for (int k = 0; k < z->K; k++) {
+        /* (y')_k = c0*[k == 0] + c1*y_k + c2*sum_{i+j=k} y_i y_j; y_{k+1} = (y')_k / (k+1) */
+        num_set_si(&acc, k == 0 ? c0 : 0, 1);
+        num_set_si(&t, c1, 1);
+        num_mul(&t, &t, &z->c[k]);
+        num_add(&acc, &acc, &t);
+        for (int i = 0; i <= k; i++) {
+            if (c2 == 0)
+                break;
+            num_set_si(&t, c2, 1);
+            num_mul(&t, &t, &z->c[i]);
+            num_mul(&t, &t, &z->c[k - i]);
+            num_add(&acc, &acc, &t);
+        }
+        num_set_si(&t, 1, (unsigned long)(k + 1));
+        num_mul(&z->c[k + 1], &acc, &t);
+    }
+    num_clear(&acc);
+    num_clear(&t);
+}
 
 /* (a0 + t)^e for a rational or ball exponent e, a0 > 0 (or e a non-negative integer) */
 static bool uni_pow(Uni *z, const Num *a0, const Num *e)
@@ -533,14 +1074,16 @@ static bool uni_pow(Uni *z, const Num *a0, const Num *e)
         }
         mpz_clears(rn, rd, NULL);
     }
-    if (!exact) {
+    if (!exact && a0->exact && e->exact) {
+        num_set_atom(&p, OP_POW, a0->q, e->q); /* 2^(1/2), exactly */
+    } else if (!exact) {
         arb_t x, y;
         arb_init(x);
         arb_init(y);
         num_to_ball(x, a0);
         num_to_ball(y, e);
-        arb_pow(p.b, x, y, num_prec);
-        p.exact = 0;
+        arb_pow(x, x, y, num_prec);
+        num_set_ball(&p, x);
         arb_clear(x);
         arb_clear(y);
     }
@@ -606,7 +1149,7 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
             *why = sx == SIGN_UNKNOWN ? "the sign of the logarithm's argument cannot be certified"
                                       : "the logarithm's argument is not positive";
         } else {
-            special(&z->c[0], &x, arb_log, 1, 0);
+            special(&z->c[0], &x, OP_LOG, 1, 0);
             /* c_k = (-1)^(k+1) / (k x^k) */
             Num p;
             num_init(&p);
@@ -626,8 +1169,8 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         Num S, C;
         num_init(&S);
         num_init(&C);
-        special(&S, a0, arb_sin, 0, 0);
-        special(&C, a0, arb_cos, 0, 1);
+        special(&S, a0, OP_SIN, 0, 0);
+        special(&C, a0, OP_COS, 0, 1);
         uni_elementary(&u, 's');
         uni_elementary(&v, 'c');
         for (int k = 0; k <= K; k++) {
@@ -649,34 +1192,23 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
     case OP_TAN:
     case OP_TANH:
     case OP_SECH2: {
-        /* f(a0 + t) = (T0 + f(t)) / (1 -+ T0 f(t)), f(t) = sin/cos or sinh/cosh */
+        /* tan' = 1 + tan^2, tanh' = 1 - tanh^2; sech^2 = 1 - tanh^2 */
         bool hyper = op != OP_TAN;
         Num T0;
         num_init(&T0);
-        special(&T0, a0, hyper ? arb_tanh : arb_tan, 0, 0);
-        uni_elementary(&u, hyper ? 'S' : 's');
-        uni_elementary(&v, hyper ? 'C' : 'c');
-        uni_div(&w, &u, &v); /* cos(0) = cosh(0) = 1 */
-        for (int k = 0; k <= K; k++) {
-            num_mul(&t, &T0, &w.c[k]);
-            if (hyper)
-                num_set(&v.c[k], &t);
-            else
-                num_neg(&v.c[k], &t);
-            num_set(&u.c[k], &w.c[k]);
-        }
-        num_add(&u.c[0], &u.c[0], &T0);
-        num_set_si(&t, 1, 1);
-        num_add(&v.c[0], &v.c[0], &t);
-        if (!uni_div(z, &u, &v)) {
+        special(&T0, a0, hyper ? OP_TANH : OP_TAN, 0, 0);
+        if (op == OP_TAN && num_sign(&T0) == SIGN_UNKNOWN && !num_is_symbolic(&T0)) {
             ok = false;
-            *why = "tan is not defined there, or its denominator's sign cannot be certified";
-        } else if (op == OP_SECH2) {
-            /* sech^2 = 1 - tanh^2 */
-            uni_mul(&w, z, z);
-            for (int k = 0; k <= K; k++)
-                num_neg(&z->c[k], &w.c[k]);
-            num_add(&z->c[0], &z->c[0], &t);
+            *why = "tan's value there cannot be certified";
+        } else {
+            uni_riccati(z, &T0, 1, 0, hyper ? -1 : 1);
+            if (op == OP_SECH2) {
+                uni_mul(&w, z, z);
+                for (int k = 0; k <= K; k++)
+                    num_neg(&z->c[k], &w.c[k]);
+                num_set_si(&t, 1, 1);
+                num_add(&z->c[0], &z->c[0], &t);
+            }
         }
         num_clear(&T0);
         break;
@@ -695,7 +1227,7 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         for (int k = 0; k <= K; k++)
             num_set_si(&v.c[k], k == 0, 1);
         uni_div(&w, &v, &u); /* 1 + a0^2 > 0 */
-        special(&E, a0, arb_atan, 0, 0);
+        special(&E, a0, OP_ATAN, 0, 0);
         uni_integrate(z, &w, &E);
         break;
     }
@@ -725,37 +1257,53 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
     }
     case OP_SIGMOID:
     case OP_SOFTPLUS: {
-        /* sigmoid(a0 + t) = 1 / (1 + e^-a0 e^-t); softplus = softplus(a0) + integral of it */
-        Num m;
+        /* sigmoid' = sigmoid - sigmoid^2 from sigmoid(a0) (1/2 at 0); softplus = softplus(a0) +
+         * the integral of sigmoid. softplus(a0) is never rational: log(1 + e^a0). */
+        Num S0, m;
+        num_init(&S0);
         num_init(&m);
-        num_neg(&m, a0);
-        num_exp(&E, &m);
-        uni_elementary(&u, 'e');
-        for (int k = 0; k <= K; k++) {
-            num_mul(&v.c[k], &E, &u.c[k]);
-            if (k % 2)
-                num_neg(&v.c[k], &v.c[k]);
-            num_set_si(&w.c[k], k == 0, 1);
+        if (num_is_zero(a0)) {
+            num_set_si(&S0, 1, 2);
+        } else if (a0->exact) {
+            mpq_t none;
+            mpq_init(none);
+            num_set_atom(&S0, OP_SIGMOID, a0->q, none);
+            mpq_clear(none);
+        } else {
+            arb_t x;
+            arb_init(x);
+            num_to_ball(x, a0);
+            arb_neg(x, x);
+            arb_exp(x, x, num_prec);
+            arb_add_ui(x, x, 1, num_prec);
+            arb_inv(x, x, num_prec);
+            num_set_ball(&S0, x);
+            arb_clear(x);
         }
-        num_set_si(&t, 1, 1);
-        num_add(&v.c[0], &v.c[0], &t);
         Uni sg = uni_new(K);
-        uni_div(&sg, &w, &v); /* 1 + e^-a0 > 0 */
+        uni_riccati(&sg, &S0, 0, 1, -1);
         if (op == OP_SIGMOID) {
             for (int k = 0; k <= K; k++)
                 num_set(&z->c[k], &sg.c[k]);
         } else {
-            /* softplus(a0) = log(1 + e^a0): never rational, a ball */
-            arb_t x;
-            arb_init(x);
-            num_to_ball(x, a0);
-            arb_exp(x, x, num_prec);
-            arb_log1p(x, x, num_prec);
-            num_set_ball(&m, x);
-            arb_clear(x);
+            if (a0->exact) {
+                mpq_t none;
+                mpq_init(none);
+                num_set_atom(&m, OP_SOFTPLUS, a0->q, none);
+                mpq_clear(none);
+            } else {
+                arb_t x;
+                arb_init(x);
+                num_to_ball(x, a0);
+                arb_exp(x, x, num_prec);
+                arb_log1p(x, x, num_prec);
+                num_set_ball(&m, x);
+                arb_clear(x);
+            }
             uni_integrate(z, &sg, &m);
         }
         uni_free(&sg);
+        num_clear(&S0);
         num_clear(&m);
         break;
     }
@@ -961,11 +1509,10 @@ static bool eval_node(SerEval *e, Node n, Ser z)
         num_set_q(&z[0], dag_rat(n));
         return true;
     case OP_PI: {
-        arb_t p;
-        arb_init(p);
-        arb_const_pi(p, num_prec);
-        num_set_ball(&z[0], p);
-        arb_clear(p);
+        mpq_t none;
+        mpq_init(none);
+        num_set_atom(&z[0], OP_PI, none, none);
+        mpq_clear(none);
         return true;
     }
     case OP_PARAM:
