@@ -424,6 +424,28 @@ def positive_definite(form, syms, weights, where):
                 pure.add(nz[0])
         if len(pure) == n:
             return True, "even monomials with positive coefficients and pure powers"
+    # a sum of forms in disjoint sets of variables (z^2 + q(x, y)) is definite iff each is
+    blocks = []
+    for m, _ in terms:
+        vs = {i for i, e in enumerate(m) if e}
+        joined = [b for b in blocks if b & vs]
+        for b in joined:
+            blocks.remove(b)
+            vs |= b
+        blocks.append(vs)
+    if len(blocks) > 1:
+        if sum(len(b) for b in blocks) < n:
+            return False, "some variable does not occur in the form"
+        hows = []
+        for b in sorted(blocks, key=min):
+            idx = sorted(b)
+            part = sp.Add(*[c * sp.Mul(*[syms[i] ** m[i] for i in idx]) for m, c in terms
+                            if any(m[i] for i in idx)])
+            ok_b, how_b = positive_definite(part, [syms[i] for i in idx], [weights[i] for i in idx], where)
+            if not ok_b:
+                return False, f"the part in {[str(syms[i]) for i in idx]}: {how_b}"
+            hows.append(how_b)
+        return True, "a sum of definite forms in separate variables (" + "; ".join(hows) + ")"
     if n == 1:
         return False, "one variable, not an even power with a positive coefficient"
     if n == 2:
@@ -828,6 +850,21 @@ def check_hessgen_certificate(case, res, verbose):
                 raise CertError("no component is shown to be nonzero")
         except (CertError, H.HLError, KeyError, TypeError, ValueError) as e:
             fails.append(f"{where}: gradient: {e}")
+    elif kind in ("weights", "definite_hessian"):
+        # the same proof as a corpus `#@ weights` line: hessgen's coordinates (the subst) and
+        # weights, whose weighted initial form must be definite with the verdict's sign
+        try:
+            n = len(cfile.syms)
+            w = cert["weights"] if kind == "weights" else [1] * n
+            text = ", ".join(str(int(x)) for x in w)
+            if kind == "weights" and cert.get("subst"):
+                text += "; subst: " + cert["subst"]
+            facts = check_weights(cfile, case, Cert("weights", case.line, text), where)
+            want = {"strict_min": "strict_min", "strict_max": "strict_max"}.get(res.get("verdict"))
+            if want not in facts:
+                raise CertError(f"it proves {sorted(facts)}, not the verdict {res.get('verdict')}")
+        except (CertError, H.HLError, KeyError, TypeError, ValueError) as e:
+            fails.append(f"{where}: weights: {e}")
     elif verbose:
         print(f"  {case.where}: hessgen certificate of kind {kind!r} not checked: "
               f"{json.dumps(cert)[:300]}")
