@@ -100,4 +100,66 @@ void sereval_free(SerEval *e);
  * smooth there, or a sign that decides cannot be certified (fail_node, fail_why say which). */
 const Num *sereval(SerEval *e, Node n);
 
+/* ---- shared by exact.c and reduce.c: vectors, text, curves ---- */
+
+Num *vec_new(uint32_t n);
+void vec_free(Num *v, uint32_t n);
+/* A number for the reader: exact when short, else its magnitude (~3.48678e+59999). */
+void put_num(Buf *b, const Num *x);
+void put_vec(Buf *b, const Num *v, uint32_t n); /* "(1, -1)" */
+void put_monomial(Buf *b, const SerCtx *c, int i, char **names);
+/* The terms of s (of weighted degree wdeg when w is given) from monomial `from` on, at most
+ * `limit` of them: "x^4 - 1/4*x^2*y". */
+void put_poly_from(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit, int from);
+void put_poly(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit);
+
+/* A polynomial in t, for the curves that certify a saddle. */
+typedef struct {
+    int n;
+    Num *c;
+} TPoly;
+
+TPoly tp_new(int n);
+void tp_free(TPoly *p);
+TPoly tp_mul(const TPoly *a, const TPoly *b);
+void tp_addmul(TPoly *acc, const TPoly *a, const Num *k);
+void tp_put(Buf *b, const TPoly *p, bool brief);
+/* The polynomial s (in the variables of c) at u(t). */
+TPoly tp_compose(const SerCtx *c, const Num *s, const TPoly *u);
+
+/* ---- reduce.c: the reduced function's decision ---- */
+
+typedef enum { D_UNKNOWN, D_STRICT_MIN, D_NOT_MIN, D_ZERO } Decision;
+
+typedef struct {
+    Decision kind;
+    Buf why;        /* the sentence */
+    /* D_NOT_MIN: the curve u(t) in the null coordinates, and the leading term c*t^order */
+    TPoly *curve;   /* d polynomials */
+    long order;
+    Num lead;
+    /* D_STRICT_MIN by a weighted form: its weights and weighted degree, and the shifts made
+     * before it (outermost first: u[var] = u'[var] + y0*u'[other]^b) */
+    bool weighted;
+    int w[8];
+    long wdeg;
+    int nshift;
+    struct {
+        int var, other, b;
+        mpq_t y0;
+    } shift[8];
+} Decided;
+
+typedef struct {
+    const SerCtx *c;
+    char **names;  /* null coordinates' names */
+    int K;
+    bool negated;  /* g is minus the reduced function: say so in the loss's own terms */
+} RCtx;
+
+void decided_init(Decided *r, int d);
+void decided_free(Decided *r, int d);
+/* Decides whether g (no terms below degree 3) has a strict local minimum at 0. */
+void reduce_decide(const RCtx *rc, const Num *g, Decided *out);
+
 #endif
