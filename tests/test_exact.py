@@ -171,6 +171,25 @@ def not_defined_or_not_smooth_is_undetermined():
         ok(rc == 0 and 'not defined at this point' in out, out)
 
 
+@check
+def rationals_that_outgrow_the_limit_give_undetermined_not_a_hang():
+    with tempfile.TemporaryDirectory() as d:
+        c = '1' + '234567890' * 250  # a 2251-digit constant; (x - c)^40 has 90000 digits
+        f = write(d, 'g.hl', 'param x;\nconst c = %s;\nloss (x - c)^40 + x^2;\nat x = 0 expect undetermined;\n' % c)
+        rc, out, _ = hg('--check', f, timeout=60)
+        ok(rc == 0 and 'grew past 60000 digits' in out, out[:2000])
+        ok(max(len(l) for l in out.splitlines()) < 400, 'a line of %d characters' % max(len(l) for l in out.splitlines()))
+
+
+@check
+def irrational_values_stay_exact_where_they_cancel():
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'e.hl', 'param x;\nloss (x - 1)^2*exp(x);\nat x = -1 expect strict_max;\n')
+        rc, out, _ = hg('--check', f)
+        ok(rc == 0 and 'gradient   (0) exactly: critical' in out, out)
+        ok('[[-2*exp(-1)]]' in out and '4*exp(-1) (exact, irrational)' in out, out)
+
+
 def main():
     return checks.run()
 
