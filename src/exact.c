@@ -591,7 +591,16 @@ static void cert_curves(Buf *b, const TPoly *up, long ou, const Num *cu, const T
     Buf ju = {0}, jd = {0};
     theta_json(&ju, up, n);
     theta_json(&jd, down, n);
-    buf_puts(b, "{\"kind\": \"curves\", ");
+    /* a curve with a ball among its coefficients is not an exact certificate: the verdict
+     * stands (it rests on the reduced function's form), the curve is only its enclosure */
+    bool exact = true;
+    for (uint32_t i = 0; i < n; i++)
+        for (int k = 0; k < up[i].n; k++)
+            exact = exact && (up[i].c[k].exact || num_is_symbolic(&up[i].c[k]));
+    for (uint32_t i = 0; i < n; i++)
+        for (int k = 0; k < down[i].n; k++)
+            exact = exact && (down[i].c[k].exact || num_is_symbolic(&down[i].c[k]));
+    buf_puts(b, exact ? "{\"kind\": \"curves\", " : "{\"kind\": \"curves_enclosed\", ");
     cert_curve_member(b, "up", ju.data, ou, cu);
     buf_puts(b, ", ");
     cert_curve_member(b, "down", jd.data, od, cd);

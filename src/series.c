@@ -651,8 +651,11 @@ static void put_atom(Buf *b, const Atom *a)
     if (a->op == OP_PI) {
         buf_puts(b, "pi");
     } else if (a->op == OP_POW) {
+        /* (3/2)^(1/2): a fractional or negative base in parentheses, as .hl reads it */
+        bool paren = mpz_cmp_ui(mpq_denref(a->arg), 1) != 0 || mpq_sgn(a->arg) < 0;
+        buf_puts(b, paren ? "(" : "");
         put_q(b, a->arg);
-        buf_puts(b, "^(");
+        buf_puts(b, paren ? ")^(" : "^(");
         put_q(b, a->ex);
         buf_puts(b, ")");
     } else {
@@ -677,7 +680,8 @@ void num_put(Buf *b, const Num *x)
                 buf_puts(b, mpq_sgn(t->c) < 0 ? " - " : " + ");
             else if (mpq_sgn(t->c) < 0)
                 buf_puts(b, "-");
-            bool first = mpq_cmp_ui(c, 1, 1) == 0;
+            /* a coefficient 1 is left out before a factor, never for a rational term */
+            bool first = mpq_cmp_ui(c, 1, 1) == 0 && (t->nf > 0 || mpq_sgn(t->e) != 0);
             if (!first)
                 put_q(b, c);
             if (mpq_sgn(t->e)) {
