@@ -693,7 +693,11 @@ void num_put(Buf *b, const Num *x)
             for (int k = 0; k < t->nf; k++) {
                 if (!first)
                     buf_puts(b, "*");
+                /* ^ is right-associative: ((3/2)^(1/2))^3, not (3/2)^(1/2)^3 */
+                bool wrap = atoms[t->f[k].atom].op == OP_POW && t->f[k].pow != 1;
+                buf_puts(b, wrap ? "(" : "");
                 put_atom(b, &atoms[t->f[k].atom]);
+                buf_puts(b, wrap ? ")" : "");
                 if (t->f[k].pow != 1)
                     buf_printf(b, t->f[k].pow < 0 ? "^(%d)" : "^%d", t->f[k].pow);
                 first = false;
