@@ -616,7 +616,11 @@ static void put_term(Buf *b, const Num *c, long k)
         ;
     else if (c->exact && mpq_cmp_si(c->q, -1, 1) == 0)
         buf_puts(b, "-");
-    else {
+    else if (!c->exact) {
+        buf_puts(b, "(");
+        put_num(b, c);
+        buf_puts(b, ")*");
+    } else {
         put_num(b, c);
         buf_puts(b, "*");
     }
@@ -667,6 +671,7 @@ static void classify(const Problem *pb, Result *r)
     Num Lv;
     num_init(&Lv);
     if (!L) {
+        b.len = 0;
         fail_text(&b, &ev, pb);
         bool limit = ev.fail_limit;
         step(r, "loss", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined at this point", b.data);
@@ -695,6 +700,7 @@ static void classify(const Problem *pb, Result *r)
             num_set(&g[i], gi);
     }
     if (!grad_ok) {
+        b.len = 0;
         fail_text(&b, &ev, pb);
         bool limit = ev.fail_limit;
         step(r, "gradient", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined", b.data);
@@ -1656,15 +1662,30 @@ static void result_free(Result *r)
 }
 
 /* Balls are retried at higher precision when a sign could not be certified. */
+static bool decided(const Result *r)
+{
+    return r->verdict != V_UNDETERMINED && !((r->verdict == V_MIN || r->verdict == V_MAX) && !r->nonstrict);
+}
+
+/* Orders 4, 8, 16, ... up to the one asked for, stopping at the first that decides: a verdict
+ * at a lower order is as much a proof (no term beyond it can reach the form that decided),
+ * and most points need few terms while a high order on a large rational point costs seconds.
+ * Balls are retried at a higher precision when a sign could not be certified. */
 static void classify_point(const Problem *pb, Result *r)
 {
     static const slong precs[] = {256, 1024, 4096};
-    for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
-        num_prec = precs[k];
-        result_free(r);
-        result_init(r);
-        classify(pb, r);
-        if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certif"))
+    Problem at = *pb;
+    for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < pb->order ? order * 2 : pb->order) {
+        at.order = order;
+        for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
+            num_prec = precs[k];
+            result_free(r);
+            result_init(r);
+            classify(&at, r);
+            if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certif"))
+                break;
+        }
+        if (decided(r) || order == pb->order)
             break;
     }
 }

@@ -903,13 +903,19 @@ static Num *substitute(const SerCtx *c, const Num *g, const Shift *s)
 static bool rational_double_root(const QPoly *p, mpq_t root)
 {
     QPoly d = qp_deriv(p);
-    QPoly g = qp_gcd(p, &d);
+    QPoly g = qp_gcd(p, &d); /* the multiple roots, (y - y0)^(m-1) for one of multiplicity m */
+    QPoly dg = qp_deriv(&g), gg = qp_gcd(&g, &dg), sq;
+    QPoly r = qp_divrem(&g, &gg, &sq); /* square-free: each multiple root once */
     bool ok = false;
-    if (g.n == 2) {
-        mpq_div(root, g.c[0], g.c[1]);
+    if (sq.n == 2) {
+        mpq_div(root, sq.c[0], sq.c[1]);
         mpq_neg(root, root);
         ok = true;
     }
+    qp_free(&r);
+    qp_free(&sq);
+    qp_free(&dg);
+    qp_free(&gg);
     qp_free(&d);
     qp_free(&g);
     return ok;
@@ -1135,9 +1141,24 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
                     }
                     if (out->kind != D_UNKNOWN) {
                         Buf b = {0};
-                        buf_printf(&b, "after the change %s -> %s + ", rc->names[var], rc->names[var]);
-                        put_num(&b, &s.y0);
-                        buf_printf(&b, "*%s^%d, ", rc->names[other], w[var]);
+                        /* "after the change y -> y + 3/2*x^2, " */
+                        Num a;
+                        num_init(&a);
+                        bool neg = num_sign(&s.y0) < 0;
+                        if (neg)
+                            num_neg(&a, &s.y0);
+                        else
+                            num_set(&a, &s.y0);
+                        buf_printf(&b, "after the change %s -> %s %s ", rc->names[var], rc->names[var], neg ? "-" : "+");
+                        if (!(a.exact && mpq_cmp_ui(a.q, 1, 1) == 0)) {
+                            put_num(&b, &a);
+                            buf_puts(&b, "*");
+                        }
+                        buf_puts(&b, rc->names[other]);
+                        if (w[var] > 1)
+                            buf_printf(&b, "^%d", w[var]);
+                        buf_puts(&b, ", ");
+                        num_clear(&a);
                         buf_put(&b, out->why.data, out->why.len);
                         out->why.len = 0;
                         buf_put(&out->why, b.data, b.len);
