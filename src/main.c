@@ -44,7 +44,8 @@ static const char help[] =
     "                   whether it is what the line expects (exit 1 if any is not)\n"
     "  --classify       classify the point given by --at exactly, with the reasoning\n"
     "  --at POINT       x=0,y=1/3,w={1,2}: exact rationals for every parameter\n"
-    "  --order K        the Taylor order the degenerate cases are examined to (default 10)\n"
+    "  --order K        the highest Taylor order the degenerate cases are examined to\n"
+    "                   (default 10; lower orders first, the first that decides wins)\n"
     "  --json           print the result of --check or --classify as one JSON object\n"
     "  --version        print the version\n"
     "  --help           print this help\n";
