@@ -252,9 +252,26 @@ static bool term_mul(Term *t, const Term *a, const Term *b)
         else {
             f.atom = a->f[i].atom;
             f.pow = a->f[i++].pow + b->f[j++].pow;
-            if (f.pow == 0)
-                continue;
         }
+        /* a root a^(1/q) keeps its power in [0, q): (a^(1/q))^(m*q + r) = a^m * (a^(1/q))^r */
+        const Atom *at = &atoms[f.atom];
+        if (at->op == OP_POW && mpz_cmp_ui(mpq_numref(at->ex), 1) == 0 && mpz_fits_slong_p(mpq_denref(at->ex))) {
+            long q = mpz_get_si(mpq_denref(at->ex)), m = f.pow >= 0 ? f.pow / q : -((-f.pow + q - 1) / q);
+            if (m != 0) {
+                mpq_t am;
+                mpq_init(am);
+                mpz_pow_ui(mpq_numref(am), mpq_numref(at->arg), (unsigned long)(m < 0 ? -m : m));
+                mpz_pow_ui(mpq_denref(am), mpq_denref(at->arg), (unsigned long)(m < 0 ? -m : m));
+                mpq_canonicalize(am);
+                if (m < 0)
+                    mpq_inv(am, am);
+                mpq_mul(t->c, t->c, am);
+                mpq_clear(am);
+                f.pow -= (int32_t)(m * q);
+            }
+        }
+        if (f.pow == 0)
+            continue;
         if (t->nf == SYM_MAX_FACTORS || f.pow > SYM_MAX_POWER || f.pow < -SYM_MAX_POWER) {
             mpq_clears(t->c, t->e, NULL);
             return false;
@@ -385,6 +402,71 @@ void num_set_ball(Num *z, const arb_t b)
 /* c * atom (or c * exp(e) when op is OP_EXP: then arg is e) */
 static void num_set_atom(Num *z, Op op, mpq_srcptr arg, mpq_srcptr ex)
 {
+    /* canonical atoms, so that identities hold exactly: odd functions and sigmoid, softplus
+     * at a negative argument in terms of the positive one; a rational power as a rational
+     * times a power of the root a^(1/q) */
+    int sg = mpq_sgn(arg);
+    if (sg < 0 && (op == OP_SIN || op == OP_TAN || op == OP_TANH || op == OP_ATAN || op == OP_COS ||
+                   op == OP_SIGMOID || op == OP_SOFTPLUS)) {
+        mpq_t m;
+        mpq_init(m);
+        mpq_neg(m, arg);
+        num_set_atom(z, op, m, ex);
+        Num t;
+        num_init(&t);
+        if (op == OP_SIGMOID) { /* sigmoid(-a) = 1 - sigmoid(a) */
+            num_set_si(&t, 1, 1);
+            num_sub(z, &t, z);
+        } else if (op == OP_SOFTPLUS) { /* softplus(-a) = softplus(a) - a */
+            num_set_q(&t, m);
+            num_sub(z, z, &t);
+        } else if (op != OP_COS) {
+            num_neg(z, z);
+        }
+        num_clear(&t);
+        mpq_clear(m);
+        return;
+    }
+    if (op == OP_SOFTPLUS && sg == 0) { /* log(1 + e^0) */
+        mpq_t two;
+        mpq_init(two);
+        mpq_set_ui(two, 2, 1);
+        num_set_atom(z, OP_LOG, two, ex);
+        mpq_clear(two);
+        return;
+    }
+    if (op == OP_POW && mpz_fits_slong_p(mpq_numref(ex)) && mpz_fits_slong_p(mpq_denref(ex)) &&
+        mpz_cmpabs_ui(mpq_numref(ex), 4096) < 0 && mpz_cmp_ui(mpq_numref(ex), 1) != 0) {
+        /* a^(p/q) = (a^(1/q))^p, whose power term_mul reduces into [0, q) */
+        mpq_t root;
+        mpq_init(root);
+        mpq_set_ui(root, 1, 1);
+        mpz_set(mpq_denref(root), mpq_denref(ex));
+        num_set_atom(z, OP_POW, arg, root);
+        long p = mpz_get_si(mpq_numref(ex));
+        Num acc;
+        num_init(&acc);
+        num_set_si(&acc, 1, 1);
+        Num base;
+        num_init(&base);
+        if (p < 0) {
+            Num one;
+            num_init(&one);
+            num_set_si(&one, 1, 1);
+            num_div(&base, &one, z); /* a single term: inverts exactly */
+            num_clear(&one);
+            p = -p;
+        } else {
+            num_set(&base, z);
+        }
+        for (long k = 0; k < p; k++)
+            num_mul(&acc, &acc, &base);
+        num_set(z, &acc);
+        num_clear(&acc);
+        num_clear(&base);
+        mpq_clear(root);
+        return;
+    }
     Sym *s = sym_new();
     Term t;
     term_init(&t);
