@@ -947,8 +947,8 @@ static void classify(const Problem *pb, Result *r)
             } else if (!vectors_exact) {
                 if (!structural_extremum(pb, r, &Lv, "the Hessian is singular with irrational entries, so the "
                                                       "splitting lemma cannot be applied exactly"))
-                say(r, V_UNDETERMINED, "the Hessian is singular and has irrational entries: its null space is not "
-                                       "exact, so the splitting lemma cannot be applied");
+                    say(r, V_UNDETERMINED, "the Hessian is singular and has irrational entries: its null space is "
+                                           "not exact, so the splitting lemma cannot be applied");
             } else {
                 classify_degenerate(pb, r, &in, &Lv);
             }
