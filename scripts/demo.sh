@@ -1,8 +1,9 @@
 #!/bin/sh
 # The lecture end to end on examples/weakest.hl, L = (1 - w1*w2)^2 (the README's first
 # command runs this after building): the saddle at the origin and its way down, pure Newton
-# drawn into it, saddle-free Newton and gradient descent reaching the valley w1*w2 = 1, and
-# a point of that valley, where the second-order test cannot decide.
+# drawn into it, saddle-free Newton and gradient descent reaching the valley w1*w2 = 1, a
+# point of that valley, where the second-order test cannot decide, and then the exact
+# classifier deciding it and the degenerate pair x^2 + y^4, x^2 - y^4.
 set -e
 cd "$(dirname "$0")/.."
 run() { "${HESSGEN:-build/hessgen}" run examples/weakest.hl "$@"; }
@@ -20,3 +21,10 @@ run gd --from w1=0.1,w2=0.05 --step 0.1 | tail -n 2
 echo
 echo "== the valley point (1, 1)"
 run classify w1=1,w2=1
+echo
+echo "== decided exactly: every 'at ... expect' line of the lecture's file"
+"${HESSGEN:-build/hessgen}" --check examples/weakest.hl
+echo
+echo "== the degenerate pair, same Hessian at the origin: x^2 + y^4, then x^2 - y^4"
+"${HESSGEN:-build/hessgen}" --classify examples/degenerate_plus.hl --at x=0,y=0 | tail -n 4
+"${HESSGEN:-build/hessgen}" --classify examples/degenerate_minus.hl --at x=0,y=0 | tail -n 4
