@@ -54,27 +54,33 @@ typedef struct {
     Num *p; /* the point */
 } Problem;
 
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *text;
+    if (vasprintf(&text, fmt, ap) < 0)
+        fatal("out of memory");
+    return text;
+}
+
+/* One line of the reasoning: "label      text". */
 static void step(Result *r, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void step(Result *r, const char *label, const char *fmt, ...)
 {
-    char *text;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        fatal("out of memory");
+    char *text = vformat(fmt, ap);
     va_end(ap);
     buf_printf(&r->steps, "%-10s %s\n", label, text);
     free(text);
 }
 
+/* The verdict and its one-sentence reason. */
 static void say(Result *r, Verdict v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(Result *r, Verdict v, const char *fmt, ...)
 {
-    char *text;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        fatal("out of memory");
+    char *text = vformat(fmt, ap);
     va_end(ap);
     r->verdict = v;
     r->reason.len = 0;
