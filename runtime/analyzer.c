@@ -5,6 +5,8 @@
  *   PROGRAM gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]
  *   PROGRAM scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]
  *
+ * A model over data takes `--data NAME=FILE` for each of its data arrays, with any subcommand
+ * (CSV, or raw little-endian float64 for a FILE ending in .f64).
  * A POINT is `w1=0,w2=0` (every parameter by name) or `0,0` (values in parameter order); the
  * default is the model's start values. --json prints one JSON object with the keys of
  * DESIGN.md and nothing else. Bad arguments get a message and exit status 2.
@@ -24,11 +26,13 @@ static const char usage[] =
     "              [--trace FILE.csv] [--json]\n"
     "       %s gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]\n"
     "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
-    "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n";
+    "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n"
+    "A model over data needs --data NAME=FILE for each data array (CSV, or raw float64 as .f64).\n";
 
 typedef struct {
     const hessgen_model *m;
     const char *prog;
+    const void *data; /* the model's data struct, from --data; NULL for a model without data */
 } Ctx;
 
 static int bad(const Ctx *c, const char *fmt, const char *arg)
@@ -244,7 +248,7 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
         return bad(c, "classify: %s", msg);
     }
     hessrt_report r;
-    int rc = hessrt_classify(m, NULL, theta, NULL, &r);
+    int rc = hessrt_classify(m, c->data, theta, NULL, &r);
     if (rc == 0) {
         if (json)
             print_report_json(m, theta, &r);
@@ -319,9 +323,9 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     if (max_iter >= 0)
         o.max_iterations = (int)max_iter;
     hessrt_newton_result r;
-    hessrt_newton(m, NULL, theta, &o, &r);
+    hessrt_newton(m, c->data, theta, &o, &r);
     hessrt_report rep;
-    bool classified = r.status != HESSRT_NON_FINITE && hessrt_classify(m, NULL, r.theta, NULL, &rep) == 0;
+    bool classified = r.status != HESSRT_NON_FINITE && hessrt_classify(m, c->data, r.theta, NULL, &rep) == 0;
     if (trace && !write_trace(&r, trace)) {
         fprintf(stderr, "%s: cannot write the trace to '%s': %s\n", c->prog, trace, strerror(errno));
         hessrt_newton_result_free(&r);
@@ -429,7 +433,7 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         for (int i = 0; i < n; i++)
             theta[i] = lo + (hi - lo) * uniform(&state);
         hessrt_newton_result r;
-        hessrt_newton(m, NULL, theta, &o, &r);
+        hessrt_newton(m, c->data, theta, &o, &r);
         if (r.status != HESSRT_CONVERGED) {
             failed++;
             hessrt_newton_result_free(&r);
@@ -465,7 +469,7 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
                (int)starts, lo, hi, n, hessrt_method_name(method), found, failed);
     for (int k = 0; k < found; k++) {
         hessrt_report rep;
-        if (hessrt_classify(m, NULL, points + (size_t)k * n, NULL, &rep) != 0)
+        if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0)
             continue;
         if (json) {
             printf("%s{", k ? ", " : "");
@@ -488,24 +492,64 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     return 0;
 }
 
+/* Runs one subcommand with the data set loaded (argv without the --data options). */
+static int run_subcommand(const Ctx *c, int argc, char **argv)
+{
+    if (argc < 2)
+        return bad(c, "a subcommand is needed%s", "");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(c, argc - 2, argv + 2);
+    if (strcmp(cmd, "newton") == 0)
+        return cmd_iterate(c, argc - 2, argv + 2, false);
+    if (strcmp(cmd, "gd") == 0)
+        return cmd_iterate(c, argc - 2, argv + 2, true);
+    if (strcmp(cmd, "scan") == 0)
+        return cmd_scan(c, argc - 2, argv + 2);
+    return bad(c, "unknown subcommand '%s'", cmd);
+}
+
 int hessrt_main(const hessgen_model *m, int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
-    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer"};
-    if (argc < 2)
-        return bad(&c, "a subcommand is needed%s", "");
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "classify") == 0)
-        return cmd_classify(&c, argc - 2, argv + 2);
-    if (strcmp(cmd, "newton") == 0)
-        return cmd_iterate(&c, argc - 2, argv + 2, false);
-    if (strcmp(cmd, "gd") == 0)
-        return cmd_iterate(&c, argc - 2, argv + 2, true);
-    if (strcmp(cmd, "scan") == 0)
-        return cmd_scan(&c, argc - 2, argv + 2);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer", NULL};
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf(usage, c.prog, c.prog, c.prog, c.prog);
         return 0;
     }
-    return bad(&c, "unknown subcommand '%s'", cmd);
+    /* --data NAME=FILE (or --data=NAME=FILE) anywhere: taken out before the subcommand parses */
+    char **rest = malloc(sizeof(char *) * ((size_t)argc + 1));
+    const char **specs = malloc(sizeof(char *) * ((size_t)argc + 1));
+    int nrest = 0, nspecs = 0, rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        if (i > 0 && strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc)
+                rc = bad(&c, "--data needs NAME=FILE%s", "");
+            else
+                specs[nspecs++] = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], "--data=", 7) == 0) {
+            specs[nspecs++] = argv[i] + 7;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    rest[nrest] = NULL;
+    hessrt_data *loaded = NULL;
+    if (rc == 0 && nrest < 2)
+        rc = bad(&c, "a subcommand is needed%s", "");
+    if (rc == 0 && (nspecs > 0 || (m->version >= 2 && m->ndata > 0))) {
+        char err[1024];
+        loaded = hessrt_data_load(m, nspecs, specs, err, sizeof err);
+        if (!loaded) {
+            fprintf(stderr, "%s: %s\n", c.prog, err);
+            rc = 2;
+        }
+        c.data = hessrt_data_struct(loaded);
+    }
+    if (rc == 0)
+        rc = run_subcommand(&c, nrest, rest);
+    hessrt_data_free(loaded);
+    free(rest);
+    free(specs);
+    return rc;
 }

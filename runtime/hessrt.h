@@ -25,7 +25,7 @@ extern "C" {
 #define HESSGEN_MODEL_DEFINED
 /* What libhessrt takes: declared identically in runtime/hessrt.h. */
 typedef struct hessgen_model {
-    int version;                      /* 1 */
+    int version;                      /* 2 */
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
@@ -38,6 +38,18 @@ typedef struct hessgen_model {
     void (*hvp)(const double *theta, const void *data, const double *v, double *hv);
     double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);
     void (*hess_values)(const double *theta, const void *data, double *values);
+    /* the data set (ndata 0: the loss reads none, and data may be NULL) */
+    int ndata;                        /* data arrays */
+    const char *const *data_names;    /* their names */
+    const int *data_width;            /* values per row (all values when not row-indexed) */
+    const int *data_size;             /* the row count of each (index into size_names), or -1 */
+    int nsizes;                       /* row counts */
+    const char *const *size_names;
+    const int *size_needed;           /* 1 where the loss needs at least one row (a mean) */
+    size_t data_bytes;                /* sizeof the model's data struct */
+    int (*data_bind)(void *data, const size_t *counts, const double *const *arrays);
+    int (*data_check)(const void *data);
+    const char *(*data_error)(int code);
 } hessgen_model;
 #endif
 
@@ -161,6 +173,24 @@ const char *hessrt_status_name(hessrt_status s);
 
 /* The command line of a program made by `hessgen --main`: classify, newton, gd and scan
  * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
+/* ---- data sets (data.c) ---- */
+
+/* A model's data set, loaded from files: the struct its functions take, and the arrays. */
+typedef struct hessrt_data hessrt_data;
+/* Loads one file per data array of m, each given as "NAME=FILE": CSV (a header line of
+ * non-numbers is skipped) or raw little-endian float64 when FILE ends in .f64 or .bin.
+ * Returns NULL and a message naming the file, line and column in err on any problem. */
+hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *const *specs, char *err,
+                              size_t errlen);
+/* The model's data struct (a const M_data *), for m->loss(theta, data) and the rest. */
+const void *hessrt_data_struct(const hessrt_data *d);
+/* The number of rows of size name `size` (an index into m->size_names). */
+size_t hessrt_data_rows(const hessrt_data *d, int size);
+void hessrt_data_free(hessrt_data *d);
+/* One array with `width` values per row (0: any, the same on every line) from a CSV or .f64
+ * file into a new malloc'd array; 0, or -1 with a message in err. */
+int hessrt_read_array(const char *path, int width, double **values, size_t *rows, char *err, size_t errlen);
+
 int hessrt_main(const hessgen_model *m, int argc, char **argv);
 
 #ifdef __cplusplus

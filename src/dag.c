@@ -65,7 +65,7 @@ static uint64_t hash_rat(mpq_srcptr q)
 static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
 {
     uint64_t h = hash_start(op);
-    if (op == OP_PARAM || op == OP_DIR)
+    if (op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW || op == OP_ROWSUM)
         h = hash_step(h, aux);
     for (size_t i = 0; i < n; i++)
         h = hash_step(h, args[i]);
@@ -79,8 +79,10 @@ static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, m
         return false;
     if (op == OP_CONST)
         return mpq_equal(dag.rats[r->aux], q);
-    if (op == OP_PARAM || op == OP_DIR)
+    if (op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW)
         return r->aux == aux;
+    if (op == OP_ROWSUM && r->aux != aux)
+        return false;
     return n == 0 || memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
 }
 
@@ -158,9 +160,21 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     r->aux = aux;
     r->hash = h;
     r->flags = op == OP_PARAM ? NF_PARAM : op == OP_DIR ? NF_DIR : 0;
+    r->rows = 0;
+    if (op == OP_DATA || op == OP_NROWS || op == OP_ROW)
+        r->flags |= NF_DATA;
+    if (op == OP_DATA && (aux >> 29) != DATA_NO_LEVEL)
+        r->rows = (uint8_t)(1u << (aux >> 29));
+    if (op == OP_ROW)
+        r->rows = (uint8_t)(1u << (aux & 7));
     for (size_t i = 0; i < n; i++) {
         dag.args[dag.nargs++] = args[i];
-        r->flags |= dag.nodes[args[i]].flags & (NF_PARAM | NF_DIR);
+        r->flags |= dag.nodes[args[i]].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_ROWSUM);
+        r->rows |= dag.nodes[args[i]].rows;
+    }
+    if (op == OP_ROWSUM) { /* its value is the whole sum: it no longer depends on that row */
+        r->flags |= NF_ROWSUM | NF_DATA;
+        r->rows &= (uint8_t)~(1u << (aux & 7));
     }
     /* Mark the first non-constant operand of a sum or product: only such a node can start
      * a run that the scheduler looks up (dag_find_longest). */
@@ -265,6 +279,57 @@ Node dag_param(uint32_t k)
 Node dag_dir(uint32_t k)
 {
     return make(OP_DIR, NULL, 0, k, NULL);
+}
+
+Node dag_data(uint32_t array, uint32_t offset, unsigned level)
+{
+    if (array > MAX_DATA_ARRAYS || offset >= MAX_DATA_WIDTH || level > DATA_NO_LEVEL)
+        fatal("dag_data: array %u, offset %u, level %u out of range", array, offset, level);
+    return make(OP_DATA, NULL, 0, (uint32_t)level << 29 | array << 20 | offset, NULL);
+}
+
+Node dag_nrows(uint32_t size)
+{
+    return make(OP_NROWS, NULL, 0, size, NULL);
+}
+
+Node dag_row(unsigned level, uint32_t size)
+{
+    return make(OP_ROW, NULL, 0, size << 3 | level, NULL);
+}
+
+Node dag_rowsum(Node body, unsigned level, uint32_t size)
+{
+    unsigned bit = 1u << level;
+    if (!(dag_rows(body) & bit)) /* the same value in every row */
+        return dag_mul(dag_nrows(size), body);
+    const Node *a = dag_args(body);
+    uint32_t k = dag_nargs(body), nfree = 0;
+    if (dag_op(body) == OP_ADD || dag_op(body) == OP_MUL)
+        for (uint32_t i = 0; i < k; i++)
+            nfree += !(dag_rows(a[i]) & bit);
+    if (nfree) {
+        /* sum(c*f) = c*sum(f) and sum(c + f) = n*c + sum(f), for c free of the row */
+        Node *in = xmalloc(sizeof(Node) * k), *out = xmalloc(sizeof(Node) * k);
+        uint32_t nin = 0, nout = 0;
+        for (uint32_t i = 0; i < k; i++) {
+            if (dag_rows(a[i]) & bit)
+                in[nin++] = a[i];
+            else
+                out[nout++] = a[i];
+        }
+        Node r;
+        if (dag_op(body) == OP_MUL) {
+            out[nout++] = dag_rowsum(dag_mul_n(in, nin), level, size);
+            r = dag_mul_n(out, nout);
+        } else {
+            r = dag_add(dag_mul(dag_nrows(size), dag_add_n(out, nout)), dag_rowsum(dag_add_n(in, nin), level, size));
+        }
+        free(in);
+        free(out);
+        return r;
+    }
+    return make(OP_ROWSUM, &body, 1, size << 3 | level, NULL);
 }
 
 bool dag_is_int_const(Node n, long *out)
@@ -857,7 +922,7 @@ double rat_to_double(mpq_srcptr q)
 
 static const char *const op_names[OP__COUNT] = {
     [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
-    [OP_DIR] = "v", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+    [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
 #define X(e, src, c, helper, d) [OP_##e] = c,
     UNARY_OPS(X)
 #undef X
@@ -885,8 +950,12 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
         if (dag_op(m) == OP_CONST) {
             fputc(' ', out);
             mpq_out_str(out, 10, dag_rat(m));
-        } else if (dag_op(m) == OP_PARAM || dag_op(m) == OP_DIR) {
+        } else if (dag_op(m) == OP_PARAM || dag_op(m) == OP_DIR || dag_op(m) == OP_NROWS) {
             fprintf(out, "[%u]", dag.nodes[m].aux);
+        } else if (dag_op(m) == OP_DATA) {
+            fprintf(out, "[array %u, offset %u, level %u]", dag_data_array(m), dag_data_offset(m), dag_data_level(m));
+        } else if (dag_op(m) == OP_ROWSUM) {
+            fprintf(out, "[size %u, level %u](n%u)", dag_row_size(m), dag_row_level(m), dag_args(m)[0]);
         } else {
             for (uint32_t i = 0; i < dag_nargs(m); i++)
                 fprintf(out, "%sn%u", i ? ", " : "(", dag_args(m)[i]);

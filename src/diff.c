@@ -107,13 +107,11 @@ typedef struct {
     uint32_t next;
 } Contrib;
 
-void diff_gradient(const Model *m, Deriv *d)
+/* Reverse accumulation from root into grad[0..nparam), which holds zeros. A row reduction is
+ * differentiated inside its body: its contribution to coordinate k is its adjoint times the
+ * sum over rows of the body's derivative in k (the body's own reverse pass, recursively). */
+static void reverse(Node root, Node *grad, uint32_t nparam)
 {
-    d->n = m->nparam;
-    d->grad = xmalloc(sizeof(Node) * (m->nparam ? m->nparam : 1));
-    for (uint32_t k = 0; k < m->nparam; k++)
-        d->grad[k] = dag.zero;
-    Node root = m->loss;
     if (!dag_has_param(root))
         return;
 
@@ -148,11 +146,24 @@ void diff_gradient(const Model *m, Deriv *d)
         }
         Node adj = cnt == 1 ? list[0] : dag_add_n(list, cnt);
         if (dag_op(n) == OP_PARAM) {
-            d->grad[dag_rec(n)->aux] = adj;
+            grad[dag_rec(n)->aux] = adj;
             continue;
         }
         if (adj == dag.zero)
             continue;
+        if (dag_op(n) == OP_ROWSUM) {
+            Node *inner = xmalloc(sizeof(Node) * (nparam ? nparam : 1));
+            for (uint32_t k = 0; k < nparam; k++)
+                inner[k] = dag.zero;
+            bool runs = want_runs;
+            reverse(dag_args(n)[0], inner, nparam);
+            want_runs = runs;
+            for (uint32_t k = 0; k < nparam; k++)
+                if (inner[k] != dag.zero)
+                    PUSH(dag_param(k), dag_mul(adj, dag_rowsum(inner[k], dag_row_level(n), dag_row_size(n))));
+            free(inner);
+            continue;
+        }
         uint32_t k = dag_nargs(n);
         for (uint32_t i = 0; i < k; i++) {
             Node c = dag_args(n)[i];
@@ -165,6 +176,15 @@ void diff_gradient(const Model *m, Deriv *d)
     free(head);
     free(pool);
     free(list);
+}
+
+void diff_gradient(const Model *m, Deriv *d)
+{
+    d->n = m->nparam;
+    d->grad = xmalloc(sizeof(Node) * (m->nparam ? m->nparam : 1));
+    for (uint32_t k = 0; k < m->nparam; k++)
+        d->grad[k] = dag.zero;
+    reverse(m->loss, d->grad, m->nparam);
 }
 
 /* ---- forward differentiation of the gradient ---- */
@@ -303,6 +323,12 @@ static Node forward(Node n)
         return dag.zero;
     if (F.stamp[n] == F.cur)
         return F.memo[n];
+    if (dag_op(n) == OP_ROWSUM) { /* the derivative of a sum over rows is the sum of the body's */
+        Node r = dag_rowsum(forward(dag_args(n)[0]), dag_row_level(n), dag_row_size(n));
+        F.stamp[n] = F.cur;
+        F.memo[n] = r;
+        return r;
+    }
     uint32_t k = dag_nargs(n);
     Node *terms = xmalloc(sizeof(Node) * k);
     uint32_t m = 0;

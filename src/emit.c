@@ -19,11 +19,23 @@
 
 static struct {
     const char *P;      /* prefix */
+    const Model *m;
     uint32_t *temp;     /* node -> temporary number + 1, for the function being written */
     uint32_t *stamp;
     uint32_t cur, ntemps, limit;
+    uint32_t nloops;    /* accumulator arrays of the function being written */
     const char *indent;   /* of a step's line */
+    int split_size;     /* in M_hess_row_range: the size name whose outer loops run over [begin, end) */
 } E;
+
+static const char *const SPACES = "                                                ";
+
+/* The indentation of a block nested `depth` deep (4 spaces a level). */
+static const char *indent_of(int depth)
+{
+    int n = 4 * depth;
+    return SPACES + (strlen(SPACES) > (size_t)n ? strlen(SPACES) - (size_t)n : 0);
+}
 
 /* The shortest decimal that reads back as exactly d. */
 static void put_double(Buf *b, double d)
@@ -66,6 +78,23 @@ static void put_node(Buf *b, Node n)
         return;
     case OP_DIR:
         buf_printf(b, "v[%u]", dag_rec(n)->aux);
+        return;
+    case OP_DATA: {
+        const DataArray *a = &E.m->data[dag_data_array(n)];
+        uint32_t off = dag_data_offset(n);
+        if (a->size == NO_SIZE)
+            buf_printf(b, "D_%s[%u]", a->name, off);
+        else if (a->width == 1)
+            buf_printf(b, "D_%s[r%u]", a->name, dag_data_level(n));
+        else
+            buf_printf(b, "D_%s[r%u * %u + %u]", a->name, dag_data_level(n), a->width, off);
+        return;
+    }
+    case OP_NROWS:
+        if (dag_rec(n)->aux == NO_SIZE)
+            buf_puts(b, "w_free");
+        else
+            buf_printf(b, "(double)N_%s", E.m->sizes[dag_row_size(n)].name);
         return;
     default:
         if (n < E.limit && E.stamp[n] == E.cur) {
@@ -219,13 +248,75 @@ static void put_step(Buf *b, const Step *s)
     E.temp[n] = ++E.ntemps;
 }
 
+static void put_steps(Buf *b, const Schedule *s, int depth);
+
+/* Forgets the temporaries of a loop's body: they end with its block. */
+static void forget(const Schedule *s)
+{
+    for (uint32_t i = 0; i < s->nsteps; i++) {
+        if (s->steps[i].loop)
+            forget(&s->steps[i].loop->body);
+        else
+            E.stamp[s->steps[i].node] = 0;
+    }
+}
+
+/* One loop over rows: accumulators s<k>[], the body's steps per row, then each sum as a
+ * temporary. The outermost loops split across threads under OpenMP, the arrays reduced. */
+static void put_loop(Buf *b, const Loop *l, int depth)
+{
+    const char *in = indent_of(depth), *size = E.m->sizes[l->size].name;
+    uint32_t id = E.nloops++;
+    buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
+    buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
+    bool split = depth == 1 && l->level == 0 && E.split_size == (int)l->size;
+    if (depth == 1) {
+        buf_printf(b, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s%u[:%u]) ", id, l->nsums);
+        if (split)
+            buf_puts(b, "if (row_end - row_begin >= 1024)\n#endif\n");
+        else
+            buf_printf(b, "if (N_%s >= 1024)\n#endif\n", size);
+    }
+    if (split)
+        buf_printf(b, "%sfor (size_t r%u = row_begin; r%u < row_end; r%u++) {\n", in, l->level, l->level, l->level);
+    else
+        buf_printf(b, "%sfor (size_t r%u = 0; r%u < N_%s; r%u++) {\n", in, l->level, l->level, size, l->level);
+    put_steps(b, &l->body, depth + 1);
+    for (uint32_t k = 0; k < l->nsums; k++) {
+        buf_printf(b, "%s    s%u[%u] += ", in, id, k);
+        put_node(b, dag_args(l->sums[k])[0]);
+        buf_puts(b, ";\n");
+    }
+    buf_printf(b, "%s}\n", in);
+    forget(&l->body);
+    for (uint32_t k = 0; k < l->nsums; k++) {
+        Node n = l->sums[k];
+        buf_printf(b, "%sconst double t%u = s%u[%u];\n", in, E.ntemps, id, k);
+        E.stamp[n] = E.cur;
+        E.temp[n] = ++E.ntemps;
+    }
+}
+
+static void put_steps(Buf *b, const Schedule *s, int depth)
+{
+    const char *saved = E.indent;
+    E.indent = indent_of(depth);
+    for (uint32_t i = 0; i < s->nsteps; i++) {
+        if (s->steps[i].loop)
+            put_loop(b, s->steps[i].loop, depth);
+        else
+            put_step(b, &s->steps[i]);
+    }
+    E.indent = saved;
+}
+
 /* The steps of one function body. */
 static void put_body(Buf *b, const Schedule *s)
 {
     E.cur++;
     E.ntemps = 0;
-    for (uint32_t i = 0; i < s->nsteps; i++)
-        put_step(b, &s->steps[i]);
+    E.nloops = 0;
+    put_steps(b, s, 1);
 }
 
 /* array[i] = node; for each output */
@@ -258,45 +349,117 @@ static void put_return(Buf *b, Node loss)
     buf_puts(b, ";\n}\n\n");
 }
 
-static void put_declarations(Buf *b, const Model *m, const Deriv *d)
+/* The hessgen_model type, as runtime/hessrt.h declares it (version 2: with the data set). */
+static const char MODEL_TYPE[] =
+    "#ifndef HESSGEN_MODEL_DEFINED\n"
+    "#define HESSGEN_MODEL_DEFINED\n"
+    "/* What libhessrt takes: declared identically in runtime/hessrt.h. */\n"
+    "typedef struct hessgen_model {\n"
+    "    int version;                      /* 2 */\n"
+    "    const char *name;                 /* the model's prefix */\n"
+    "    int nparam;                       /* N, the length of theta */\n"
+    "    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */\n"
+    "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order */\n"
+    "    const char *const *param_names;   /* N names: \"w1\", \"w[0]\", \"M[1][2]\" */\n"
+    "    const double *param_start;        /* N start values */\n"
+    "    double (*loss)(const double *theta, const void *data);\n"
+    "    double (*grad)(const double *theta, const void *data, double *grad);\n"
+    "    double (*hess)(const double *theta, const void *data, double *grad, double *hess);\n"
+    "    void (*hvp)(const double *theta, const void *data, const double *v, double *hv);\n"
+    "    double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);\n"
+    "    void (*hess_values)(const double *theta, const void *data, double *values);\n"
+    "    /* the data set (ndata 0: the loss reads none, and data may be NULL) */\n"
+    "    int ndata;                        /* data arrays */\n"
+    "    const char *const *data_names;    /* their names */\n"
+    "    const int *data_width;            /* values per row (all values when not row-indexed) */\n"
+    "    const int *data_size;             /* the row count of each (index into size_names), or -1 */\n"
+    "    int nsizes;                       /* row counts */\n"
+    "    const char *const *size_names;\n"
+    "    const int *size_needed;           /* 1 where the loss needs at least one row (a mean) */\n"
+    "    size_t data_bytes;                /* sizeof the model's data struct */\n"
+    "    int (*data_bind)(void *data, const size_t *counts, const double *const *arrays);\n"
+    "    int (*data_check)(const void *data);\n"
+    "    const char *(*data_error)(int code);\n"
+    "} hessgen_model;\n"
+    "#endif\n\n";
+
+/* The signature's data parameter, empty for a loss without data. */
+static const char *data_param(void)
+{
+    static char s[160];
+    if (E.m->ndata == 0)
+        return "";
+    snprintf(s, sizeof s, ", const %s_data *data", E.P);
+    return s;
+}
+
+static void put_data_struct(Buf *b, const Model *m)
 {
     const char *P = E.P;
-    buf_puts(b,
-             "#ifndef HESSGEN_MODEL_DEFINED\n"
-             "#define HESSGEN_MODEL_DEFINED\n"
-             "/* What libhessrt takes: declared identically in runtime/hessrt.h. */\n"
-             "typedef struct hessgen_model {\n"
-             "    int version;                      /* 1 */\n"
-             "    const char *name;                 /* the model's prefix */\n"
-             "    int nparam;                       /* N, the length of theta */\n"
-             "    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */\n"
-             "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order */\n"
-             "    const char *const *param_names;   /* N names: \"w1\", \"w[0]\", \"M[1][2]\" */\n"
-             "    const double *param_start;        /* N start values */\n"
-             "    double (*loss)(const double *theta, const void *data);\n"
-             "    double (*grad)(const double *theta, const void *data, double *grad);\n"
-             "    double (*hess)(const double *theta, const void *data, double *grad, double *hess);\n"
-             "    void (*hvp)(const double *theta, const void *data, const double *v, double *hv);\n"
-             "    double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);\n"
-             "    void (*hess_values)(const double *theta, const void *data, double *values);\n"
-             "} hessgen_model;\n"
-             "#endif\n\n");
+    buf_printf(b, "/* The data set, supplied at run time: one count per row count and one pointer per array,\n"
+                  "   row-major (X[i][j] is X[i * width + j]). */\n"
+                  "typedef struct %s_data {\n", P);
+    for (uint32_t s = 0; s < m->nsizes; s++) {
+        buf_printf(b, "    size_t %s; /* rows of", m->sizes[s].name);
+        for (uint32_t a = 0; a < m->ndata; a++)
+            if (m->data[a].size == s)
+                buf_printf(b, " %s", m->data[a].name);
+        buf_puts(b, " */\n");
+    }
+    for (uint32_t a = 0; a < m->ndata; a++) {
+        const DataArray *d = &m->data[a];
+        buf_printf(b, "    const double *%s; /* %s", d->name, d->name);
+        for (int k = 0; k < d->ndims; k++) {
+            if (k == 0 && d->size != NO_SIZE)
+                buf_printf(b, "[%s]", m->sizes[d->size].name);
+            else
+                buf_printf(b, "[%ld]", d->dims[k]);
+        }
+        buf_puts(b, " */\n");
+    }
+    buf_printf(b, "} %s_data;\n\n", P);
+    buf_printf(b, "/* 0 when data can be read: no NULL pointer, at least one row where the loss divides by\n"
+                  "   the count (a mean), no count so large that an index overflows; else an error code, which\n"
+                  "   %s_data_error explains. The evaluation functions check too and return NaN. */\n", P);
+    buf_printf(b, "int %s_data_check(const %s_data *data);\n", P, P);
+    buf_printf(b, "const char *%s_data_error(int code);\n", P);
+    buf_printf(b, "/* Fills data from counts[%u] (one per row count, in the order above) and arrays[%u];\n"
+                  "   returns %s_data_check. */\n", m->nsizes, m->ndata, P);
+    buf_printf(b, "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays);\n", P, P);
+}
+
+static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
+{
+    const char *P = E.P, *D = data_param();
+    buf_puts(b, MODEL_TYPE);
     buf_printf(b, "#define %s_NPARAM %u\n\n", P, m->nparam);
+    if (m->ndata)
+        put_data_struct(b, m);
     buf_printf(b, "/* The loss at theta[0..%s_NPARAM-1]. */\n", P);
-    buf_printf(b, "double %s_loss(const double *theta);\n", P);
+    buf_printf(b, "double %s_loss(const double *theta%s);\n", P, D);
     buf_printf(b, "/* The gradient into grad[%s_NPARAM]; returns the loss. */\n", P);
-    buf_printf(b, "double %s_grad(const double *theta, double *grad);\n", P);
+    buf_printf(b, "double %s_grad(const double *theta%s, double *grad);\n", P, D);
     buf_printf(b, "/* The Hessian into hess[%s_NPARAM*%s_NPARAM], row-major, both triangles; the gradient\n"
                   "   into grad unless it is NULL; returns the loss. */\n", P, P);
-    buf_printf(b, "double %s_hess(const double *theta, double *grad, double *hess);\n", P);
+    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess);\n", P, D);
     buf_printf(b, "/* The Hessian times v into hv[%s_NPARAM]. */\n", P);
-    buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv);\n", P);
+    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv);\n", P, D);
     buf_printf(b, "/* The Hessian's lower-triangle nonzeros into values[%s_hess_nnz], in the order of\n"
                   "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
                P, P, P);
-    buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values);\n", P);
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values);\n", P, D);
     buf_printf(b, "/* The same nonzeros alone, with no loss or gradient: the least work for the Hessian. */\n");
-    buf_printf(b, "void %s_hess_values(const double *theta, double *values);\n", P);
+    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values);\n", P, D);
+    if (rows) {
+        buf_printf(b, "/* What rows [begin, end) of '%s' add to the loss (returned), gradient (unless NULL) and\n"
+                      "   Hessian (as %s_hess): the terms without a row count in the part with begin == 0, so\n"
+                      "   the results for a partition of [0, %s) add up to %s_hess. NaN if end > %s or begin > end. */\n",
+                   m->sizes[0].name, P, m->sizes[0].name, P, m->sizes[0].name);
+        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess);\n", P, D);
+    } else if (m->ndata) {
+        buf_printf(b, "/* (No %s_hess_row_range: the loss is not a sum of row terms plus terms free of rows over a\n"
+                      "   single row count, so its rows cannot be split into parts that add up.) */\n", P);
+    }
     buf_printf(b, "/* The number of those nonzeros (%u), and their rows and columns (row >= col). */\n", d->nnz);
     buf_printf(b, "extern const int %s_hess_nnz;\n", P);
     buf_printf(b, "extern const int %s_hess_rows[];\n", P);
@@ -304,7 +467,10 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d)
     buf_printf(b, "/* Each coordinate's name (\"w1\", \"w[0]\", \"M[1][2]\") and start value. */\n");
     buf_printf(b, "extern const char *const %s_param_names[];\n", P);
     buf_printf(b, "extern const double %s_param_start[];\n", P);
-    buf_printf(b, "/* All of the above for libhessrt (the data argument is ignored). */\n");
+    if (m->ndata)
+        buf_printf(b, "/* All of the above for libhessrt (its data argument is a const %s_data *). */\n", P);
+    else
+        buf_printf(b, "/* All of the above for libhessrt (the data argument is ignored). */\n");
     buf_printf(b, "extern const hessgen_model %s_model;\n", P);
 }
 
@@ -337,14 +503,95 @@ static void put_helpers(Buf *b, const bool used[OP__COUNT])
                       "static double %s_step(double t)\n{\n    return t > 0 ? 1.0 : t <= 0 ? 0.0 : t;\n}\n\n", P);
 }
 
+/* ---- splitting a loss over rows (M_hess_row_range) ---- */
+
+/* The leaf w_free of M_hess_row_range: 1 in the part that starts at row 0, else 0. */
+static Node free_share(void)
+{
+    return dag_nrows(NO_SIZE);
+}
+
+/* n = rows + free, where rows is linear in the outermost row reductions over size 0 and free
+ * has none: then a part of the rows gives its share of rows, and free is added once. */
+static bool split_rows(Node n, Node *rows, Node *rest_free)
+{
+    if (!dag_has_rowsum(n)) {
+        *rows = dag.zero;
+        *rest_free = n;
+        return true;
+    }
+    if (dag_op(n) == OP_ROWSUM) {
+        *rows = n;
+        *rest_free = dag.zero;
+        return dag_row_level(n) == 0 && dag_row_size(n) == 0;
+    }
+    const Node *a = dag_args(n);
+    uint32_t k = dag_nargs(n);
+    if (dag_op(n) == OP_MUL) {
+        uint32_t which = k;
+        for (uint32_t i = 0; i < k; i++) {
+            if (!dag_has_rowsum(a[i]))
+                continue;
+            if (which < k)
+                return false; /* a product of two sums over rows */
+            which = i;
+        }
+        Node r, f;
+        if (!split_rows(a[which], &r, &f))
+            return false;
+        Node rest = dag_mul_without(n, which);
+        *rows = dag_mul(rest, r);
+        *rest_free = dag_mul(rest, f);
+        return true;
+    }
+    if (dag_op(n) != OP_ADD)
+        return false;
+    Node *rs = xmalloc(sizeof(Node) * k), *fs = xmalloc(sizeof(Node) * k);
+    bool ok = true;
+    for (uint32_t i = 0; i < k && ok; i++)
+        ok = split_rows(a[i], &rs[i], &fs[i]);
+    if (ok) {
+        *rows = dag_add_n(rs, k);
+        *rest_free = dag_add_n(fs, k);
+    }
+    free(rs);
+    free(fs);
+    return ok;
+}
+
+/* The outputs of M_hess_row_range (loss, gradient, Hessian entries) as rows + w_free * free, or
+ * NULL when the loss cannot be split (several row counts, or a non-linear use of a sum). */
+static Node *rows_outputs(const Model *m, const Deriv *d)
+{
+    if (m->ndata == 0 || m->nsizes != 1)
+        return NULL;
+    size_t n = 1 + (size_t)d->n + d->nnz;
+    Node *outs = xmalloc(sizeof(Node) * n);
+    outs[0] = m->loss;
+    memcpy(outs + 1, d->grad, sizeof(Node) * d->n);
+    memcpy(outs + 1 + d->n, d->hess, sizeof(Node) * d->nnz);
+    for (size_t i = 0; i < n; i++) {
+        Node r, f;
+        if (!split_rows(outs[i], &r, &f)) {
+            free(outs);
+            return NULL;
+        }
+        outs[i] = dag_add(r, dag_mul(free_share(), f));
+    }
+    return outs;
+}
+
 void emit_header(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
 {
     E.P = o->prefix;
+    E.m = m;
+    Node *rows = rows_outputs(m, d);
     buf_printf(b, "/* Generated by hessgen %s from %s: do not edit. */\n", HESSGEN_VERSION, o->source_name);
     buf_printf(b, "#ifndef %s_HESS_H\n#define %s_HESS_H\n\n#include <stddef.h>\n\n", o->prefix, o->prefix);
     buf_puts(b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-    put_declarations(b, m, d);
+    put_declarations(b, m, d, rows != NULL);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+    free(rows);
 }
 
 static void put_table_ints(Buf *b, const char *name, const uint32_t *v, uint32_t n)
@@ -357,29 +604,215 @@ static void put_table_ints(Buf *b, const char *name, const uint32_t *v, uint32_t
     buf_puts(b, "};\n");
 }
 
+/* The start of an evaluation function over data: the check (on failure, `fail` stores NaN in
+ * the outputs and returns), then the counts and array pointers as locals. */
+static void put_data_prologue(Buf *b, const char *fail)
+{
+    const Model *m = E.m;
+    if (m->ndata == 0) {
+        buf_puts(b, "    (void)theta;\n");
+        return;
+    }
+    buf_printf(b, "    if (%s_data_check(data) != 0) {\n%s    }\n", E.P, fail);
+    for (uint32_t s = 0; s < m->nsizes; s++)
+        buf_printf(b, "    const size_t N_%s = data->%s;\n    (void)N_%s;\n", m->sizes[s].name, m->sizes[s].name,
+                   m->sizes[s].name);
+    for (uint32_t a = 0; a < m->ndata; a++)
+        buf_printf(b, "    const double *const D_%s = data->%s;\n    (void)D_%s;\n", m->data[a].name, m->data[a].name,
+                   m->data[a].name);
+    buf_puts(b, "    (void)theta;\n");
+}
+
+/* NaN into out[0..n) and return: what an evaluation does with data it cannot read. */
+static const char *fail_fill(const char *out, const char *n, bool value)
+{
+    static char s[400];
+    if (out[0] == '?') /* an optional output */
+        snprintf(s, sizeof s, "        if (%s != NULL)\n            for (size_t k = 0; k < %s; k++)\n                %s[k] = NAN;\n%s",
+                 out + 1, n, out + 1, value ? "        return NAN;\n" : "        return;\n");
+    else if (out[0])
+        snprintf(s, sizeof s, "        for (size_t k = 0; k < %s; k++)\n            %s[k] = NAN;\n%s", n, out,
+                 value ? "        return NAN;\n" : "        return;\n");
+    else
+        snprintf(s, sizeof s, "%s", value ? "        return NAN;\n" : "        return;\n");
+    return s;
+}
+
+static void put_data_functions(Buf *b, const Model *m)
+{
+    const char *P = E.P;
+    uint32_t code = 2;
+    /* the check */
+    buf_printf(b, "int %s_data_check(const %s_data *data)\n{\n    if (data == NULL)\n        return 1;\n", P, P);
+    for (uint32_t a = 0; a < m->ndata; a++, code++) {
+        const DataArray *d = &m->data[a];
+        if (d->size == NO_SIZE)
+            buf_printf(b, "    if (data->%s == NULL)\n        return %u;\n", d->name, code);
+        else
+            buf_printf(b, "    if (data->%s == NULL && data->%s != 0)\n        return %u;\n", d->name,
+                       m->sizes[d->size].name, code);
+    }
+    for (uint32_t s = 0; s < m->nsizes; s++, code += 2) {
+        uint32_t width = 1;
+        for (uint32_t a = 0; a < m->ndata; a++)
+            if (m->data[a].size == s && m->data[a].width > width)
+                width = m->data[a].width;
+        if (m->sizes[s].needs_rows)
+            buf_printf(b, "    if (data->%s == 0)\n        return %u;\n", m->sizes[s].name, code);
+        buf_printf(b, "    if (data->%s > (size_t)-1 / %u)\n        return %u;\n", m->sizes[s].name, width, code + 1);
+    }
+    buf_puts(b, "    return 0;\n}\n\n");
+    /* the messages */
+    code = 2;
+    buf_printf(b, "const char *%s_data_error(int code)\n{\n    switch (code) {\n    case 0:\n        return \"no error\";\n"
+                  "    case 1:\n        return \"the data struct is NULL\";\n", P);
+    for (uint32_t a = 0; a < m->ndata; a++, code++) {
+        const DataArray *d = &m->data[a];
+        if (d->size == NO_SIZE)
+            buf_printf(b, "    case %u:\n        return \"data array '%s' is NULL\";\n", code, d->name);
+        else
+            buf_printf(b, "    case %u:\n        return \"data array '%s' is NULL but '%s' is not 0\";\n", code, d->name,
+                       m->sizes[d->size].name);
+    }
+    for (uint32_t s = 0; s < m->nsizes; s++, code += 2) {
+        if (m->sizes[s].needs_rows)
+            buf_printf(b, "    case %u:\n        return \"'%s' is 0, but the loss divides by it (a mean over no rows)\";\n",
+                       code, m->sizes[s].name);
+        buf_printf(b, "    case %u:\n        return \"'%s' is too large: its rows do not fit in memory\";\n", code + 1,
+                   m->sizes[s].name);
+    }
+    buf_puts(b, "    default:\n        return \"unknown error code\";\n    }\n}\n\n");
+    /* binding arrays */
+    buf_printf(b, "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays)\n{\n"
+                  "    if (data == NULL || counts == NULL || arrays == NULL)\n        return 1;\n", P, P);
+    for (uint32_t s = 0; s < m->nsizes; s++)
+        buf_printf(b, "    data->%s = counts[%u];\n", m->sizes[s].name, s);
+    for (uint32_t a = 0; a < m->ndata; a++)
+        buf_printf(b, "    data->%s = arrays[%u];\n", m->data[a].name, a);
+    buf_printf(b, "    return %s_data_check(data);\n}\n\n", P);
+}
+
+static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
+{
+    const char *P = E.P;
+    uint32_t N = m->nparam;
+    bool data = m->ndata > 0;
+    const char *pass = data ? ", (const " : "";
+    char cast[160];
+    snprintf(cast, sizeof cast, "%s_data *)data", P);
+    const char *arg = data ? cast : "";
+    const char *voiddata = data ? "" : "    (void)data;\n";
+    buf_printf(b, "static double %s_loss_any(const double *theta, const void *data)\n{\n%s    return %s_loss(theta%s%s);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(b, "static double %s_grad_any(const double *theta, const void *data, double *grad)\n{\n%s    return %s_grad(theta%s%s, grad);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(b, "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n%s    return %s_hess(theta%s%s, grad, hess);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(b, "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n%s    %s_hvp(theta%s%s, v, hv);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(b, "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double *values)\n{\n%s    return %s_hess_sparse(theta%s%s, grad, values);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(b, "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n%s    %s_hess_values(theta%s%s, values);\n}\n\n", P, voiddata, P, pass, arg);
+    if (data) {
+        buf_printf(b, "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"
+                      "    return %s_data_bind((%s_data *)data, counts, arrays);\n}\n\n", P, P, P);
+        buf_printf(b, "static int %s_data_check_any(const void *data)\n{\n    return %s_data_check((const %s_data *)data);\n}\n\n", P, P, P);
+        buf_printf(b, "static const char *const %s_data_names[%u] = {", P, m->ndata);
+        for (uint32_t a = 0; a < m->ndata; a++)
+            buf_printf(b, "%s\"%s\"", a ? ", " : "", m->data[a].name);
+        buf_printf(b, "};\nstatic const int %s_data_width[%u] = {", P, m->ndata);
+        for (uint32_t a = 0; a < m->ndata; a++)
+            buf_printf(b, "%s%u", a ? ", " : "", m->data[a].width);
+        buf_printf(b, "};\nstatic const int %s_data_size[%u] = {", P, m->ndata);
+        for (uint32_t a = 0; a < m->ndata; a++)
+            buf_printf(b, "%s%d", a ? ", " : "", m->data[a].size == NO_SIZE ? -1 : (int)m->data[a].size);
+        buf_printf(b, "};\nstatic const char *const %s_size_names[%u] = {", P, m->nsizes ? m->nsizes : 1);
+        for (uint32_t s = 0; s < m->nsizes; s++)
+            buf_printf(b, "%s\"%s\"", s ? ", " : "", m->sizes[s].name);
+        if (m->nsizes == 0)
+            buf_puts(b, "NULL");
+        buf_printf(b, "};\nstatic const int %s_size_needed[%u] = {", P, m->nsizes ? m->nsizes : 1);
+        for (uint32_t s = 0; s < m->nsizes; s++)
+            buf_printf(b, "%s%d", s ? ", " : "", m->sizes[s].needs_rows);
+        if (m->nsizes == 0)
+            buf_puts(b, "0");
+        buf_puts(b, "};\n\n");
+    }
+    buf_printf(b, "const hessgen_model %s_model = {\n    2, \"%s\", %u, %u, %s_hess_rows, %s_hess_cols, %s_param_names, %s_param_start,\n"
+                  "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
+               P, P, N, d->nnz, P, P, P, P, P, P, P, P, P, P);
+    if (data)
+        buf_printf(b, "    %u, %s_data_names, %s_data_width, %s_data_size, %u, %s_size_names, %s_size_needed, sizeof(%s_data),\n"
+                      "    %s_data_bind_any, %s_data_check_any, %s_data_error\n};\n",
+                   m->ndata, P, P, P, m->nsizes, P, P, P, P, P, P);
+    else
+        buf_puts(b, "    0, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL\n};\n");
+}
+
+/* The stores of a Hessian's entries into hess, both triangles. */
+static void put_hess_stores(Buf *b, const Deriv *d, const Node *values)
+{
+    uint32_t N = d->n;
+    for (uint32_t t = 0; t < d->nnz; t++) {
+        uint32_t i = d->rows[t], j = d->cols[t];
+        if (i == j)
+            buf_printf(b, "    hess[%llu] = ", (unsigned long long)i * N + j);
+        else
+            buf_printf(b, "    hess[%llu] = hess[%llu] = ", (unsigned long long)i * N + j,
+                       (unsigned long long)j * N + i);
+        put_node(b, values[t]);
+        buf_puts(b, ";\n");
+    }
+}
+
+static void put_hess_zero(Buf *b, const Deriv *d)
+{
+    uint64_t full = (uint64_t)d->n * (d->n + 1) / 2;
+    if (d->nnz < full)
+        buf_printf(b, "    for (size_t k = 0; k < (size_t)%u * %u; k++)\n        hess[k] = 0.0;\n", d->n, d->n);
+}
+
 void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
 {
     const char *P = o->prefix;
     uint32_t N = m->nparam;
+    bool data = m->ndata > 0;
     E.P = P;
+    E.m = m;
     E.indent = "    ";
+    E.split_size = -1;
+    char nparam[64];
+    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
+    const char *D = data_param();
+
+    /* the nodes of M_hess_row_range first: every node exists before any schedule is built */
+    Node *rows = rows_outputs(m, d);
 
     /* schedules: loss; loss and gradient; loss, gradient and Hessian; Hessian times v */
     Node *outs = xmalloc(sizeof(Node) * ((size_t)N + d->nnz + 1));
-    Schedule s_loss, s_grad, s_hess, s_hess_grad, s_hvp, s_hval;
+    Schedule s_loss, s_grad, s_hess, s_hess_grad, s_hvp, s_hval, s_rows = {0};
     outs[0] = m->loss;
     memcpy(outs + 1, d->grad, sizeof(Node) * N);
     memcpy(outs + 1 + N, d->hess, sizeof(Node) * d->nnz);
     sched_prepare(outs, (size_t)N + 1 + d->nnz);
     sched_prepare(d->hvp, N);
-    sched_build(&s_loss, outs, 1, NULL);
-    sched_build(&s_grad, outs, (size_t)N + 1, NULL);
-    /* the Hessian functions: loss and Hessian, then what the gradient adds */
-    memmove(outs + 1, outs + 1 + N, sizeof(Node) * d->nnz);
-    sched_build(&s_hess, outs, (size_t)1 + d->nnz, NULL);
-    sched_build(&s_hess_grad, d->grad, N, &s_hess);
-    sched_build(&s_hval, d->hess, d->nnz, NULL);
-    sched_build(&s_hvp, d->hvp, N, NULL);
+    if (rows)
+        sched_prepare(rows, (size_t)N + 1 + d->nnz);
+    if (!data) {
+        sched_build(&s_loss, outs, 1, NULL);
+        sched_build(&s_grad, outs, (size_t)N + 1, NULL);
+        /* the Hessian functions: loss and Hessian, then what the gradient adds */
+        memmove(outs + 1, outs + 1 + N, sizeof(Node) * d->nnz);
+        sched_build(&s_hess, outs, (size_t)1 + d->nnz, NULL);
+        sched_build(&s_hess_grad, d->grad, N, &s_hess);
+        sched_build(&s_hval, d->hess, d->nnz, NULL);
+        sched_build(&s_hvp, d->hvp, N, NULL);
+    } else {
+        /* over data, one pass over the rows computes the gradient with the Hessian */
+        sched_build_rows(&s_loss, outs, 1);
+        sched_build_rows(&s_grad, outs, (size_t)N + 1);
+        sched_build_rows(&s_hess, outs, (size_t)N + 1 + d->nnz);
+        memset(&s_hess_grad, 0, sizeof s_hess_grad);
+        sched_build_rows(&s_hval, d->hess, d->nnz);
+        sched_build_rows(&s_hvp, d->hvp, N);
+        if (rows)
+            sched_build_rows(&s_rows, rows, (size_t)N + 1 + d->nnz);
+    }
     free(outs);
     E.limit = dag.nnodes;
     E.temp = xcalloc(E.limit, sizeof(uint32_t));
@@ -390,64 +823,104 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     sched_ops_used(&s_hess, used);
     sched_ops_used(&s_hess_grad, used);
     sched_ops_used(&s_hvp, used);
+    sched_ops_used(&s_loss, used);
 
     buf_printf(b, "/* Generated by hessgen %s from %s: do not edit.\n", HESSGEN_VERSION, o->source_name);
     buf_printf(b, " * Model %s: %u parameter%s; the Hessian's lower triangle has %u structural nonzero%s.\n"
-                  " * Standalone C99: needs only <math.h> (link with -lm). */\n",
-               P, N, N == 1 ? "" : "s", d->nnz, d->nnz == 1 ? "" : "s");
+                  " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
+               P, N, N == 1 ? "" : "s", d->nnz, d->nnz == 1 ? "" : "s",
+               data ? "; with -fopenmp the loops over rows run in parallel" : "");
     buf_puts(b, "#include <math.h>\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-    put_declarations(b, m, d);
+    put_declarations(b, m, d, rows != NULL);
     buf_puts(b, "\n");
     put_helpers(b, used);
+    if (data)
+        put_data_functions(b, m);
 
     /* loss */
-    buf_printf(b, "double %s_loss(const double *theta)\n{\n    (void)theta;\n", P);
+    buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("", "", true));
     put_body(b, &s_loss);
     put_return(b, m->loss);
 
     /* gradient */
-    buf_printf(b, "double %s_grad(const double *theta, double *grad)\n{\n    (void)theta;\n", P);
+    buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("grad", nparam, true));
     put_body(b, &s_grad);
     put_outputs(b, "    ", "grad", d->grad, N);
     put_return(b, m->loss);
 
     /* dense Hessian */
-    uint64_t full = (uint64_t)N * (N + 1) / 2;
-    buf_printf(b, "double %s_hess(const double *theta, double *grad, double *hess)\n{\n    (void)theta;\n", P);
-    if (d->nnz < full)
-        buf_printf(b, "    for (size_t k = 0; k < (size_t)%u * %u; k++)\n        hess[k] = 0.0;\n", N, N);
+    char nn[160];
+    snprintf(nn, sizeof nn, "(size_t)%s * %s", nparam, nparam);
+    char grad_nan[600];
+    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+    snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
+    grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
+    {
+        Buf f = {0};
+        buf_puts(&f, grad_nan);
+        buf_puts(&f, fail_fill("hess", nn, true));
+        put_data_prologue(b, f.data);
+        buf_free(&f);
+    }
+    put_hess_zero(b, d);
     put_body(b, &s_hess);
     put_optional_grad(b, &s_hess_grad, d);
-    for (uint32_t t = 0; t < d->nnz; t++) {
-        uint32_t i = d->rows[t], j = d->cols[t];
-        if (i == j)
-            buf_printf(b, "    hess[%llu] = ", (unsigned long long)i * N + j);
-        else
-            buf_printf(b, "    hess[%llu] = hess[%llu] = ", (unsigned long long)i * N + j,
-                       (unsigned long long)j * N + i);
-        put_node(b, d->hess[t]);
-        buf_puts(b, ";\n");
-    }
+    put_hess_stores(b, d, d->hess);
     put_return(b, m->loss);
 
     /* Hessian-vector product */
-    buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv)\n{\n    (void)theta;\n    (void)v;\n", P);
+    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, D);
+    put_data_prologue(b, fail_fill("hv", nparam, false));
     put_body(b, &s_hvp);
     put_outputs(b, "    ", "hv", d->hvp, N);
     buf_puts(b, "}\n\n");
 
     /* sparse Hessian: the same schedule as the dense one */
-    buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    char nnz[64];
+    snprintf(nnz, sizeof nnz, "%u", d->nnz);
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
+    {
+        Buf f = {0};
+        buf_puts(&f, grad_nan);
+        buf_puts(&f, fail_fill("values", nnz, true));
+        put_data_prologue(b, f.data);
+        buf_free(&f);
+    }
     put_body(b, &s_hess);
     put_optional_grad(b, &s_hess_grad, d);
     put_outputs(b, "    ", "values", d->hess, d->nnz);
     put_return(b, m->loss);
 
     /* the sparse Hessian alone */
-    buf_printf(b, "void %s_hess_values(const double *theta, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n    (void)values;\n", P, D);
+    put_data_prologue(b, fail_fill("values", nnz, false));
     put_body(b, &s_hval);
     put_outputs(b, "    ", "values", d->hess, d->nnz);
     buf_puts(b, "}\n\n");
+
+    /* a part of the rows */
+    if (rows) {
+        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
+        Buf f = {0};
+        buf_puts(&f, grad_nan);
+        buf_puts(&f, fail_fill("hess", nn, true));
+        put_data_prologue(b, f.data);
+        buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
+        buf_free(&f);
+        buf_puts(b, "    const size_t row_begin = begin, row_end = end;\n"
+                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n");
+        put_hess_zero(b, d);
+        E.split_size = 0;
+        put_body(b, &s_rows);
+        E.split_size = -1;
+        buf_puts(b, "    if (grad != NULL) {\n");
+        put_outputs(b, "        ", "grad", rows + 1, N);
+        buf_puts(b, "    }\n");
+        put_hess_stores(b, d, rows + 1 + N);
+        put_return(b, rows[0]);
+    }
 
     /* tables */
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, d->nnz);
@@ -464,16 +937,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     }
     buf_puts(b, "};\n\n");
 
-    /* the descriptor, through wrappers that take (and ignore) a data pointer */
-    buf_printf(b, "static double %s_loss_any(const double *theta, const void *data)\n{\n    (void)data;\n    return %s_loss(theta);\n}\n\n", P, P);
-    buf_printf(b, "static double %s_grad_any(const double *theta, const void *data, double *grad)\n{\n    (void)data;\n    return %s_grad(theta, grad);\n}\n\n", P, P);
-    buf_printf(b, "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n    (void)data;\n    return %s_hess(theta, grad, hess);\n}\n\n", P, P);
-    buf_printf(b, "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n    (void)data;\n    %s_hvp(theta, v, hv);\n}\n\n", P, P);
-    buf_printf(b, "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double *values)\n{\n    (void)data;\n    return %s_hess_sparse(theta, grad, values);\n}\n\n", P, P);
-    buf_printf(b, "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n    (void)data;\n    %s_hess_values(theta, values);\n}\n\n", P, P);
-    buf_printf(b, "const hessgen_model %s_model = {\n    1, \"%s\", %u, %u, %s_hess_rows, %s_hess_cols, %s_param_names, %s_param_start,\n"
-                  "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any\n};\n",
-               P, P, N, d->nnz, P, P, P, P, P, P, P, P, P, P);
+    /* the descriptor, through wrappers that take a data pointer */
+    put_descriptor(b, m, d);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
     if (o->with_main)
         buf_printf(b, "\n/* The analyzer (hessgen --main): build with\n"
@@ -488,6 +953,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     sched_free(&s_hess_grad);
     sched_free(&s_hval);
     sched_free(&s_hvp);
+    sched_free(&s_rows);
+    free(rows);
     free(E.temp);
     free(E.stamp);
     E.temp = E.stamp = NULL;

@@ -134,12 +134,18 @@ void ast_free_numbers(void); /* clears the literals' rationals, at exit */
 
 typedef uint32_t Node; /* index into the graph; 0 is "no node" */
 
-/* Node flags: what a node depends on, and whether it heads some sum's or product's operands. */
-enum { NF_PARAM = 1, NF_DIR = 2, NF_HEAD_ADD = 4, NF_HEAD_MUL = 8 };
+/* Node flags: what a node depends on, and whether it heads some sum's or product's operands.
+ * NF_DATA: on run-time data (a data value, a row count, a row reduction); NF_ROWSUM: contains a
+ * row reduction. */
+enum { NF_PARAM = 1, NF_DIR = 2, NF_HEAD_ADD = 4, NF_HEAD_MUL = 8, NF_DATA = 16, NF_ROWSUM = 32 };
+
+/* Row reductions nest at most this deep; a data value's level says whose row it reads. */
+enum { MAX_ROW_LEVELS = 6, DATA_NO_LEVEL = 7, MAX_DATA_ARRAYS = 511, MAX_DATA_WIDTH = 1 << 20 };
 
 typedef struct {
     uint8_t op;
     uint8_t flags;
+    uint8_t rows;    /* bit L: depends on the current row of the reduction at level L */
     uint32_t nargs;
     uint32_t args;   /* offset into dag.args */
     uint32_t aux;    /* CONST: rational pool index; PARAM, DIR: coordinate */
@@ -167,6 +173,18 @@ static inline Op dag_op(Node n) { return (Op)dag.nodes[n].op; }
 static inline const Node *dag_args(Node n) { return dag.args + dag.nodes[n].args; }
 static inline uint32_t dag_nargs(Node n) { return dag.nodes[n].nargs; }
 static inline bool dag_has_param(Node n) { return dag.nodes[n].flags & NF_PARAM; }
+static inline bool dag_has_data(Node n) { return dag.nodes[n].flags & NF_DATA; }
+static inline bool dag_has_rowsum(Node n) { return dag.nodes[n].flags & NF_ROWSUM; }
+static inline unsigned dag_rows(Node n) { return dag.nodes[n].rows; }
+/* A value known at compile time: no coordinate, no direction, no data. */
+static inline bool dag_is_fixed(Node n) { return !(dag.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA)); }
+/* OP_DATA: which array, which value of its row, whose row (DATA_NO_LEVEL: not row-indexed). */
+static inline uint32_t dag_data_array(Node n) { return (dag.nodes[n].aux >> 20) & 511; }
+static inline uint32_t dag_data_offset(Node n) { return dag.nodes[n].aux & (MAX_DATA_WIDTH - 1); }
+static inline unsigned dag_data_level(Node n) { return dag.nodes[n].aux >> 29; }
+/* OP_ROWSUM, OP_ROW: the level and the size name; OP_NROWS: the size name. */
+static inline unsigned dag_row_level(Node n) { return dag.nodes[n].aux & 7; }
+static inline uint32_t dag_row_size(Node n) { return dag_op(n) == OP_NROWS ? dag.nodes[n].aux : dag.nodes[n].aux >> 3; }
 static inline bool dag_is_const(Node n) { return dag.nodes[n].op == OP_CONST; }
 static inline mpq_srcptr dag_rat(Node n) { return dag.rats[dag.nodes[n].aux]; }
 bool dag_is_int_const(Node n, long *out);
@@ -176,6 +194,12 @@ Node dag_int(long v);
 Node dag_pi(void);
 Node dag_param(uint32_t k);
 Node dag_dir(uint32_t k);
+Node dag_data(uint32_t array, uint32_t offset, unsigned level);
+Node dag_nrows(uint32_t size);
+Node dag_row(unsigned level, uint32_t size);
+/* The sum of body over the rows of `size`, body read at `level`: factors and terms that do
+ * not depend on that row leave the sum (n*c for a constant c), so the loop does less. */
+Node dag_rowsum(Node body, unsigned level, uint32_t size);
 Node dag_add(Node a, Node b);
 Node dag_add_n(const Node *xs, size_t n);
 Node dag_sub(Node a, Node b);
@@ -209,12 +233,31 @@ typedef struct {
     Span label_span;
 } AtPoint;
 
+/* A data array: `X[n][3]` has size name n (its rows) and width 3 (values per row). */
+enum { NO_SIZE = UINT32_MAX };
+typedef struct {
+    const char *name;
+    uint32_t size;      /* the size name of its first dimension, or NO_SIZE */
+    uint32_t width;     /* values per row; with NO_SIZE, all its values */
+    int ndims;
+    long dims[8];       /* dims[0] is unused when size != NO_SIZE */
+} DataArray;
+
+typedef struct {
+    const char *name;
+    bool needs_rows;    /* the loss divides by this count (a mean): 0 rows is an error */
+} SizeName;
+
 typedef struct {
     const char *name;   /* the model prefix */
     uint32_t nparam;
     char **param_names;  /* "w1", "w[0]", "M[1][2]" */
     double *param_start;
     Node loss;
+    DataArray *data;     /* run-time arrays, in declaration order */
+    uint32_t ndata;
+    SizeName *sizes;     /* row counts */
+    uint32_t nsizes;
     AtPoint *at;
     int nat;
 } Model;
@@ -246,18 +289,33 @@ Node diff_partial(Node n, uint32_t i);
  * is 1/x in a product (a division) and -x in a sum (a subtraction). */
 #define SCHED_INV 0x80000000u
 
+typedef struct Loop Loop;
+
 /* One emitted assignment: a node computed from `items` (operands, or already scheduled
- * sub-sums and sub-products that the scheduler found in the graph), joined by the node's op. */
+ * sub-sums and sub-products that the scheduler found in the graph), joined by the node's op.
+ * Or, with `loop` set (and node 0), one loop over data rows. */
 typedef struct {
     Node node;
     uint32_t nitems;
     const Node *items;
+    Loop *loop;
 } Step;
 
 typedef struct {
     Step *steps;
     uint32_t nsteps, cap;
 } Schedule;
+
+/* One loop over the rows of a size name: it accumulates every row reduction (OP_ROWSUM) of
+ * one level that is ready at this point, so their bodies share one pass and their common
+ * subexpressions; `body` is the steps of one row (loops of deeper levels included). */
+struct Loop {
+    unsigned level;
+    uint32_t size;
+    Node *sums;
+    uint32_t nsums;
+    Schedule body;
+};
 
 /* Creates, before any schedule is built, the nodes the schedules may share: the product
  * without its coefficient of every product the outputs need, so that 2*x*y, -x*y and x*y
@@ -266,6 +324,10 @@ void sched_prepare(const Node *outputs, size_t n);
 /* The steps the outputs need; with `after`, only those that schedule does not already have
  * (what the gradient adds to a Hessian, computed only when the caller asks for it). */
 void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *after);
+/* The same for a loss over data: every row reduction becomes part of a loop, invariants of a
+ * row (what depends on no row value) are computed before the loop, and reductions that need
+ * the result of another wait for a later loop. */
+void sched_build_rows(Schedule *s, const Node *outputs, size_t n);
 void sched_free(Schedule *s);
 void sched_release(void); /* frees the plans kept for all schedules, at exit */
 /* Which helpers (sigmoid, softplus, ...) a schedule uses, as a bit set over Op. */

@@ -367,6 +367,19 @@ static int compile(int argc, char **argv)
         if (opt.print)
             print_formulas(stdout, &model, &deriv);
 
+        if ((opt.check || opt.classify) && model.ndata) {
+            /* the rows are known only at run time: there is no exact point to decide */
+            Buf names = {0};
+            for (uint32_t a = 0; a < model.ndata; a++)
+                buf_printf(&names, "%s%s", a ? ", " : "", model.data[a].name);
+            fprintf(stderr, "hessgen: %s reads data supplied at run time (%s): the exact classifier needs the whole "
+                            "loss at compile time; put a fixed data set in 'const' arrays, or classify numerically with "
+                            "the analyzer (hessgen run %s classify --data NAME=FILE ...)\n",
+                    display, names.data, display);
+            buf_free(&names);
+            rc = 2;
+            goto cleanup;
+        }
         if (opt.check || opt.classify) {
             rc = opt.check ? exact_check(&model, &deriv, display, opt.order, opt.json)
                            : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
@@ -407,6 +420,8 @@ cleanup:
     for (int i = 0; i < model.nat; i++)
         free(model.at[i].values);
     free(model.at);
+    free(model.data);
+    free(model.sizes);
     free(stem);
     sched_release();
     dag_free();

@@ -48,6 +48,10 @@ typedef enum {
     OP_PI,     /* the constant pi, kept symbolic */
     OP_PARAM,  /* theta[aux] */
     OP_DIR,    /* v[aux], the direction of a Hessian-vector product */
+    OP_DATA,   /* one value of a data array in the current row: aux packs array, offset, level */
+    OP_NROWS,  /* the run-time row count of size name aux */
+    OP_ROW,    /* the row variable of a reduction at level aux & 7 (sema's binding, never in a loss) */
+    OP_ROWSUM, /* sum over the rows of size aux >> 3 of its one operand, the body at level aux & 7 */
     OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
     OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
     OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */

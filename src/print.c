@@ -12,6 +12,11 @@
 
 enum { PREC_SUM = 1, PREC_PRODUCT = 2, PREC_POWER = 3, PREC_ATOM = 4 };
 
+/* The model whose data arrays and row counts the formulas name (print_formulas sets it). */
+static const Model *data_model;
+/* Row variables by nesting level, as a student would name them. */
+static const char *const row_names[] = {"i", "k", "l", "p", "q", "r", "s", "?"};
+
 typedef struct {
     Buf *b;
     char *const *names;
@@ -235,6 +240,35 @@ static void put(Printer *p, Node n, int ctx)
     case OP_DIR:
         buf_printf(p->b, "v[%u]", dag_rec(n)->aux);
         break;
+    case OP_DATA: {
+        const DataArray *da = data_model ? &data_model->data[dag_data_array(n)] : NULL;
+        if (!da) {
+            buf_printf(p->b, "data%u[%u]", dag_data_array(n), dag_data_offset(n));
+            break;
+        }
+        buf_puts(p->b, da->name);
+        int first = 0;
+        if (da->size != NO_SIZE) {
+            buf_printf(p->b, "[%s]", row_names[dag_data_level(n)]);
+            first = 1;
+        }
+        long idx[8], flat = dag_data_offset(n);
+        for (int k = da->ndims - 1; k >= first; k--) {
+            idx[k] = flat % da->dims[k];
+            flat /= da->dims[k];
+        }
+        for (int k = first; k < da->ndims; k++)
+            buf_printf(p->b, "[%ld]", idx[k]);
+        break;
+    }
+    case OP_NROWS:
+        buf_puts(p->b, data_model ? data_model->sizes[dag_row_size(n)].name : "n");
+        break;
+    case OP_ROWSUM:
+        buf_printf(p->b, "sum(%s, ", row_names[dag_row_level(n)]);
+        put(p, a[0], 0);
+        buf_puts(p->b, ")");
+        break;
     case OP_ADD:
         put_sum(p, n, false);
         break;
@@ -317,6 +351,7 @@ static int cmp_cell(const void *x, const void *y)
 void print_formulas(FILE *out, const Model *m, const Deriv *d)
 {
     Buf b = {0};
+    data_model = m;
     buf_puts(&b, "loss     L = ");
     print_node(&b, m->loss, m->param_names, PRINT_LIMIT);
     buf_puts(&b, "\n");

@@ -171,7 +171,10 @@ int run_command(const char *self, int argc, char **argv)
     }
     if (rc == 0) {
         char **args = xcalloc((size_t)argc + 1, sizeof(char *));
-        args[0] = exe.data;
+        /* the analyzer names itself by argv[0] in its messages: the source, not the cache path */
+        Buf name = {0};
+        buf_printf(&name, "hessgen run %s", argv[0]);
+        args[0] = name.data;
         for (int i = 1; i < argc; i++)
             args[i] = argv[i];
         fflush(stdout);

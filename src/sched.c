@@ -49,7 +49,7 @@ static const Node *pool_put(const Node *xs, uint32_t n)
 static bool is_leaf(Node n)
 {
     Op op = dag_op(n);
-    return op == OP_CONST || op == OP_PI || op == OP_PARAM || op == OP_DIR;
+    return op == OP_CONST || op == OP_PI || op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS;
 }
 
 static bool is_reciprocal(Node n)
@@ -155,7 +155,7 @@ static void push_step(Schedule *s, Node n, const Plan *p)
         s->cap = s->cap ? 2 * s->cap : 256;
         s->steps = xrealloc(s->steps, sizeof(Step) * s->cap);
     }
-    s->steps[s->nsteps++] = (Step){n, p->n, p->items};
+    s->steps[s->nsteps++] = (Step){n, p->n, p->items, NULL};
 }
 
 void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *after)
@@ -204,16 +204,204 @@ void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *aft
     free(state);
 }
 
+/* ---- schedules with loops over data rows ---- */
+
+typedef struct {
+    Node *v;
+    uint32_t n, cap;
+} NodeList;
+
+static void list_push(NodeList *l, Node x)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->v = xrealloc(l->v, sizeof(Node) * l->cap);
+    }
+    l->v[l->n++] = x;
+}
+
+/* Per row reduction: the nodes of its body that depend on no value of its row (the loop's
+ * invariants, computed before it), found once. */
+static struct {
+    NodeList *inv;
+    bool *known;
+    uint32_t limit;
+} R;
+
+static const NodeList *invariants(Node sum)
+{
+    if (R.known[sum])
+        return &R.inv[sum];
+    R.known[sum] = true;
+    NodeList *out = &R.inv[sum];
+    unsigned bit = 1u << dag_row_level(sum);
+    uint8_t *seen = xcalloc(R.limit, 1);
+    NodeList stack = {0};
+    list_push(&stack, dag_args(sum)[0]);
+    while (stack.n) {
+        Node x = stack.v[--stack.n];
+        if (seen[x] || is_leaf(x))
+            continue;
+        seen[x] = 1;
+        if (!(dag_rows(x) & bit)) {
+            list_push(out, x);
+            continue;
+        }
+        for (uint32_t i = 0; i < dag_nargs(x); i++)
+            list_push(&stack, dag_args(x)[i]);
+    }
+    free(stack.v);
+    free(seen);
+    return out;
+}
+
+/* What a node waits for: a row reduction for its invariants, another node for its plan. */
+static void items_of(Node x, const Node **items, uint32_t *n)
+{
+    if (dag_op(x) == OP_ROWSUM) {
+        const NodeList *l = invariants(x);
+        *items = l->v;
+        *n = l->n;
+    } else {
+        const Plan *p = plan_of(x);
+        *items = p->items;
+        *n = p->n;
+    }
+}
+
+/* The steps of one region: the whole function (level -1) or the body of one row at `level`,
+ * whose invariants an enclosing region computes. Stage of a node: how many loops must run,
+ * one after another, before it can be computed; the loops of one stage, one size and one
+ * level are fused into one. */
+static void region(Schedule *s, const Node *outputs, size_t n, int level)
+{
+    memset(s, 0, sizeof *s);
+    unsigned bit = level >= 0 ? 1u << level : 0;
+    uint8_t *state = xcalloc(R.limit, 1);
+    uint32_t *stage = xcalloc(R.limit, sizeof(uint32_t));
+    NodeList order = {0};
+    typedef struct { Node node; uint32_t next; } Frame;
+    Frame *stack = NULL;
+    size_t depth = 0, cap = 0;
+    uint32_t top_stage = 0;
+    for (size_t o = 0; o < n; o++) {
+        Node root = outputs[o];
+        if (!root || is_leaf(root) || state[root] || (bit && !(dag_rows(root) & bit)))
+            continue;
+        if (depth == cap) {
+            cap = cap ? 2 * cap : 256;
+            stack = xrealloc(stack, sizeof(Frame) * cap);
+        }
+        stack[depth++] = (Frame){root, 0};
+        state[root] = 1;
+        while (depth) {
+            Frame *f = &stack[depth - 1];
+            const Node *items;
+            uint32_t ni;
+            items_of(f->node, &items, &ni);
+            if (f->next < ni) {
+                Node c = items[f->next++] & ~SCHED_INV;
+                if (is_leaf(c) || state[c] || (bit && !(dag_rows(c) & bit)))
+                    continue;
+                if (depth == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    stack = xrealloc(stack, sizeof(Frame) * cap);
+                }
+                stack[depth++] = (Frame){c, 0};
+                state[c] = 1;
+                continue;
+            }
+            uint32_t st = 0;
+            for (uint32_t i = 0; i < ni; i++) {
+                Node c = items[i] & ~SCHED_INV;
+                if (c < R.limit && state[c] == 2 && stage[c] > st)
+                    st = stage[c];
+            }
+            if (dag_op(f->node) == OP_ROWSUM)
+                st++;
+            stage[f->node] = st;
+            if (st > top_stage)
+                top_stage = st;
+            state[f->node] = 2;
+            list_push(&order, f->node);
+            depth--;
+        }
+    }
+    free(stack);
+    bool *grouped = xcalloc(order.n ? order.n : 1, 1);
+    for (uint32_t st = 0; st <= top_stage; st++) {
+        for (uint32_t i = 0; i < order.n; i++) {
+            Node x = order.v[i];
+            if (stage[x] != st || dag_op(x) != OP_ROWSUM || grouped[i])
+                continue;
+            Loop *loop = xcalloc(1, sizeof(Loop));
+            loop->level = dag_row_level(x);
+            loop->size = dag_row_size(x);
+            NodeList sums = {0}, bodies = {0};
+            for (uint32_t j = i; j < order.n; j++) {
+                Node y = order.v[j];
+                if (!grouped[j] && stage[y] == st && dag_op(y) == OP_ROWSUM && dag_row_level(y) == loop->level &&
+                    dag_row_size(y) == loop->size) {
+                    grouped[j] = true;
+                    list_push(&sums, y);
+                    list_push(&bodies, dag_args(y)[0]);
+                }
+            }
+            loop->sums = sums.v;
+            loop->nsums = sums.n;
+            region(&loop->body, bodies.v, bodies.n, (int)loop->level);
+            free(bodies.v);
+            if (s->nsteps == s->cap) {
+                s->cap = s->cap ? 2 * s->cap : 256;
+                s->steps = xrealloc(s->steps, sizeof(Step) * s->cap);
+            }
+            s->steps[s->nsteps++] = (Step){0, 0, NULL, loop};
+        }
+        for (uint32_t i = 0; i < order.n; i++) {
+            Node x = order.v[i];
+            if (stage[x] == st && dag_op(x) != OP_ROWSUM)
+                push_step(s, x, plan_of(x));
+        }
+    }
+    free(grouped);
+    free(order.v);
+    free(state);
+    free(stage);
+}
+
+void sched_build_rows(Schedule *s, const Node *outputs, size_t n)
+{
+    R.limit = dag.nnodes;
+    R.inv = xcalloc(R.limit, sizeof(NodeList));
+    R.known = xcalloc(R.limit, 1);
+    region(s, outputs, n, -1);
+    for (uint32_t i = 0; i < R.limit; i++)
+        free(R.inv[i].v);
+    free(R.inv);
+    free(R.known);
+    memset(&R, 0, sizeof R);
+}
+
 void sched_free(Schedule *s)
 {
+    for (uint32_t i = 0; i < s->nsteps; i++)
+        if (s->steps[i].loop) {
+            sched_free(&s->steps[i].loop->body);
+            free(s->steps[i].loop->sums);
+            free(s->steps[i].loop);
+        }
     free(s->steps);
     memset(s, 0, sizeof *s);
 }
 
 void sched_ops_used(const Schedule *s, bool used[OP__COUNT])
 {
-    for (uint32_t i = 0; i < s->nsteps; i++)
-        used[dag_op(s->steps[i].node)] = true;
+    for (uint32_t i = 0; i < s->nsteps; i++) {
+        if (s->steps[i].loop)
+            sched_ops_used(&s->steps[i].loop->body, used);
+        else
+            used[dag_op(s->steps[i].node)] = true;
+    }
 }
 
 void sched_release(void)

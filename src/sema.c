@@ -25,7 +25,7 @@ enum {
     MAX_DEF_DEPTH = 200,
 };
 
-typedef enum { SYM_PARAM, SYM_CONST, SYM_DATA, SYM_LET, SYM_DEF, SYM_FUNC, SYM_PI } SymKind;
+typedef enum { SYM_PARAM, SYM_CONST, SYM_DATA, SYM_SIZE, SYM_LET, SYM_DEF, SYM_FUNC, SYM_PI } SymKind;
 typedef enum { EV_TODO, EV_BUSY, EV_DONE, EV_FAILED } EvalState;
 
 typedef struct {
@@ -37,7 +37,8 @@ typedef struct {
     int ndims;
     long dims[MAX_RANK];
     long size;       /* number of scalar values: the product of dims */
-    uint32_t base;   /* PARAM: theta index of the first value */
+    uint32_t base;   /* PARAM: theta index of the first value; DATA: the array's number; SIZE: its number */
+    uint32_t rowsize; /* DATA: the size name of its first dimension, or NO_SIZE */
     Node *values;    /* CONST: every value; LET: values[0] */
     EvalState state;
     EvalState size_state; /* arrays are sized on first need: a size may name a later const */
@@ -64,6 +65,7 @@ static struct {
     long lowered;
     bool too_large;
     int def_depth;
+    unsigned row_depth; /* row reductions being lowered around the current expression */
     Model *model;
     const Program *prog;
 } S;
@@ -154,6 +156,7 @@ static const char *kind_word(const Sym *s)
     case SYM_PARAM: return "parameter";
     case SYM_CONST: return "constant";
     case SYM_DATA: return "data array";
+    case SYM_SIZE: return "row count";
     case SYM_LET: return "let";
     case SYM_DEF: return "function";
     default: return "built-in";
@@ -194,6 +197,15 @@ static bool lower_int(const Ast *e, const Env *env, const char *what, long *out)
     Node n = lower(e, env);
     if (!n)
         return false;
+    if (dag_op(n) == OP_ROW) {
+        diag_error(e->span, "%s must be an integer constant, but this is a row variable, whose range is only known at run time",
+                   what);
+        return false;
+    }
+    if (dag_has_data(n)) {
+        diag_error(e->span, "%s must be an integer constant, but this depends on run-time data", what);
+        return false;
+    }
     if (dag_has_param(n)) {
         diag_error(e->span, "%s must be an integer constant, but this depends on a parameter", what);
         return false;
@@ -269,13 +281,61 @@ static Node lower_name(const Ast *e, const Env *env)
         force_let(s);
         return s->state == EV_DONE ? s->values[0] : 0;
     case SYM_DATA:
-        return 0; /* reported where it is declared */
+        if (s->rowsize != NO_SIZE)
+            diag_error(e->span, "'%s' is a data array: index its row with a reduction's variable, as sum(i, %s[i]%s)",
+                       s->name, s->name, s->ndims > 1 ? "[0]" : "");
+        else
+            require_index(e, s);
+        return 0;
+    case SYM_SIZE:
+        return dag_nrows(s->base);
     case SYM_DEF:
     case SYM_FUNC:
         diag_error(e->span, "'%s' is a function: call it with arguments", e->name);
         return 0;
     }
     return 0;
+}
+
+/* X[i][j] for a data array: its row must be the variable of a reduction over its rows. */
+static Node lower_data(const Ast *e, const Env *env, const Sym *s)
+{
+    if (e->nargs != s->ndims) {
+        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
+                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+        return 0;
+    }
+    unsigned level = DATA_NO_LEVEL;
+    int first = 0;
+    if (s->rowsize != NO_SIZE) {
+        const Ast *x = e->args[0];
+        const Env *b = x->kind == AST_NAME ? env_find(env, x->name) : NULL;
+        if (!b || dag_op(b->value) != OP_ROW) {
+            diag_error(x->span, "the row of data array '%s' must be the variable of a reduction over its rows, as in sum(i, %s[i]%s)",
+                       s->name, s->name, s->ndims > 1 ? "[0]" : "");
+            return 0;
+        }
+        if (dag_row_size(b->value) != s->rowsize) {
+            diag_error(x->span, "'%s' runs over the rows of '%s', but '%s' has '%s' rows", x->name,
+                       S.model->sizes[dag_row_size(b->value)].name, s->name, S.model->sizes[s->rowsize].name);
+            return 0;
+        }
+        level = dag_row_level(b->value);
+        first = 1;
+    }
+    long flat = 0;
+    for (int k = first; k < e->nargs; k++) {
+        long i;
+        if (!lower_int(e->args[k], env, "an index", &i))
+            return 0;
+        if (i < 0 || i >= s->dims[k]) {
+            diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
+                       s->name, s->dims[k]);
+            return 0;
+        }
+        flat = flat * s->dims[k] + i;
+    }
+    return dag_data(s->base, (uint32_t)flat, level);
 }
 
 /* a[i][j]: a parameter, a constant's value, or an error. */
@@ -290,8 +350,10 @@ static Node lower_index(const Ast *e, const Env *env)
         undefined(e->name_span, "name", e->name);
         return 0;
     }
-    if (s->kind == SYM_DATA || s->broken)
+    if (s->broken)
         return 0;
+    if (s->kind == SYM_DATA)
+        return lower_data(e, env, s);
     if ((s->kind == SYM_PARAM || s->kind == SYM_CONST) && !ensure_sized(s))
         return 0;
     if ((s->kind != SYM_PARAM && s->kind != SYM_CONST) || s->ndims == 0) {
@@ -324,6 +386,42 @@ static Node lower_index(const Ast *e, const Env *env)
     return s->state == EV_DONE ? s->values[flat] : 0;
 }
 
+/* Whether n may change at run time: a coordinate or data. Otherwise its value is known now. */
+static bool varies(Node n)
+{
+    return !dag_is_fixed(n);
+}
+
+/* A division by a row count (a mean, n in a denominator) needs at least one row: the
+ * generated data check refuses zero rows of every count that n depends on. */
+static void need_rows_of_depth(Node n, int depth)
+{
+    if (!dag_has_data(n) || depth > 32)
+        return;
+    if (dag_op(n) == OP_NROWS) {
+        S.model->sizes[dag_row_size(n)].needs_rows = true;
+        return;
+    }
+    if (dag_op(n) == OP_ROWSUM || dag_op(n) == OP_DATA)
+        return;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        need_rows_of_depth(dag_args(n)[i], depth + 1);
+}
+
+static void need_rows_of(Node n)
+{
+    need_rows_of_depth(n, 0);
+}
+
+/* A row variable is bound for indexing data arrays; it has no value to compute with. */
+static bool row_as_value(Node n, const Ast *at)
+{
+    if (!n || dag_op(n) != OP_ROW)
+        return false;
+    diag_error(at->span, "a row variable only indexes the rows of data arrays; it is not a value");
+    return true;
+}
+
 /* The sign of a constant node (exact for rationals, numeric otherwise). */
 static int const_sign(Node n)
 {
@@ -335,20 +433,22 @@ static int const_sign(Node n)
 
 static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const Ast *exp_ast)
 {
-    if (!a || !b)
+    if (!a || !b || row_as_value(a, base_ast) || row_as_value(b, exp_ast))
         return 0;
+    if (dag_is_const(b) && mpq_sgn(dag_rat(b)) < 0)
+        need_rows_of(a);
     if (dag_is_const(b)) {
         mpq_srcptr q = dag_rat(b);
         bool int_q = mpz_cmp_ui(mpq_denref(q), 1) == 0;
-        if (!dag_has_param(a) && mpq_sgn(q) < 0 && const_sign(a) == 0) {
+        if (!varies(a) && mpq_sgn(q) < 0 && const_sign(a) == 0) {
             diag_error(base_ast->span, "division by zero: 0 raised to a negative power");
             return 0;
         }
-        if (!dag_has_param(a) && !int_q && const_sign(a) < 0) {
+        if (!varies(a) && !int_q && const_sign(a) < 0) {
             diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
             return 0;
         }
-        if (dag_has_param(a) && int_q && mpz_sizeinbase(mpq_numref(q), 2) > 31) {
+        if (varies(a) && int_q && mpz_sizeinbase(mpq_numref(q), 2) > 31) {
             /* an integer power multiplies out; beyond 2^31 its exponents would overflow */
             diag_error(exp_ast->span, "this integer exponent is too large: it must stay below 2^31 in magnitude");
             return 0;
@@ -358,20 +458,20 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
             diag_error(e->span, "this constant power is too large to compute exactly");
         return r;
     }
-    if (!dag_has_param(b)) {
+    if (!varies(b)) {
         /* a constant exponent that is not rational (pi, sqrt(2)): pow, as LANGUAGE.md says */
-        if (!dag_has_param(a) && const_sign(a) < 0) {
+        if (!varies(a) && const_sign(a) < 0) {
             diag_error(base_ast->span, "a negative constant raised to a non-integer power is not a real number");
             return 0;
         }
-        if (!dag_has_param(a) && const_sign(a) == 0 && const_sign(b) < 0) {
+        if (!varies(a) && const_sign(a) == 0 && const_sign(b) < 0) {
             diag_error(base_ast->span, "division by zero: 0 raised to a negative power");
             return 0;
         }
         return dag_pow_const(a, b);
     }
     /* a^b with b not constant: exp(b*log(a)), defined for a > 0 */
-    if (!dag_has_param(a) && const_sign(a) <= 0) {
+    if (!varies(a) && const_sign(a) <= 0) {
         diag_error(base_ast->span, "a power with a non-constant exponent needs a positive base");
         return 0;
     }
@@ -381,7 +481,7 @@ static Node lower_pow(const Ast *e, Node a, Node b, const Ast *base_ast, const A
 /* The domain of a function at a constant argument: log(0) is an error, not a node. */
 static bool check_domain(Op op, Node a, const Ast *arg)
 {
-    if (dag_has_param(a))
+    if (varies(a))
         return true;
     int s = const_sign(a);
     if (op == OP_LOG && s <= 0) {
@@ -452,10 +552,10 @@ static Node lower_call(const Ast *e, const Env *env)
     if (s->op == OP_NONE) /* pow(a, b) */
         return lower_pow(e, lower(e->args[0], env), lower(e->args[1], env), e->args[0], e->args[1]);
     Node a = lower(e->args[0], env);
-    if (!a)
+    if (!a || row_as_value(a, e->args[0]))
         return 0;
     if (s->op == OP_POW) { /* sqrt(a) = a^(1/2) */
-        if (!dag_has_param(a) && const_sign(a) < 0) {
+        if (!varies(a) && const_sign(a) < 0) {
             diag_error(e->args[0]->span, "square root of a negative constant is not a real number");
             return 0;
         }
@@ -478,6 +578,7 @@ static Node lower_call(const Ast *e, const Env *env)
 typedef struct {
     const char *array;
     long size;
+    uint32_t rows; /* the size name when the dimension is a run-time row count, else NO_SIZE */
     int dim;
     Span span;
 } Use;
@@ -508,9 +609,9 @@ static void infer_uses(const Ast *e, const char *const *alias, int nalias, const
     case AST_INDEX: {
         Sym *s = in_list(e->name, local, nlocal) ? NULL : sym_find(e->name);
         if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST || s->kind == SYM_DATA) &&
-            (s->kind == SYM_DATA || !ensure_sized(s) || s->broken))
+            ((s->kind != SYM_DATA && !ensure_sized(s)) || s->broken))
             uses->broken = true;
-        else if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST) && s->ndims == e->nargs) {
+        else if (s && (s->kind == SYM_PARAM || s->kind == SYM_CONST || s->kind == SYM_DATA) && s->ndims == e->nargs) {
             for (int k = 0; k < e->nargs; k++) {
                 const Ast *x = e->args[k];
                 if (x->kind == AST_NAME && in_list(x->name, alias, nalias)) {
@@ -518,7 +619,8 @@ static void infer_uses(const Ast *e, const char *const *alias, int nalias, const
                         uses->cap = uses->cap ? 2 * uses->cap : 8;
                         uses->u = xrealloc(uses->u, sizeof(Use) * (size_t)uses->cap);
                     }
-                    uses->u[uses->n++] = (Use){s->name, s->dims[k], k, x->span};
+                    bool row = s->kind == SYM_DATA && k == 0 && s->rowsize != NO_SIZE;
+                    uses->u[uses->n++] = (Use){s->name, row ? 0 : s->dims[k], row ? s->rowsize : NO_SIZE, k, x->span};
                 }
             }
         }
@@ -572,8 +674,9 @@ static void infer_uses(const Ast *e, const char *const *alias, int nalias, const
     }
 }
 
-/* sum(i, e): the range of i from the arrays it indexes; they must agree. */
-static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi)
+/* sum(i, e): the range of i from the arrays it indexes; they must agree. A range over the rows
+ * of a data array sets *rows to its size name (else NO_SIZE). */
+static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi, uint32_t *rows)
 {
     UseList uses = {0};
     int nlocal = 0;
@@ -592,12 +695,27 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi)
         ok = false;
     } else if (uses.n == 0) {
         diag_error(e->name_span,
-                   "cannot infer the range of '%s': it indexes no array of fixed size here; write %s = lo..hi",
-                   e->name, e->name);
+                   "cannot infer the range of '%s': it is not itself the index of any array here (data rows are "
+                   "indexed by the variable alone, as y[%s]); write %s = lo..hi for fixed bounds",
+                   e->name, e->name, e->name);
         ok = false;
     }
     for (int k = 1; ok && k < uses.n; k++) {
-        if (uses.u[k].size != uses.u[0].size) {
+        if (uses.u[k].rows != uses.u[0].rows && (uses.u[k].rows == NO_SIZE || uses.u[0].rows == NO_SIZE)) {
+            int r = uses.u[0].rows != NO_SIZE ? 0 : k, f = r == 0 ? k : 0;
+            diag_error(e->name_span, "the range of '%s' is ambiguous: it runs over the '%s' rows of '%s' and over %ld entries of '%s'",
+                       e->name, S.model->sizes[uses.u[r].rows].name, uses.u[r].array, uses.u[f].size, uses.u[f].array);
+            diag_note(uses.u[r].span, "'%s' indexes the rows of '%s' here", e->name, uses.u[r].array);
+            diag_note(uses.u[f].span, "and '%s' (size %ld) here", uses.u[f].array, uses.u[f].size);
+            ok = false;
+        } else if (uses.u[k].rows != uses.u[0].rows) {
+            diag_error(e->name_span, "the range of '%s' is ambiguous: '%s' has '%s' rows but '%s' has '%s' rows",
+                       e->name, uses.u[0].array, S.model->sizes[uses.u[0].rows].name, uses.u[k].array,
+                       S.model->sizes[uses.u[k].rows].name);
+            diag_note(uses.u[0].span, "'%s' indexes the rows of '%s' here", e->name, uses.u[0].array);
+            diag_note(uses.u[k].span, "and the rows of '%s' here", uses.u[k].array);
+            ok = false;
+        } else if (uses.u[k].size != uses.u[0].size) {
             diag_error(e->name_span, "the range of '%s' is ambiguous: '%s' has %ld entries along dimension %d but '%s' has %ld along dimension %d",
                        e->name, uses.u[0].array, uses.u[0].size, uses.u[0].dim + 1, uses.u[k].array, uses.u[k].size,
                        uses.u[k].dim + 1);
@@ -609,9 +727,37 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi)
     if (ok) {
         *lo = 0;
         *hi = uses.u[0].size - 1;
+        *rows = uses.u[0].rows;
     }
     free(uses.u);
     return ok;
+}
+
+/* A reduction over a run-time row count: one graph node whose body reads "the current row",
+ * kept as a loop by the scheduler. */
+static Node lower_rows(const Ast *e, const Env *env, uint32_t rows)
+{
+    if (e->reduce == RED_PROD) {
+        diag_error(e->span, "a product over the rows of a data set is not supported; write exp(sum(%s, log(...))) "
+                            "for a positive body", e->name);
+        return 0;
+    }
+    if (S.row_depth >= MAX_ROW_LEVELS) {
+        diag_error(e->span, "reductions over data rows nested more than %d deep", MAX_ROW_LEVELS);
+        return 0;
+    }
+    unsigned level = S.row_depth++;
+    Env bind = {.name = e->name, .value = dag_row(level, rows), .next = env};
+    Node body = lower(e->body, &bind);
+    S.row_depth--;
+    if (!body || row_as_value(body, e->body))
+        return 0;
+    Node r = dag_rowsum(body, level, rows);
+    if (e->reduce == RED_MEAN) {
+        S.model->sizes[rows].needs_rows = true;
+        r = dag_mul(r, dag_recip(dag_nrows(rows)));
+    }
+    return r;
 }
 
 static Node lower_reduce(const Ast *e, const Env *env)
@@ -621,12 +767,15 @@ static Node lower_reduce(const Ast *e, const Env *env)
         return 0;
     }
     long lo, hi;
+    uint32_t rows = NO_SIZE;
     if (e->a) {
         if (!lower_int(e->a, env, "a reduction bound", &lo) || !lower_int(e->b, env, "a reduction bound", &hi))
             return 0;
-    } else if (!infer_range(e, env, &lo, &hi)) {
+    } else if (!infer_range(e, env, &lo, &hi, &rows)) {
         return 0;
     }
+    if (rows != NO_SIZE)
+        return lower_rows(e, env, rows);
     if (hi < lo && e->reduce == RED_MEAN) {
         diag_error(e->span, "mean over an empty range (%ld..%ld)", lo, hi);
         return 0;
@@ -642,7 +791,7 @@ static Node lower_reduce(const Ast *e, const Env *env)
     for (size_t k = 0; k < n && ok; k++) {
         bind.value = dag_int(lo + (long)k);
         terms[k] = lower(e->body, &bind);
-        ok = terms[k] != 0;
+        ok = terms[k] != 0 && !row_as_value(terms[k], e->body);
     }
     Node r = 0;
     if (ok) {
@@ -681,21 +830,22 @@ static Node lower(const Ast *e, const Env *env)
         return lower_call(e, env);
     case AST_NEG:
         a = lower(e->a, env);
-        return a ? dag_neg(a) : 0;
+        return a && !row_as_value(a, e->a) ? dag_neg(a) : 0;
     case AST_ADD:
     case AST_SUB:
     case AST_MUL:
         a = lower(e->a, env);
         b = lower(e->b, env);
-        if (!a || !b)
+        if (!a || !b || row_as_value(a, e->a) || row_as_value(b, e->b))
             return 0;
         return e->kind == AST_ADD ? dag_add(a, b) : e->kind == AST_SUB ? dag_sub(a, b) : dag_mul(a, b);
     case AST_DIV:
         a = lower(e->a, env);
         b = lower(e->b, env);
-        if (!a || !b)
+        if (!a || !b || row_as_value(a, e->a) || row_as_value(b, e->b))
             return 0;
-        if (!dag_has_param(b) && const_sign(b) == 0) {
+        need_rows_of(b);
+        if (!varies(b) && const_sign(b) == 0) {
             diag_error(e->b->span, "division by zero");
             return 0;
         }
@@ -739,6 +889,104 @@ static bool size_dims(Sym *s, const Decl *d)
     return true;
 }
 
+/* C and C++ keywords: a data array or a row count becomes a field of the generated M_data. */
+static bool is_c_keyword(const char *name)
+{
+    static const char *const words[] = {
+        "auto", "bool", "break", "case", "catch", "char", "class", "const", "continue", "default", "delete",
+        "do", "double", "else", "enum", "explicit", "extern", "false", "float", "for", "friend", "goto", "if",
+        "inline", "int", "long", "mutable", "namespace", "new", "operator", "private", "protected", "public",
+        "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+        "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using",
+        "virtual", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary", "asm", "export"};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        if (strcmp(words[k], name) == 0)
+            return true;
+    return false;
+}
+
+/* A data array's shape: its first dimension may be a row count (a name that is not a
+ * constant: the same name in two arrays is the same count); the others are fixed. */
+static bool size_data(Sym *s, Model *m)
+{
+    const Decl *d = s->decl;
+    s->rowsize = NO_SIZE;
+    if (is_c_keyword(d->name)) {
+        diag_error(d->span, "'%s' is a C keyword and cannot name a data array (it is a field of the generated data struct)", d->name);
+        return false;
+    }
+    if (d->ndims == 0) {
+        diag_error(d->span, "data '%s' needs a shape, as %s[n] for one value per row", d->name, d->name);
+        return false;
+    }
+    if (d->ndims > MAX_RANK) {
+        diag_error(d->span, "'%s' has %d dimensions; at most %d are supported", d->name, d->ndims, MAX_RANK);
+        return false;
+    }
+    s->ndims = d->ndims;
+    s->size = 1;
+    for (int k = 0; k < d->ndims; k++) {
+        const Ast *x = d->dims[k];
+        Sym *named = x->kind == AST_NAME ? sym_find(x->name) : NULL;
+        if (x->kind == AST_NAME && (!named || named->kind == SYM_SIZE)) {
+            if (k != 0) {
+                diag_error(x->span, "only the first dimension of a data array can be a row count; '%s' is not a constant", x->name);
+                return false;
+            }
+            if (!named) {
+                if (is_c_keyword(x->name)) {
+                    diag_error(x->span, "'%s' is a C keyword and cannot name a row count (it is a field of the generated data struct)", x->name);
+                    return false;
+                }
+                named = sym_add(x->name, SYM_SIZE, x->span);
+                named->base = m->nsizes;
+                m->sizes = xrealloc(m->sizes, sizeof(SizeName) * (m->nsizes + 1));
+                m->sizes[m->nsizes++] = (SizeName){x->name, false};
+            }
+            s->rowsize = named->base;
+            s->dims[0] = 0;
+            continue;
+        }
+        if (x->kind == AST_NAME && named->kind != SYM_CONST) {
+            diag_error(x->span, "'%s' is a %s; a dimension is an integer constant or a row count (a new name)", x->name,
+                       kind_word(named));
+            return false;
+        }
+        long n;
+        if (!lower_int(x, NULL, "an array size", &n))
+            return false;
+        if (n <= 0) {
+            diag_error(x->span, "an array size must be positive, but this is %ld", n);
+            return false;
+        }
+        s->dims[k] = n;
+        if (s->size > MAX_DATA_WIDTH / n) {
+            diag_error(d->span, "'%s' has more than %d values per row", d->name, MAX_DATA_WIDTH - 1);
+            return false;
+        }
+        s->size *= n;
+    }
+    if (s->size >= MAX_DATA_WIDTH) {
+        diag_error(d->span, "'%s' has more than %d values per row", d->name, MAX_DATA_WIDTH - 1);
+        return false;
+    }
+    if (m->ndata >= MAX_DATA_ARRAYS) {
+        diag_error(d->span, "more than %d data arrays", MAX_DATA_ARRAYS);
+        return false;
+    }
+    s->base = m->ndata;
+    m->data = xrealloc(m->data, sizeof(DataArray) * (m->ndata + 1));
+    DataArray *a = &m->data[m->ndata++];
+    memset(a, 0, sizeof *a);
+    a->name = d->name;
+    a->size = s->rowsize;
+    a->width = (uint32_t)s->size;
+    a->ndims = s->ndims;
+    memcpy(a->dims, s->dims, sizeof s->dims);
+    s->size_state = EV_DONE;
+    return true;
+}
+
 /* Sizes a parameter or constant array the first time its shape is needed. */
 static bool ensure_sized(Sym *s)
 {
@@ -773,8 +1021,9 @@ static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long
         Node v = lower(init, NULL);
         if (!v)
             return false;
-        if (dag_has_param(v)) {
-            diag_error(init->span, "%s must be a constant, but this depends on a parameter", what);
+        if (varies(v)) {
+            diag_error(init->span, "%s must be a constant, but this depends on %s", what,
+                       dag_has_param(v) ? "a parameter" : "run-time data");
             return false;
         }
         if (level == 0) {
@@ -999,8 +1248,6 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
                 if (kind == SYM_PARAM)
                     nparams++;
             }
-            if (st->kind == ST_DATA)
-                diag_error(st->span, "'data' arrays are not supported yet: use 'const' arrays for a fixed data set");
             break;
         case ST_LET:
         case ST_DEF: {
@@ -1043,7 +1290,14 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             Sym *s = sym_find(st->decls[k]->name);
             if (!s || s->decl != st->decls[k])
                 continue;
-            if (s->kind == SYM_DATA || !ensure_sized(s) || s->kind != SYM_PARAM)
+            if (s->kind == SYM_DATA) {
+                if (!size_data(s, m)) {
+                    s->broken = true;
+                    s->size_state = EV_FAILED;
+                }
+                continue;
+            }
+            if (!ensure_sized(s) || s->kind != SYM_PARAM)
                 continue;
             if (ntheta + s->size > MAX_PARAMS) {
                 diag_error(s->span, "more than %d parameters", MAX_PARAMS);

@@ -8,6 +8,7 @@ certified labels by exact/check_corpus.py; here the command line around them.
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,10 @@ def every_example_passes_its_own_at_lines():
     ok(len(files) >= 6, 'examples: %s' % files)
     for f in files:
         rc, out, err = hg('--check', f)
+        if re.search(r'^\s*data\b', open(f).read(), re.M):
+            # rows known only at run time: refused with the reason, not decided
+            ok(rc == 2 and 'reads data supplied at run time' in err and not out, '%s: rc %d\n%s%s' % (f, rc, out, err))
+            continue
         ok(rc == 0, '%s: rc %d\n%s%s' % (f, rc, out, err))
         lines = [l for l in out.splitlines() if l.startswith('line ')]
         ok(lines and all(l.endswith('  ok') for l in lines), out)
