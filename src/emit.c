@@ -26,6 +26,8 @@ static struct {
     uint32_t nloops;    /* accumulator arrays of the function being written */
     const char *indent;   /* of a step's line */
     int split_size;     /* in M_hess_row_range: the size name whose outer loops run over [begin, end) */
+    uint32_t gen;       /* the last stamp handed out: each function and each family loop gets its own */
+    int64_t loop_shift; /* inside a loop over a family: coordinate indices move by k * loop_shift */
 } E;
 
 static const char *const SPACES = "                                                ";
@@ -74,10 +76,14 @@ static void put_node(Buf *b, Node n)
         buf_puts(b, "3.141592653589793");
         return;
     case OP_PARAM:
-        buf_printf(b, "theta[%u]", dag_rec(n)->aux);
-        return;
     case OP_DIR:
-        buf_printf(b, "v[%u]", dag_rec(n)->aux);
+        if (E.loop_shift == 0)
+            buf_printf(b, "%s[%u]", dag_op(n) == OP_PARAM ? "theta" : "v", dag_rec(n)->aux);
+        else if (E.loop_shift == 1)
+            buf_printf(b, "%s[k + %u]", dag_op(n) == OP_PARAM ? "theta" : "v", dag_rec(n)->aux);
+        else
+            buf_printf(b, "%s[%u + %lld * k]", dag_op(n) == OP_PARAM ? "theta" : "v", dag_rec(n)->aux,
+                       (long long)E.loop_shift);
         return;
     case OP_DATA: {
         const DataArray *a = &E.m->data[dag_data_array(n)];
@@ -313,7 +319,7 @@ static void put_steps(Buf *b, const Schedule *s, int depth)
 /* The steps of one function body. */
 static void put_body(Buf *b, const Schedule *s)
 {
-    E.cur++;
+    E.cur = ++E.gen;
     E.ntemps = 0;
     E.nloops = 0;
     put_steps(b, s, 1);
@@ -503,6 +509,362 @@ static void put_helpers(Buf *b, const bool used[OP__COUNT])
                       "static double %s_step(double t)\n{\n    return t > 0 ? 1.0 : t <= 0 ? 0.0 : t;\n}\n\n", P);
 }
 
+/* ---- loops over families (models with many parameters) ---- */
+
+static void put_hess_zero(Buf *b, const Deriv *d);
+
+/* Models with at least this many parameters get loops over families of equal expressions;
+ * smaller ones keep straight-line code (which their tests and readers know). */
+enum { REROLL_MIN_PARAMS = 100, REROLL_MIN_FAMILY = 8, REROLL_MIN_TERMS = 64 };
+
+/* One value a function stores: array[index] (and array[index2] when index2 >= 0: the other
+ * triangle of a dense Hessian), or the returned loss when array is NULL. */
+typedef struct {
+    Node node;
+    const char *array;
+    int64_t index, index2;
+    bool optional; /* stored only when array != NULL (the gradient of a Hessian function) */
+} Store;
+
+/* A run of one constant stored at index + k * di (and index2 + k * dj). */
+typedef struct {
+    uint32_t first, count;
+    int64_t di, dj;
+} CRun;
+
+/* The steps of node n's own schedule inside a loop over k: every coordinate index moved by
+ * k * shift, every temporary new (nothing computed outside the loop is reused). What the
+ * nodes were before (a temporary outside the loop) comes back at member_end. */
+typedef struct {
+    Schedule s;
+    uint32_t *stamp, *temp;
+} Member;
+
+static void member_begin(Member *mb, Buf *b, Node n, int64_t shift)
+{
+    sched_build(&mb->s, &n, 1, NULL);
+    mb->stamp = xmalloc(sizeof(uint32_t) * (mb->s.nsteps + 1));
+    mb->temp = xmalloc(sizeof(uint32_t) * (mb->s.nsteps + 1));
+    for (uint32_t i = 0; i < mb->s.nsteps; i++) {
+        mb->stamp[i] = E.stamp[mb->s.steps[i].node];
+        mb->temp[i] = E.temp[mb->s.steps[i].node];
+    }
+    E.loop_shift = shift;
+    put_steps(b, &mb->s, 2);
+}
+
+static void member_end(Member *mb)
+{
+    for (uint32_t i = 0; i < mb->s.nsteps; i++) {
+        E.stamp[mb->s.steps[i].node] = mb->stamp[i];
+        E.temp[mb->s.steps[i].node] = mb->temp[i];
+    }
+    free(mb->stamp);
+    free(mb->temp);
+    sched_free(&mb->s);
+}
+
+static void put_index(Buf *b, int64_t base, int64_t step)
+{
+    if (step == 0)
+        buf_printf(b, "%lld", (long long)base);
+    else if (base == 0)
+        buf_printf(b, "%lld * k", (long long)step);
+    else
+        buf_printf(b, "%lld + %lld * k", (long long)base, (long long)step);
+}
+
+static uint32_t begin_loop(Buf *b, uint32_t count)
+{
+    buf_printf(b, "    for (size_t k = 0; k < %u; k++) {\n", count);
+    uint32_t saved = E.cur;
+    E.cur = ++E.gen; /* the loop's temporaries end with it */
+    return saved;
+}
+
+static void end_loop(Buf *b, uint32_t saved)
+{
+    buf_puts(b, "    }\n");
+    E.cur = saved;
+    E.loop_shift = 0;
+}
+
+/* A function body in loops where the stores (or the terms of a long sum) come in families. */
+static void put_rerolled(Buf *b, const Store *st, uint32_t n)
+{
+    /* 1. families of the values stored */
+    Node *items = xmalloc(sizeof(Node) * (n ? n : 1));
+    int64_t *keys = xmalloc(sizeof(int64_t) * 4 * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        bool candidate = st[i].array && !dag_is_const(st[i].node) &&
+                         !(dag_op(st[i].node) == OP_ADD && dag_nargs(st[i].node) >= REROLL_MIN_TERMS);
+        items[i] = candidate ? st[i].node : 0;
+        keys[4 * i] = st[i].array ? (int64_t)st[i].array[0] * 2 + st[i].optional : 0;
+        keys[4 * i + 1] = st[i].index;
+        keys[4 * i + 2] = st[i].index2;
+        keys[4 * i + 3] = 0;
+    }
+    Family *fam;
+    uint32_t nfam;
+    reroll_find(items, n, keys, 4, REROLL_MIN_FAMILY, &fam, &nfam);
+    bool *in_family = xcalloc(n ? n : 1, 1);
+    for (uint32_t f = 0; f < nfam; f++)
+        for (uint32_t k = 0; k < fam[f].count; k++)
+            in_family[fam[f].members[k]] = true;
+    /* runs of one constant stored at evenly spaced places (a Hessian's constant diagonal) */
+    uint32_t *cst = xmalloc(sizeof(uint32_t) * (n ? n : 1)), ncst = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (st[i].array && dag_is_const(st[i].node))
+            cst[ncst++] = i;
+    CRun *runs = NULL;
+    uint32_t nruns = 0;
+    for (uint32_t s = 0; s + 1 < ncst;) {
+        const Store *a = &st[cst[s]];
+        uint32_t e = s + 1;
+        int64_t di = st[cst[e]].index - a->index, dj = st[cst[e]].index2 - a->index2;
+        while (e < ncst) {
+            const Store *z = &st[cst[e]];
+            int64_t k = e - s;
+            if (z->node != a->node || z->array != a->array || z->optional != a->optional ||
+                z->index != a->index + k * di || z->index2 != a->index2 + k * dj || (a->index2 < 0) != (z->index2 < 0))
+                break;
+            e++;
+        }
+        if (e - s >= REROLL_MIN_FAMILY) {
+            runs = xrealloc(runs, sizeof(CRun) * (nruns + 1));
+            runs[nruns++] = (CRun){cst[s], e - s, di, dj};
+            for (uint32_t t = s; t < e; t++)
+                in_family[cst[t]] = true;
+            s = e;
+        } else {
+            s++;
+        }
+    }
+    free(cst);
+
+    /* 2. long sums stored outside a family: families of their terms */
+    typedef struct { Node sum; Family *f; uint32_t nf; bool *in; } SumLoop;
+    SumLoop *sums = NULL;
+    uint32_t nsums = 0;
+    Node *straight = NULL;
+    size_t nstraight = 0, cap = 0;
+#define PUSH_STRAIGHT(x)                                                     \
+    do {                                                                     \
+        if (nstraight == cap) {                                              \
+            cap = cap ? 2 * cap : 256;                                       \
+            straight = xrealloc(straight, sizeof(Node) * cap);               \
+        }                                                                    \
+        straight[nstraight++] = (x);                                         \
+    } while (0)
+    for (uint32_t i = 0; i < n; i++) {
+        if (in_family[i])
+            continue;
+        Node x = st[i].node;
+        bool seen = false;
+        for (uint32_t s = 0; s < nsums && !seen; s++)
+            seen = sums[s].sum == x;
+        if (seen)
+            continue;
+        if (dag_op(x) == OP_ADD && dag_nargs(x) >= REROLL_MIN_TERMS) {
+            Family *tf;
+            uint32_t ntf;
+            reroll_find(dag_args(x), dag_nargs(x), NULL, 0, REROLL_MIN_FAMILY, &tf, &ntf);
+            if (ntf) {
+                sums = xrealloc(sums, sizeof(SumLoop) * (nsums + 1));
+                bool *in = xcalloc(dag_nargs(x), 1);
+                for (uint32_t f = 0; f < ntf; f++)
+                    for (uint32_t k = 0; k < tf[f].count; k++)
+                        in[tf[f].members[k]] = true;
+                sums[nsums++] = (SumLoop){x, tf, ntf, in};
+                for (uint32_t t = 0; t < dag_nargs(x); t++)
+                    if (!in[t])
+                        PUSH_STRAIGHT(dag_args(x)[t]);
+                continue;
+            }
+            reroll_free(tf, ntf);
+        }
+        PUSH_STRAIGHT(x);
+    }
+#undef PUSH_STRAIGHT
+
+    /* 3. what is left, straight; then the sums; then the stores; then the families */
+    Schedule s;
+    sched_build(&s, straight, nstraight, NULL);
+    put_steps(b, &s, 1);
+    for (uint32_t q = 0; q < nsums; q++) {
+        SumLoop *sl = &sums[q];
+        if (E.stamp[sl->sum] == E.cur)
+            continue; /* the straight part needed it whole: computed there */
+        uint32_t first_acc = E.nloops;
+        for (uint32_t f = 0; f < sl->nf; f++) {
+            uint32_t acc = E.nloops++;
+            buf_printf(b, "    double s%u = 0.0;\n", acc);
+            uint32_t saved = begin_loop(b, sl->f[f].count);
+            Node rep = dag_args(sl->sum)[sl->f[f].members[0]];
+            Member mb;
+            member_begin(&mb, b, rep, sl->f[f].shift);
+            buf_printf(b, "        s%u += ", acc);
+            put_node(b, rep);
+            buf_puts(b, ";\n");
+            end_loop(b, saved);
+            member_end(&mb);
+        }
+        buf_printf(b, "    const double t%u = ", E.ntemps);
+        for (uint32_t f = 0; f < sl->nf; f++)
+            buf_printf(b, "%ss%u", f ? " + " : "", first_acc + f);
+        for (uint32_t t = 0; t < dag_nargs(sl->sum); t++) {
+            if (sl->in[t])
+                continue;
+            buf_puts(b, " + ");
+            put_node(b, dag_args(sl->sum)[t]);
+        }
+        buf_puts(b, ";\n");
+        E.stamp[sl->sum] = E.cur;
+        E.temp[sl->sum] = ++E.ntemps;
+    }
+    const Store *ret = NULL;
+    for (int pass = 0; pass < 2; pass++) { /* the required stores, then the optional ones */
+        bool opened = false;
+        for (uint32_t i = 0; i < n; i++) {
+            if (in_family[i] || st[i].optional != (pass == 1))
+                continue;
+            if (!st[i].array) {
+                ret = &st[i];
+                continue;
+            }
+            if (pass == 1 && !opened) {
+                buf_printf(b, "    if (%s != NULL) {\n", st[i].array);
+                opened = true;
+            }
+            const char *in = pass == 1 ? "        " : "    ";
+            buf_printf(b, "%s%s[%lld] = ", in, st[i].array, (long long)st[i].index);
+            if (st[i].index2 >= 0)
+                buf_printf(b, "%s[%lld] = ", st[i].array, (long long)st[i].index2);
+            put_node(b, st[i].node);
+            buf_puts(b, ";\n");
+        }
+        for (uint32_t f = 0; f < nfam; f++) {
+            const Store *a = &st[fam[f].members[0]], *z = &st[fam[f].members[1]];
+            if (a->optional != (pass == 1))
+                continue;
+            if (pass == 1 && !opened) {
+                buf_printf(b, "    if (%s != NULL) {\n", a->array);
+                opened = true;
+            }
+            uint32_t saved = begin_loop(b, fam[f].count);
+            Member mb;
+            member_begin(&mb, b, a->node, fam[f].shift);
+            buf_printf(b, "        %s[", a->array);
+            put_index(b, a->index, z->index - a->index);
+            buf_puts(b, "] = ");
+            if (a->index2 >= 0) {
+                buf_printf(b, "%s[", a->array);
+                put_index(b, a->index2, z->index2 - a->index2);
+                buf_puts(b, "] = ");
+            }
+            put_node(b, a->node);
+            buf_puts(b, ";\n");
+            end_loop(b, saved);
+            member_end(&mb);
+        }
+        for (uint32_t r = 0; r < nruns; r++) {
+            const Store *a = &st[runs[r].first];
+            if (a->optional != (pass == 1))
+                continue;
+            if (pass == 1 && !opened) {
+                buf_printf(b, "    if (%s != NULL) {\n", a->array);
+                opened = true;
+            }
+            buf_printf(b, "    for (size_t k = 0; k < %u; k++)\n        %s[", runs[r].count, a->array);
+            put_index(b, a->index, runs[r].di);
+            buf_puts(b, "] = ");
+            if (a->index2 >= 0) {
+                buf_printf(b, "%s[", a->array);
+                put_index(b, a->index2, runs[r].dj);
+                buf_puts(b, "] = ");
+            }
+            put_node(b, a->node);
+            buf_puts(b, ";\n");
+        }
+        if (opened)
+            buf_puts(b, "    }\n");
+    }
+    free(runs);
+    if (ret)
+        put_return(b, ret->node);
+    sched_free(&s);
+    for (uint32_t q = 0; q < nsums; q++) {
+        reroll_free(sums[q].f, sums[q].nf);
+        free(sums[q].in);
+    }
+    free(sums);
+    free(straight);
+    reroll_free(fam, nfam);
+    free(in_family);
+    free(items);
+    free(keys);
+}
+
+/* The six evaluation functions of a model without data, in loops over families. */
+static void put_rerolled_functions(Buf *b, const Model *m, const Deriv *d)
+{
+    const char *P = E.P;
+    uint32_t N = m->nparam;
+    Store *st = xmalloc(sizeof(Store) * (1 + (size_t)N + d->nnz));
+    uint32_t n;
+#define BEGIN_FUNCTION() (E.cur = ++E.gen, E.ntemps = 0, E.nloops = 0, n = 0)
+#define STORE(node_, array_, i_, j_, opt_) (st[n++] = (Store){(node_), (array_), (i_), (j_), (opt_)})
+    BEGIN_FUNCTION();
+    buf_printf(b, "double %s_loss(const double *theta)\n{\n    (void)theta;\n", P);
+    STORE(m->loss, NULL, 0, -1, false);
+    put_rerolled(b, st, n);
+
+    BEGIN_FUNCTION();
+    buf_printf(b, "double %s_grad(const double *theta, double *grad)\n{\n    (void)theta;\n", P);
+    STORE(m->loss, NULL, 0, -1, false);
+    for (uint32_t i = 0; i < N; i++)
+        STORE(d->grad[i], "grad", i, -1, false);
+    put_rerolled(b, st, n);
+
+    BEGIN_FUNCTION();
+    buf_printf(b, "double %s_hess(const double *theta, double *grad, double *hess)\n{\n    (void)theta;\n", P);
+    put_hess_zero(b, d);
+    STORE(m->loss, NULL, 0, -1, false);
+    for (uint32_t t = 0; t < d->nnz; t++) {
+        int64_t i = d->rows[t], j = d->cols[t];
+        STORE(d->hess[t], "hess", i * N + j, i == j ? -1 : j * N + i, false);
+    }
+    for (uint32_t i = 0; i < N; i++)
+        STORE(d->grad[i], "grad", i, -1, true);
+    put_rerolled(b, st, n);
+
+    BEGIN_FUNCTION();
+    buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv)\n{\n    (void)theta;\n    (void)v;\n", P);
+    for (uint32_t i = 0; i < N; i++)
+        STORE(d->hvp[i], "hv", i, -1, false);
+    put_rerolled(b, st, n);
+    buf_puts(b, "}\n\n");
+
+    BEGIN_FUNCTION();
+    buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    STORE(m->loss, NULL, 0, -1, false);
+    for (uint32_t t = 0; t < d->nnz; t++)
+        STORE(d->hess[t], "values", t, -1, false);
+    for (uint32_t i = 0; i < N; i++)
+        STORE(d->grad[i], "grad", i, -1, true);
+    put_rerolled(b, st, n);
+
+    BEGIN_FUNCTION();
+    buf_printf(b, "void %s_hess_values(const double *theta, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    for (uint32_t t = 0; t < d->nnz; t++)
+        STORE(d->hess[t], "values", t, -1, false);
+    put_rerolled(b, st, n);
+    buf_puts(b, "}\n\n");
+#undef BEGIN_FUNCTION
+#undef STORE
+    free(st);
+}
+
 /* ---- splitting a loss over rows (M_hess_row_range) ---- */
 
 /* The leaf w_free of M_hess_row_range: 1 in the part that starts at row 0, else 0. */
@@ -636,6 +998,16 @@ static const char *fail_fill(const char *out, const char *n, bool value)
     else
         snprintf(s, sizeof s, "%s", value ? "        return NAN;\n" : "        return;\n");
     return s;
+}
+
+/* The prologue of a function that stores the optional gradient and one more array. */
+static void put_prologue_with_grad(Buf *b, const char *grad_nan, const char *out, const char *count)
+{
+    Buf f = {0};
+    buf_puts(&f, grad_nan);
+    buf_puts(&f, fail_fill(out, count, true));
+    put_data_prologue(b, f.data);
+    buf_free(&f);
 }
 
 static void put_data_functions(Buf *b, const Model *m)
@@ -817,7 +1189,16 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     E.limit = dag.nnodes;
     E.temp = xcalloc(E.limit, sizeof(uint32_t));
     E.stamp = xcalloc(E.limit, sizeof(uint32_t));
-    E.cur = 0;
+    E.cur = E.gen = 0;
+    E.loop_shift = 0;
+    /* HESSGEN_REROLL_MIN overrides the threshold: the tests run small models through loops too */
+    long reroll_min = REROLL_MIN_PARAMS;
+    const char *env = getenv("HESSGEN_REROLL_MIN");
+    if (env && *env)
+        reroll_min = strtol(env, NULL, 10);
+    bool reroll = !data && (long)N >= reroll_min;
+    if (reroll)
+        reroll_init();
 
     bool used[OP__COUNT] = {0};
     sched_ops_used(&s_hess, used);
@@ -837,68 +1218,60 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     if (data)
         put_data_functions(b, m);
 
-    /* loss */
-    buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
-    put_data_prologue(b, fail_fill("", "", true));
-    put_body(b, &s_loss);
-    put_return(b, m->loss);
-
-    /* gradient */
-    buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
-    put_data_prologue(b, fail_fill("grad", nparam, true));
-    put_body(b, &s_grad);
-    put_outputs(b, "    ", "grad", d->grad, N);
-    put_return(b, m->loss);
-
-    /* dense Hessian */
-    char nn[160];
+    /* what an evaluation over data stores on bad data: NaN in the optional gradient, ... */
+    char nn[160], grad_nan[600];
     snprintf(nn, sizeof nn, "(size_t)%s * %s", nparam, nparam);
-    char grad_nan[600];
-    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
     snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
     grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
-    {
-        Buf f = {0};
-        buf_puts(&f, grad_nan);
-        buf_puts(&f, fail_fill("hess", nn, true));
-        put_data_prologue(b, f.data);
-        buf_free(&f);
+    if (reroll) {
+        put_rerolled_functions(b, m, d);
+    } else {
+        /* loss */
+        buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
+        put_data_prologue(b, fail_fill("", "", true));
+        put_body(b, &s_loss);
+        put_return(b, m->loss);
+
+        /* gradient */
+        buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
+        put_data_prologue(b, fail_fill("grad", nparam, true));
+        put_body(b, &s_grad);
+        put_outputs(b, "    ", "grad", d->grad, N);
+        put_return(b, m->loss);
+
+        /* dense Hessian */
+        buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+        put_prologue_with_grad(b, grad_nan, "hess", nn);
+        put_hess_zero(b, d);
+        put_body(b, &s_hess);
+        put_optional_grad(b, &s_hess_grad, d);
+        put_hess_stores(b, d, d->hess);
+        put_return(b, m->loss);
+
+        /* Hessian-vector product */
+        buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, D);
+        put_data_prologue(b, fail_fill("hv", nparam, false));
+        put_body(b, &s_hvp);
+        put_outputs(b, "    ", "hv", d->hvp, N);
+        buf_puts(b, "}\n\n");
+
+        /* sparse Hessian: the same schedule as the dense one */
+        char nnz[64];
+        snprintf(nnz, sizeof nnz, "%u", d->nnz);
+        buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
+        put_prologue_with_grad(b, grad_nan, "values", nnz);
+        put_body(b, &s_hess);
+        put_optional_grad(b, &s_hess_grad, d);
+        put_outputs(b, "    ", "values", d->hess, d->nnz);
+        put_return(b, m->loss);
+
+        /* the sparse Hessian alone */
+        buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n    (void)values;\n", P, D);
+        put_data_prologue(b, fail_fill("values", nnz, false));
+        put_body(b, &s_hval);
+        put_outputs(b, "    ", "values", d->hess, d->nnz);
+        buf_puts(b, "}\n\n");
     }
-    put_hess_zero(b, d);
-    put_body(b, &s_hess);
-    put_optional_grad(b, &s_hess_grad, d);
-    put_hess_stores(b, d, d->hess);
-    put_return(b, m->loss);
-
-    /* Hessian-vector product */
-    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, D);
-    put_data_prologue(b, fail_fill("hv", nparam, false));
-    put_body(b, &s_hvp);
-    put_outputs(b, "    ", "hv", d->hvp, N);
-    buf_puts(b, "}\n\n");
-
-    /* sparse Hessian: the same schedule as the dense one */
-    char nnz[64];
-    snprintf(nnz, sizeof nnz, "%u", d->nnz);
-    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
-    {
-        Buf f = {0};
-        buf_puts(&f, grad_nan);
-        buf_puts(&f, fail_fill("values", nnz, true));
-        put_data_prologue(b, f.data);
-        buf_free(&f);
-    }
-    put_body(b, &s_hess);
-    put_optional_grad(b, &s_hess_grad, d);
-    put_outputs(b, "    ", "values", d->hess, d->nnz);
-    put_return(b, m->loss);
-
-    /* the sparse Hessian alone */
-    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n    (void)values;\n", P, D);
-    put_data_prologue(b, fail_fill("values", nnz, false));
-    put_body(b, &s_hval);
-    put_outputs(b, "    ", "values", d->hess, d->nnz);
-    buf_puts(b, "}\n\n");
 
     /* a part of the rows */
     if (rows) {
@@ -955,6 +1328,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     sched_free(&s_hvp);
     sched_free(&s_rows);
     free(rows);
+    if (reroll)
+        reroll_release();
     free(E.temp);
     free(E.stamp);
     E.temp = E.stamp = NULL;

@@ -333,6 +333,25 @@ void sched_release(void); /* frees the plans kept for all schedules, at exit */
 /* Which helpers (sigmoid, softplus, ...) a schedule uses, as a bit set over Op. */
 void sched_ops_used(const Schedule *s, bool used[OP__COUNT]);
 
+/* ---- reroll.c: families of expressions that are one expression shifted along theta ---- */
+
+/* Members items[members[k]], k < count: member k is member 0 with every coordinate index
+ * moved by k * shift, and its keys moved by k times a constant step. */
+typedef struct {
+    uint32_t *members;
+    uint32_t count;
+    int64_t shift;
+} Family;
+
+/* Computes every node's shape; nodes created after it are not candidates. */
+void reroll_init(void);
+void reroll_release(void);
+/* Families of at least min_count among items[0..n), with nkeys keys per item in keys (the first
+ * must be equal within a family: which array a value goes to). */
+void reroll_find(const Node *items, uint32_t n, const int64_t *keys, int nkeys, uint32_t min_count, Family **out,
+                 uint32_t *nout);
+void reroll_free(Family *f, uint32_t n);
+
 /* ---- emit.c: C text of the generated API ---- */
 
 typedef struct {
