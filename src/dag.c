@@ -20,6 +20,10 @@
 
 Dag dag;
 
+static long *fixed_sizes; /* count + 1 per size id, 0: known at run time */
+static uint32_t nfixed_sizes;
+
+
 static long double *eval_cache; /* dag_eval_const's memo */
 static bool *eval_known;
 static uint32_t eval_cap;
@@ -237,6 +241,9 @@ void dag_init(void)
 
 void dag_free(void)
 {
+    free(fixed_sizes);
+    fixed_sizes = NULL;
+    nfixed_sizes = 0;
     free(eval_cache);
     free(eval_known);
     eval_cache = NULL;
@@ -288,8 +295,21 @@ Node dag_data(uint32_t array, uint32_t offset, unsigned level)
     return make(OP_DATA, NULL, 0, (uint32_t)level << 29 | array << 20 | offset, NULL);
 }
 
+void dag_fix_size(uint32_t size, long count)
+{
+    if (size >= nfixed_sizes) {
+        uint32_t n = size + 16;
+        fixed_sizes = xrealloc(fixed_sizes, sizeof(long) * n);
+        memset(fixed_sizes + nfixed_sizes, 0, sizeof(long) * (n - nfixed_sizes));
+        nfixed_sizes = n;
+    }
+    fixed_sizes[size] = count + 1;
+}
+
 Node dag_nrows(uint32_t size)
 {
+    if (size < nfixed_sizes && fixed_sizes[size])
+        return dag_int(fixed_sizes[size] - 1);
     return make(OP_NROWS, NULL, 0, size, NULL);
 }
 

@@ -88,7 +88,11 @@ static void put_node(Buf *b, Node n)
     case OP_DATA: {
         const DataArray *a = &E.m->data[dag_data_array(n)];
         uint32_t off = dag_data_offset(n);
-        if (a->size == NO_SIZE)
+        if (a->values && a->width == 1)
+            buf_printf(b, "%s_table%u[r%u]", E.P, dag_data_array(n), dag_data_level(n));
+        else if (a->values)
+            buf_printf(b, "%s_table%u[r%u * %u + %u]", E.P, dag_data_array(n), dag_data_level(n), a->width, off);
+        else if (a->size == NO_SIZE)
             buf_printf(b, "D_%s[%u]", a->name, off);
         else if (a->width == 1)
             buf_printf(b, "D_%s[r%u]", a->name, dag_data_level(n));
@@ -271,7 +275,12 @@ static void forget(const Schedule *s)
  * temporary. The outermost loops split across threads under OpenMP, the arrays reduced. */
 static void put_loop(Buf *b, const Loop *l, int depth)
 {
-    const char *in = indent_of(depth), *size = E.m->sizes[l->size].name;
+    const char *in = indent_of(depth);
+    char size[64]; /* the loop's count: N_n for a run-time count, the number for a fixed one */
+    if (E.m->sizes[l->size].count >= 0)
+        snprintf(size, sizeof size, "%ld", E.m->sizes[l->size].count);
+    else
+        snprintf(size, sizeof size, "N_%.60s", E.m->sizes[l->size].name);
     uint32_t id = E.nloops++;
     buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
     buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
@@ -281,12 +290,12 @@ static void put_loop(Buf *b, const Loop *l, int depth)
         if (split)
             buf_puts(b, "if (row_end - row_begin >= 1024)\n#endif\n");
         else
-            buf_printf(b, "if (N_%s >= 1024)\n#endif\n", size);
+            buf_printf(b, "if (%s >= 1024)\n#endif\n", size);
     }
     if (split)
         buf_printf(b, "%sfor (size_t r%u = row_begin; r%u < row_end; r%u++) {\n", in, l->level, l->level, l->level);
     else
-        buf_printf(b, "%sfor (size_t r%u = 0; r%u < N_%s; r%u++) {\n", in, l->level, l->level, size, l->level);
+        buf_printf(b, "%sfor (size_t r%u = 0; r%u < %s; r%u++) {\n", in, l->level, l->level, size, l->level);
     put_steps(b, &l->body, depth + 1);
     for (uint32_t k = 0; k < l->nsums; k++) {
         buf_printf(b, "%s    s%u[%u] += ", in, id, k);
@@ -1010,6 +1019,24 @@ static void put_prologue_with_grad(Buf *b, const char *grad_nan, const char *out
     buf_free(&f);
 }
 
+/* The constant tables that fixed-bound sums loop over: the rows of a const array they read. */
+static void put_tables(Buf *b, const Model *m)
+{
+    for (uint32_t t = m->ndata; t < m->ndata + m->ntables; t++) {
+        const DataArray *a = &m->data[t];
+        long count = m->sizes[a->size].count;
+        size_t n = (size_t)count * a->width;
+        buf_printf(b, "/* rows of the constant '%s' that a sum over '%s' reads */\nstatic const double %s_table%u[%zu] = {",
+                   a->name, m->sizes[a->size].name, E.P, t, n);
+        for (size_t i = 0; i < n; i++) {
+            buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
+            Node v = a->values[i];
+            put_double(b, dag_is_const(v) ? rat_to_double(dag_rat(v)) : (double)dag_eval_const(v));
+        }
+        buf_puts(b, "};\n\n");
+    }
+}
+
 static void put_data_functions(Buf *b, const Model *m)
 {
     const char *P = E.P;
@@ -1165,7 +1192,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     sched_prepare(d->hvp, N);
     if (rows)
         sched_prepare(rows, (size_t)N + 1 + d->nnz);
-    if (!data) {
+    bool loops = m->nsizes + m->nfixed > 0; /* sums over rows, run-time or fixed */
+    if (!loops) {
         sched_build(&s_loss, outs, 1, NULL);
         sched_build(&s_grad, outs, (size_t)N + 1, NULL);
         /* the Hessian functions: loss and Hessian, then what the gradient adds */
@@ -1196,7 +1224,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     const char *env = getenv("HESSGEN_REROLL_MIN");
     if (env && *env)
         reroll_min = strtol(env, NULL, 10);
-    bool reroll = !data && (long)N >= reroll_min;
+    bool reroll = !loops && (long)N >= reroll_min;
     if (reroll)
         reroll_init();
 
@@ -1215,6 +1243,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     put_declarations(b, m, d, rows != NULL);
     buf_puts(b, "\n");
     put_helpers(b, used);
+    put_tables(b, m);
     if (data)
         put_data_functions(b, m);
 

@@ -196,6 +196,8 @@ Node dag_param(uint32_t k);
 Node dag_dir(uint32_t k);
 Node dag_data(uint32_t array, uint32_t offset, unsigned level);
 Node dag_nrows(uint32_t size);
+/* Makes size a count fixed at compile time: dag_nrows(size) is then that integer. */
+void dag_fix_size(uint32_t size, long count);
 Node dag_row(unsigned level, uint32_t size);
 /* The sum of body over the rows of `size`, body read at `level`: factors and terms that do
  * not depend on that row leave the sum (n*c for a constant c), so the loop does less. */
@@ -241,11 +243,13 @@ typedef struct {
     uint32_t width;     /* values per row; with NO_SIZE, all its values */
     int ndims;
     long dims[8];       /* dims[0] is unused when size != NO_SIZE */
+    const Node *values; /* a constant table (a const array looped over): its rows' values, else NULL */
 } DataArray;
 
 typedef struct {
     const char *name;
     bool needs_rows;    /* the loss divides by this count (a mean): 0 rows is an error */
+    long count;         /* a fixed count (a loop over a constant table), or -1: known at run time */
 } SizeName;
 
 typedef struct {
@@ -254,10 +258,10 @@ typedef struct {
     char **param_names;  /* "w1", "w[0]", "M[1][2]" */
     double *param_start;
     Node loss;
-    DataArray *data;     /* run-time arrays, in declaration order */
-    uint32_t ndata;
-    SizeName *sizes;     /* row counts */
-    uint32_t nsizes;
+    DataArray *data;     /* run-time arrays in declaration order (ndata), then constant tables (ntables) */
+    uint32_t ndata, ntables;
+    SizeName *sizes;     /* row counts known at run time (nsizes), then fixed ones (nfixed) */
+    uint32_t nsizes, nfixed;
     AtPoint *at;
     int nat;
 } Model;
@@ -265,6 +269,9 @@ typedef struct {
 /* Checks the program and lowers it; errors are reported through diag. prefix_given: the
  * command line names the prefix, so the model statement's name need not be a usable one. */
 void sema_run(const Program *prog, Model *model, const char *default_name, bool prefix_given);
+/* Whether sema keeps a fixed-bound sum over constant arrays as a loop over a table (for code
+ * generation; the exact classifier wants every term). Set before sema_run. */
+extern bool sema_const_loops;
 
 /* ---- diff.c: gradient by reverse accumulation, Hessian forward over it ---- */
 

@@ -337,6 +337,8 @@ static int compile(int argc, char **argv)
     dag_init();
     char *stem = stem_identifier(opt.input);
     Model model;
+    /* the exact classifier needs every term; generated code loops over constant tables */
+    sema_const_loops = !opt.check && !opt.classify;
     if (diag_error_count() == 0 || prog.first)
         sema_run(&prog, &model, stem, opt.prefix != NULL);
     else
@@ -420,6 +422,8 @@ cleanup:
     for (int i = 0; i < model.nat; i++)
         free(model.at[i].values);
     free(model.at);
+    for (uint32_t t = model.ndata; t < model.ndata + model.ntables; t++)
+        free((void *)model.data[t].values);
     free(model.data);
     free(model.sizes);
     free(stem);

@@ -247,8 +247,14 @@ static const NodeList *invariants(Node sum)
             list_push(out, x);
             continue;
         }
-        for (uint32_t i = 0; i < dag_nargs(x); i++)
-            list_push(&stack, dag_args(x)[i]);
+        /* what the emitted step reads: its plan's items (a - b reads b, not -b) */
+        if (dag_op(x) == OP_ROWSUM) {
+            list_push(&stack, dag_args(x)[0]);
+        } else {
+            const Plan *p = plan_of(x);
+            for (uint32_t i = 0; i < p->n; i++)
+                list_push(&stack, p->items[i] & ~SCHED_INV);
+        }
     }
     free(stack.v);
     free(seen);

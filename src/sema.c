@@ -59,7 +59,19 @@ struct Env {
     const Env *next;
 };
 
+bool sema_const_loops;
+
+/* A loop over a constant table: which const array, at which row of it the loop starts. */
+typedef struct {
+    const Sym *sym;
+    uint32_t size;    /* the loop's own size id */
+    long lo;
+    uint32_t table;   /* its data array number */
+} TableUse;
+
 static struct {
+    TableUse *tables;
+    uint32_t ntables;
     Sym **table;
     uint32_t cap, used;
     long lowered;
@@ -338,6 +350,71 @@ static Node lower_data(const Ast *e, const Env *env, const Sym *s)
     return dag_data(s->base, (uint32_t)flat, level);
 }
 
+/* X[i][j] for a const array X inside a loop over its rows (sema_const_loops): a value of the
+ * loop's table, one per (array, loop), made on first use. */
+static Node lower_table(const Ast *e, const Env *env, Sym *s, Node row)
+{
+    if (!ensure_sized(s))
+        return 0;
+    force_const(s);
+    if (s->state != EV_DONE)
+        return 0;
+    if (e->nargs != s->ndims) {
+        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
+                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+        return 0;
+    }
+    uint32_t size = dag_row_size(row);
+    long count = S.model->sizes[size].count, first = 0;
+    for (uint32_t k = 0; k < S.ntables; k++)
+        if (S.tables[k].size == size)
+            first = S.tables[k].lo;
+    if (first < 0 || first + count > s->dims[0]) {
+        long bad = first < 0 ? first : first + count - 1;
+        diag_error(e->args[0]->span, "index %ld is out of range for %s'%s' (size %ld)", bad,
+                   s->ndims == 1 ? "" : "dimension 1 of ", s->name, s->dims[0]);
+        return 0;
+    }
+    const TableUse *use = NULL;
+    for (uint32_t k = 0; k < S.ntables && !use; k++)
+        if (S.tables[k].size == size && S.tables[k].sym == s)
+            use = &S.tables[k];
+    Model *m = S.model;
+    if (!use) {
+        /* the loop's first row is recorded by lower_table_rows as a use with sym NULL */
+        uint32_t id = m->ndata + m->ntables;
+        long width = s->size / s->dims[0];
+        m->data = xrealloc(m->data, sizeof(DataArray) * (id + 1));
+        DataArray *a = &m->data[id];
+        memset(a, 0, sizeof *a);
+        a->name = s->name;
+        a->size = size;
+        a->width = (uint32_t)width;
+        a->ndims = s->ndims;
+        memcpy(a->dims, s->dims, sizeof s->dims);
+        Node *rows = xmalloc(sizeof(Node) * (size_t)(count * width)); /* the model keeps its own copy */
+        memcpy(rows, s->values + first * width, sizeof(Node) * (size_t)(count * width));
+        a->values = rows;
+        m->ntables++;
+        S.tables = xrealloc(S.tables, sizeof(TableUse) * (S.ntables + 1));
+        S.tables[S.ntables++] = (TableUse){s, size, first, id};
+        use = &S.tables[S.ntables - 1];
+    }
+    long flat = 0;
+    for (int k = 1; k < e->nargs; k++) {
+        long i;
+        if (!lower_int(e->args[k], env, "an index", &i))
+            return 0;
+        if (i < 0 || i >= s->dims[k]) {
+            diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
+                       s->name, s->dims[k]);
+            return 0;
+        }
+        flat = flat * s->dims[k] + i;
+    }
+    return dag_data(use->table, (uint32_t)flat, dag_row_level(row));
+}
+
 /* a[i][j]: a parameter, a constant's value, or an error. */
 static Node lower_index(const Ast *e, const Env *env)
 {
@@ -354,6 +431,11 @@ static Node lower_index(const Ast *e, const Env *env)
         return 0;
     if (s->kind == SYM_DATA)
         return lower_data(e, env, s);
+    if (s->kind == SYM_CONST && e->nargs >= 1 && e->args[0]->kind == AST_NAME) {
+        const Env *b = env_find(env, e->args[0]->name);
+        if (b && dag_op(b->value) == OP_ROW && dag_row_size(b->value) >= S.model->nsizes)
+            return lower_table(e, env, s, b->value);
+    }
     if ((s->kind == SYM_PARAM || s->kind == SYM_CONST) && !ensure_sized(s))
         return 0;
     if ((s->kind != SYM_PARAM && s->kind != SYM_CONST) || s->ndims == 0) {
@@ -760,6 +842,117 @@ static Node lower_rows(const Ast *e, const Env *env, uint32_t rows)
     return r;
 }
 
+/* Counts the uses of the index variable (any of `alias`) in e when every one is the first
+ * index of a const array, as in t[i] or X[i][j] (through def calls that take it as an argument);
+ * -1 when some use is anything else (arithmetic, a parameter's index, i + 1, a bound). */
+static int table_uses(const Ast *e, const char *const *alias, int nalias)
+{
+    if (!e)
+        return 0;
+    switch (e->kind) {
+    case AST_NAME:
+        return in_list(e->name, alias, nalias) ? -1 : 0;
+    case AST_INDEX: {
+        Sym *s = sym_find(e->name);
+        int n = 0, k = 0;
+        if (e->nargs >= 1 && e->args[0]->kind == AST_NAME && in_list(e->args[0]->name, alias, nalias)) {
+            if (!s || s->kind != SYM_CONST || s->broken || !ensure_sized(s))
+                return -1;
+            n = 1;
+            k = 1;
+        }
+        for (; k < e->nargs; k++) {
+            int u = table_uses(e->args[k], alias, nalias);
+            if (u < 0)
+                return -1;
+            n += u;
+        }
+        return n;
+    }
+    case AST_CALL: {
+        Sym *s = sym_find(e->name);
+        int n = 0;
+        const char **inner = xcalloc((size_t)e->nargs + 1, sizeof(char *));
+        int ninner = 0;
+        for (int k = 0; k < e->nargs && n >= 0; k++) {
+            const Ast *x = e->args[k];
+            if (x->kind == AST_NAME && in_list(x->name, alias, nalias)) {
+                if (!s || s->kind != SYM_DEF || s->arity != e->nargs || s->active)
+                    n = -1;
+                else
+                    inner[ninner++] = s->stmt->params[k];
+            } else {
+                int u = table_uses(x, alias, nalias);
+                n = u < 0 ? -1 : n + u;
+            }
+        }
+        if (n >= 0 && ninner) {
+            s->active++;
+            int u = table_uses(s->stmt->expr, inner, ninner);
+            s->active--;
+            n = u < 0 ? -1 : n + u;
+        }
+        free(inner);
+        return n;
+    }
+    case AST_REDUCE: {
+        int a = table_uses(e->a, alias, nalias), b = table_uses(e->b, alias, nalias);
+        if (a < 0 || b < 0)
+            return -1;
+        const char **rest = xcalloc((size_t)nalias + 1, sizeof(char *));
+        int nrest = 0;
+        for (int k = 0; k < nalias; k++)
+            if (strcmp(alias[k], e->name) != 0) /* the reduction's own variable shadows */
+                rest[nrest++] = alias[k];
+        int c = nrest ? table_uses(e->body, rest, nrest) : 0;
+        free(rest);
+        return c < 0 ? -1 : a + b + c;
+    }
+    default: {
+        int n = 0;
+        const Ast *parts[3] = {e->a, e->b, e->body};
+        for (int k = 0; k < 3; k++) {
+            int u = table_uses(parts[k], alias, nalias);
+            if (u < 0)
+                return -1;
+            n += u;
+        }
+        for (int k = 0; k < e->nargs; k++) {
+            int u = table_uses(e->args[k], alias, nalias);
+            if (u < 0)
+                return -1;
+            n += u;
+        }
+        return n;
+    }
+    }
+}
+
+/* sum or mean over i = lo..hi where i only picks rows of const arrays: a loop over a table of
+ * those rows, like a loop over data rows but with the count fixed (sema_const_loops). */
+static Node lower_table_rows(const Ast *e, const Env *env, long lo, long hi)
+{
+    Model *m = S.model;
+    uint32_t size = m->nsizes + m->nfixed;
+    long count = hi - lo + 1;
+    m->sizes = xrealloc(m->sizes, sizeof(SizeName) * (size + 1));
+    m->sizes[size] = (SizeName){e->name, false, count};
+    m->nfixed++;
+    dag_fix_size(size, count);
+    S.tables = xrealloc(S.tables, sizeof(TableUse) * (S.ntables + 1));
+    S.tables[S.ntables++] = (TableUse){NULL, size, lo, 0};
+    unsigned level = S.row_depth++;
+    Env bind = {.name = e->name, .value = dag_row(level, size), .next = env};
+    Node body = lower(e->body, &bind);
+    S.row_depth--;
+    if (!body || row_as_value(body, e->body))
+        return 0;
+    Node r = dag_rowsum(body, level, size);
+    if (e->reduce == RED_MEAN)
+        r = dag_mul(r, dag_recip(dag_int(count)));
+    return r;
+}
+
 static Node lower_reduce(const Ast *e, const Env *env)
 {
     if (is_builtin(e->name)) {
@@ -785,6 +978,11 @@ static Node lower_reduce(const Ast *e, const Env *env)
         return 0;
     }
     size_t n = hi >= lo ? (size_t)(hi - lo + 1) : 0;
+    const char *alias[1] = {e->name};
+    if (sema_const_loops && e->reduce != RED_PROD && n >= 2 && S.row_depth < MAX_ROW_LEVELS &&
+        S.model->ndata + S.model->ntables + 64 < MAX_DATA_ARRAYS && !is_builtin(e->name) &&
+        table_uses(e->body, alias, 1) > 0)
+        return lower_table_rows(e, env, lo, hi);
     Node *terms = xmalloc(sizeof(Node) * (n ? n : 1));
     Env bind = {.name = e->name, .next = env};
     bool ok = true;
@@ -941,7 +1139,7 @@ static bool size_data(Sym *s, Model *m)
                 named = sym_add(x->name, SYM_SIZE, x->span);
                 named->base = m->nsizes;
                 m->sizes = xrealloc(m->sizes, sizeof(SizeName) * (m->nsizes + 1));
-                m->sizes[m->nsizes++] = (SizeName){x->name, false};
+                m->sizes[m->nsizes++] = (SizeName){x->name, false, -1};
             }
             s->rowsize = named->base;
             s->dims[0] = 0;
@@ -1362,6 +1560,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             check_at(st, params, np, m);
 
     free(params);
+    free(S.tables);
     for (uint32_t i = 0; i < S.cap; i++) {
         if (S.table[i]) {
             free(S.table[i]->values);

@@ -11,6 +11,10 @@
 2. The same two models with 300 parameters, a separable and a chained test loss: the code with
    loops (the default above 100 parameters, forced below with HESSGEN_REROLL_MIN=1) equals the
    straight-line code (HESSGEN_REROLL_MIN=100000000) in every function (same_values.c).
+3. A mean over a constant data set (const X[K][2], t[K]) is one loop over a table: the
+   evaluation functions have the same number of lines for K = 10 and K = 2000, and the tables
+   hold the K rows. (Their values are checked against SymPy by the oracle tests of
+   tests/losses and examples/, which loop over their constant arrays the same way.)
 """
 import os
 import re
@@ -90,6 +94,31 @@ def same(tmp, name, hl):
         fail(str(e))
 
 
+def const_table(tmp):
+    lengths = {}
+    for k in (10, 2000):
+        hl, c = os.path.join(tmp, 'table%d.hl' % k), os.path.join(tmp, 'table%d.c' % k)
+        rows = ', '.join('{%d/7, %d/11}' % (i % 13 - 6, i % 5) for i in range(k))
+        ts = ', '.join('%d/3' % (i % 7) for i in range(k))
+        with open(hl, 'w') as f:
+            f.write('param W1[3][2], b1[3], w2[3], b2;\n'
+                    'const X[%d][2] = {%s}, t[%d] = {%s};\n'
+                    'def hidden(i, k) = tanh(sum(j, W1[k][j]*X[i][j]) + b1[k]);\n'
+                    'loss mean(i, (sum(k, w2[k]*hidden(i, k)) + b2 - t[i])^2);\n' % (k, rows, k, ts))
+        run([HESSGEN, hl, '-o', c, '--prefix', 'M'])
+        text = open(c).read()
+        lengths[k] = function_lengths(text)
+        if 'for (size_t r0 = 0; r0 < %d; r0++)' % k not in text:
+            fail('const table %d: no loop over its %d rows' % (k, k))
+        if not re.search(r'static const double M_table\d+\[%d\]' % (2 * k), text):
+            fail('const table %d: no table of its %d values' % (k, 2 * k))
+        run([CC, '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-c', c, '-o', c + '.o'])
+    if lengths[10] != lengths[2000] or len(lengths[10]) != 6:
+        fail('const tables: function lengths %s for 10 rows, %s for 2000' % (lengths[10], lengths[2000]))
+    else:
+        print('const table: 10 and 2000 rows, the same %d lines of evaluation code' % sum(lengths[10].values()))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         big(tmp, 'rosenbrock', '-DROSEN')
@@ -100,6 +129,7 @@ def main():
             same(tmp, kind + '300', hl)
         for stem in ('separable30', 'tridiagonal_chain', 'rosenbrock10'):
             same(tmp, stem, os.path.join(SRC, 'tests', 'losses', stem + '.hl'))
+        const_table(tmp)
     print('%d failed' % failures)
     sys.exit(1 if failures else 0)
 
