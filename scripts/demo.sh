@@ -3,7 +3,8 @@
 # command runs this after building): the saddle at the origin and its way down, pure Newton
 # drawn into it, saddle-free Newton and gradient descent reaching the valley w1*w2 = 1, a
 # point of that valley, where the second-order test cannot decide, and then the exact
-# classifier deciding it and the degenerate pair x^2 + y^4, x^2 - y^4.
+# classifier deciding it and the degenerate pair x^2 + y^4, x^2 - y^4; last, logistic
+# regression over a data file (examples/logistic.hl), the loss a loop over its rows.
 set -e
 cd "$(dirname "$0")/.."
 run() { "${HESSGEN:-build/hessgen}" run examples/weakest.hl "$@"; }
@@ -28,3 +29,7 @@ echo
 echo "== the degenerate pair, same Hessian at the origin: x^2 + y^4, then x^2 - y^4"
 "${HESSGEN:-build/hessgen}" --classify examples/degenerate_plus.hl --at x=0,y=0 | tail -n 4
 "${HESSGEN:-build/hessgen}" --classify examples/degenerate_minus.hl --at x=0,y=0 | tail -n 4
+echo
+echo "== a loss over a data set read at run time: logistic regression on 200 rows, pure Newton"
+"${HESSGEN:-build/hessgen}" run examples/logistic.hl newton --method pure \
+    --data X=examples/data/logistic_X.csv --data y=examples/data/logistic_y.csv | tail -n 3
