@@ -320,20 +320,21 @@ Node dag_row(unsigned level, uint32_t size)
 
 Node dag_rowsum(Node body, unsigned level, uint32_t size)
 {
-    unsigned bit = 1u << level;
-    if (!(dag_rows(body) & bit)) /* the same value in every row */
+    /* free of the row: reads neither it nor a row of a reduction nested in it */
+#define ROW_FREE(x) ((dag_rows(x) >> level) == 0)
+    if (ROW_FREE(body)) /* the same value in every row */
         return dag_mul(dag_nrows(size), body);
     const Node *a = dag_args(body);
     uint32_t k = dag_nargs(body), nfree = 0;
     if (dag_op(body) == OP_ADD || dag_op(body) == OP_MUL)
         for (uint32_t i = 0; i < k; i++)
-            nfree += !(dag_rows(a[i]) & bit);
+            nfree += ROW_FREE(a[i]);
     if (nfree) {
         /* sum(c*f) = c*sum(f) and sum(c + f) = n*c + sum(f), for c free of the row */
         Node *in = xmalloc(sizeof(Node) * k), *out = xmalloc(sizeof(Node) * k);
         uint32_t nin = 0, nout = 0;
         for (uint32_t i = 0; i < k; i++) {
-            if (dag_rows(a[i]) & bit)
+            if (!ROW_FREE(a[i]))
                 in[nin++] = a[i];
             else
                 out[nout++] = a[i];
@@ -350,6 +351,7 @@ Node dag_rowsum(Node body, unsigned level, uint32_t size)
         return r;
     }
     return make(OP_ROWSUM, &body, 1, size << 3 | level, NULL);
+#undef ROW_FREE
 }
 
 bool dag_is_int_const(Node n, long *out)

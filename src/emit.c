@@ -467,8 +467,9 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values);\n", P, D);
     if (rows) {
         buf_printf(b, "/* What rows [begin, end) of '%s' add to the loss (returned), gradient (unless NULL) and\n"
-                      "   Hessian (as %s_hess): the terms without a row count in the part with begin == 0, so\n"
-                      "   the results for a partition of [0, %s) add up to %s_hess. NaN if end > %s or begin > end. */\n",
+                      "   Hessian (as %s_hess): the terms free of rows in the part with begin == 0, so the results\n"
+                      "   for parts [0, b1), [b1, b2), ..., [bk, %s) add up to %s_hess (only one part may begin\n"
+                      "   at 0: an empty [0, 0) would count those terms again). NaN if end > %s or begin > end. */\n",
                    m->sizes[0].name, P, m->sizes[0].name, P, m->sizes[0].name);
         buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess);\n", P, D);
     } else if (m->ndata) {
@@ -1312,7 +1313,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
         buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
         buf_free(&f);
         buf_puts(b, "    const size_t row_begin = begin, row_end = end;\n"
-                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n");
+                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
+                    "    (void)w_free;\n");
         put_hess_zero(b, d);
         E.split_size = 0;
         put_body(b, &s_rows);

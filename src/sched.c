@@ -234,7 +234,7 @@ static const NodeList *invariants(Node sum)
         return &R.inv[sum];
     R.known[sum] = true;
     NodeList *out = &R.inv[sum];
-    unsigned bit = 1u << dag_row_level(sum);
+    unsigned level = dag_row_level(sum);
     uint8_t *seen = xcalloc(R.limit, 1);
     NodeList stack = {0};
     list_push(&stack, dag_args(sum)[0]);
@@ -243,7 +243,7 @@ static const NodeList *invariants(Node sum)
         if (seen[x] || is_leaf(x))
             continue;
         seen[x] = 1;
-        if (!(dag_rows(x) & bit)) {
+        if ((dag_rows(x) >> level) == 0) { /* reads no row of this loop or of one inside it */
             list_push(out, x);
             continue;
         }
@@ -275,6 +275,13 @@ static void items_of(Node x, const Node **items, uint32_t *n)
     }
 }
 
+/* Whether x belongs to an enclosing region of the body of a loop at `level` (-1: the whole
+ * function, which has none): it reads no row of that loop or of a loop nested in it. */
+static bool outside(Node x, int level)
+{
+    return level >= 0 && (dag_rows(x) >> level) == 0;
+}
+
 /* The steps of one region: the whole function (level -1) or the body of one row at `level`,
  * whose invariants an enclosing region computes. Stage of a node: how many loops must run,
  * one after another, before it can be computed; the loops of one stage, one size and one
@@ -282,7 +289,6 @@ static void items_of(Node x, const Node **items, uint32_t *n)
 static void region(Schedule *s, const Node *outputs, size_t n, int level)
 {
     memset(s, 0, sizeof *s);
-    unsigned bit = level >= 0 ? 1u << level : 0;
     uint8_t *state = xcalloc(R.limit, 1);
     uint32_t *stage = xcalloc(R.limit, sizeof(uint32_t));
     NodeList order = {0};
@@ -292,7 +298,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
     uint32_t top_stage = 0;
     for (size_t o = 0; o < n; o++) {
         Node root = outputs[o];
-        if (!root || is_leaf(root) || state[root] || (bit && !(dag_rows(root) & bit)))
+        if (!root || is_leaf(root) || state[root] || outside(root, level))
             continue;
         if (depth == cap) {
             cap = cap ? 2 * cap : 256;
@@ -307,7 +313,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
             items_of(f->node, &items, &ni);
             if (f->next < ni) {
                 Node c = items[f->next++] & ~SCHED_INV;
-                if (is_leaf(c) || state[c] || (bit && !(dag_rows(c) & bit)))
+                if (is_leaf(c) || state[c] || outside(c, level))
                     continue;
                 if (depth == cap) {
                     cap = cap ? 2 * cap : 256;

@@ -12,7 +12,24 @@ Out: a Model with
 
 What stays true: every number is an exact sympy Rational made from the literal's text; every
 reduction is unrolled; every `def` and `let` is inlined; no floating point is used anywhere.
-`data` declarations are rejected (the oracle only handles models with fixed-size inputs).
+
+Models with `data` arrays (values known only at run time): parse_source/parse_file reject them
+(their users need a loss in theta alone); parse_data_source/parse_data_file accept them and return
+a Model whose `loss` is None, whose `data` lists the arrays (DataDecl: name, row count name or
+None, fixed dims, values per row) and `sizes` the row-count names in order of first appearance,
+and whose `loss_for(values)` builds the loss for one concrete data set:
+    values = {"X": [x00, x01, ..., x(n-1)2], "y": [...], "n": 7}
+(arrays flat and row-major, each value an exact number: a Fraction, an int or a sympy Rational;
+a float is taken at its exact binary value). Every reduction, over rows too, is unrolled for
+those counts; a row-count name used as a value is the count; `mean` over 0 rows raises
+EmptyMean; `sum` over 0 rows is 0.
+
+Model.loss_template() builds the same loss for every data set at once, with the reductions over
+rows kept as SymPy Sums: a row count `n` is Symbol("n"), a row-indexed array `X` is
+IndexedBase("X") (X[i][j] is X[row, j] with the Sum's variable `row`, named row0_, row1_, ...
+by nesting depth), and a fixed-size data array c[3] holds Symbols c[0], c[1], c[2]. A `mean`
+over rows is the Sum divided by the count. Expanded for concrete counts and values it is the
+loss that loss_for builds; its use is a derivative of a 1000-row loss without 1000 copies.
 
 The non-smooth functions are written as Piecewise expressions whose branch at the kink is the
 one-sided convention the compiler documents:
@@ -27,7 +44,8 @@ evaluating them with mpmath does not absorb a tiny t into the 1 at any working p
 sigmoid(t) is 1/(1 + exp(-t)).
 
 Usage as a program:  python3 hl2sympy.py FILE.hl [--grad] [--hess]
-prints the coordinate names, start values and the loss (and its derivatives if asked).
+prints the coordinate names, start values and the loss (and its derivatives if asked); for a
+model with data, the data arrays and the loss template.
 """
 
 import re
@@ -56,6 +74,10 @@ class HLError(Exception):
         super().__init__(f"{filename}:{line}:{col}: error: {msg}")
         self.msg = msg
         self.loc = loc
+
+
+class EmptyMean(HLError):
+    """`mean` over an empty range (a data set with 0 rows): the loss is not defined there."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -438,11 +460,69 @@ class Model:
         self.start = []
         self.loss = None
         self.loss_loc = None
+        self.data = []          # DataDecl per data array, in declaration order
+        self.sizes = []         # row-count names, in order of first appearance
+        self.sema = None
+
+    def loss_for(self, values):
+        """The loss (SymPy, in self.symbols) for one data set: see the module's docstring."""
+        if self.sema is None:
+            raise ValueError("the model has no data arrays; use .loss")
+        return self.sema.loss_for(values)
+
+    def loss_template(self):
+        """(loss with Sums over rows, Template): see the module's docstring."""
+        if self.sema is None:
+            raise ValueError("the model has no data arrays; use .loss")
+        return self.sema.loss_template()
+
+
+class Template:
+    """The symbols of a loss template: size (name -> Symbol), rows (array name -> IndexedBase),
+    fixed (array name -> flat list of Symbols, row-major); calls (built-in function name, or
+    "^" for a non-integer constant power and "^var" for a non-constant one -> the number of
+    applications in the template: fixed reductions and defs expanded, row reductions once)."""
+
+    def __init__(self):
+        self.size, self.rows, self.fixed = {}, {}, {}
+        self.calls = {}
+
+
+class RowArray:
+    """A row-indexed data array in a template: X[row][j] is IndexedBase X at (row, j)."""
+    __slots__ = ("name", "dims", "base")
+
+    def __init__(self, name, dims, base):
+        self.name, self.dims, self.base = name, dims, base
+
+
+class DataDecl:
+    """A `data` array: its row count's name (None for a fixed-size array), its fixed dims (after
+    the row dimension, if any) and its number of values per row (all values when no rows)."""
+    __slots__ = ("name", "size", "dims", "width")
+
+    def __init__(self, name, size, dims):
+        self.name, self.size, self.dims = name, size, dims
+        w = 1
+        for d in dims:
+            w *= d
+        self.width = w
+
+    def __repr__(self):
+        rows = f"[{self.size}]" if self.size else ""
+        return f"DataDecl({self.name}{rows}{''.join(f'[{d}]' for d in self.dims)})"
 
 
 class Sema:
-    def __init__(self, stmts, filename):
+    def __init__(self, stmts, filename, allow_data=False):
         self.file = filename
+        self.allow_data = allow_data
+        self.data_decls = []    # the `data` declarations' (name, loc, dims_ast, None)
+        self.base_cache = None  # the cache with theta only, restored for each data set
+        self.loss_ast = None
+        self.row_syms = None    # template mode: the Sum variables of the open row reductions
+        self.row_depth = 0
+        self.calls = {}         # built-in function name -> applications in the last evaluation
         self.glob = {}          # name -> (kind, loc, payload)
         self.cache = {}         # name -> evaluated const/let value (or Array)
         self.busy = set()       # cycle detection for lazily evaluated consts/lets
@@ -472,7 +552,12 @@ class Sema:
                     self.err(st[1], "more than one 'model' statement")
                 self.model.prefix = st[2]
             elif k == "data":
-                self.err(st[1], "'data' arrays are not supported by the oracle")
+                if not self.allow_data:
+                    self.err(st[1], "'data' arrays are not supported by this oracle "
+                                    "(tests/data/check_data.py checks models with data)")
+                for d in st[2]:
+                    self.declare(d[0], d[1], "data", d)
+                    self.data_decls.append(d)
             elif k == "param":
                 for d in st[2]:
                     self.declare(d[0], d[1], "param", d)
@@ -497,6 +582,7 @@ class Sema:
                 pass
         if loss is None:
             raise HLError(self.file, None, "no 'loss' statement")
+        self.data_shapes()
 
         # theta: declaration order, arrays row-major
         for (name, loc, dims_ast, init) in params:
@@ -516,10 +602,15 @@ class Sema:
             else:
                 self.cache[name] = syms[0]
         self.model.loss_loc = loss[1]
-        val = self.eval(loss[2], {})
-        if isinstance(val, Array):
-            self.err(loss[1], "the loss must be a scalar")
-        self.model.loss = val
+        if self.data_decls:
+            self.loss_ast = loss[2]
+            self.base_cache = dict(self.cache)
+            self.model.sema = self
+        else:
+            val = self.eval(loss[2], {})
+            if isinstance(val, Array):
+                self.err(loss[1], "the loss must be a scalar")
+            self.model.loss = val
         if self.model.prefix is None:
             stem = re.sub(r".*/", "", self.file)
             stem = re.sub(r"\.hl$", "", stem)
@@ -528,6 +619,90 @@ class Sema:
                 stem = "_" + stem
             self.model.prefix = stem
         return self.model
+
+    # -- data arrays ---------------------------------------------------------------------------
+    def data_shapes(self):
+        """Each data array's row count (a first dimension written as a name that is not a
+        constant) and fixed dims; row-count names become globals of kind "size"."""
+        for (name, loc, dims_ast, _) in self.data_decls:
+            size = None
+            fixed = []
+            for p, da in enumerate(dims_ast):
+                if da[0] == "name" and (da[2] not in self.glob
+                                        or self.glob[da[2]][0] == "size"):
+                    if p != 0:
+                        self.err(da[1], f"only the first dimension of a data array can be a "
+                                        f"row count; '{da[2]}' is not a constant")
+                    size = da[2]
+                    if size in BUILTINS:
+                        self.err(da[1], f"'{size}' is a built-in name")
+                    if size not in self.glob:
+                        self.glob[size] = ("size", da[1], size)
+                        self.model.sizes.append(size)
+                    continue
+                d = self.const_int(da, "array dimension")
+                if d <= 0:
+                    self.err(da[1], f"array dimension of '{name}' must be positive")
+                fixed.append(d)
+            self.model.data.append(DataDecl(name, size, fixed))
+
+    def loss_for(self, values):
+        counts = {}
+        for s in self.model.sizes:
+            if s not in values:
+                raise ValueError(f"no count for the row count '{s}'")
+            c = values[s]
+            if not isinstance(c, int) or isinstance(c, bool) or c < 0:
+                raise ValueError(f"the count '{s}' must be an int >= 0, not {c!r}")
+            counts[s] = c
+        self.cache = dict(self.base_cache)
+        self.busy = set()
+        self.row_syms = None
+        for s, c in counts.items():
+            self.cache[s] = sp.Integer(c)
+        for d in self.model.data:
+            dims = ([counts[d.size]] if d.size else []) + d.dims
+            total = (counts[d.size] if d.size else 1) * d.width
+            if d.name not in values:
+                raise ValueError(f"no values for the data array '{d.name}'")
+            vals = [_exact(v) for v in values[d.name]]
+            if len(vals) != total:
+                raise ValueError(f"'{d.name}' needs {total} values, given {len(vals)}")
+            self.cache[d.name] = Array(d.name, dims, _nest(vals, dims)) if dims else vals[0]
+        val = self.eval(self.loss_ast, {})
+        if isinstance(val, Array):
+            self.err(self.model.loss_loc, "the loss must be a scalar")
+        return val
+
+    def loss_template(self):
+        self.cache = dict(self.base_cache)
+        self.busy = set()
+        self.row_syms = set()
+        self.row_depth = 0
+        self.calls = {}
+        tpl = Template()
+        for s in self.model.sizes:
+            tpl.size[s] = sp.Symbol(s, integer=True, nonnegative=True)
+            self.cache[s] = tpl.size[s]
+        for d in self.model.data:
+            if d.size:
+                base = sp.IndexedBase(d.name)
+                tpl.rows[d.name] = base
+                self.cache[d.name] = RowArray(d.name, [tpl.size[d.size]] + d.dims, base)
+            else:
+                syms = [sp.Symbol(d.name + "".join(f"[{k}]" for k in ix))
+                        for ix in _all_indices(d.dims)]
+                tpl.fixed[d.name] = syms
+                self.cache[d.name] = Array(d.name, d.dims, _nest(syms, d.dims)) \
+                    if d.dims else syms[0]
+        try:
+            val = self.eval(self.loss_ast, {})
+        finally:
+            self.row_syms = None
+        if isinstance(val, Array):
+            self.err(self.model.loss_loc, "the loss must be a scalar")
+        tpl.calls = dict(self.calls)
+        return val, tpl
 
     def const_value(self, ast, what):
         v = self.eval(ast, {})
@@ -577,6 +752,10 @@ class Sema:
         if name in self.cache:
             return self.cache[name]
         kind, dloc, payload = self.glob[name]
+        if kind == "data":
+            self.err(loc, f"'{name}' is a data array: its values are known only at run time")
+        if kind == "size":
+            self.err(loc, f"'{name}' is a row count: it is known only at run time")
         if name in self.busy:
             self.err(loc, f"'{name}' is defined in terms of itself")
         self.busy.add(name)
@@ -646,6 +825,8 @@ class Sema:
             return self.lookup(node[2], node[1], env)
         if tag == "index":
             arr = self.lookup(node[2], node[1], env)
+            if isinstance(arr, RowArray):
+                return self.row_index(arr, node, env)
             if not isinstance(arr, Array):
                 self.err(node[1], f"'{node[2]}' is not an array")
             if len(node[3]) != len(arr.dims):
@@ -679,6 +860,9 @@ class Sema:
                     self.err(node[1], "division by zero")
                 return a / b
             if op == "^":
+                if not (_is_int(b) and not b.free_symbols):
+                    key = "^" if not b.free_symbols else "^var"
+                    self.calls[key] = self.calls.get(key, 0) + 1
                 return _power(a, b)
             raise AssertionError(op)
         if tag == "call":
@@ -687,7 +871,12 @@ class Sema:
                 if len(args) != FUNCS[fname]:
                     self.err(node[1], f"'{fname}' takes {FUNCS[fname]} argument(s), "
                                       f"given {len(args)}")
-                return _apply(fname, [self.scalar(a, env) for a in args])
+                vals = [self.scalar(a, env) for a in args]
+                key = fname
+                if fname == "pow" and not (_is_int(vals[1]) and not vals[1].free_symbols):
+                    key = "^" if not vals[1].free_symbols else "^var"
+                self.calls[key] = self.calls.get(key, 0) + 1
+                return _apply(fname, vals)
             if fname in env or fname not in self.glob or self.glob[fname][0] != "def":
                 self.err(node[1], f"'{fname}' is not a function")
             params, body = self.glob[fname][2]
@@ -701,6 +890,26 @@ class Sema:
         if tag == "brace":
             self.err(node[1], "a brace list is only allowed as a declaration's value")
         raise AssertionError(tag)
+
+    def row_index(self, arr, node, env):
+        """X[i][j] in a template: IndexedBase X at (the Sum variable of i, j)."""
+        if len(node[3]) != len(arr.dims):
+            self.err(node[1], f"'{arr.name}' has {len(arr.dims)} dimension(s), "
+                              f"indexed with {len(node[3])}")
+        r = self.scalar(node[3][0], env)
+        if r not in self.row_syms:
+            self.err(node[3][0][1], f"the rows of '{arr.name}' are indexed by a reduction's "
+                                    "variable alone")
+        ix = [r]
+        for d, ia in zip(arr.dims[1:], node[3][1:]):
+            k = self.scalar(ia, env)
+            if not _is_int(k):
+                self.err(ia[1], f"index of '{arr.name}' is not an integer ({k})")
+            k = int(k)
+            if not 0 <= k < d:
+                self.err(ia[1], f"index {k} is out of range for '{arr.name}' (dimension {d})")
+            ix.append(k)
+        return arr.base[tuple(ix)]
 
     def reduction(self, node, env):
         _, loc, kind, var, lo, hi, body = node
@@ -723,7 +932,10 @@ class Sema:
             if len(sizes) > 1:
                 what = ", ".join(nm for _, nm in found)
                 self.err(loc, f"the range of '{var}' is ambiguous: {what}")
-            rng = range(0, sizes.pop())
+            size = sizes.pop()
+            if isinstance(size, sp.Symbol):       # template mode: a row count
+                return self.row_reduction(loc, kind, var, size, body, env)
+            rng = range(0, size)
         terms = []
         for k in rng:
             terms.append(self.scalar(body, dict(env, **{var: sp.Integer(k)})))
@@ -732,8 +944,22 @@ class Sema:
         if kind == "prod":
             return sp.Mul(*terms)
         if not terms:
-            self.err(loc, "mean over an empty range")
+            raise EmptyMean(self.file, loc, f"mean over an empty range (of '{var}')")
         return sp.Add(*terms) / len(terms)
+
+    def row_reduction(self, loc, kind, var, size, body, env):
+        if kind == "prod":
+            self.err(loc, "a product over the rows of a data set is not supported")
+        r = sp.Symbol(f"row{self.row_depth}_", integer=True)
+        self.row_depth += 1
+        self.row_syms.add(r)
+        try:
+            term = self.scalar(body, dict(env, **{var: r}))
+        finally:
+            self.row_syms.discard(r)
+            self.row_depth -= 1
+        total = sp.Sum(term, (r, 0, size - 1))
+        return total / size if kind == "mean" else total
 
     def array_dims(self, name, loc, env):
         """Dims of the array a name denotes in env (through by-name def arguments), or None."""
@@ -744,9 +970,9 @@ class Sema:
                     name, env = b.ast[2], b.env
                     continue
                 return None
-            if name in self.glob and self.glob[name][0] in ("param", "const"):
+            if name in self.glob and self.glob[name][0] in ("param", "const", "data"):
                 v = self.global_value(name, loc)
-                return (v.name, v.dims) if isinstance(v, Array) else None
+                return (v.name, v.dims) if isinstance(v, (Array, RowArray)) else None
             return None
 
     def infer(self, node, aliases, env, out, depth):
@@ -795,25 +1021,48 @@ def _all_indices(dims):
     return out
 
 
+def _exact(v):
+    """An exact sympy number from a Fraction, int, float (its binary value) or sympy number."""
+    if isinstance(v, sp.Basic):
+        if not v.is_Rational:
+            raise ValueError(f"data value {v} is not an exact rational")
+        return v
+    if isinstance(v, bool):
+        raise ValueError("a data value cannot be a bool")
+    f = Fraction(v)
+    return sp.Rational(f.numerator, f.denominator)
+
+
 def _nest(flat, dims):
     if not dims:
         return flat[0]
+    if dims[0] == 0:
+        return []
     if len(dims) == 1:
         return list(flat)
     step = len(flat) // dims[0]
     return [_nest(flat[k * step:(k + 1) * step], dims[1:]) for k in range(dims[0])]
 
 
-def parse_source(src, filename="<input>"):
+def parse_source(src, filename="<input>", allow_data=False):
     toks = lex(src, filename)
     stmts = Parser(toks, filename).program()
-    return Sema(stmts, filename).run()
+    return Sema(stmts, filename, allow_data).run()
 
 
-def parse_file(path):
+def parse_file(path, allow_data=False):
     with open(path, encoding="utf-8") as f:
         src = f.read()
-    return parse_source(src, path)
+    return parse_source(src, path, allow_data)
+
+
+def parse_data_source(src, filename="<input>"):
+    """A model that may declare `data` arrays: see the module's docstring (Model.loss_for)."""
+    return parse_source(src, filename, allow_data=True)
+
+
+def parse_data_file(path):
+    return parse_file(path, allow_data=True)
 
 
 def main(argv):
@@ -824,16 +1073,21 @@ def main(argv):
     ap.add_argument("--hess", action="store_true", help="also print the Hessian (lower)")
     a = ap.parse_args(argv)
     try:
-        m = parse_file(a.file)
+        m = parse_data_file(a.file)
+        loss = m.loss
+        if loss is None:
+            loss, _ = m.loss_template()
     except HLError as e:
         print(e, file=sys.stderr)
         return 1
     print(f"model {m.prefix}: {len(m.names)} parameters")
     for nm, s in zip(m.names, m.start):
         print(f"  {nm} = {s}")
-    print(f"loss = {m.loss}")
+    for d in m.data:
+        print(f"  data {d}")
+    print(f"loss = {loss}")
     if a.grad or a.hess:
-        g = [sp.diff(m.loss, s) for s in m.symbols]
+        g = [sp.diff(loss, s) for s in m.symbols]
         if a.grad:
             for nm, gi in zip(m.names, g):
                 print(f"d/d{nm} = {gi}")
