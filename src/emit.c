@@ -273,6 +273,19 @@ static void forget(const Schedule *s)
 
 /* One loop over rows: accumulators s<k>[], the body's steps per row, then each sum as a
  * temporary. The outermost loops split across threads under OpenMP, the arrays reduced. */
+/* s<id>[k] += the body of sum k. */
+static void put_accumulate(Buf *b, const char *in, uint32_t id, uint32_t k, Node x)
+{
+    buf_printf(b, "%s    s%u[%u] += ", in, id, k);
+    put_node(b, x);
+    buf_puts(b, ";\n");
+}
+
+/* One loop over rows: accumulators s<k>[], the body's steps per row, then each sum as a
+ * temporary. The outermost loops split across threads under OpenMP, the arrays reduced.
+ * Each sum is accumulated right after the step that computes its body: the row's values are
+ * then short-lived, where accumulating all of them at the end of the row kept every one alive
+ * (spilled to the stack) through it. */
 static void put_loop(Buf *b, const Loop *l, int depth)
 {
     const char *in = indent_of(depth);
@@ -282,33 +295,57 @@ static void put_loop(Buf *b, const Loop *l, int depth)
     else
         snprintf(size, sizeof size, "N_%.60s", E.m->sizes[l->size].name);
     uint32_t id = E.nloops++;
+    bool split = depth == 1 && l->level == 0 && E.split_size == (int)l->size;
+    const char *begin = split ? "row_begin" : "0", *end = split ? "row_end" : size;
+    unsigned r = l->level;
     buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
     buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
-    bool split = depth == 1 && l->level == 0 && E.split_size == (int)l->size;
-    if (depth == 1) {
-        buf_printf(b, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s%u[:%u]) ", id, l->nsums);
-        if (split)
-            buf_puts(b, "if (row_end - row_begin >= 1024)\n#endif\n");
-        else
-            buf_printf(b, "if (%s >= 1024)\n#endif\n", size);
+    if (depth == 1)
+        buf_printf(b, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s%u[:%u]) if (%s - %s >= 1024)\n#endif\n",
+                   id, l->nsums, end, begin);
+    buf_printf(b, "%sfor (size_t r%u = %s; r%u < %s; r%u++) {\n", in, r, begin, r, end, r);
+    uint32_t *next = xmalloc(sizeof(uint32_t) * (l->nsums ? l->nsums : 1));
+    uint32_t *first = xcalloc(E.limit, sizeof(uint32_t)); /* node -> 1 + its first sum */
+    for (uint32_t k = l->nsums; k-- > 0;) {
+        Node body = dag_args(l->sums[k])[0];
+        next[k] = first[body];
+        first[body] = k + 1;
     }
-    if (split)
-        buf_printf(b, "%sfor (size_t r%u = row_begin; r%u < row_end; r%u++) {\n", in, l->level, l->level, l->level);
-    else
-        buf_printf(b, "%sfor (size_t r%u = 0; r%u < %s; r%u++) {\n", in, l->level, l->level, size, l->level);
-    put_steps(b, &l->body, depth + 1);
-    for (uint32_t k = 0; k < l->nsums; k++) {
-        buf_printf(b, "%s    s%u[%u] += ", in, id, k);
-        put_node(b, dag_args(l->sums[k])[0]);
-        buf_puts(b, ";\n");
+    const char *saved = E.indent;
+    E.indent = indent_of(depth + 1);
+    for (uint32_t i = 0; i <= l->body.nsteps; i++) {
+        /* before the first step: sums of a leaf (sum(i, y[i])); after each: those of its node */
+        const Step *st = i ? &l->body.steps[i - 1] : NULL;
+        if (st && st->loop)
+            put_loop(b, st->loop, depth + 1);
+        else if (st)
+            put_step(b, st);
+        uint32_t nn = !st ? l->nsums : st->loop ? st->loop->nsums : 1;
+        for (uint32_t j = 0; j < nn; j++) {
+            Node x = !st ? dag_args(l->sums[j])[0] : st->loop ? st->loop->sums[j] : st->node;
+            if (!st && dag_nargs(x) != 0)
+                continue;
+            for (uint32_t k = first[x]; k; k = next[k - 1])
+                put_accumulate(b, in, id, k - 1, x);
+            first[x] = 0; /* a leaf may be the body of several sums: each once */
+        }
     }
+    for (uint32_t k = 0; k < l->nsums; k++) { /* a body no step named (none, so far): at the end */
+        Node x = dag_args(l->sums[k])[0];
+        for (uint32_t q = first[x]; q; q = next[q - 1])
+            put_accumulate(b, in, id, q - 1, x);
+        first[x] = 0;
+    }
+    E.indent = saved;
+    free(first);
+    free(next);
     buf_printf(b, "%s}\n", in);
     forget(&l->body);
     for (uint32_t k = 0; k < l->nsums; k++) {
-        Node n = l->sums[k];
+        Node x = l->sums[k];
         buf_printf(b, "%sconst double t%u = s%u[%u];\n", in, E.ntemps, id, k);
-        E.stamp[n] = E.cur;
-        E.temp[n] = ++E.ntemps;
+        E.stamp[x] = E.cur;
+        E.temp[x] = ++E.ntemps;
     }
 }
 
@@ -1245,6 +1282,12 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     buf_puts(b, "\n");
     put_helpers(b, used);
     put_tables(b, m);
+    if (loops)
+        buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n"
+                    "/* gcc's vectorizer of straight-line code (SLP) packs unrelated statements of a long loop\n"
+                    "   body into vectors through the stack: a logistic regression's Hessian over 100000 rows\n"
+                    "   took 2.1 times as long with it (bench/data). Off for these functions. */\n"
+                    "#pragma GCC push_options\n#pragma GCC optimize(\"no-tree-slp-vectorize\")\n#endif\n\n");
     if (data)
         put_data_functions(b, m);
 
@@ -1325,6 +1368,9 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
         put_hess_stores(b, d, rows + 1 + N);
         put_return(b, rows[0]);
     }
+
+    if (loops)
+        buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n");
 
     /* tables */
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, d->nnz);

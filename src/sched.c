@@ -275,6 +275,45 @@ static void items_of(Node x, const Node **items, uint32_t *n)
     }
 }
 
+typedef struct {
+    uint32_t pos, k;
+} SumPos;
+
+static int cmp_sumpos(const void *a, const void *b)
+{
+    const SumPos *x = a, *y = b;
+    if (x->pos != y->pos)
+        return x->pos < y->pos ? -1 : 1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+/* Orders a loop's sums as their bodies are computed in its body (a leaf's first), so that the
+ * accumulators are written in order: neighbouring statements then touch neighbouring
+ * accumulators, which the C compiler can pair into vector operations. */
+static void order_sums(Loop *loop)
+{
+    uint32_t *pos = xcalloc(R.limit, sizeof(uint32_t)); /* node -> 1 + its step */
+    for (uint32_t i = 0; i < loop->body.nsteps; i++) {
+        const Step *st = &loop->body.steps[i];
+        if (st->loop)
+            for (uint32_t j = 0; j < st->loop->nsums; j++)
+                pos[st->loop->sums[j]] = i + 1;
+        else
+            pos[st->node] = i + 1;
+    }
+    SumPos *sp = xmalloc(sizeof(SumPos) * (loop->nsums ? loop->nsums : 1));
+    for (uint32_t k = 0; k < loop->nsums; k++)
+        sp[k] = (SumPos){pos[dag_args(loop->sums[k])[0]], k};
+    qsort(sp, loop->nsums, sizeof(SumPos), cmp_sumpos);
+    Node *sorted = xmalloc(sizeof(Node) * (loop->nsums ? loop->nsums : 1));
+    for (uint32_t k = 0; k < loop->nsums; k++)
+        sorted[k] = loop->sums[sp[k].k];
+    memcpy(loop->sums, sorted, sizeof(Node) * loop->nsums);
+    free(sorted);
+    free(sp);
+    free(pos);
+}
+
 /* Whether x belongs to an enclosing region of the body of a loop at `level` (-1: the whole
  * function, which has none): it reads no row of that loop or of a loop nested in it. */
 static bool outside(Node x, int level)
@@ -363,6 +402,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
             loop->nsums = sums.n;
             region(&loop->body, bodies.v, bodies.n, (int)loop->level);
             free(bodies.v);
+            order_sums(loop);
             if (s->nsteps == s->cap) {
                 s->cap = s->cap ? 2 * s->cap : 256;
                 s->steps = xrealloc(s->steps, sizeof(Step) * s->cap);
