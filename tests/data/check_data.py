@@ -1201,6 +1201,14 @@ def check_emitted(res, model, text, tex):
     if body is None:
         res.fail("no definition of M_loss found in the generated file")
         return
+    # an outermost loop over rows is a function of its own (M_rowsK), called by M_loss: its
+    # body is part of what M_loss computes, and the call is not a math call
+    for fn in sorted(set(re.findall(r"\b(M_rows\d+)\(", body))):
+        inner = function_body(text, fn)
+        if inner is None:
+            res.fail(f"M_loss calls {fn}, which the generated file does not define")
+            return
+        body = body.replace(fn + "(", "loop_function(") + "\n" + inner
     errs = []
     depth = tex.plan.depth
     got_depth = loop_depth(body)
