@@ -433,7 +433,8 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     buf_free(&f);
     uint32_t ninv = E.ninv;
     Node *inv = xmalloc(sizeof(Node) * (ninv ? ninv : 1));
-    memcpy(inv, E.inv, sizeof(Node) * ninv);
+    if (ninv)
+        memcpy(inv, E.inv, sizeof(Node) * ninv);
     E.cur = saved_cur;
     E.outer_cur = saved_outer;
     E.ninv = saved_ninv;
