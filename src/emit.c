@@ -32,6 +32,7 @@ static struct {
     Buf pre;            /* the loop functions of the function being written */
     size_t fstart;      /* where that function's text starts in the output */
     uint32_t nfuncs;    /* loop functions so far, for their names */
+    char **fn_text;     /* each one's text after its first line: a loop met again is called, not rewritten */
     uint32_t outer_cur; /* inside a loop function: the caller's stamp, else 0 */
     uint32_t *inv_stamp, *inv_slot; /* node -> its place in inv[] (valid when inv_stamp == cur) */
     Node *inv;          /* the caller's temporaries the loop function reads, in inv[] order */
@@ -394,7 +395,7 @@ static void put_loop(Buf *b, const Loop *l, int depth)
 static void put_outlined_loop(Buf *b, const Loop *l)
 {
     const Model *m = E.m;
-    uint32_t id = E.nloops++, fn = E.nfuncs++;
+    uint32_t id = E.nloops++;
     char size[64];
     if (m->sizes[l->size].count >= 0)
         snprintf(size, sizeof size, "%ld", m->sizes[l->size].count);
@@ -402,15 +403,16 @@ static void put_outlined_loop(Buf *b, const Loop *l)
         snprintf(size, sizeof size, "N_%.60s", m->sizes[l->size].name);
     bool split = l->level == 0 && E.split_size == (int)l->size;
 
-    /* 1. the loop's function, into E.pre */
+    /* 1. the loop's function, into E.pre: its temporaries and loops numbered from 0, so that
+     * the same loop in two functions (M_hess and M_hess_sparse) is the same text, written once */
     Buf f = {0};
     uint32_t saved_cur = E.cur, saved_outer = E.outer_cur, saved_ninv = E.ninv;
+    uint32_t saved_ntemps = E.ntemps, saved_nloops = E.nloops;
     E.outer_cur = E.cur;
     E.cur = ++E.gen;
     E.ninv = 0;
-    buf_printf(&f, "static %s_NOINLINE void %s_rows%u(const double *theta, const double *v, const void *data, "
-                   "size_t row_begin, size_t row_end, const double *inv, double *s%u)\n{\n",
-               E.P, E.P, fn, id);
+    E.ntemps = 0;
+    E.nloops = 1;
     buf_puts(&f, "    (void)theta;\n    (void)v;\n    (void)inv;\n");
     if (m->ndata) {
         buf_printf(&f, "    const %s_data *const dp = (const %s_data *)data;\n", E.P, E.P);
@@ -423,14 +425,27 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     } else {
         buf_puts(&f, "    (void)data;\n");
     }
-    buf_printf(&f, "    for (size_t k = 0; k < %u; k++)\n        s%u[k] = 0.0;\n", l->nsums, id);
-    buf_printf(&f, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s%u[:%u]) if (row_end - row_begin >= 1024)\n#endif\n",
-               id, l->nsums);
+    buf_printf(&f, "    for (size_t k = 0; k < %u; k++)\n        s0[k] = 0.0;\n", l->nsums);
+    buf_printf(&f, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s0[:%u]) if (row_end - row_begin >= 1024)\n#endif\n",
+               l->nsums);
     buf_printf(&f, "    for (size_t r%u = row_begin; r%u < row_end; r%u++) {\n", l->level, l->level, l->level);
-    put_loop_body(&f, l, 1, id);
+    put_loop_body(&f, l, 1, 0);
     buf_puts(&f, "}\n\n");
-    buf_put(&E.pre, f.data, f.len);
-    buf_free(&f);
+    E.ntemps = saved_ntemps;
+    E.nloops = saved_nloops;
+    uint32_t fn = 0;
+    while (fn < E.nfuncs && strcmp(E.fn_text[fn], f.data) != 0)
+        fn++;
+    if (fn == E.nfuncs) { /* a new loop function */
+        E.fn_text = xrealloc(E.fn_text, sizeof(char *) * (E.nfuncs + 1));
+        E.fn_text[E.nfuncs++] = f.data;
+        buf_printf(&E.pre, "static %s_NOINLINE void %s_rows%u(const double *theta, const double *v, const void *data, "
+                           "size_t row_begin, size_t row_end, const double *inv, double *s0)\n{\n",
+                   E.P, E.P, fn);
+        buf_put(&E.pre, f.data, f.len);
+    } else {
+        buf_free(&f);
+    }
     uint32_t ninv = E.ninv;
     Node *inv = xmalloc(sizeof(Node) * (ninv ? ninv : 1));
     if (ninv)
@@ -1568,6 +1583,10 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     free(E.stamp);
     free(E.inv_stamp);
     free(E.inv_slot);
+    for (uint32_t q = 0; q < E.nfuncs; q++)
+        free(E.fn_text[q]);
+    free(E.fn_text);
+    E.fn_text = NULL;
     free(E.inv);
     buf_free(&E.pre);
     E.inv = NULL;
