@@ -309,14 +309,42 @@ static Node lower_name(const Ast *e, const Env *env)
     return 0;
 }
 
+/* Whether e gives the array s one index per dimension (reported if not). */
+static bool index_count(const Ast *e, const Sym *s)
+{
+    if (e->nargs == s->ndims)
+        return true;
+    diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims, plural(s->ndims), e->nargs,
+               e->nargs == 1 ? "ex" : "ices");
+    return false;
+}
+
+/* The row-major offset of e's indices from the first-th on, each an integer constant in range. */
+static bool flat_index(const Ast *e, const Env *env, const Sym *s, int first, long *flat)
+{
+    *flat = 0;
+    for (int k = first; k < e->nargs; k++) {
+        long i;
+        if (!lower_int(e->args[k], env, "an index", &i))
+            return false;
+        if (i < 0 || i >= s->dims[k]) {
+            if (s->ndims == 1)
+                diag_error(e->args[k]->span, "index %ld is out of range for '%s' of size %ld", i, s->name, s->dims[k]);
+            else
+                diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
+                           s->name, s->dims[k]);
+            return false;
+        }
+        *flat = *flat * s->dims[k] + i;
+    }
+    return true;
+}
+
 /* X[i][j] for a data array: its row must be the variable of a reduction over its rows. */
 static Node lower_data(const Ast *e, const Env *env, const Sym *s)
 {
-    if (e->nargs != s->ndims) {
-        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
-                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+    if (!index_count(e, s))
         return 0;
-    }
     unsigned level = DATA_NO_LEVEL;
     int first = 0;
     if (s->rowsize != NO_SIZE) {
@@ -335,18 +363,9 @@ static Node lower_data(const Ast *e, const Env *env, const Sym *s)
         level = dag_row_level(b->value);
         first = 1;
     }
-    long flat = 0;
-    for (int k = first; k < e->nargs; k++) {
-        long i;
-        if (!lower_int(e->args[k], env, "an index", &i))
-            return 0;
-        if (i < 0 || i >= s->dims[k]) {
-            diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
-                       s->name, s->dims[k]);
-            return 0;
-        }
-        flat = flat * s->dims[k] + i;
-    }
+    long flat;
+    if (!flat_index(e, env, s, first, &flat))
+        return 0;
     return dag_data(s->base, (uint32_t)flat, level);
 }
 
@@ -359,11 +378,8 @@ static Node lower_table(const Ast *e, const Env *env, Sym *s, Node row)
     force_const(s);
     if (s->state != EV_DONE)
         return 0;
-    if (e->nargs != s->ndims) {
-        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
-                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+    if (!index_count(e, s))
         return 0;
-    }
     uint32_t size = dag_row_size(row);
     long count = S.model->sizes[size].count, first = 0;
     for (uint32_t k = 0; k < S.ntables; k++)
@@ -400,18 +416,9 @@ static Node lower_table(const Ast *e, const Env *env, Sym *s, Node row)
         S.tables[S.ntables++] = (TableUse){s, size, first, id};
         use = &S.tables[S.ntables - 1];
     }
-    long flat = 0;
-    for (int k = 1; k < e->nargs; k++) {
-        long i;
-        if (!lower_int(e->args[k], env, "an index", &i))
-            return 0;
-        if (i < 0 || i >= s->dims[k]) {
-            diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
-                       s->name, s->dims[k]);
-            return 0;
-        }
-        flat = flat * s->dims[k] + i;
-    }
+    long flat;
+    if (!flat_index(e, env, s, 1, &flat))
+        return 0;
     return dag_data(use->table, (uint32_t)flat, dag_row_level(row));
 }
 
@@ -442,26 +449,11 @@ static Node lower_index(const Ast *e, const Env *env)
         diag_error(e->name_span, "'%s' is not an array", e->name);
         return 0;
     }
-    if (e->nargs != s->ndims) {
-        diag_error(e->span, "'%s' has %d dimension%s but is given %d ind%s", s->name, s->ndims,
-                   plural(s->ndims), e->nargs, e->nargs == 1 ? "ex" : "ices");
+    if (!index_count(e, s))
         return 0;
-    }
-    long flat = 0;
-    for (int k = 0; k < e->nargs; k++) {
-        long i;
-        if (!lower_int(e->args[k], env, "an index", &i))
-            return 0;
-        if (i < 0 || i >= s->dims[k]) {
-            if (s->ndims == 1)
-                diag_error(e->args[k]->span, "index %ld is out of range for '%s' of size %ld", i, s->name, s->dims[k]);
-            else
-                diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
-                           s->name, s->dims[k]);
-            return 0;
-        }
-        flat = flat * s->dims[k] + i;
-    }
+    long flat;
+    if (!flat_index(e, env, s, 0, &flat))
+        return 0;
     if (s->kind == SYM_PARAM)
         return dag_param(s->base + (uint32_t)flat);
     force_const(s);
