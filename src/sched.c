@@ -158,6 +158,21 @@ static void push_step(Schedule *s, Node n, const Plan *p)
     s->steps[s->nsteps++] = (Step){n, p->n, p->items, NULL};
 }
 
+/* A node being walked (post-order, iteratively) and the next of its items to visit. */
+typedef struct {
+    Node node;
+    uint32_t next;
+} Frame;
+
+static void push_frame(Frame **stack, size_t *depth, size_t *cap, Node n)
+{
+    if (*depth == *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        *stack = xrealloc(*stack, sizeof(Frame) * *cap);
+    }
+    (*stack)[(*depth)++] = (Frame){n, 0};
+}
+
 void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *after)
 {
     memset(s, 0, sizeof *s);
@@ -167,18 +182,13 @@ void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *aft
     uint8_t *state = xcalloc(limit, 1);
     for (uint32_t i = 0; after && i < after->nsteps; i++)
         state[after->steps[i].node] = 2;
-    typedef struct { Node node; uint32_t next; } Frame;
     Frame *stack = NULL;
     size_t depth = 0, cap = 0;
     for (size_t o = 0; o < n; o++) {
         Node root = outputs[o];
         if (!root || is_leaf(root) || state[root])
             continue;
-        if (depth == cap) {
-            cap = cap ? 2 * cap : 256;
-            stack = xrealloc(stack, sizeof(Frame) * cap);
-        }
-        stack[depth++] = (Frame){root, 0};
+        push_frame(&stack, &depth, &cap, root);
         state[root] = 1;
         while (depth) {
             Frame *f = &stack[depth - 1];
@@ -187,11 +197,7 @@ void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *aft
                 Node c = p->items[f->next++] & ~SCHED_INV;
                 if (is_leaf(c) || state[c])
                     continue;
-                if (depth == cap) {
-                    cap = cap ? 2 * cap : 256;
-                    stack = xrealloc(stack, sizeof(Frame) * cap);
-                }
-                stack[depth++] = (Frame){c, 0};
+                push_frame(&stack, &depth, &cap, c);
                 state[c] = 1;
             } else {
                 push_step(s, f->node, p);
@@ -331,7 +337,6 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
     uint8_t *state = xcalloc(R.limit, 1);
     uint32_t *stage = xcalloc(R.limit, sizeof(uint32_t));
     NodeList order = {0};
-    typedef struct { Node node; uint32_t next; } Frame;
     Frame *stack = NULL;
     size_t depth = 0, cap = 0;
     uint32_t top_stage = 0;
@@ -339,11 +344,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
         Node root = outputs[o];
         if (!root || is_leaf(root) || state[root] || outside(root, level))
             continue;
-        if (depth == cap) {
-            cap = cap ? 2 * cap : 256;
-            stack = xrealloc(stack, sizeof(Frame) * cap);
-        }
-        stack[depth++] = (Frame){root, 0};
+        push_frame(&stack, &depth, &cap, root);
         state[root] = 1;
         while (depth) {
             Frame *f = &stack[depth - 1];
@@ -354,11 +355,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
                 Node c = items[f->next++] & ~SCHED_INV;
                 if (is_leaf(c) || state[c] || outside(c, level))
                     continue;
-                if (depth == cap) {
-                    cap = cap ? 2 * cap : 256;
-                    stack = xrealloc(stack, sizeof(Frame) * cap);
-                }
-                stack[depth++] = (Frame){c, 0};
+                push_frame(&stack, &depth, &cap, c);
                 state[c] = 1;
                 continue;
             }

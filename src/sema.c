@@ -807,6 +807,19 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi, uint32
     return ok;
 }
 
+/* The sum over the rows of `size` of e's body, its variable bound to the row at the next
+ * level: one OP_ROWSUM node (or 0 after an error). */
+static Node lower_row_sum(const Ast *e, const Env *env, uint32_t size)
+{
+    unsigned level = S.row_depth++;
+    Env bind = {.name = e->name, .value = dag_row(level, size), .next = env};
+    Node body = lower(e->body, &bind);
+    S.row_depth--;
+    if (!body || row_as_value(body, e->body))
+        return 0;
+    return dag_rowsum(body, level, size);
+}
+
 /* A reduction over a run-time row count: one graph node whose body reads "the current row",
  * kept as a loop by the scheduler. */
 static Node lower_rows(const Ast *e, const Env *env, uint32_t rows)
@@ -820,13 +833,9 @@ static Node lower_rows(const Ast *e, const Env *env, uint32_t rows)
         diag_error(e->span, "reductions over data rows nested more than %d deep", MAX_ROW_LEVELS);
         return 0;
     }
-    unsigned level = S.row_depth++;
-    Env bind = {.name = e->name, .value = dag_row(level, rows), .next = env};
-    Node body = lower(e->body, &bind);
-    S.row_depth--;
-    if (!body || row_as_value(body, e->body))
+    Node r = lower_row_sum(e, env, rows);
+    if (!r)
         return 0;
-    Node r = dag_rowsum(body, level, rows);
     if (e->reduce == RED_MEAN) {
         S.model->sizes[rows].needs_rows = true;
         r = dag_mul(r, dag_recip(dag_nrows(rows)));
@@ -933,13 +942,9 @@ static Node lower_table_rows(const Ast *e, const Env *env, long lo, long hi)
     dag_fix_size(size, count);
     S.tables = xrealloc(S.tables, sizeof(TableUse) * (S.ntables + 1));
     S.tables[S.ntables++] = (TableUse){NULL, size, lo, 0};
-    unsigned level = S.row_depth++;
-    Env bind = {.name = e->name, .value = dag_row(level, size), .next = env};
-    Node body = lower(e->body, &bind);
-    S.row_depth--;
-    if (!body || row_as_value(body, e->body))
+    Node r = lower_row_sum(e, env, size);
+    if (!r)
         return 0;
-    Node r = dag_rowsum(body, level, size);
     if (e->reduce == RED_MEAN)
         r = dag_mul(r, dag_recip(dag_int(count)));
     return r;
