@@ -4,6 +4,7 @@
  *   PROGRAM newton --method M [--from POINT] [--max-iter N] [--trace FILE.csv] [--json]
  *   PROGRAM gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]
  *   PROGRAM scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]
+ *   PROGRAM plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (plot.c)
  *
  * A model over data takes `--data NAME=FILE` for each of its data arrays, with any subcommand
  * (CSV, or raw little-endian float64 for a FILE ending in .f64).
@@ -18,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hessrt.h"
+#include "cli.h"
 
 static const char usage[] =
     "usage: %s classify [POINT] [--json]\n"
@@ -26,6 +27,7 @@ static const char usage[] =
     "              [--trace FILE.csv] [--json]\n"
     "       %s gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]\n"
     "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
+    "       %s plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (%s plot --help)\n"
     "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n"
     "A model over data needs --data NAME=FILE for each data array (CSV, or raw float64 as .f64).\n";
 
@@ -40,78 +42,8 @@ static int bad(const Ctx *c, const char *fmt, const char *arg)
     fprintf(stderr, "%s: ", c->prog);
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n");
-    fprintf(stderr, usage, c->prog, c->prog, c->prog, c->prog);
+    fprintf(stderr, usage, c->prog, c->prog, c->prog, c->prog, c->prog, c->prog);
     return 2;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
-/* theta from `w1=0,w2=0` or `0,0`; an error message into msg otherwise */
-static bool parse_point(const hessgen_model *m, const char *text, double *theta, char *msg, size_t msglen)
-{
-    int n = m->nparam;
-    bool named = strchr(text, '=') != NULL;
-    bool *given = calloc((size_t)n, 1);
-    char *copy = strdup(text), *save = NULL;
-    int count = 0;
-    bool ok = given && copy;
-    for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
-        char *val = tok;
-        int which = count;
-        if (named) {
-            char *eq = strchr(tok, '=');
-            if (!eq) {
-                snprintf(msg, msglen, "'%s' is not NAME=VALUE", tok);
-                ok = false;
-                break;
-            }
-            *eq = 0;
-            val = eq + 1;
-            for (which = 0; which < n && strcmp(m->param_names[which], tok) != 0; which++)
-                ;
-            if (which == n) {
-                snprintf(msg, msglen, "'%s' is not a parameter of %s", tok, m->name);
-                ok = false;
-                break;
-            }
-            if (given[which]) {
-                snprintf(msg, msglen, "'%s' is given twice", tok);
-                ok = false;
-                break;
-            }
-        } else if (which >= n) {
-            snprintf(msg, msglen, "more than %d values", n);
-            ok = false;
-            break;
-        }
-        if (!parse_double(val, &theta[which])) {
-            snprintf(msg, msglen, "'%s' is not a number", val);
-            ok = false;
-            break;
-        }
-        given[which] = true;
-        count++;
-    }
-    for (int i = 0; ok && i < n; i++)
-        if (!given[i]) {
-            if (named)
-                snprintf(msg, msglen, "no value for '%s'", m->param_names[i]);
-            else
-                snprintf(msg, msglen, "%d values needed, %d given", n, count);
-            ok = false;
-        }
-    free(given);
-    free(copy);
-    return ok;
 }
 
 static void json_number(FILE *f, double v)
@@ -142,12 +74,6 @@ static void json_point(FILE *f, const hessgen_model *m, const double *theta)
     json_array(f, theta, m->nparam);
 }
 
-static void text_point(FILE *f, const hessgen_model *m, const double *theta)
-{
-    for (int i = 0; i < m->nparam; i++)
-        fprintf(f, "%s%s = %.6g", i ? ", " : "", m->param_names[i], theta[i]);
-}
-
 static void text_vector(FILE *f, const double *v, int n)
 {
     fputc('(', f);
@@ -160,7 +86,7 @@ static void print_report_text(const hessgen_model *m, const double *theta, const
 {
     int n = m->nparam;
     printf("point        ");
-    text_point(stdout, m, theta);
+    cli_text_point(stdout, m, theta);
     printf("\nloss         %.10g\ngradient     ", r->loss);
     text_vector(stdout, r->gradient, n);
     printf(", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
@@ -243,7 +169,7 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
     double *theta = malloc(sizeof(double) * (size_t)m->nparam);
     memcpy(theta, m->param_start, sizeof(double) * (size_t)m->nparam);
     char msg[256];
-    if (point && !parse_point(m, point, theta, msg, sizeof msg)) {
+    if (point && !cli_parse_point(m, point, false, theta, msg, sizeof msg)) {
         free(theta);
         return bad(c, "classify: %s", msg);
     }
@@ -297,10 +223,10 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         } else if (strcmp(a, "--trace") == 0 && has_value) {
             trace = argv[++i];
         } else if (strcmp(a, "--step") == 0 && gd && has_value) {
-            if (!parse_double(argv[++i], &step) || step < 0)
+            if (!cli_parse_double(argv[++i], &step) || step < 0)
                 return bad(c, "gd: --step takes a non-negative number, not '%s'", argv[i]);
         } else if (strcmp(a, "--max-iter") == 0 && has_value) {
-            if (!parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 || max_iter != floor(max_iter))
+            if (!cli_parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 || max_iter != floor(max_iter))
                 return bad(c, "--max-iter takes a whole number up to 10000000, not '%s'", argv[i]);
         } else {
             char msg[128];
@@ -313,7 +239,7 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     double *theta = malloc(sizeof(double) * (size_t)n);
     memcpy(theta, m->param_start, sizeof(double) * (size_t)n);
     char msg[256];
-    if (from && !parse_point(m, from, theta, msg, sizeof msg)) {
+    if (from && !cli_parse_point(m, from, false, theta, msg, sizeof msg)) {
         free(theta);
         return bad(c, "--from: %s", msg);
     }
@@ -363,7 +289,7 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
             printf("%4d  %-12.6g  %-12.6g  %-12.3g  %.6g\n", r.trace[i].iteration, r.trace[i].loss,
                    r.trace[i].gradient_norm, r.trace[i].step, r.trace[i].min_eigenvalue);
         printf("%s: %s\nended at ", hessrt_status_name(r.status), r.reason);
-        text_point(stdout, m, r.theta);
+        cli_text_point(stdout, m, r.theta);
         printf(", loss %.6g", r.loss);
         if (classified)
             printf(", %s", hessrt_verdict_name(rep.verdict));
@@ -376,13 +302,17 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     return 0;
 }
 
-/* A small deterministic generator (xorshift64*), so a seed gives the same starts anywhere. */
-static double uniform(unsigned long long *s)
+/* scan's starts: uniform in the box [lo, hi]^n */
+typedef struct {
+    int n;
+    double lo, hi;
+} Box;
+
+static void draw_in_box(void *user, unsigned long long *state, double *theta)
 {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    const Box *b = user;
+    for (int i = 0; i < b->n; i++)
+        theta[i] = b->lo + (b->hi - b->lo) * cli_uniform(state);
 }
 
 static int cmd_scan(const Ctx *c, int argc, char **argv)
@@ -398,20 +328,14 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--box") == 0 && has_value) {
-            char *colon = strchr(argv[++i], ':');
-            if (!colon)
-                return bad(c, "scan: --box takes LO:HI, not '%s'", argv[i]);
-            *colon = 0;
-            if (!parse_double(argv[i], &lo) || !parse_double(colon + 1, &hi) || !(lo < hi)) {
-                *colon = ':';
+            if (!cli_parse_range(argv[++i], &lo, &hi))
                 return bad(c, "scan: --box takes LO:HI with LO < HI, not '%s'", argv[i]);
-            }
             have_box = true;
         } else if (strcmp(a, "--starts") == 0 && has_value) {
-            if (!parse_double(argv[++i], &starts) || starts < 1 || starts > 1e6 || starts != floor(starts))
+            if (!cli_parse_double(argv[++i], &starts) || starts < 1 || starts > 1e6 || starts != floor(starts))
                 return bad(c, "scan: --starts takes a whole number from 1 to 1000000, not '%s'", argv[i]);
         } else if (strcmp(a, "--seed") == 0 && has_value) {
-            if (!parse_double(argv[++i], &seed) || seed < 0 || seed != floor(seed))
+            if (!cli_parse_double(argv[++i], &seed) || seed < 0 || seed != floor(seed))
                 return bad(c, "scan: --seed takes a whole number, not '%s'", argv[i]);
         } else if (strcmp(a, "--method") == 0 && has_value) {
             if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
@@ -422,45 +346,12 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     }
     if (!have_box)
         return bad(c, "scan: --box LO:HI is required%s", "");
-    unsigned long long state = (unsigned long long)seed * 0x9E3779B97F4A7C15ull + 1;
-    double *theta = malloc(sizeof(double) * (size_t)n);
-    /* distinct critical points: those within 1e-6 (relative) of each other are one */
-    int found = 0, cap = 16, failed = 0;
-    double *points = malloc(sizeof(double) * (size_t)n * (size_t)cap);
-    int *hits = calloc((size_t)cap, sizeof(int));
-    hessrt_newton_options o = hessrt_default_newton_options(method);
-    for (int s = 0; s < (int)starts; s++) {
-        for (int i = 0; i < n; i++)
-            theta[i] = lo + (hi - lo) * uniform(&state);
-        hessrt_newton_result r;
-        hessrt_newton(m, c->data, theta, &o, &r);
-        if (r.status != HESSRT_CONVERGED) {
-            failed++;
-            hessrt_newton_result_free(&r);
-            continue;
-        }
-        int k = 0;
-        for (; k < found; k++) {
-            double d = 0, size = 0;
-            for (int i = 0; i < n; i++) {
-                d = fmax(d, fabs(points[(size_t)k * n + i] - r.theta[i]));
-                size = fmax(size, fabs(r.theta[i]));
-            }
-            if (d <= 1e-6 * (1 + size))
-                break;
-        }
-        if (k == found) {
-            if (found == cap) {
-                cap *= 2;
-                points = realloc(points, sizeof(double) * (size_t)n * (size_t)cap);
-                hits = realloc(hits, sizeof(int) * (size_t)cap);
-            }
-            memcpy(points + (size_t)found * n, r.theta, sizeof(double) * (size_t)n);
-            hits[found++] = 0;
-        }
-        hits[k]++;
-        hessrt_newton_result_free(&r);
-    }
+    Box box = {n, lo, hi};
+    cli_critical_points cp;
+    cli_find_critical(m, c->data, method, (int)starts, draw_in_box, NULL, &box, (unsigned long long)seed, &cp);
+    int found = cp.found, failed = cp.failed;
+    double *points = cp.points;
+    int *hits = cp.hits;
     if (json)
         printf("{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
                (int)starts, failed);
@@ -479,16 +370,14 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             printf(", \"verdict\": \"%s\", \"reached\": %d}", hessrt_verdict_name(rep.verdict), hits[k]);
         } else {
             printf("  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
-            text_point(stdout, m, points + (size_t)k * n);
+            cli_text_point(stdout, m, points + (size_t)k * n);
             printf("\n");
         }
         hessrt_report_free(&rep);
     }
     if (json)
         printf("]}\n");
-    free(theta);
-    free(points);
-    free(hits);
+    cli_critical_points_free(&cp);
     return 0;
 }
 
@@ -506,6 +395,8 @@ static int run_subcommand(const Ctx *c, int argc, char **argv)
         return cmd_iterate(c, argc - 2, argv + 2, true);
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(c, argc - 2, argv + 2);
+    if (strcmp(cmd, "plot") == 0)
+        return cli_plot(c->m, c->data, c->prog, argc - 2, argv + 2);
     return bad(c, "unknown subcommand '%s'", cmd);
 }
 
@@ -514,7 +405,7 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
     Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer", NULL};
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf(usage, c.prog, c.prog, c.prog, c.prog);
+        printf(usage, c.prog, c.prog, c.prog, c.prog, c.prog, c.prog);
         return 0;
     }
     /* --data NAME=FILE (or --data=NAME=FILE) anywhere: taken out before the subcommand parses */

@@ -143,6 +143,7 @@ typedef struct {
     double eig_tol;        /* as in hessrt_options; default 1e-9 */
     double gd_step;        /* gd's fixed step; default 0.1; 0 means backtracking */
     double radius;         /* the trust region's first radius; default 1 */
+    int record_path;       /* 1: keep every iterate in the result's path (n values each) */
 } hessrt_newton_options;
 
 typedef struct {
@@ -155,6 +156,7 @@ typedef struct {
     hessrt_trace_row *trace; /* iterations + 1 rows */
     int ntrace;
     double lapack_seconds;   /* wall-clock time spent in LAPACK (dsyevr) during the run */
+    double *path;            /* with record_path: theta of trace row k at path[k*n .. k*n+n-1] */
 } hessrt_newton_result;
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method);
@@ -171,8 +173,6 @@ const char *hessrt_status_name(hessrt_status s);
 
 /* ---- the analyzer (analyzer.c) ---- */
 
-/* The command line of a program made by `hessgen --main`: classify, newton, gd and scan
- * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
 /* ---- data sets (data.c) ---- */
 
 /* A model's data set, loaded from files: the struct its functions take, and the arrays. */
@@ -191,6 +191,10 @@ void hessrt_data_free(hessrt_data *d);
  * file into a new malloc'd array; 0, or -1 with a message in err. */
 int hessrt_read_array(const char *path, int width, double **values, size_t *rows, char *err, size_t errlen);
 
+/* ---- the analyzer (analyzer.c, plot.c) ---- */
+
+/* The command line of a program made by `hessgen --main`: classify, newton, gd, scan and plot
+ * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
 int hessrt_main(const hessgen_model *m, int argc, char **argv);
 
 #ifdef __cplusplus

@@ -32,7 +32,7 @@ static void *alloc(size_t n)
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method)
 {
-    hessrt_newton_options o = {method, method == HESSRT_GD ? 10000 : 100, 1e-10, 1e-15, 1e-15, 1e-9, 0.1, 1.0};
+    hessrt_newton_options o = {method, method == HESSRT_GD ? 10000 : 100, 1e-10, 1e-15, 1e-15, 1e-9, 0.1, 1.0, 0};
     return o;
 }
 
@@ -200,8 +200,11 @@ static void trust_region_step(const Work *k, double r, double delta, double *c)
         c[i] = k->q[i] / (k->w[i] + hi);
 }
 
-static void record(hessrt_newton_result *res, double loss, double gnorm, double step, double mineig)
+static void record(hessrt_newton_result *res, const double *theta, double loss, double gnorm, double step,
+                   double mineig)
 {
+    if (res->path)
+        memcpy(res->path + (size_t)res->ntrace * (size_t)res->n, theta, sizeof(double) * (size_t)res->n);
     hessrt_trace_row *row = &res->trace[res->ntrace];
     row->iteration = res->ntrace;
     row->loss = loss;
@@ -218,7 +221,7 @@ static void record_last(Work *k, const double *theta, hessrt_newton_result *res,
     evaluate(k, theta, &loss, newton);
     res->loss = loss;
     res->gradient_norm = sqrt(dot(k->g, k->g, k->n));
-    record(res, loss, res->gradient_norm, step, newton ? k->w[0] : NAN);
+    record(res, theta, loss, res->gradient_norm, step, newton ? k->w[0] : NAN);
 }
 
 int hessrt_newton(const hessgen_model *m, const void *data, const double *start, const hessrt_newton_options *opt,
@@ -236,6 +239,8 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     memcpy(theta, start, 8 * (size_t)n);
     res->n = n;
     res->trace = alloc(sizeof(hessrt_trace_row) * ((size_t)o.max_iterations + 1));
+    if (o.record_path)
+        res->path = alloc(sizeof(double) * (size_t)n * ((size_t)o.max_iterations + 1));
     bool newton = o.method != HESSRT_GD;
     double loss, radius = o.radius > 0 ? o.radius : 1, last_step = 0;
     int quiet = 0, trials = 0;
@@ -250,7 +255,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
         }
         double gnorm = sqrt(dot(k.g, k.g, n));
         if (trials == 0 || last_step > 0)
-            record(res, loss, gnorm, last_step, newton ? k.w[0] : NAN);
+            record(res, theta, loss, gnorm, last_step, newton ? k.w[0] : NAN);
         res->loss = loss;
         res->gradient_norm = gnorm;
         int it = res->ntrace - 1;
@@ -398,5 +403,6 @@ void hessrt_newton_result_free(hessrt_newton_result *res)
 {
     free(res->theta);
     free(res->trace);
+    free(res->path);
     memset(res, 0, sizeof *res);
 }

@@ -2,7 +2,8 @@
  *
  * Generates the model's C with --main (by running this same hessgen, so the diagnostics are
  * the compiler's own), compiles it with the system's cc against libhessrt, keeps the program
- * in a cache under a hash of the source, the hessgen version and the compile command, and
+ * in a cache under a hash of the source, the hessgen version, the compile command and the
+ * runtime's files (their sizes and times), and
  * runs it with the remaining arguments. A second run of the same source starts at once.
  * libhessrt is found by pkg-config where it is installed, else in the build tree hessgen was
  * built in. The cache is $HESSGEN_CACHE, else $XDG_CACHE_HOME/hessgen, else ~/.cache/hessgen.
@@ -117,6 +118,35 @@ static int runtime_flags(char **words, int max)
     return n;
 }
 
+/* A file's size and modification time into the hash: a rebuilt libhessrt or header is a new
+ * analyzer, not a stale cached one. */
+static uint64_t hash_file_stamp(uint64_t h, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return h;
+    long long stamp[3] = {(long long)st.st_size, (long long)st.st_mtim.tv_sec, (long long)st.st_mtim.tv_nsec};
+    return fnv(fnv(h, path, strlen(path)), stamp, sizeof stamp);
+}
+
+/* The library and header that the flags name (a library file, or -L and -I directories). */
+static uint64_t hash_runtime(uint64_t h, char *const *words, int n)
+{
+    static const char *const in_dir[] = {"libhessrt.a", "libhessrt.so", "hessrt.h"};
+    for (int i = 0; i < n; i++) {
+        const char *w = words[i];
+        h = hash_file_stamp(h, w);
+        if (w[0] == '-' && (w[1] == 'L' || w[1] == 'I'))
+            for (size_t k = 0; k < sizeof in_dir / sizeof in_dir[0]; k++) {
+                Buf path = {0};
+                buf_printf(&path, "%s/%s", w + 2, in_dir[k]);
+                h = hash_file_stamp(h, path.data);
+                buf_free(&path);
+            }
+    }
+    return h;
+}
+
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
@@ -139,6 +169,7 @@ int run_command(const char *self, int argc, char **argv)
     int nflags = runtime_flags(words, 60);
     for (int i = 0; i < nflags; i++)
         h = fnv(h, words[i], strlen(words[i]) + 1);
+    h = hash_runtime(h, words, nflags);
 
     char *dir = cache_dir();
     Buf exe = {0}, csrc = {0}, tmp = {0};

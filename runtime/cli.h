@@ -1,0 +1,43 @@
+/* cli.h: what the analyzer's subcommands share (analyzer.c, plot.c); not installed. */
+#ifndef HESSRT_CLI_H
+#define HESSRT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "hessrt.h"
+
+/* A finite number and nothing after it. */
+bool cli_parse_double(const char *s, double *out);
+/* LO:HI with LO < HI, both finite. */
+bool cli_parse_range(const char *s, double *lo, double *hi);
+/* theta from `w1=0,w2=0` (every parameter by name) or `0,0` (values in parameter order); with
+ * sparse, names left out are 0 instead of an error. A message into msg otherwise. */
+bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, double *theta, char *msg, size_t msglen);
+/* The index of the parameter called name, or -1. */
+int cli_param_index(const hessgen_model *m, const char *name);
+/* `w1 = 0.1, w2 = 0.05` */
+void cli_text_point(FILE *f, const hessgen_model *m, const double *theta);
+
+/* A small deterministic generator (xorshift64*): a seed gives the same numbers anywhere. */
+unsigned long long cli_seed(unsigned long long seed);
+double cli_uniform(unsigned long long *state);
+
+/* Distinct critical points found by Newton (`method`) from `starts` start points that
+ * draw() writes into theta; those keep() refuses (NULL: none) are dropped. Points within 1e-6
+ * (relative) of each other are one. The arrays are malloc'd: points found*n, hits found. */
+typedef struct {
+    int found, failed;
+    double *points;
+    int *hits; /* how many starts reached each */
+} cli_critical_points;
+void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method method, int starts,
+                       void (*draw)(void *user, unsigned long long *state, double *theta),
+                       bool (*keep)(void *user, const double *theta), void *user, unsigned long long seed,
+                       cli_critical_points *out);
+void cli_critical_points_free(cli_critical_points *c);
+
+/* `plot surface|paths|convergence|slice ...` (plot.c): the exit status. */
+int cli_plot(const hessgen_model *m, const void *data, const char *prog, int argc, char **argv);
+
+#endif
