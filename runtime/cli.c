@@ -44,9 +44,6 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
     char *copy = strdup(text), *save = NULL;
     int count = 0;
     bool ok = given && copy;
-    if (ok && sparse && named)
-        for (int i = 0; i < n; i++)
-            theta[i] = 0;
     for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
         char *val = tok;
         int which = count;

@@ -12,7 +12,8 @@ bool cli_parse_double(const char *s, double *out);
 /* LO:HI with LO < HI, both finite. */
 bool cli_parse_range(const char *s, double *lo, double *hi);
 /* theta from `w1=0,w2=0` (every parameter by name) or `0,0` (values in parameter order); with
- * sparse, names left out are 0 instead of an error. A message into msg otherwise. */
+ * sparse, parameters a named point leaves out keep theta's values instead of being an error.
+ * A message into msg otherwise. */
 bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, double *theta, char *msg, size_t msglen);
 /* The index of the parameter called name, or -1. */
 int cli_param_index(const hessgen_model *m, const char *name);

@@ -34,16 +34,18 @@ extern char **environ;
 
 static const char plot_usage[] =
     "usage: %s plot surface -o FILE.png|FILE.svg [--box LO:HI[,LO:HI]] [--at POINT] [--x AXIS --y AXIS]\n"
-    "              [--grid N] [--starts K] [--seed S] [--method M] [--keep-script]\n"
+    "              [--grid N] [--starts K] [--seed S] [--method M] [--log] [--keep-script]\n"
     "       %s plot paths -o FILE [--from POINT]... [--methods M,M,...] [--box LO:HI[,LO:HI]]\n"
-    "              [--x AXIS --y AXIS] [--grid N] [--max-iter N] [--step S] [--keep-script]\n"
+    "              [--x AXIS --y AXIS] [--grid N] [--max-iter N] [--step S] [--log] [--keep-script]\n"
     "       %s plot convergence -o FILE [--from POINT] [--methods M,M,...] [--max-iter N] [--step S]\n"
     "              [--keep-script]\n"
     "       %s plot slice -o FILE [--along AXIS] [--at POINT] [--range LO:HI] [--points N] [--keep-script]\n"
+    "POINT: w1=0,w2=0 or 0,0 as for classify; by name, parameters left out keep their start values.\n"
     "AXIS: a parameter's name (the axis is its value), escape (the eigenvector of the Hessian's most\n"
     "negative eigenvalue at the point), lowest (of its lowest eigenvalue), gradient (the gradient's\n"
     "direction there), or a direction: w1=1,w2=1 (parameters not named are 0) or 1,1 (every value).\n"
-    "Methods: pure, damped, saddle-free, trust-region, gd. --keep-script also writes FILE's .dat and .gp.\n";
+    "Methods: pure, damped, saddle-free, trust-region, gd. --log colours and contours log10 of the loss.\n"
+    "--keep-script also writes FILE's .dat and .gp beside it.\n";
 
 /* Dense Hessians above this size are not taken for an axis (escape, lowest) or a verdict. */
 enum { DENSE_LIMIT = 2000 };
@@ -206,12 +208,14 @@ static bool parse_axis(Plot *p, const char *text, const double *point, Axis *a)
                       "escape direction; 'lowest' is its eigenvector", lambda);
             return false;
         }
-        snprintf(a->label, sizeof a->label, "%s direction (eigenvalue %.4g)", text, lambda);
+        snprintf(a->label, sizeof a->label, "t along the %s direction (eigenvalue %.4g)", text, lambda);
         return true;
     }
     if (strcmp(text, "gradient") == 0) {
         p->m->grad(point, p->data, a->dir);
+        snprintf(a->label, sizeof a->label, "t along the gradient");
     } else if (is_direction_text(text)) {
+        snprintf(a->label, sizeof a->label, "t along (%.120s)/length", text);
         char msg[256];
         if (!cli_parse_point(p->m, text, true, a->dir, msg, sizeof msg)) {
             refuse(p, "the direction '%s': %s", text, msg);
@@ -295,7 +299,7 @@ typedef struct {
     int nfrom;
     double grid, starts, seed, max_iter, step, points;
     hessrt_method method;
-    bool keep, have_grid, have_starts;
+    bool keep, have_grid, have_starts, log;
 } Options;
 
 static bool whole(const char *s, double lo, double hi, double *out)
@@ -320,8 +324,11 @@ static int parse_options(Plot *p, int argc, char **argv, Options *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--keep-script") == 0) {
-            o->keep = true;
+        if (strcmp(a, "--keep-script") == 0 || strcmp(a, "--log") == 0) {
+            if (a[2] == 'k')
+                o->keep = true;
+            else
+                o->log = true;
             continue;
         }
         if (!v)
@@ -396,7 +403,7 @@ static int only(Plot *p, const Options *o, const char *allowed)
                {"--box", o->box != NULL},       {"--range", o->range != NULL}, {"--along", o->along != NULL},
                {"--methods", o->methods != NULL}, {"--from", o->nfrom > 0},      {"--grid", o->have_grid},
                {"--points", o->points > 0},     {"--starts", o->have_starts},  {"--max-iter", o->max_iter >= 0},
-               {"--step", o->step >= 0},        {"--method", o->method != HESSRT_PURE}};
+               {"--step", o->step >= 0},        {"--method", o->method != HESSRT_PURE},  {"--log", o->log}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "%s ", all[i].name);
@@ -406,11 +413,12 @@ static int only(Plot *p, const Options *o, const char *allowed)
     return 0;
 }
 
+/* A point: every parameter, or by name those that differ from the start values. */
 static int parse_start(Plot *p, const char *text, const char *what, double *theta)
 {
     memcpy(theta, p->m->param_start, sizeof(double) * (size_t)p->n);
     char msg[256];
-    if (text && !cli_parse_point(p->m, text, false, theta, msg, sizeof msg))
+    if (text && !cli_parse_point(p->m, text, true, theta, msg, sizeof msg))
         return refuse(p, "%s: %s", what, msg);
     return 0;
 }
@@ -716,10 +724,17 @@ static void put_grid(Plot *p, Text *dat, const double *point, const Axis *x, con
 }
 
 /* contour lines of data block 0 into $contours, for a map */
-static void put_contours(Text *gp, int levels)
+/* the loss column as drawn: log10 of it with --log (where it is positive) */
+static const char *loss_column(bool log)
+{
+    return log ? "($3 > 0 ? log10($3) : NaN)" : "3";
+}
+
+static void put_contours(Text *gp, int levels, bool log)
 {
     put(gp, "set contour base\nset cntrparam levels auto %d\nunset surface\nset view map\n", levels);
-    put(gp, "set table $contours\nsplot datafile index 0 using 1:2:3 with lines notitle\nunset table\n");
+    put(gp, "set table $contours\nsplot datafile index 0 using 1:2:%s with lines notitle\nunset table\n",
+        loss_column(log));
     put(gp, "unset contour\nset surface\n");
 }
 
@@ -767,7 +782,7 @@ static int plot_surface(Plot *p, int argc, char **argv)
 {
     Options o;
     int rc = parse_options(p, argc, argv, &o);
-    if (rc || (rc = only(p, &o, "--at --x --y --box --grid --starts --seed --method ")))
+    if (rc || (rc = only(p, &o, "--at --x --y --box --grid --starts --seed --method --log ")))
         return rc;
     int n = p->n;
     double *point = vec(n), box[4];
@@ -847,23 +862,24 @@ static int plot_surface(Plot *p, int argc, char **argv)
     put(&gp, "%s", palette);
     put(&gp, "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n", box[0], box[1], box[2], box[3]);
     put(&gp, "set xlabel \"%s\"\nset ylabel \"%s\"\n", x.label, y.label);
-    put_contours(&gp, 14);
+    put_contours(&gp, 14, o.log);
     put(&gp, "set multiplot layout 1,2 title \"%s\"\n", what);
     /* left: the surface in 3-D, on a coarser mesh so that an SVG stays small */
     int every = grid > 60 ? (grid + 59) / 60 : 1;
-    put(&gp, "set title 'the loss surface'\nset view 55,35\nset zlabel 'loss' rotate\nset pm3d depthorder\n"
-             "set style fill solid 1 noborder\nunset colorbox\nset ticslevel 0\n");
-    put(&gp, "splot datafile index 0 every %d:%d using 1:2:3 with pm3d notitle", every, every);
+    put(&gp, "set title 'the loss surface'\nset view 55,35\nset zlabel '%s' rotate\nset pm3d depthorder\n"
+             "set style fill solid 1 noborder\nunset colorbox\nset ticslevel 0\n", o.log ? "log10 loss" : "loss");
+    put(&gp, "splot datafile index 0 every %d:%d using 1:2:%s with pm3d notitle", every, every, loss_column(o.log));
     if (points_block >= 0)
-        put(&gp, ", \\\n      datafile index %d using 1:2:3 with points pt 7 ps 1.2 lc rgb 'black' notitle",
-            points_block);
+        put(&gp, ", \\\n      datafile index %d using 1:2:%s with points pt 7 ps 1.2 lc rgb 'black' notitle",
+            points_block, loss_column(o.log));
     put(&gp, "\n");
     /* right: the map, with the contour lines, the critical points and the escape arrows */
     double arrow = 0.12 * fmin(box[1] - box[0], box[3] - box[2]);
     put(&gp, "set title 'contour map, critical points and escape directions'\nset view map\nset size ratio -1\n"
              "set colorbox\nset key outside bottom center horizontal box samplen 2 spacing 1.2\n");
-    put(&gp, "plot datafile index 0 using 1:2:3 with image notitle, \\\n"
-             "     $contours using 1:2 with lines lw 1 lc rgb '#404040' notitle");
+    put(&gp, "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
+             "     $contours using 1:2 with lines lw 1 lc rgb '#404040' notitle", o.log ? "log10 loss" : "loss",
+        loss_column(o.log));
     if (arrows_block >= 0)
         put(&gp, ", \\\n     datafile index %d using 1:2:($3*%.6g):($4*%.6g) with vectors head filled size "
                  "screen 0.012,20 lw 3 lc rgb '#ff8c00' title 'escape direction', \\\n"
@@ -879,9 +895,16 @@ static int plot_surface(Plot *p, int argc, char **argv)
     if (rc == 0) {
         report_written(p);
         printf("%dx%d grid: %ld loss evaluations, no derivatives", grid, grid, grid_evaluations);
-        if (starts > 0)
-            printf("; %d Newton starts found %d minima, %d maxima, %d saddles, %d degenerate points on the plane",
-                   starts, count[0], count[1], count[2], count[3]);
+        if (starts > 0) {
+            static const char *const one[] = {"minimum", "maximum", "saddle", "degenerate point"};
+            static const char *const many[] = {"minima", "maxima", "saddles", "degenerate points"};
+            printf("; %d Newton starts found on the plane:", starts);
+            int listed = 0;
+            for (int k = 0; k < 4; k++)
+                if (count[k])
+                    printf("%s %d %s", listed++ ? "," : "", count[k], count[k] == 1 ? one[k] : many[k]);
+            printf(listed ? "" : " no critical point");
+        }
         printf("\n");
     }
     cli_critical_points_free(&cp);
@@ -960,7 +983,7 @@ static int plot_paths(Plot *p, int argc, char **argv)
 {
     Options o;
     int rc = parse_options(p, argc, argv, &o);
-    if (rc || (rc = only(p, &o, "--at --x --y --box --grid --methods --from --max-iter --step ")))
+    if (rc || (rc = only(p, &o, "--at --x --y --box --grid --methods --from --max-iter --step --log ")))
         return rc;
     int n = p->n, nm = 0, nfrom = o.nfrom ? o.nfrom : 1;
     hessrt_method methods[5];
@@ -1017,10 +1040,11 @@ static int plot_paths(Plot *p, int argc, char **argv)
     put(&gp, "%s", palette);
     put(&gp, "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n", box[0], box[1], box[2], box[3]);
     put(&gp, "set xlabel \"%s\"\nset ylabel \"%s\"\n", x.label, y.label);
-    put_contours(&gp, 18);
+    put_contours(&gp, 18, o.log);
     put(&gp, "set title \"%s\"\nset size ratio -1\nset key outside bottom center vertical box opaque\n"
-             "plot datafile index 0 using 1:2:3 with image notitle, \\\n"
-             "     $contours using 1:2 with lines lw 1 lc rgb '#505050' notitle", what);
+             "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
+             "     $contours using 1:2 with lines lw 1 lc rgb '#505050' notitle", what, o.log ? "log10 loss" : "loss",
+        loss_column(o.log));
     for (int f = 0; f < nfrom; f++)
         for (int k = 0; k < nm; k++) {
             const hessrt_newton_result *r = &runs[f * nm + k];

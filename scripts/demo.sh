@@ -4,7 +4,8 @@
 # drawn into it, saddle-free Newton and gradient descent reaching the valley w1*w2 = 1, a
 # point of that valley, where the second-order test cannot decide, and then the exact
 # classifier deciding it and the degenerate pair x^2 + y^4, x^2 - y^4; last, logistic
-# regression over a data file (examples/logistic.hl), the loss a loop over its rows.
+# regression over a data file (examples/logistic.hl), the loss a loop over its rows; and the
+# surface drawn by gnuplot into build/weakest_surface.png ($HESSGEN_DEMO_OUT instead of build).
 set -e
 cd "$(dirname "$0")/.."
 run() { "${HESSGEN:-build/hessgen}" run examples/weakest.hl "$@"; }
@@ -33,3 +34,8 @@ echo
 echo "== a loss over a data set read at run time: logistic regression on 200 rows, pure Newton"
 "${HESSGEN:-build/hessgen}" run examples/logistic.hl newton --method pure \
     --data X=examples/data/logistic_X.csv --data y=examples/data/logistic_y.csv | tail -n 3
+echo
+echo "== see it: the weakest network's surface, its saddle, escape arrow and valley (gnuplot)"
+out=${HESSGEN_DEMO_OUT:-build}
+"${HESSGEN:-build/hessgen}" run examples/weakest.hl plot surface --box -2:2 -o "$out/weakest_surface.png"
+echo "(examples/lecture/draw.sh draws all of the lecture's pictures)"

@@ -140,10 +140,14 @@ def hessgen_run_generates_compiles_caches_and_runs():
 
 @check
 def the_readme_demo_shows_the_lecture():
-    env = dict(os.environ, HESSGEN=HESSGEN, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+    env = dict(os.environ, HESSGEN=HESSGEN, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'), HESSGEN_DEMO_OUT=WORK.name)
     r = subprocess.run(['sh', os.path.join(SRC, 'scripts', 'demo.sh')], capture_output=True, env=env, timeout=300)
     out = r.stdout.decode()
     ok(r.returncode == 0, r.stderr.decode())
+    image = os.path.join(WORK.name, 'weakest_surface.png')
+    with open(image, 'rb') as f:
+        ok(f.read(8) == b'\x89PNG\r\n\x1a\n', 'the demo did not draw the surface as a PNG')
+    ok('1 saddle,' in out, 'the demo\'s surface does not mark the saddle')
     for fact in ('Hessian      [[0, -2], [-2, 0]]', 'eigenvalues  -2, 2', 'verdict      saddle',
                  'escape       along (0.707107, 0.707107)', 'loss 1, saddle',
                  'ended at w1 = 1, w2 = 1', 'Hessian      [[2, 2], [2, 2]]', 'verdict      degenerate'):
