@@ -355,8 +355,8 @@ static int parse_options(Plot *p, int argc, char **argv, Options *o)
                 return refuse(p, "at most 64 start points");
             o->from[o->nfrom++] = v;
         } else if (strcmp(a, "--grid") == 0) {
-            if (!whole(v, 2, 2000, &o->grid))
-                return refuse(p, "--grid takes a whole number from 2 to 2000, not '%s'", v);
+            if (!whole(v, 2, 1000, &o->grid))
+                return refuse(p, "--grid takes a whole number from 2 to 1000, not '%s'", v);
             o->have_grid = true;
         } else if (strcmp(a, "--points") == 0) {
             if (!whole(v, 2, 1000000, &o->points))
@@ -1022,7 +1022,10 @@ static int plot_paths(Plot *p, int argc, char **argv)
         if ((rc = parse_box(p, o.box, &x, &y, box)))
             goto done;
     } else { /* every iterate, and a tenth more on each side */
+        double origin[2] = {x.origin, y.origin};
         for (int a = 0; a < 2; a++) {
+            if (!(lo[a] <= hi[a])) /* no finite iterate at all */
+                lo[a] = hi[a] = origin[a];
             double w = hi[a] - lo[a];
             if (!(w > 1e-9 * (1 + fabs(lo[a]))))
                 w = 1;
