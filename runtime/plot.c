@@ -299,7 +299,7 @@ typedef struct {
     int nfrom;
     double grid, starts, seed, max_iter, step, points;
     hessrt_method method;
-    bool keep, have_grid, have_starts, log;
+    bool keep, have_grid, have_starts, have_seed, have_method, log;
 } Options;
 
 static bool whole(const char *s, double lo, double hi, double *out)
@@ -315,12 +315,15 @@ static int parse_options(Plot *p, int argc, char **argv, Options *o)
     o->max_iter = -1;
     o->step = -1;
     o->method = HESSRT_PURE;
-    size_t used = 0;
-    for (int i = 0; i < argc; i++) {
-        int w = snprintf(p->cmdline + used, sizeof p->cmdline - used, " %s", argv[i]);
-        if (w > 0 && used + (size_t)w < sizeof p->cmdline)
-            used += (size_t)w;
+    /* the arguments for the script's comment: control characters (a newline would end the
+     * comment) shown as '?', and "..." where they do not fit */
+    size_t used = 0, room = sizeof p->cmdline - 5;
+    for (int i = 0; i < argc && used < room; i++) {
+        p->cmdline[used++] = ' ';
+        for (const char *c = argv[i]; *c && used < room; c++)
+            p->cmdline[used++] = iscntrl((unsigned char)*c) ? '?' : *c;
     }
+    strcpy(p->cmdline + used, used == room ? " ..." : "");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -368,9 +371,11 @@ static int parse_options(Plot *p, int argc, char **argv, Options *o)
         } else if (strcmp(a, "--seed") == 0) {
             if (!whole(v, 0, 1e15, &o->seed))
                 return refuse(p, "--seed takes a whole number, not '%s'", v);
+            o->have_seed = true;
         } else if (strcmp(a, "--method") == 0) {
             if (hessrt_method_parse(v, &o->method) != 0 || o->method == HESSRT_GD)
                 return refuse(p, "--method takes pure, damped, saddle-free or trust-region, not '%s'", v);
+            o->have_method = true;
         } else if (strcmp(a, "--max-iter") == 0) {
             if (!whole(v, 0, 1e7, &o->max_iter))
                 return refuse(p, "--max-iter takes a whole number up to 10000000, not '%s'", v);
@@ -383,6 +388,9 @@ static int parse_options(Plot *p, int argc, char **argv, Options *o)
     }
     if (!o->out)
         return refuse(p, "-o FILE.png or -o FILE.svg is required");
+    for (const char *c = o->out; *c; c++)
+        if (iscntrl((unsigned char)*c))
+            return refuse(p, "the output file's name has a control character (such as a newline) in it");
     const char *dot_ = strrchr(o->out, '.');
     const char *slash = strrchr(o->out, '/');
     if (!dot_ || (slash && dot_ < slash) || (strcasecmp(dot_, ".png") != 0 && strcasecmp(dot_, ".svg") != 0))
@@ -403,7 +411,8 @@ static int only(Plot *p, const Options *o, const char *allowed)
                {"--box", o->box != NULL},       {"--range", o->range != NULL}, {"--along", o->along != NULL},
                {"--methods", o->methods != NULL}, {"--from", o->nfrom > 0},      {"--grid", o->have_grid},
                {"--points", o->points > 0},     {"--starts", o->have_starts},  {"--max-iter", o->max_iter >= 0},
-               {"--step", o->step >= 0},        {"--method", o->method != HESSRT_PURE},  {"--log", o->log}};
+               {"--step", o->step >= 0},        {"--method", o->have_method},          {"--seed", o->have_seed},
+               {"--log", o->log}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "%s ", all[i].name);
@@ -549,12 +558,17 @@ static bool image_is_valid(const char *path, bool svg)
     FILE *f = fopen(path, "rb");
     if (!f)
         return false;
-    char head[1024] = {0};
-    size_t got = fread(head, 1, sizeof head - 1, f);
+    /* its start and its end: a file cut short is not an image */
+    char head[1024] = {0}, tail[64] = {0};
+    size_t got = fread(head, 1, sizeof head - 1, f), last = 0;
+    if (fseek(f, -(long)(sizeof tail - 1), SEEK_END) == 0 || fseek(f, 0, SEEK_SET) == 0)
+        last = fread(tail, 1, sizeof tail - 1, f);
     fclose(f);
     if (svg)
-        return got > 0 && strstr(head, "<svg") != NULL;
-    return got >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
+        return got > 0 && strstr(head, "<svg") != NULL && strstr(tail, "</svg>") != NULL;
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    return got >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0 && last >= 12 &&
+           memcmp(tail + last - 12, iend, 12) == 0;
 }
 
 /* The header every script starts with, and its terminal. */
@@ -1054,9 +1068,11 @@ static int plot_paths(Plot *p, int argc, char **argv)
             int block = 1 + f * nm + k;
             const char *verdict = end_verdict(p, r);
             char title[256];
-            snprintf(title, sizeof title, "%s%s: %s after %d iterations%s%s", hessrt_method_name(methods[k]),
-                     nfrom > 1 ? "" : "", hessrt_status_name(r->status), r->iterations, *verdict ? ", " : "",
-                     verdict);
+            char from[32] = "";
+            if (nfrom > 1)
+                snprintf(from, sizeof from, " from start %d", f + 1);
+            snprintf(title, sizeof title, "%s%s: %s after %d iterations%s%s", hessrt_method_name(methods[k]), from,
+                     hessrt_status_name(r->status), r->iterations, *verdict ? ", " : "", verdict);
             put(&dat, "# %s from start %d: iteration, x, y, loss, gradient norm\n", hessrt_method_name(methods[k]),
                 f + 1);
             put(&dat, "# %s (%s)\n", title, r->reason);
