@@ -129,8 +129,9 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
     r->gradient_norm = sqrt(g2);
     r->critical = r->gradient_norm <= o.grad_tol * (1 + fabs(r->loss));
     int info = hessrt_eigen(n, h, r->eigenvalues, z);
-    if (info != 0) {
+    if (info != 0) { /* nothing to report: the caller has nothing to free */
         free(z);
+        hessrt_report_free(r);
         return info;
     }
     for (int i = 0; i < n; i++)

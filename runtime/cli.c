@@ -1,5 +1,5 @@
 /* cli.c: argument parsing and the critical-point search, shared by the analyzer's subcommands. */
-#include <errno.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +9,9 @@
 bool cli_parse_double(const char *s, double *out)
 {
     char *end;
-    errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v))
-        return false;
+    if (end == s || *end || !isfinite(v) || isspace((unsigned char)*s))
+        return false; /* an underflow to a tiny value or 0 is still the number meant */
     *out = v;
     return true;
 }

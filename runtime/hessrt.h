@@ -100,7 +100,8 @@ int hessrt_eigen_inplace(int n, double *h, double *w, double *z);
 int hessrt_inertia(int n, const double *h, double eig_tol, int *negative, int *zero, int *positive);
 
 /* Evaluates the model at theta and classifies the point; the report owns its arrays until
- * hessrt_report_free. opt may be NULL for the defaults. Returns 0, or a LAPACK error. */
+ * hessrt_report_free. opt may be NULL for the defaults. Returns 0, or a LAPACK error (a NaN in
+ * the Hessian, say), after which the report holds nothing to free. */
 int hessrt_classify(const hessgen_model *m, const void *data, const double *theta, const hessrt_options *opt,
                     hessrt_report *r);
 void hessrt_report_free(hessrt_report *r);

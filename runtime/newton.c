@@ -385,7 +385,7 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             last_step = 0;
     }
 done:
-    res->iterations = res->ntrace - 1;
+    res->iterations = res->ntrace > 0 ? res->ntrace - 1 : 0; /* 0 rows: the start is not finite */
     res->lapack_seconds = k.lapack_seconds;
     res->theta = theta;
     free(c);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -170,7 +171,9 @@ static int lowest_eigenvector(const Plot *p, const double *theta, double *d, dou
     if (d[big] < 0)
         for (int i = 0; i < n; i++)
             d[i] = -d[i];
-    *lambda = w[0];
+    /* an eigenvalue classify counts as zero is 0 here too: no escape along a flat direction */
+    double scale = fmax(fabs(w[0]), fabs(w[n - 1]));
+    *lambda = fabs(w[0]) <= hessrt_default_options().eig_tol * scale ? 0 : w[0];
     free(g);
     free(h);
     free(w);
@@ -203,7 +206,7 @@ static bool parse_axis(Plot *p, const char *text, const double *point, Axis *a)
             refuse(p, "the Hessian at the point is not finite or its eigen-solver failed");
             return false;
         }
-        if (text[0] == 'e' && !(lambda < 0)) {
+        if (text[0] == 'e' && !(lambda < 0)) { /* lambda is 0 where classify would count it as 0 */
             refuse(p, "the Hessian at the point has no negative eigenvalue (the lowest is %.6g): there is no "
                       "escape direction; 'lowest' is its eigenvector", lambda);
             return false;
@@ -231,11 +234,23 @@ static bool parse_axis(Plot *p, const char *text, const double *point, Axis *a)
         a->origin = point[a->param];
         return true;
     }
-    double len = sqrt(dot(a->dir, a->dir, n));
-    if (!(len > 0) || !isfinite(len)) {
+    double big = 0; /* scaled first, so that 1e200,1e200 and 1e-200,1e-200 have a length */
+    bool finite = true;
+    for (int i = 0; i < n; i++) {
+        finite = finite && isfinite(a->dir[i]);
+        big = fmax(big, fabs(a->dir[i]));
+    }
+    if (!finite) {
+        refuse(p, "the gradient at the point is not finite: there is no gradient direction to draw along");
+        return false;
+    }
+    for (int i = 0; big > 0 && i < n; i++)
+        a->dir[i] /= big;
+    double len = big > 0 ? sqrt(dot(a->dir, a->dir, n)) : 0;
+    if (!(len > 0)) {
         if (strcmp(text, "gradient") == 0)
-            refuse(p, "the gradient at the point has length %s: there is no gradient direction to draw along%s",
-                   isfinite(len) ? "zero" : "that is not finite", isfinite(len) ? " (it is a critical point)" : "");
+            refuse(p, "the gradient at the point has length zero: there is no gradient direction to draw along (it "
+                      "is a critical point)");
         else
             refuse(p, "the direction '%s' has length zero", text);
         return false;
@@ -432,12 +447,25 @@ static int parse_start(Plot *p, const char *text, const char *what, double *thet
     return 0;
 }
 
+/* A range a grid can be laid over: its width finite, and wide enough that neighbouring
+ * points of a grid of up to 1000 are distinct doubles. */
+static int check_range(Plot *p, const char *what, double lo, double hi)
+{
+    double width = hi - lo;
+    if (isfinite(width) && width > 1e-9 * fmax(fabs(lo), fabs(hi)))
+        return 0;
+    return refuse(p, "the %s [%g, %g] is %s for double precision: give a %s", what, lo, hi,
+                  isfinite(width) ? "too narrow at that magnitude" : "too wide", strcmp(what, "range") == 0
+                  ? "--range" : "--box");
+}
+
 /* The box of a plane: LO:HI for both axes or LO:HI,LO:HI; default 2 either side of the point. */
 static int parse_box(Plot *p, const char *text, const Axis *x, const Axis *y, double box[4])
 {
     box[0] = x->origin - 2, box[1] = x->origin + 2, box[2] = y->origin - 2, box[3] = y->origin + 2;
     if (!text)
-        return 0;
+        return check_range(p, "box's x range", box[0], box[1]) || check_range(p, "box's y range", box[2], box[3])
+                   ? 2 : 0;
     const char *comma = strchr(text, ',');
     bool ok;
     if (comma) {
@@ -451,7 +479,7 @@ static int parse_box(Plot *p, const char *text, const Axis *x, const Axis *y, do
     if (!ok)
         return refuse(p, "--box takes LO:HI (both axes) or LO:HI,LO:HI with LO < HI and finite numbers, not '%s'",
                       text);
-    return 0;
+    return check_range(p, "box's x range", box[0], box[1]) || check_range(p, "box's y range", box[2], box[3]) ? 2 : 0;
 }
 
 /* The plane's axes: --x and --y, or the two parameters of a two-parameter model. */
@@ -510,44 +538,83 @@ static const char *basename_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* A new temporary file beside final (same directory, so rename is atomic); its name into tmp. */
-static int temporary(const char *final, char **tmp)
+/* The plot's temporary files: removed if a signal ends the program before they are renamed. */
+static char *volatile pending[3];
+
+static void remove_pending(int sig)
+{
+    for (int i = 0; i < 3; i++)
+        if (pending[i])
+            unlink(pending[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* A new temporary file in the directory of final (so that rename is atomic), registered in
+ * pending[slot]; its name into tmp, or -1 and NULL. */
+static int temporary(const char *final, int slot, char **tmp)
 {
     mode_t mask = umask(0); /* mkstemp makes 0600; the result should be as any new file */
     umask(mask);
-    const char *base = basename_of(final);
-    size_t dirlen = (size_t)(base - final);
-    size_t len = dirlen + strlen(base) + 32;
-    *tmp = malloc(len);
-    snprintf(*tmp, len, "%.*s.%s.XXXXXX", (int)dirlen, final, base);
+    size_t dirlen = (size_t)(basename_of(final) - final);
+    *tmp = malloc(dirlen + sizeof ".plot-XXXXXX");
+    if (!*tmp)
+        abort();
+    snprintf(*tmp, dirlen + sizeof ".plot-XXXXXX", "%.*s.plot-XXXXXX", (int)dirlen, final);
     int fd = mkstemp(*tmp);
-    if (fd >= 0)
-        fchmod(fd, 0666 & ~mask);
+    if (fd < 0) {
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    pending[slot] = *tmp;
+    fchmod(fd, 0666 & ~mask);
     return fd;
+}
+
+/* Removes a temporary file that was not renamed into place. */
+static void discard(int slot, char **tmp)
+{
+    if (*tmp)
+        unlink(*tmp);
+    pending[slot] = NULL;
+    free(*tmp);
+    *tmp = NULL;
+}
+
+/* Renames a temporary file into place; false (and errno) if it cannot. */
+static bool place(int slot, char **tmp, const char *final)
+{
+    if (rename(*tmp, final) != 0)
+        return false;
+    pending[slot] = NULL;
+    free(*tmp);
+    *tmp = NULL;
+    return true;
 }
 
 static bool write_all(int fd, const Text *t)
 {
     size_t done = 0;
-    while (done < t->len) {
+    bool ok = true;
+    while (ok && done < t->len) {
         ssize_t w = write(fd, t->s + done, t->len - done);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return false;
-        done += (size_t)w;
+        ok = w > 0;
+        done += ok ? (size_t)w : 0;
     }
-    return close(fd) == 0;
+    return close(fd) == 0 && ok;
 }
 
-/* Data and script into temporary files beside their final names. */
-static bool write_temporary(const Plot *p, const char *final, const Text *t, char **tmp)
+/* Data or script into a temporary file in the output's directory. */
+static bool write_temporary(const Plot *p, int slot, const Text *t, char **tmp)
 {
-    int fd = temporary(final, tmp);
+    int fd = temporary(p->out, slot, tmp);
     if (fd < 0 || !write_all(fd, t)) {
-        fprintf(stderr, "%s: plot %s: cannot write beside '%s': %s\n", p->prog, p->kind, final, strerror(errno));
-        if (fd >= 0)
-            unlink(*tmp);
+        fprintf(stderr, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
+                strerror(errno));
+        discard(slot, tmp);
         return false;
     }
     return true;
@@ -591,51 +658,51 @@ static void script_head(const Plot *p, Text *gp, const char *what, int width, in
     free(script);
 }
 
-/* Writes the data and script, runs gnuplot, renames the image (and with --keep-script the data
- * and script) into place. 0, or 1 after a message; nothing is left behind on failure. */
+/* Writes the data and script, runs gnuplot, and renames (with --keep-script) the data and
+ * script and then the image into place. 0, or 1 after a message; on failure no temporary file
+ * stays, and the image, if one was there, is as it was. */
 static int render(Plot *p, const Text *dat, const Text *gp)
 {
+    enum { DAT, GP, IMG };
     char *gnuplot = find_gnuplot();
     char *final_dat = beside(p->out, ".dat"), *final_gp = beside(p->out, ".gp");
-    char *tmp_dat = NULL, *tmp_gp = NULL, *tmp_img = NULL;
+    char *tmp[3] = {NULL, NULL, NULL};
     int rc = 1;
-    if (!write_temporary(p, final_dat, dat, &tmp_dat)) {
-        free(tmp_dat);
-        tmp_dat = NULL;
+    struct sigaction cleanup = {0}, old[3];
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    cleanup.sa_handler = remove_pending;
+    sigemptyset(&cleanup.sa_mask);
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &cleanup, &old[i]);
+    if (!write_temporary(p, DAT, dat, &tmp[DAT]) || !write_temporary(p, GP, gp, &tmp[GP]))
         goto out;
-    }
-    if (!write_temporary(p, final_gp, gp, &tmp_gp)) {
-        free(tmp_gp);
-        tmp_gp = NULL;
-        goto out;
-    }
     if (!gnuplot) {
         fprintf(stderr,
                 "%s: plot %s: gnuplot is not on the PATH, and it draws the plots: install it (on Debian, "
                 "`apt-get install gnuplot-nox`) and run this again\n",
                 p->prog, p->kind);
-        if (p->keep && rename(tmp_dat, final_dat) == 0 && rename(tmp_gp, final_gp) == 0) {
-            fprintf(stderr, "%s: plot %s: the data and script are written: %s, %s\n", p->prog, p->kind, final_dat,
-                    final_gp);
-            free(tmp_dat);
-            free(tmp_gp);
-            tmp_dat = tmp_gp = NULL;
+        if (p->keep) {
+            if (place(DAT, &tmp[DAT], final_dat) && place(GP, &tmp[GP], final_gp))
+                fprintf(stderr, "%s: plot %s: the data and script are written: %s and %s\n", p->prog, p->kind,
+                        final_dat, final_gp);
+            else
+                fprintf(stderr, "%s: plot %s: cannot write %s: %s\n", p->prog, p->kind,
+                        tmp[DAT] ? final_dat : final_gp, strerror(errno));
         }
         goto out;
     }
-    int fd = temporary(p->out, &tmp_img);
+    int fd = temporary(p->out, IMG, &tmp[IMG]);
     if (fd < 0) {
-        fprintf(stderr, "%s: plot %s: cannot write beside '%s': %s\n", p->prog, p->kind, p->out, strerror(errno));
-        free(tmp_img);
-        tmp_img = NULL;
+        fprintf(stderr, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
+                strerror(errno));
         goto out;
     }
     close(fd);
     Text set = {0};
     put(&set, "datafile = ");
-    put_gp_string(&set, tmp_dat);
+    put_gp_string(&set, tmp[DAT]);
     put(&set, "; outfile = ");
-    put_gp_string(&set, tmp_img);
+    put_gp_string(&set, tmp[IMG]);
     FILE *err = tmpfile();
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -643,19 +710,26 @@ static int render(Plot *p, const Text *dat, const Text *gp)
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (err)
         posix_spawn_file_actions_adddup2(&fa, fileno(err), 2);
-    char *argv[] = {gnuplot, "-e", set.s, tmp_gp, NULL};
+    char *argv[] = {gnuplot, "-e", set.s, tmp[GP], NULL};
     pid_t pid;
-    int status = -1;
-    if (posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ) == 0) {
+    int status = -1, spawned = posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
+    if (spawned == 0)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
-    }
     posix_spawn_file_actions_destroy(&fa);
     free(set.s);
-    bool ok = status == 0 && image_is_valid(tmp_img, p->svg);
+    bool ok = spawned == 0 && status == 0 && image_is_valid(tmp[IMG], p->svg);
     if (!ok) {
-        fprintf(stderr, "%s: plot %s: gnuplot failed (%s) and no image was written\n", p->prog, p->kind,
-                status == 0 ? "its output is not a valid image" : "non-zero exit");
+        char why[128];
+        if (spawned != 0)
+            snprintf(why, sizeof why, "it cannot be started: %s", strerror(spawned));
+        else if (WIFSIGNALED(status))
+            snprintf(why, sizeof why, "it was ended by signal %d", WTERMSIG(status));
+        else if (status != 0)
+            snprintf(why, sizeof why, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        else
+            snprintf(why, sizeof why, "what it wrote is not a whole %s image", p->svg ? "SVG" : "PNG");
+        fprintf(stderr, "%s: plot %s: gnuplot failed (%s) and no image was written\n", p->prog, p->kind, why);
         if (err) {
             rewind(err);
             char line[512];
@@ -668,33 +742,27 @@ static int render(Plot *p, const Text *dat, const Text *gp)
         fclose(err);
     if (!ok)
         goto out;
-    if (rename(tmp_img, p->out) != 0) {
-        fprintf(stderr, "%s: plot %s: cannot write '%s': %s\n", p->prog, p->kind, p->out, strerror(errno));
+    /* the data and script first: if they cannot be placed, the old image is left as it was */
+    if (p->keep && !place(DAT, &tmp[DAT], final_dat)) {
+        fprintf(stderr, "%s: plot %s: cannot write '%s': %s\n", p->prog, p->kind, final_dat, strerror(errno));
         goto out;
     }
-    free(tmp_img);
-    tmp_img = NULL;
-    if (p->keep) {
-        if (rename(tmp_dat, final_dat) != 0 || rename(tmp_gp, final_gp) != 0) {
-            fprintf(stderr, "%s: plot %s: cannot write the data and script beside '%s': %s\n", p->prog, p->kind,
-                    p->out, strerror(errno));
-            goto out;
-        }
-        free(tmp_dat);
-        free(tmp_gp);
-        tmp_dat = tmp_gp = NULL;
+    if (p->keep && !place(GP, &tmp[GP], final_gp)) {
+        fprintf(stderr, "%s: plot %s: cannot write '%s': %s (%s is written)\n", p->prog, p->kind, final_gp,
+                strerror(errno), final_dat);
+        goto out;
+    }
+    if (!place(IMG, &tmp[IMG], p->out)) {
+        fprintf(stderr, "%s: plot %s: cannot write '%s': %s%s\n", p->prog, p->kind, p->out, strerror(errno),
+                p->keep ? " (its data and script are written)" : "");
+        goto out;
     }
     rc = 0;
 out:
-    if (tmp_dat)
-        unlink(tmp_dat);
-    if (tmp_gp)
-        unlink(tmp_gp);
-    if (tmp_img)
-        unlink(tmp_img);
-    free(tmp_dat);
-    free(tmp_gp);
-    free(tmp_img);
+    for (int i = 0; i < 3; i++)
+        discard(i, &tmp[i]);
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &old[i], NULL);
     free(final_dat);
     free(final_gp);
     free(gnuplot);
@@ -984,12 +1052,34 @@ static const char *end_verdict(const Plot *p, const hessrt_newton_result *r)
     return hessrt_verdict_name(v);
 }
 
+/* A run that could not start (a value not finite at the start) still has its start as row 0,
+ * so that every run is one block of the data file and the blocks keep their numbers. */
+static void ensure_start_row(const Plot *p, hessrt_newton_result *r, const double *start)
+{
+    if (r->ntrace > 0)
+        return;
+    r->trace[0] = (hessrt_trace_row){0, p->m->loss(start, p->data), NAN, 0, NAN};
+    if (r->path)
+        memcpy(r->path, start, sizeof(double) * (size_t)p->n);
+    r->ntrace = 1;
+}
+
+/* "converged after 3 iterations", or "not finite at the start" */
+static void run_outcome(const hessrt_newton_result *r, char *out, size_t len)
+{
+    if (r->status == HESSRT_NON_FINITE && r->iterations == 0)
+        snprintf(out, len, "not finite at the start");
+    else
+        snprintf(out, len, "%s after %d iterations", hessrt_status_name(r->status), r->iterations);
+}
+
 static int check_path_memory(Plot *p, const Options *o, int runs)
 {
+    /* per iterate: its theta, its trace row, and its line of the data file */
     double iters = o->max_iter >= 0 ? o->max_iter + 1 : 10001;
-    if (iters * p->n * runs > 1e8)
-        return refuse(p, "keeping every iterate of %d runs of %d parameters would take over 800 MB: lower --max-iter",
-                      runs, p->n);
+    if (iters * (8.0 * p->n + sizeof(hessrt_trace_row) + 120) * runs > 8e8)
+        return refuse(p, "keeping every iterate of %d run%s of %d parameters for up to %.0f iterations could take "
+                         "over 800 MB: lower --max-iter", runs, runs > 1 ? "s" : "", p->n, iters - 1);
     return 0;
 }
 
@@ -1023,6 +1113,7 @@ static int plot_paths(Plot *p, int argc, char **argv)
             hessrt_newton_result *r = &runs[f * nm + k];
             hessrt_newton_options no = method_options(&o, methods[k]);
             hessrt_newton(p->m, p->data, starts + (size_t)f * n, &no, r);
+            ensure_start_row(p, r, starts + (size_t)f * n);
             for (int it = 0; it < r->ntrace; it++) {
                 double s, t;
                 plane_coordinates(n, point, &x, &y, r->path + (size_t)it * n, &s, &t);
@@ -1046,6 +1137,9 @@ static int plot_paths(Plot *p, int argc, char **argv)
             box[2 * a] = lo[a] - 0.1 * w;
             box[2 * a + 1] = hi[a] + 0.1 * w;
         }
+        if ((rc = check_range(p, "box around the paths, x", box[0], box[1])) ||
+            (rc = check_range(p, "box around the paths, y", box[2], box[3])))
+            goto done;
     }
     Text dat = {0}, gp = {0};
     put(&dat, "# hessgen plot paths of %s: x = %s, y = %s\n", p->m->name, x.label, y.label);
@@ -1067,12 +1161,12 @@ static int plot_paths(Plot *p, int argc, char **argv)
             const hessrt_newton_result *r = &runs[f * nm + k];
             int block = 1 + f * nm + k;
             const char *verdict = end_verdict(p, r);
-            char title[256];
-            char from[32] = "";
+            char title[256], outcome[64], from[32] = "";
+            run_outcome(r, outcome, sizeof outcome);
             if (nfrom > 1)
                 snprintf(from, sizeof from, " from start %d", f + 1);
-            snprintf(title, sizeof title, "%s%s: %s after %d iterations%s%s", hessrt_method_name(methods[k]), from,
-                     hessrt_status_name(r->status), r->iterations, *verdict ? ", " : "", verdict);
+            snprintf(title, sizeof title, "%s%s: %s%s%s", hessrt_method_name(methods[k]), from, outcome,
+                     *verdict ? ", " : "", verdict);
             put(&dat, "# %s from start %d: iteration, x, y, loss, gradient norm\n", hessrt_method_name(methods[k]),
                 f + 1);
             put(&dat, "# %s (%s)\n", title, r->reason);
@@ -1092,8 +1186,7 @@ static int plot_paths(Plot *p, int argc, char **argv)
                 block, colour, title);
             put(&gp, ", \\\n     datafile index %d every ::%d::%d using 2:3 with points pt 5 ps 2.2 lc rgb '%s' notitle",
                 block, r->ntrace - 1, r->ntrace - 1, colour);
-            printf("%-13s from start %d: %s after %d iterations at ", hessrt_method_name(methods[k]), f + 1,
-                   hessrt_status_name(r->status), r->iterations);
+            printf("%-13s from start %d: %s at ", hessrt_method_name(methods[k]), f + 1, outcome);
             cli_text_point(stdout, p->m, r->theta);
             printf(", loss %.6g%s%s\n", r->loss, *verdict ? ", " : "", verdict);
         }
@@ -1151,6 +1244,16 @@ static int plot_convergence(Plot *p, int argc, char **argv)
         hessrt_newton_options no = method_options(&o, methods[k]);
         no.record_path = n <= 200; /* for gd's eigenvalues, below */
         hessrt_newton(p->m, p->data, start, &no, &runs[k]);
+        ensure_start_row(p, &runs[k], start);
+    }
+    int started = 0;
+    for (int k = 0; k < nm; k++)
+        started += !(runs[k].status == HESSRT_NON_FINITE && runs[k].iterations == 0);
+    if (started == 0) {
+        fprintf(stderr, "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
+                        "can start there, and there is nothing to draw\n", p->prog);
+        rc = 1;
+        goto done;
     }
     /* gd does not compute the Hessian; for the picture its lowest eigenvalue is taken at each
      * iterate, where the model is small enough */
@@ -1168,8 +1271,10 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     put(&dat, "# hessgen plot convergence of %s\n", p->m->name);
     for (int k = 0; k < nm; k++) {
         const hessrt_newton_result *r = &runs[k];
-        put(&dat, "# %s: %s after %d iterations (%s)\n# iteration, loss, gradient norm, lowest Hessian eigenvalue, step\n",
-            hessrt_method_name(methods[k]), hessrt_status_name(r->status), r->iterations, r->reason);
+        char outcome[64];
+        run_outcome(r, outcome, sizeof outcome);
+        put(&dat, "# %s: %s (%s)\n# iteration, loss, gradient norm, lowest Hessian eigenvalue, step\n",
+            hessrt_method_name(methods[k]), outcome, r->reason);
         for (int it = 0; it < r->ntrace; it++) {
             put(&dat, "%d", it);
             put_number(&dat, " ", r->trace[it].loss);
@@ -1199,9 +1304,10 @@ static int plot_convergence(Plot *p, int argc, char **argv)
             else
                 put(&gp, "%sdatafile index %d using 1:%d", k ? ", \\\n     " : "", k, c + 2);
             put(&gp, " with linespoints lw 2 pt 7 ps 0.5 lc rgb '%s' ", method_colour[methods[k]]);
+            char outcome[64];
+            run_outcome(r, outcome, sizeof outcome);
             if (c == 0) /* one legend, in the first panel */
-                put(&gp, "title \"%s: %s after %d iterations\"", hessrt_method_name(methods[k]),
-                    hessrt_status_name(r->status), r->iterations);
+                put(&gp, "title \"%s: %s\"", hessrt_method_name(methods[k]), outcome);
             else
                 put(&gp, "notitle");
         }
@@ -1215,8 +1321,12 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     rc = render(p, &dat, &gp);
     if (rc == 0) {
         for (int k = 0; k < nm; k++)
-            printf("%-13s %s after %d iterations, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]),
-                   hessrt_status_name(runs[k].status), runs[k].iterations, runs[k].loss, runs[k].gradient_norm);
+        {
+            char outcome[64];
+            run_outcome(&runs[k], outcome, sizeof outcome);
+            printf("%-13s %s, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]), outcome, runs[k].loss,
+                   runs[k].gradient_norm);
+        }
         report_written(p);
     }
     free(dat.s);
@@ -1255,6 +1365,8 @@ static int plot_slice(Plot *p, int argc, char **argv)
         rc = refuse(p, "--range takes LO:HI with LO < HI and finite numbers, not '%s'", o.range);
         goto done;
     }
+    if ((rc = check_range(p, "range", lo, hi)))
+        goto done;
     /* the second-order model L0 + g.d t + d.H.d t^2 / 2 in the offset t from the point */
     double l0 = p->m->grad(point, p->data, g);
     p->m->hvp(point, p->data, a.dir, hv);
@@ -1293,8 +1405,8 @@ static int plot_slice(Plot *p, int argc, char **argv)
         l0, slope < 0 ? "-" : "+", fabs(slope), curvature < 0 ? "-" : "+", fabs(0.5 * curvature));
     rc = render(p, &dat, &gp);
     if (rc == 0) {
-        printf("along %s: loss %.6g at the point, slope %.6g, curvature %.6g; %d loss evaluations\n", a.label, l0,
-               slope, curvature, count);
+        printf("%s%s: loss %.6g at the point, slope %.6g, curvature %.6g; %d loss evaluations\n",
+               a.param >= 0 ? "along " : "", a.label, l0, slope, curvature, count);
         report_written(p);
     }
     free(dat.s);
