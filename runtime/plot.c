@@ -63,17 +63,19 @@ static void put(Text *t, const char *fmt, ...)
     va_list ap, aq;
     va_start(ap, fmt);
     va_copy(aq, ap);
-    int need = vsnprintf(NULL, 0, fmt, ap);
+    /* formatted once where it fits (nearly always), twice when the buffer must grow */
+    size_t room = t->cap - t->len;
+    int need = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
     va_end(ap);
     if (need < 0)
         abort();
-    if (t->len + (size_t)need + 1 > t->cap) {
+    if ((size_t)need + 1 > room) {
         t->cap = (t->len + (size_t)need + 1) * 2;
         t->s = realloc(t->s, t->cap);
         if (!t->s)
             abort();
+        vsnprintf(t->s + t->len, (size_t)need + 1, fmt, aq);
     }
-    vsnprintf(t->s + t->len, (size_t)need + 1, fmt, aq);
     va_end(aq);
     t->len += (size_t)need;
 }
@@ -783,17 +785,29 @@ static void report_written(const Plot *p)
 
 /* ---- the loss on a grid (surface, paths) ---- */
 
-/* index block: `x y loss` rows, a blank line after each x; loss evaluations only */
+/* index block: `x y loss` rows, a blank line after each x; loss evaluations only. Between
+ * grid points only the coordinates the axes move change: two for parameter axes. */
 static void put_grid(Plot *p, Text *dat, const double *point, const Axis *x, const Axis *y, const double box[4],
                      int grid)
 {
-    double *theta = vec(p->n);
+    int n = p->n, moved = 0;
+    double *theta = vec(n);
+    int *support = malloc(sizeof(int) * (size_t)n);
+    if (!support)
+        abort();
+    memcpy(theta, point, sizeof(double) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        if (x->dir[i] != 0 || y->dir[i] != 0)
+            support[moved++] = i;
     put(dat, "# the loss on a %dx%d grid: %s, %s, loss\n", grid, grid, x->label, y->label);
     for (int i = 0; i < grid; i++) {
         double s = box[0] + (box[1] - box[0]) * i / (grid - 1);
         for (int j = 0; j < grid; j++) {
             double t = box[2] + (box[3] - box[2]) * j / (grid - 1);
-            point_on_plane(p->n, point, x, y, s, t, theta);
+            for (int k = 0; k < moved; k++) {
+                int c = support[k];
+                theta[c] = point[c] + (s - x->origin) * x->dir[c] + (t - y->origin) * y->dir[c];
+            }
             put_number(dat, "", s);
             put_number(dat, " ", t);
             put_number(dat, " ", loss_at(p, theta));
@@ -803,15 +817,16 @@ static void put_grid(Plot *p, Text *dat, const double *point, const Axis *x, con
     }
     put(dat, "\n");
     free(theta);
+    free(support);
 }
 
-/* contour lines of data block 0 into $contours, for a map */
 /* the loss column as drawn: log10 of it with --log (where it is positive) */
 static const char *loss_column(bool log)
 {
     return log ? "($3 > 0 ? log10($3) : NaN)" : "3";
 }
 
+/* contour lines of data block 0 into $contours, for a map */
 static void put_contours(Text *gp, int levels, bool log)
 {
     put(gp, "set contour base\nset cntrparam levels auto %d\nunset surface\nset view map\n", levels);
