@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -180,24 +182,62 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
             print_report_json(m, theta, &r);
         else
             print_report_text(m, theta, &r);
-        hessrt_report_free(&r);
+    } else if (rc == HESSRT_NOT_FINITE) {
+        if (json) {
+            printf("{");
+            json_point(stdout, m, theta);
+            printf(", \"loss\": ");
+            json_number(stdout, r.loss);
+            printf(", \"verdict\": null, \"fault\": \"");
+            for (const char *s = r.fault; *s; s++)
+                printf(*s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? " " : "%c", *s);
+            printf("\"}\n");
+        } else {
+            printf("point        ");
+            cli_text_point(stdout, m, theta);
+            printf("\nnot finite   %s\n", r.fault);
+        }
     } else {
         fprintf(stderr, "%s: the eigen-solver failed (LAPACK info %d)\n", c->prog, rc);
     }
+    hessrt_report_free(&r);
     free(theta);
     return rc == 0 ? 0 : 1;
 }
 
+/* The trace as CSV, written to a temporary file beside path and renamed into place: a run that
+ * fails or is interrupted leaves no half-written trace, and an old one stays as it was. */
 static bool write_trace(const hessrt_newton_result *r, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
+    size_t len = strlen(path) + sizeof ".tmpXXXXXX";
+    char *tmp = malloc(len);
+    if (!tmp)
         return false;
-    fprintf(f, "iteration,loss,gradient_norm,step,min_eigenvalue\n");
-    for (int i = 0; i < r->ntrace; i++)
-        fprintf(f, "%d,%.17g,%.17g,%.17g,%.17g\n", r->trace[i].iteration, r->trace[i].loss, r->trace[i].gradient_norm,
-                r->trace[i].step, r->trace[i].min_eigenvalue);
-    return fclose(f) == 0;
+    snprintf(tmp, len, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    bool ok = f != NULL;
+    if (ok) {
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+        fprintf(f, "iteration,loss,gradient_norm,step,min_eigenvalue\n");
+        for (int i = 0; i < r->ntrace; i++)
+            fprintf(f, "%d,%.17g,%.17g,%.17g,%.17g\n", r->trace[i].iteration, r->trace[i].loss,
+                    r->trace[i].gradient_norm, r->trace[i].step, r->trace[i].min_eigenvalue);
+        ok = !ferror(f);
+        ok = fclose(f) == 0 && ok;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    int saved = errno;
+    if (ok && rename(tmp, path) != 0)
+        ok = false, saved = errno;
+    if (!ok && fd >= 0)
+        unlink(tmp);
+    free(tmp);
+    errno = saved;
+    return ok;
 }
 
 static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
@@ -250,8 +290,10 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         o.max_iterations = (int)max_iter;
     hessrt_newton_result r;
     hessrt_newton(m, c->data, theta, &o, &r);
-    hessrt_report rep;
+    hessrt_report rep = {0};
     bool classified = r.status != HESSRT_NON_FINITE && hessrt_classify(m, c->data, r.theta, NULL, &rep) == 0;
+    if (!classified)
+        hessrt_report_free(&rep); /* nothing, or what a point that is not finite left */
     if (trace && !write_trace(&r, trace)) {
         fprintf(stderr, "%s: cannot write the trace to '%s': %s\n", c->prog, trace, strerror(errno));
         hessrt_newton_result_free(&r);
@@ -360,8 +402,10 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
                (int)starts, lo, hi, n, hessrt_method_name(method), found, failed);
     for (int k = 0; k < found; k++) {
         hessrt_report rep;
-        if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0)
+        if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0) {
+            hessrt_report_free(&rep);
             continue;
+        }
         if (json) {
             printf("%s{", k ? ", " : "");
             json_point(stdout, m, points + (size_t)k * n);

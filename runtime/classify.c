@@ -5,6 +5,7 @@
  * and D is block diagonal with 1x1 and 2x2 blocks whose eigenvalues are cheap).
  */
 #include <float.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,11 @@ hessrt_options hessrt_default_options(void)
 {
     hessrt_options o = {1e-8, 1e-9};
     return o;
+}
+
+const char *hessrt_fault(const hessgen_model *m)
+{
+    return m->version >= 3 && m->fault_text ? m->fault_text() : NULL;
 }
 
 const char *hessrt_verdict_name(hessrt_verdict v)
@@ -128,6 +134,16 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
         g2 += r->gradient[i] * r->gradient[i];
     r->gradient_norm = sqrt(g2);
     r->critical = r->gradient_norm <= o.grad_tol * (1 + fabs(r->loss));
+    bool finite = isfinite(r->loss) && isfinite(g2);
+    for (size_t k = 0; finite && k < nn; k++)
+        finite = isfinite(h[k]);
+    if (!finite) { /* no eigen-solver on NaN: say what, and where it began if the model knows */
+        const char *f = hessrt_fault(m);
+        const char *generic = "the loss, gradient or Hessian is not finite at this point";
+        r->fault = strdup(f ? f : generic);
+        free(z);
+        return HESSRT_NOT_FINITE;
+    }
     int info = hessrt_eigen(n, h, r->eigenvalues, z);
     if (info != 0) { /* nothing to report: the caller has nothing to free */
         free(z);
@@ -179,5 +195,6 @@ void hessrt_report_free(hessrt_report *r)
     free(r->hessian);
     free(r->eigenvalues);
     free(r->escape);
+    free(r->fault);
     memset(r, 0, sizeof *r);
 }

@@ -25,7 +25,7 @@ extern "C" {
 #define HESSGEN_MODEL_DEFINED
 /* What libhessrt takes: declared identically in runtime/hessrt.h. */
 typedef struct hessgen_model {
-    int version;                      /* 2 */
+    int version;                      /* 3 */
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
@@ -50,6 +50,8 @@ typedef struct hessgen_model {
     int (*data_bind)(void *data, const size_t *counts, const double *const *arrays);
     int (*data_check)(const void *data);
     const char *(*data_error)(int code);
+    /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */
+    const char *(*fault_text)(void);
 } hessgen_model;
 #endif
 
@@ -81,7 +83,16 @@ typedef struct {
                                     eigenvalue (largest component positive); else NULL */
     double predicted_decrease;   /* at a saddle: L(theta + t*escape) = L - predicted_decrease*t^2
                                     + O(t^3) */
+    char *fault;                 /* with HESSRT_NOT_FINITE: what was not finite, and where it began
+                                    when the model is hessgen --checked code; else NULL */
 } hessrt_report;
+
+/* hessrt_classify's result where the loss, gradient or Hessian is not finite at the point. */
+enum { HESSRT_NOT_FINITE = -1000 };
+
+/* The model's account of its last evaluation's value that was not finite (hessgen --checked
+ * code: the quantity, the entry and the .hl line:column where it began), or NULL. */
+const char *hessrt_fault(const hessgen_model *m);
 
 /* The defaults above. */
 hessrt_options hessrt_default_options(void);
@@ -100,8 +111,9 @@ int hessrt_eigen_inplace(int n, double *h, double *w, double *z);
 int hessrt_inertia(int n, const double *h, double eig_tol, int *negative, int *zero, int *positive);
 
 /* Evaluates the model at theta and classifies the point; the report owns its arrays until
- * hessrt_report_free. opt may be NULL for the defaults. Returns 0, or a LAPACK error (a NaN in
- * the Hessian, say), after which the report holds nothing to free. */
+ * hessrt_report_free. opt may be NULL for the defaults. Returns 0; HESSRT_NOT_FINITE where the
+ * loss, gradient or Hessian is not finite (the report holds the loss, the gradient and the
+ * fault, and must be freed); or a LAPACK error, after which the report holds nothing to free. */
 int hessrt_classify(const hessgen_model *m, const void *data, const double *theta, const hessrt_options *opt,
                     hessrt_report *r);
 void hessrt_report_free(hessrt_report *r);
@@ -149,7 +161,7 @@ typedef struct {
 
 typedef struct {
     hessrt_status status;
-    char reason[256];      /* a sentence */
+    char reason[768];      /* a sentence (with --checked code, where a value that is not finite began) */
     int iterations;
     int n;
     double *theta;         /* the last iterate, n values */

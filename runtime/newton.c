@@ -247,9 +247,13 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     for (;;) {
         if (!evaluate(&k, theta, &loss, newton)) {
             res->status = HESSRT_NON_FINITE;
-            snprintf(res->reason, sizeof res->reason,
-                     "the loss, gradient or Hessian is not finite at iteration %d: the method left the "
-                     "loss's domain or overflowed", res->ntrace);
+            const char *fault = hessrt_fault(m);
+            if (fault)
+                snprintf(res->reason, sizeof res->reason, "at iteration %d %s", res->ntrace, fault);
+            else
+                snprintf(res->reason, sizeof res->reason,
+                         "the loss, gradient or Hessian is not finite at iteration %d: the method left the "
+                         "loss's domain or overflowed", res->ntrace);
             res->loss = loss;
             break;
         }

@@ -914,8 +914,10 @@ static int plot_surface(Plot *p, int argc, char **argv)
     for (int k = 0; k < cp.found; k++) {
         const double *theta = cp.points + (size_t)k * n;
         hessrt_report r;
-        if (hessrt_classify(p->m, p->data, theta, NULL, &r) != 0)
+        if (hessrt_classify(p->m, p->data, theta, NULL, &r) != 0) {
+            hessrt_report_free(&r);
             continue;
+        }
         int kind = r.verdict == HESSRT_MIN ? 0 : r.verdict == HESSRT_MAX ? 1 : r.verdict == HESSRT_SADDLE ? 2
                  : r.verdict == HESSRT_DEGENERATE ? 3 : -1;
         if (kind >= 0) {
@@ -1060,8 +1062,10 @@ static const char *end_verdict(const Plot *p, const hessrt_newton_result *r)
     if (p->n > DENSE_LIMIT || r->status == HESSRT_NON_FINITE)
         return "";
     hessrt_report rep;
-    if (hessrt_classify(p->m, p->data, r->theta, NULL, &rep) != 0)
+    if (hessrt_classify(p->m, p->data, r->theta, NULL, &rep) != 0) {
+        hessrt_report_free(&rep);
         return "";
+    }
     hessrt_verdict v = rep.verdict;
     hessrt_report_free(&rep);
     return hessrt_verdict_name(v);

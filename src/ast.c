@@ -183,8 +183,8 @@ void parse_program(Program *prog, const char *text, size_t len)
         fatal("cannot start the scanner");
     YY_BUFFER_STATE buf = yy_scan_bytes(text, (int)len, scanner);
     int rc = yyparse(scanner, &ls, prog);
-    if (rc == 2)
-        fatal("the parser ran out of memory");
+    if (rc == 2) /* the stack's limit, reported with its place by yyerror: nothing of the parse is kept */
+        prog->first = NULL;
     prog->eof = (Span){ls.last_end, ls.last_end};
     yy_delete_buffer(buf, scanner);
     yylex_destroy(scanner);

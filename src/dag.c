@@ -19,6 +19,8 @@
 #include "hessgen.h"
 
 Dag dag;
+Span dag_blame;
+uint32_t dag_max_nodes = DEFAULT_MAX_NODES;
 
 static long *fixed_sizes; /* count + 1 per size id, 0: known at run time */
 static uint32_t nfixed_sizes;
@@ -135,11 +137,16 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         return found;
     if ((dag.table_used + 1) * 2 > dag.table_cap)
         table_grow();
+    if (dag.nnodes >= dag_max_nodes)
+        diag_fatal(dag_blame, "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
+                   "derivatives or the sums and functions it expands are too large; write it with fewer terms, or "
+                   "give a larger --max-nodes", dag_max_nodes, dag_max_nodes);
     if (dag.nnodes == dag.cap) {
         if (dag.cap >= UINT32_MAX / 2)
             fatal("expression graph too large");
         dag.cap = dag.cap ? dag.cap * 2 : 1024;
         dag.nodes = xrealloc(dag.nodes, sizeof(NodeRec) * dag.cap);
+        dag.spans = xrealloc(dag.spans, sizeof(Span) * dag.cap);
     }
     if (dag.nargs + n > dag.args_cap) {
         /* args may be a run of an existing node's operands: keep it valid across the move */
@@ -148,15 +155,18 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         size_t cap = dag.args_cap ? dag.args_cap : 4096;
         while (cap < dag.nargs + n)
             cap *= 2;
-        if (cap > MAX_GRAPH_OPERANDS)
-            fatal("the expression graph is too large: over %u operands (derivatives of a very deeply nested "
-                  "composition grow with the square of its depth)", (unsigned)MAX_GRAPH_OPERANDS);
+        /* the operands' own bound: 4 per node allowed (the largest models have under 3) */
+        if ((cap > 4096 && cap > 4 * (size_t)dag_max_nodes) || cap > MAX_GRAPH_OPERANDS)
+            diag_fatal(dag_blame, "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
+                       "the derivatives of a deeply nested composition grow with the square of its depth",
+                       dag.nargs, dag_max_nodes);
         dag.args = xrealloc(dag.args, sizeof(Node) * cap);
         dag.args_cap = cap;
         if (inside)
             args = dag.args + offset;
     }
     Node m = dag.nnodes++;
+    dag.spans[m] = dag_blame;
     NodeRec *r = &dag.nodes[m];
     r->op = (uint8_t)op;
     r->nargs = (uint32_t)n;
@@ -233,6 +243,8 @@ void dag_init(void)
     dag.nnodes = 1; /* node 0 is OP_NONE */
     dag.cap = 1024;
     dag.nodes = xcalloc(dag.cap, sizeof(NodeRec));
+    dag.spans = xcalloc(dag.cap, sizeof(Span));
+    dag_blame = (Span){0, 0};
     table_grow();
     dag.zero = dag_int(0);
     dag.one = dag_int(1);
@@ -253,6 +265,7 @@ void dag_free(void)
         mpq_clear(dag.rats[i]);
     free(dag.rats);
     free(dag.nodes);
+    free(dag.spans);
     free(dag.args);
     free(dag.table);
     memset(&dag, 0, sizeof dag);

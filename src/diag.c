@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hessgen.h"
 
@@ -98,9 +99,30 @@ void diag_line_col(uint32_t offset, int *line, int *col)
     *col = c;
 }
 
-/* Prints the line holding `at.begin` and the caret line under the span. */
+void diag_excerpt(Span at, char *out, size_t cap)
+{
+    size_t b = at.begin > D.len ? D.len : at.begin, e = at.end > D.len ? D.len : at.end, k = 0;
+    if (cap == 0)
+        return;
+    bool cut = e - b > cap - 1;
+    if (cut)
+        e = b + (cap > 4 ? cap - 4 : 0);
+    while (cut && e > b && is_continuation((unsigned char)D.text[e]))
+        e--;
+    for (size_t i = b; i < e && k + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)D.text[i];
+        out[k++] = ch < 0x20 ? ' ' : (char)ch; /* one line: newlines and tabs as spaces */
+    }
+    for (const char *dots = cut ? "..." : ""; *dots && k + 1 < cap; dots++)
+        out[k++] = *dots;
+    out[k] = 0;
+}
+
+/* Prints the line holding `at.begin` and the caret line under the span. A long line is shown
+ * as a window around the caret, its cut ends marked "...". */
 static void show_line(Span at)
 {
+    enum { BEFORE = 80, AFTER = 100 };
     size_t b = at.begin > D.len ? D.len : at.begin;
     size_t start = b, end = b;
     while (start > 0 && D.text[start - 1] != '\n')
@@ -110,12 +132,27 @@ static void show_line(Span at)
     size_t shown_end = end;
     if (shown_end > start && D.text[shown_end - 1] == '\r')
         shown_end--;
+    bool cut_left = b - start > BEFORE, cut_right = shown_end - b > AFTER;
+    if (cut_left) {
+        start = b - BEFORE;
+        while (start < b && is_continuation((unsigned char)D.text[start]))
+            start++;
+    }
+    if (cut_right) {
+        shown_end = b + AFTER;
+        while (shown_end > b && is_continuation((unsigned char)D.text[shown_end]))
+            shown_end--;
+    }
     /* The source line, with control bytes (a NUL, say) shown as spaces. */
+    if (cut_left)
+        fputs("...", stderr);
     for (size_t i = start; i < shown_end; i++) {
         unsigned char ch = (unsigned char)D.text[i];
         fputc(ch < 0x20 && ch != '\t' ? ' ' : ch, stderr);
     }
-    fputc('\n', stderr);
+    fputs(cut_right ? "...\n" : "\n", stderr);
+    if (cut_left)
+        fputs("   ", stderr);
     for (size_t i = start; i < b; i++) {
         unsigned char ch = (unsigned char)D.text[i];
         if (ch == '\t')
@@ -160,6 +197,16 @@ void diag_error(Span at, const char *fmt, ...)
     if (report("error", at, fmt, ap))
         D.errors++;
     va_end(ap);
+}
+
+_Noreturn void diag_fatal(Span at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report("error", at, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+    _exit(1); /* nothing is written yet; what the phases hold is the system's to free */
 }
 
 void diag_warning(Span at, const char *fmt, ...)

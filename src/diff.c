@@ -144,6 +144,7 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
             }
             list[cnt++] = pool[c].value;
         }
+        dag_blame = dag_span(n); /* the derivative's nodes are this expression's */
         Node adj = cnt == 1 ? list[0] : dag_add_n(list, cnt);
         if (dag_op(n) == OP_PARAM) {
             grad[dag_rec(n)->aux] = adj;
@@ -158,6 +159,7 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
             bool runs = want_runs;
             reverse(dag_args(n)[0], inner, nparam);
             want_runs = runs;
+            dag_blame = dag_span(n);
             for (uint32_t k = 0; k < nparam; k++)
                 if (inner[k] != dag.zero)
                     PUSH(dag_param(k), dag_mul(adj, dag_rowsum(inner[k], dag_row_level(n), dag_row_size(n))));
@@ -323,8 +325,11 @@ static Node forward(Node n)
         return dag.zero;
     if (F.stamp[n] == F.cur)
         return F.memo[n];
+    dag_blame = dag_span(n);
     if (dag_op(n) == OP_ROWSUM) { /* the derivative of a sum over rows is the sum of the body's */
-        Node r = dag_rowsum(forward(dag_args(n)[0]), dag_row_level(n), dag_row_size(n));
+        Node body = forward(dag_args(n)[0]);
+        dag_blame = dag_span(n);
+        Node r = dag_rowsum(body, dag_row_level(n), dag_row_size(n));
         F.stamp[n] = F.cur;
         F.memo[n] = r;
         return r;
@@ -334,6 +339,7 @@ static Node forward(Node n)
     uint32_t m = 0;
     for (uint32_t i = 0; i < k; i++) {
         Node da = forward(dag_args(n)[i]);
+        dag_blame = dag_span(n);
         if (da != dag.zero)
             terms[m++] = dag_mul(diff_partial(n, i), da);
     }
@@ -428,4 +434,14 @@ void diff_hvp(const Model *m, Deriv *d)
     for (uint32_t i = 0; i < d->n; i++)
         d->hvp[i] = forward(d->grad[i]);
     free_deps();
+}
+
+void deriv_free(Deriv *d)
+{
+    free(d->grad);
+    free(d->rows);
+    free(d->cols);
+    free(d->hess);
+    free(d->hvp);
+    memset(d, 0, sizeof *d);
 }

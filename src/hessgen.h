@@ -53,9 +53,13 @@ void diag_set_source(const char *name, const char *text, size_t len);
 void diag_error(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warning(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error after which compiling cannot go on (a resource limit): reported, then exit 1. */
+_Noreturn void diag_fatal(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int diag_error_count(void);
 void diag_release(void); /* frees what diag keeps, at exit */
 void diag_line_col(uint32_t offset, int *line, int *col);
+/* The source text of a span on one line (control characters as spaces), cut with "..." to fit. */
+void diag_excerpt(Span at, char *out, size_t cap);
 
 /* ---- ast.c: the syntax tree the parser builds ---- */
 
@@ -154,6 +158,7 @@ typedef struct {
 
 typedef struct {
     NodeRec *nodes;
+    Span *spans; /* the source each node was first made for: limits and --checked point at it */
     uint32_t nnodes, cap;
     Node *args;
     size_t nargs, args_cap;
@@ -165,6 +170,13 @@ typedef struct {
 } Dag;
 
 extern Dag dag;
+/* The span the nodes made now are attributed to: the expression sema lowers, the node diff
+ * differentiates. */
+extern Span dag_blame;
+/* The graph's size limit (--max-nodes): past it, an error at dag_blame. */
+extern uint32_t dag_max_nodes;
+enum { DEFAULT_MAX_NODES = 20000000 };
+static inline Span dag_span(Node n) { return dag.spans[n]; }
 
 void dag_init(void);
 void dag_free(void);
@@ -272,6 +284,8 @@ void sema_run(const Program *prog, Model *model, const char *default_name, bool 
 /* Whether sema keeps a fixed-bound sum over constant arrays as a loop over a table (for code
  * generation; the exact classifier wants every term). Set before sema_run. */
 extern bool sema_const_loops;
+/* Frees what sema_run allocated in model (not the graph: dag_free). */
+void model_free(Model *model);
 
 /* ---- diff.c: gradient by reverse accumulation, Hessian forward over it ---- */
 
@@ -287,6 +301,7 @@ typedef struct {
 void diff_gradient(const Model *m, Deriv *d);
 void diff_hessian(const Model *m, Deriv *d);
 void diff_hvp(const Model *m, Deriv *d);
+void deriv_free(Deriv *d);
 /* The derivative of node n with respect to its i-th operand, as a node. */
 Node diff_partial(Node n, uint32_t i);
 
@@ -361,14 +376,24 @@ void reroll_free(Family *f, uint32_t n);
 
 /* ---- emit.c: C text of the generated API ---- */
 
+enum { CHECKED_OFF, CHECKED_ON, CHECKED_AUTO }; /* auto: where the code is straight-line anyway */
 typedef struct {
     const char *prefix;
     const char *source_name; /* the input's base name, for the provenance line */
     bool with_main;          /* --main: append the analyzer's main(), which needs libhessrt */
+    int checked;             /* --checked: trace values that are not finite to their source (checked.c) */
 } EmitOptions;
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
+
+/* ---- checked.c: what --checked adds to the C (the sites of non-finite values) ---- */
+
+void checked_declarations(Buf *b, const char *prefix);
+void checked_state(Buf *b, const char *prefix);
+void checked_step(Buf *b, const char *indent, const char *prefix, uint32_t temp, Node n);
+void checked_definitions(Buf *b, const char *prefix, const char *file, uint32_t nparam);
+void checked_release(void);
 
 /* ---- exact.c: exact classification of points (hessgen --check, --classify) ---- */
 

@@ -22,7 +22,7 @@ enum { MAX_SOURCE = 64 << 20 };
 
 static const char usage[] =
     "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
-    "               [--dump=ast|dag|grad|hess] [--version] [--help]\n"
+    "               [--dump=ast|dag|grad|hess] [--checked] [--max-nodes N] [--version] [--help]\n"
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
     "       hessgen run FILE.hl classify|newton|gd|scan|plot [ARGS...]\n";
@@ -39,6 +39,15 @@ static const char help[] =
     "  --main           add the analyzer's main() (classify, newton, gd, scan): build\n"
     "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
     "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
+    "  --checked        generated code that traces a value that is not finite (NaN, inf) to\n"
+    "                   the quantity and entry it reached and the .hl line:column of the\n"
+    "                   expression that made it: M_fault_get, M_fault_text, M_fault_handler\n"
+    "                   (--checked=auto, as hessgen run does: only where the code is\n"
+    "                   straight-line, below 100 parameters or over data)\n"
+    "  --max-nodes N    stop with an error where the expression graph (the loss, its\n"
+    "                   derivatives, the sums and functions expanded) grows past N nodes\n"
+    "                   (default 20000000, some 2.5 GB; 100000 parameters of a banded\n"
+    "                   loss take 7 million)\n"
     "  run FILE.hl ...  generate, compile (cached) and run the analyzer in one step\n"
     "  --check          classify every `at ... expect` point of the file exactly and say\n"
     "                   whether it is what the line expects (exit 1 if any is not)\n"
@@ -53,7 +62,7 @@ static const char help[] =
 typedef struct {
     const char *input, *output, *header, *prefix, *dump, *at;
     bool print, with_main, check, classify, json;
-    int order;
+    int order, checked;
 } Options;
 
 enum { DEFAULT_ORDER = 10, MAX_ORDER = 40 };
@@ -92,6 +101,17 @@ static int parse_args(int argc, char **argv, Options *o)
             o->classify = true;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
+        } else if (strcmp(a, "--checked") == 0 || strcmp(a, "--checked=auto") == 0) {
+            o->checked = a[9] ? CHECKED_AUTO : CHECKED_ON;
+        } else if (strcmp(a, "--max-nodes") == 0) {
+            char *end;
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            unsigned long long k = strtoull(v, &end, 10);
+            if (*end || end == v || *v == '-' || k < 100 || k > 1000000000ull) {
+                fprintf(stderr, "hessgen: --max-nodes takes a whole number from 100 to 1000000000, not '%s'\n", v);
+                return 2;
+            }
+            dag_max_nodes = (uint32_t)k;
         } else if (strcmp(a, "--at") == 0 || strcmp(a, "--order") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "hessgen: %s needs a value\n%s", a, usage);
@@ -287,6 +307,23 @@ typedef struct {
 
 static int compile(int argc, char **argv);
 
+/* A dense Hessian of many parameters is more memory than a caller may expect M_hess to fill:
+ * say so where the loss is, with the sizes of the sparse form. */
+enum { DENSE_WARNING_ENTRIES = 10000000 }; /* 80 MB of doubles */
+
+static void warn_dense_hessian(const Model *m, const Deriv *d, const char *prefix)
+{
+    double entries = (double)m->nparam * m->nparam;
+    if (entries < DENSE_WARNING_ENTRIES)
+        return;
+    double gb = entries * 8 / 1e9;
+    diag_warning(dag_span(m->loss),
+                 "%s_hess writes the dense Hessian: %u x %u = %.3g entries (%.3g %s of doubles); its %u nonzeros "
+                 "(lower triangle) are %s_hess_sparse's, and %s_hvp multiplies by it without forming it",
+                 prefix, m->nparam, m->nparam, entries, gb >= 1 ? gb : gb * 1000, gb >= 1 ? "GB" : "MB", d->nnz,
+                 prefix, prefix);
+}
+
 static void *compile_thread(void *arg)
 {
     Job *job = arg;
@@ -387,7 +424,7 @@ static int compile(int argc, char **argv)
                            : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
             goto cleanup;
         }
-        EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main};
+        EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main, opt.checked};
         bool want_c = opt.output || (!opt.print && !opt.dump);
         rc = 0;
         if ((want_c || opt.header) && strcmp(eo.prefix, "hessgen") == 0) {
@@ -396,6 +433,8 @@ static int compile(int argc, char **argv)
                             "hessgen_model; give another with --prefix or a 'model' statement\n");
             rc = 2;
         } else if (want_c) {
+            if (!opt.with_main) /* the analyzer asks for the dense Hessian knowingly */
+                warn_dense_hessian(&model, &deriv, eo.prefix);
             emit_c(&c_text, &model, &deriv, &eo);
             if (!write_atomically(opt.output ? opt.output : "-", &c_text))
                 rc = 1;
@@ -408,24 +447,12 @@ static int compile(int argc, char **argv)
     }
 
 cleanup:
+    if (getenv("HESSGEN_STATS")) /* the graph's size, for choosing limits and for bench/ */
+        fprintf(stderr, "hessgen: graph of %u nodes and %zu operands\n", dag.nnodes, dag.nargs);
     buf_free(&c_text);
     buf_free(&h_text);
-    free(deriv.grad);
-    free(deriv.rows);
-    free(deriv.cols);
-    free(deriv.hess);
-    free(deriv.hvp);
-    for (uint32_t i = 0; i < model.nparam; i++)
-        free(model.param_names[i]);
-    free(model.param_names);
-    free(model.param_start);
-    for (int i = 0; i < model.nat; i++)
-        free(model.at[i].values);
-    free(model.at);
-    for (uint32_t t = model.ndata; t < model.ndata + model.ntables; t++)
-        free((void *)model.data[t].values);
-    free(model.data);
-    free(model.sizes);
+    deriv_free(&deriv);
+    model_free(&model);
     free(stem);
     sched_release();
     dag_free();

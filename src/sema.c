@@ -77,6 +77,8 @@ static struct {
     long lowered;
     bool too_large;
     int def_depth;
+    /* the notes of one error's chain of calls: the innermost few and the outermost */
+    int chain_errors, chain_notes, chain_skipped;
     unsigned row_depth; /* row reductions being lowered around the current expression */
     Model *model;
     const Program *prog;
@@ -194,6 +196,7 @@ static Sym *declare(const char *name, SymKind kind, Span span)
 /* ---- lowering ---- */
 
 static Node lower(const Ast *e, const Env *env);
+static Node lower_kind(const Ast *e, const Env *env);
 
 static const Env *env_find(const Env *env, const char *name)
 {
@@ -616,8 +619,22 @@ static Node lower_call(const Ast *e, const Env *env)
         S.def_depth++;
         int errors = diag_error_count();
         Node r = lower(s->stmt->expr, s->arity ? binds : NULL);
-        if (diag_error_count() > errors)
-            diag_note(e->span, "in this call of '%s'", s->name);
+        if (diag_error_count() > errors) {
+            if (diag_error_count() != S.chain_errors) { /* a new error: a new chain */
+                S.chain_errors = diag_error_count();
+                S.chain_notes = S.chain_skipped = 0;
+            }
+            if (S.chain_notes < 4 || S.def_depth == 1) {
+                if (S.def_depth == 1 && S.chain_skipped)
+                    diag_note(e->span, "in this call of '%s' (through %d more nested calls)", s->name,
+                              S.chain_skipped);
+                else
+                    diag_note(e->span, "in this call of '%s'", s->name);
+                S.chain_notes++;
+            } else {
+                S.chain_skipped++;
+            }
+        }
         S.def_depth--;
         s->active--;
         free(binds);
@@ -1013,6 +1030,15 @@ static Node lower(const Ast *e, const Env *env)
         S.too_large = true;
         return 0;
     }
+    Span outer = dag_blame;
+    dag_blame = e->span;
+    Node r = lower_kind(e, env);
+    dag_blame = outer;
+    return r;
+}
+
+static Node lower_kind(const Ast *e, const Env *env)
+{
     Node a, b;
     switch (e->kind) {
     case AST_NUM:
@@ -1565,4 +1591,20 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
         }
     }
     free(S.table);
+}
+
+void model_free(Model *model)
+{
+    for (uint32_t i = 0; i < model->nparam; i++)
+        free(model->param_names[i]);
+    free(model->param_names);
+    free(model->param_start);
+    for (int i = 0; i < model->nat; i++)
+        free(model->at[i].values);
+    free(model->at);
+    for (uint32_t t = model->ndata; t < model->ndata + model->ntables; t++)
+        free((void *)model->data[t].values);
+    free(model->data);
+    free(model->sizes);
+    memset(model, 0, sizeof *model);
 }

@@ -1491,6 +1491,8 @@ static bool fail(SerEval *e, Node n, const char *why)
 }
 
 /* x^k for an integer k (negative: the series' inverse first) */
+static bool too_big(const SerCtx *c, const Ser z);
+
 static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
 {
     const SerCtx *c = e->ctx;
@@ -1537,8 +1539,17 @@ static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
                 ser_mul(c, tmp, base, base);
                 ser_set(c, base, tmp);
             }
+            /* a power like 3^1000000000 is checked as it grows, not after it is made */
+            if (too_big(c, acc) || (k && too_big(c, base))) {
+                e->fail_limit = !e->fail_node;
+                ok = false;
+                fail(e, n, "the exact value of this power grew past 60000 digits (the exponent is too large to "
+                           "evaluate exactly)");
+                break;
+            }
         }
-        ser_set(c, z, acc);
+        if (ok)
+            ser_set(c, z, acc);
     }
     ser_free(c, base);
     ser_free(c, acc);

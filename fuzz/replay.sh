@@ -1,0 +1,16 @@
+#!/bin/sh
+# Replays every fuzz corpus through the harnesses of a build (ctest's fuzz_replay; in the
+# sanitizer build, under AddressSanitizer and UndefinedBehaviorSanitizer): the front end on
+# every .hl of the project and every input a campaign found (fuzz/seeds.sh), in code
+# generation and in exact mode; the data loaders on fuzz/data and fuzz/regressions/data; the
+# analyzer's arguments on fuzz/args and fuzz/regressions/args. Fails if any input crashes or
+# runs out of time.   fuzz/replay.sh BUILD_DIR
+set -e
+build=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+seeds=$(fuzz/seeds.sh "$root")
+"$build/fuzz/fuzz_frontend" $seeds
+HESSGEN_FUZZ_EXACT=1 "$build/fuzz/fuzz_frontend" $seeds
+"$build/fuzz/fuzz_data" fuzz/data/* $(find fuzz/regressions/data -type f)
+"$build/fuzz/fuzz_args" fuzz/args/* $(find fuzz/regressions/args -type f)

@@ -1,0 +1,229 @@
+/* checked.c: what `hessgen --checked` adds to the generated C.
+ *
+ * Every temporary is tested as it is made: the first that is not finite in an evaluation gives
+ * its site (the .hl line:column of the expression the graph node was made for, the operation
+ * and the source text; a derivative's nodes are the expression's that was differentiated).
+ * At the end of each function the outputs are scanned in order, loss, gradient, Hessian, and
+ * the first that is not finite is the fault: which quantity and entry, its value, and the site
+ * of the first non-finite temporary, or the entry of theta that was not finite on entry. The
+ * first non-finite temporary is where the trouble began: every temporary before it in the
+ * schedule was finite, and its operands are among those. The fault is kept for P_fault_get and
+ * P_fault_text, and passed to the handler of P_fault_handler. The state is the file's: checked
+ * code is for finding a fault, one thread at a time (it has no OpenMP loops).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessgen.h"
+
+typedef struct {
+    Span span;
+    uint8_t op;
+} Site;
+
+static struct {
+    Site *sites; /* sites[0] is "none" */
+    uint32_t n, cap;
+    uint32_t *table; /* open addressing: site index, 0 empty */
+    uint32_t table_cap;
+} C;
+
+static uint64_t site_hash(Span s, uint8_t op)
+{
+    uint64_t h = ((uint64_t)s.begin << 32 | s.end) * 0x9E3779B97F4A7C15ull;
+    return (h ^ (h >> 29) ^ op) * 0xBF58476D1CE4E5B9ull;
+}
+
+uint32_t checked_site(Node n)
+{
+    Span s = dag_span(n);
+    uint8_t op = (uint8_t)dag_op(n);
+    if (s.begin == 0 && s.end == 0)
+        return 0; /* made for no source expression (a constant of the derivative rules) */
+    if (C.n == 0) { /* sites[0] stands for "none" */
+        C.cap = 256;
+        C.sites = xcalloc(C.cap, sizeof(Site));
+        C.n = 1;
+    }
+    if ((C.n + 1) * 2 > C.table_cap) {
+        uint32_t cap = C.table_cap ? C.table_cap * 2 : 1024;
+        uint32_t *t = xcalloc(cap, sizeof(uint32_t));
+        for (uint32_t i = 1; i < C.n; i++) {
+            uint64_t h = site_hash(C.sites[i].span, C.sites[i].op);
+            uint32_t k = (uint32_t)h & (cap - 1);
+            while (t[k])
+                k = (k + 1) & (cap - 1);
+            t[k] = i;
+        }
+        free(C.table);
+        C.table = t;
+        C.table_cap = cap;
+    }
+    uint32_t k = (uint32_t)site_hash(s, op) & (C.table_cap - 1);
+    for (; C.table[k]; k = (k + 1) & (C.table_cap - 1)) {
+        const Site *x = &C.sites[C.table[k]];
+        if (x->span.begin == s.begin && x->span.end == s.end && x->op == op)
+            return C.table[k];
+    }
+    if (C.n == C.cap) {
+        C.cap = C.cap ? C.cap * 2 : 256;
+        C.sites = xrealloc(C.sites, sizeof(Site) * C.cap);
+    }
+    C.sites[C.n] = (Site){s, op};
+    C.table[k] = C.n;
+    return C.n++;
+}
+
+void checked_declarations(Buf *b, const char *P)
+{
+    buf_printf(b,
+               "/* hessgen --checked: the first value that was not finite in the last evaluation. */\n"
+               "typedef struct {\n"
+               "    const char *function; /* \"%s_grad\" */\n"
+               "    const char *quantity; /* \"loss\", \"gradient\", \"Hessian\" or \"Hessian-vector product\" */\n"
+               "    int i, j;             /* its entry: gradient i, Hessian (i, j); -1 where there is none */\n"
+               "    double value;         /* NaN or an infinity */\n"
+               "    int input;            /* >= 0: theta[input] was not finite on entry */\n"
+               "    const char *file;     /* where the first value that was not finite was made (NULL if it */\n"
+               "    int line, col;        /* could not be traced): the .hl file, line and column, */\n"
+               "    const char *op;       /* the operation (\"log\", \"exp\", \"pow\", \"/\", ...) */\n"
+               "    const char *source;   /* and the expression's source text */\n"
+               "} %s_fault;\n"
+               "/* 1, and the fault into *fault (unless NULL), if the last evaluation produced a value that\n"
+               "   is not finite; 0 otherwise. */\n"
+               "int %s_fault_get(%s_fault *fault);\n"
+               "/* The last fault as a sentence, or NULL if there is none. */\n"
+               "const char *%s_fault_text(void);\n"
+               "/* handler(fault, user) after every evaluation with a fault (NULL: none, the default). */\n"
+               "void %s_fault_handler(void (*handler)(const %s_fault *fault, void *user), void *user);\n",
+               P, P, P, P, P, P, P);
+}
+
+void checked_state(Buf *b, const char *P)
+{
+    buf_printf(b,
+               "/* --checked (checked.c in hessgen): the evaluation's state, one thread at a time */\n"
+               "static int %s_site;  /* the first non-finite temporary's site, 0 while there is none */\n"
+               "static int %s_input; /* the first entry of theta that was not finite on entry, or -1 */\n"
+               "static void %s_enter(const double *theta);\n"
+               "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout);\n\n",
+               P, P, P, P);
+}
+
+/* One temporary's test: the first non-finite one of the evaluation gives its site. */
+void checked_step(Buf *b, const char *indent, const char *P, uint32_t temp, Node n)
+{
+    uint32_t site = checked_site(n);
+    if (site)
+        buf_printf(b, "%sif (!%s_site && !isfinite(t%u)) %s_site = %u;\n", indent, P, temp, P, site);
+}
+
+static const char *op_text(Op op)
+{
+    static const char *const unary[OP__COUNT] = {
+#define X(e, src, c, helper, d) [OP_##e] = src ? src : c,
+        UNARY_OPS(X)
+#undef X
+    };
+    switch (op) {
+    case OP_ADD: return "+";
+    case OP_MUL: return "*";
+    case OP_POW: return "pow";
+    case OP_ROWSUM: return "sum";
+    default: return unary[op] ? unary[op] : "?";
+    }
+}
+
+/* The sites' table, and the functions that read it. */
+void checked_definitions(Buf *b, const char *P, const char *file, uint32_t nparam)
+{
+    buf_printf(b, "static const struct { int line, col; const char *op, *source; } %s_sites[%u] = {\n"
+                  "    {0, 0, NULL, NULL}", P, C.n ? C.n : 1);
+    for (uint32_t i = 1; i < C.n; i++) {
+        int line, col;
+        diag_line_col(C.sites[i].span.begin, &line, &col);
+        char text[64];
+        diag_excerpt(C.sites[i].span, text, sizeof text);
+        buf_printf(b, ",\n    {%d, %d, \"%s\", \"", line, col, op_text((Op)C.sites[i].op));
+        for (const char *c = text; *c; c++)
+            buf_printf(b, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        buf_puts(b, "\"}");
+    }
+    buf_puts(b, "\n};\n\n");
+    buf_printf(b,
+               "static %s_fault %s_last;\n"
+               "static int %s_faulted;\n"
+               "static void (*%s_handler)(const %s_fault *, void *);\n"
+               "static void *%s_handler_user;\n\n",
+               P, P, P, P, P, P);
+    buf_printf(b,
+               "static void %s_enter(const double *theta)\n{\n"
+               "    %s_site = 0;\n    %s_faulted = 0;\n    %s_input = -1;\n"
+               "    for (int k = 0; k < %u; k++)\n"
+               "        if (!isfinite(theta[k])) {\n            %s_input = k;\n            break;\n        }\n}\n\n",
+               P, P, P, P, nparam, P);
+    buf_printf(b,
+               "/* The first entry of v[0..n) that is not finite becomes the fault; 1 if there is one. layout:\n"
+               "   0 the loss, 1 a vector, 2 a dense Hessian, 3 the Hessian's nonzeros. */\n"
+               "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout)\n{\n"
+               "    size_t k = 0;\n"
+               "    while (k < n && isfinite(v[k]))\n        k++;\n"
+               "    if (k == n)\n        return 0;\n"
+               "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, NULL, 0, 0, NULL, NULL};\n"
+               "    if (layout == 1)\n        f.i = (int)k;\n"
+               "    else if (layout == 2)\n        f.i = (int)(k / %u), f.j = (int)(k %% %u);\n"
+               "    else if (layout == 3)\n        f.i = %s_hess_rows[k], f.j = %s_hess_cols[k];\n"
+               "    if (%s_input < 0 && %s_site > 0) {\n"
+               "        f.file = \"",
+               P, P, P, nparam, nparam, P, P, P, P);
+    for (const char *c = file; *c; c++)
+        buf_printf(b, *c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 0x20 ? "?" : "%c", *c);
+    buf_printf(b,
+               "\";\n"
+               "        f.line = %s_sites[%s_site].line;\n        f.col = %s_sites[%s_site].col;\n"
+               "        f.op = %s_sites[%s_site].op;\n        f.source = %s_sites[%s_site].source;\n"
+               "    }\n"
+               "    %s_last = f;\n    %s_faulted = 1;\n"
+               "    if (%s_handler)\n        %s_handler(&f, %s_handler_user);\n"
+               "    return 1;\n}\n\n",
+               P, P, P, P, P, P, P, P, P, P, P, P, P);
+    buf_printf(b,
+               "int %s_fault_get(%s_fault *fault)\n{\n"
+               "    if (%s_faulted && fault)\n        *fault = %s_last;\n    return %s_faulted;\n}\n\n"
+               "void %s_fault_handler(void (*handler)(const %s_fault *fault, void *user), void *user)\n{\n"
+               "    %s_handler = handler;\n    %s_handler_user = user;\n}\n\n",
+               P, P, P, P, P, P, P, P, P);
+    buf_printf(b,
+               "const char *%s_fault_text(void)\n{\n"
+               "    static char text[600];\n"
+               "    const %s_fault *f = &%s_last;\n"
+               "    if (!%s_faulted)\n        return NULL;\n"
+               "    char entry[160] = \"\";\n"
+               "    if (f->j >= 0)\n"
+               "        snprintf(entry, sizeof entry, \" entry (%%d, %%d) (d2L/d%%s d%%s)\", f->i, f->j, %s_param_names[f->i],\n"
+               "                 %s_param_names[f->j]);\n"
+               "    else if (f->i >= 0)\n"
+               "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" : \"\",\n"
+               "                 %s_param_names[f->i]);\n"
+               "    char value[32];\n"
+               "    snprintf(value, sizeof value, \"%%s\", isnan(f->value) ? \"NaN\" : f->value > 0 ? \"inf\" : \"-inf\");\n"
+               "    int at = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, f->function);\n"
+               "    if (at < 0 || (size_t)at >= sizeof text)\n        return text;\n"
+               "    if (f->input >= 0)\n"
+               "        snprintf(text + at, sizeof text - at, \": theta[%%d] (%%s) was not finite on entry\", f->input,\n"
+               "                 %s_param_names[f->input]);\n"
+               "    else if (f->file)\n"
+               "        snprintf(text + at, sizeof text - at, \": the first value that was not finite was made by %%s at %%s:%%d:%%d, in '%%s'\",\n"
+               "                 f->op, f->file, f->line, f->col, f->source);\n"
+               "    else\n"
+               "        snprintf(text + at, sizeof text - at, \": where it began could not be traced\");\n"
+               "    return text;\n}\n\n",
+               P, P, P, P, P, P, P, P);
+}
+
+void checked_release(void)
+{
+    free(C.sites);
+    free(C.table);
+    memset(&C, 0, sizeof C);
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""hessgen --checked: losses built to fail at a known point. For each, the generated code's fault
+names the right quantity and entry, its value's kind, and the .hl line:column and operation of
+the expression where the first value that was not finite was made; the handler receives the
+same fault; the analyzer prints it; and code without --checked has none of it.
+    test_checked.py HESSGEN CC HESSRT_LIB RUNTIME_DIR [CFLAGS...]
+"""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import checks  # noqa: E402
+from checks import check, ok  # noqa: E402
+
+HESSGEN, CC, LIB, RUNTIME = sys.argv[1:5]
+EXTRA = sys.argv[5:]
+WORK = tempfile.TemporaryDirectory()
+
+DRIVER = r'''
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "m.h"
+
+static int calls;
+static m_fault seen;
+static void handler(const m_fault *f, void *user)
+{
+    (void)user;
+    calls++;
+    seen = *f;
+}
+
+static void show(const char *what, int expect_fault)
+{
+    m_fault f;
+    int got = m_fault_get(&f);
+    if (!got) {
+        printf("%s none %d\n", what, calls);
+        return;
+    }
+    /* the handler saw the same fault */
+    int same = calls > 0 && seen.function == f.function && seen.i == f.i && seen.j == f.j;
+    printf("%s %s %s %d %d %s %d %s %d %d %s | %s\n", what, f.function, f.quantity, f.i, f.j,
+           isnan(f.value) ? "nan" : f.value > 0 ? "inf" : "-inf", f.input, f.file ? f.file : "-", f.line, f.col,
+           f.op ? f.op : "-", m_fault_text());
+    (void)expect_fault;
+    if (!same)
+        printf("HANDLER-MISMATCH\n");
+    calls = 0;
+}
+
+int main(void)
+{
+    double theta[m_NPARAM] = {THETA};
+    double g[m_NPARAM], h[m_NPARAM * m_NPARAM], v[m_NPARAM], hv[m_NPARAM], vals[m_NPARAM * m_NPARAM + 1];
+    for (int i = 0; i < m_NPARAM; i++)
+        v[i] = 1;
+    m_fault_handler(handler, NULL);
+    m_loss(theta);
+    show("loss", 0);
+    m_grad(theta, g);
+    show("grad", 0);
+    m_hess(theta, g, h);
+    show("hess", 0);
+    m_hess(theta, NULL, h);
+    show("hess_nograd", 0);
+    m_hvp(theta, v, hv);
+    show("hvp", 0);
+    m_hess_sparse(theta, g, vals);
+    show("sparse", 0);
+    m_hess_values(theta, vals);
+    show("values", 0);
+    return 0;
+}
+'''
+
+
+def run_case(name, source, theta):
+    d = os.path.join(WORK.name, name)
+    os.makedirs(d)
+    hl = os.path.join(d, name + '.hl')
+    with open(hl, 'w') as f:
+        f.write(source)
+    c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
+    r = subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    with open(drv, 'w') as f:
+        f.write(DRIVER.replace('THETA', ', '.join(theta)))
+    r = subprocess.run([CC, *EXTRA, '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-I', d, drv, c, '-lm',
+                        '-o', exe], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode()
+    ok('HANDLER-MISMATCH' not in out, out)
+    rows = {}
+    for line in out.splitlines():
+        fields, _, text = line.partition(' | ')
+        parts = fields.split()
+        rows[parts[0]] = (parts[1:], text)
+    return hl, rows
+
+
+def fault(rows, fn, expect, file=None):
+    """expect: function quantity i j kind input line col op"""
+    got, text = rows[fn]
+    ok(got[0] != 'none', '%s: no fault' % fn)
+    fields = [got[0], got[1], got[2], got[3], got[4], got[5], got[7], got[8], got[9]]
+    ok(fields == [str(x) for x in expect], '%s: %s, expected %s' % (fn, fields, expect))
+    if file:
+        ok(got[6] == file, (fn, got[6], file))
+    return text
+
+
+@check
+def sqrt_at_zero_in_the_gradient():
+    src = 'model s;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n'
+    hl, rows = run_case('sqrt', src, ['0', '1'])
+    ok(rows['loss'][0][0] == 'none', rows['loss'])  # sqrt(0) = 0: the loss is fine
+    text = fault(rows, 'grad', ['m_grad', 'gradient', 0, -1, 'inf', -1, 3, 14, 'pow'], 'sqrt.hl')
+    ok(text == "the gradient entry 0 (dL/dx) is inf (in m_grad): the first value that was not finite was made by "
+       "pow at sqrt.hl:3:14, in 'sqrt(x)'", text)
+    fault(rows, 'hess', ['m_hess', 'gradient', 0, -1, 'inf', -1, 3, 14, 'pow'])
+    # without the gradient the Hessian's own entry (0, 0) is the first bad one
+    got, _ = rows['hess_nograd']
+    ok(got[1:4] == ['Hessian', '0', '0'] and got[7:10] == ['3', '14', 'pow'], got)
+    got, _ = rows['values']
+    ok(got[1:4] == ['Hessian', '0', '0'], got)
+    got, _ = rows['hvp']
+    ok(got[1:3] == ['Hessian-vector', 'product'] or got[1].startswith('Hessian-vector'), got)
+
+
+@check
+def log_of_a_non_positive_value():
+    src = 'model l;\nparam a = 1, b = 1;\nloss (a + b)^2 +\n     log(a - b);\n'
+    hl, rows = run_case('log', src, ['1', '1'])
+    text = fault(rows, 'loss', ['m_loss', 'loss', -1, -1, '-inf', -1, 4, 6, 'log'])
+    ok(text.endswith("made by log at log.hl:4:6, in 'log(a - b)'"), text)
+    hl, rows = run_case('log_negative', src, ['1', '2'])
+    fault(rows, 'loss', ['m_loss', 'loss', -1, -1, 'nan', -1, 4, 6, 'log'])
+
+
+@check
+def exp_overflows():
+    src = 'model e;\nparam x = 1;\nloss 1/(1 + x^2) + exp(x^2);\n'
+    hl, rows = run_case('exp', src, ['30'])
+    fault(rows, 'loss', ['m_loss', 'loss', -1, -1, 'inf', -1, 3, 20, 'exp'])
+    fault(rows, 'grad', ['m_grad', 'loss', -1, -1, 'inf', -1, 3, 20, 'exp'])
+    hl, rows = run_case('exp_fine', src, ['3'])
+    ok(all(r[0][0] == 'none' for r in rows.values()), rows)
+
+
+@check
+def a_power_finite_in_the_gradient_infinite_in_the_hessian():
+    src = 'model p;\nparam x = 0;\nloss x^2 + x^(3/2);\n'
+    hl, rows = run_case('pow', src, ['0'])
+    ok(rows['loss'][0][0] == 'none' and rows['grad'][0][0] == 'none', rows)
+    text = fault(rows, 'hess', ['m_hess', 'Hessian', 0, 0, 'inf', -1, 3, 12, 'pow'])
+    ok(text.startswith('the Hessian entry (0, 0) (d2L/dx dx) is inf (in m_hess)'), text)
+
+
+@check
+def theta_not_finite_on_entry():
+    src = 'model t;\nparam a, b;\nloss (a - 1)^2 + b^2;\n'
+    hl, rows = run_case('input', src, ['1', 'NAN'])
+    got, text = rows['loss']
+    ok(got[1] == 'loss' and got[5] == '1' and got[6] == '-', got)
+    ok(text == 'the loss is NaN (in m_loss): theta[1] (b) was not finite on entry', text)
+
+
+@check
+def a_loss_over_data_traced_inside_its_row_loop():
+    src = ('model d;\nparam w = 1;\ndata x[n];\n'
+           'loss mean(i, (w*x[i] - 1)^2) +\n     mean(i, log(w*x[i]));\n')
+    d = os.path.join(WORK.name, 'data')
+    os.makedirs(d)
+    hl = os.path.join(d, 'd.hl')
+    with open(hl, 'w') as f:
+        f.write(src)
+    c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
+    r = subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    ok(b'#pragma omp' not in open(c, 'rb').read(), 'checked code has OpenMP loops')
+    with open(drv, 'w') as f:
+        f.write('#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
+                '    const double x[3] = {1, 2, -1};\n    m_data data = {3, x};\n    double th[1] = {1}, g[1];\n'
+                '    m_grad(th, &data, g);\n    m_fault f;\n    if (!m_fault_get(&f)) return 1;\n'
+                '    printf("%s %s %d %d %s\\n", f.quantity, f.op, f.line, f.col, m_fault_text());\n'
+                '    const double y[3] = {1, 2, 3};\n    m_data ok = {3, y};\n    m_grad(th, &ok, g);\n'
+                '    printf("%d\\n", m_fault_get(NULL));\n    return 0;\n}\n')
+    r = subprocess.run([CC, *EXTRA, '-std=c99', '-Wall', '-Werror', '-I', d, drv, c, '-lm', '-o', exe],
+                       capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode().split('\n')
+    ok(out[0].startswith('loss log 5 14 the loss is NaN (in m_grad)'), out)
+    ok(out[1] == '0', out)
+
+
+@check
+def unchecked_code_has_none_of_it():
+    hl = os.path.join(WORK.name, 'plain.hl')
+    with open(hl, 'w') as f:
+        f.write('model s;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n')
+    r = subprocess.run([HESSGEN, hl, '-o', '-'], capture_output=True)
+    ok(r.returncode == 0 and b'_fault' not in r.stdout and b'isfinite' not in r.stdout, r.stdout[:300])
+    ok(b'\n    3, "s",' in r.stdout and b'\n    NULL\n};' in r.stdout, 'the descriptor: version 3, no fault_text')
+
+
+@check
+def the_analyzer_prints_where_it_began():
+    hl = os.path.join(WORK.name, 'an.hl')
+    with open(hl, 'w') as f:
+        f.write('model an;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n')
+    c, exe = os.path.join(WORK.name, 'an.c'), os.path.join(WORK.name, 'an')
+    r = subprocess.run([HESSGEN, hl, '--main', '--checked', '-o', c], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    r = subprocess.run([CC, *EXTRA, c, '-I', RUNTIME, LIB, '-llapacke', '-lm', '-o', exe], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+    r = subprocess.run([exe, 'classify', 'x=0,y=1'], capture_output=True, timeout=60)
+    out = r.stdout.decode()
+    ok(r.returncode == 1 and "not finite   the gradient entry 0 (dL/dx) is inf (in an_hess): the first value that was "
+       "not finite was made by pow at an.hl:3:14, in 'sqrt(x)'" in out, out + r.stderr.decode())
+    r = subprocess.run([exe, 'newton', '--method', 'pure', '--from', 'x=0,y=1'], capture_output=True, timeout=60)
+    ok(b'non_finite: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
+
+
+sys.exit(checks.run())

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Resource limits: inputs built to be too large get their exact diagnostic at the place in the
+source and exit 1 with no output file; deep but legal inputs compile. Each input is generated
+here (some are megabytes).   test_limits.py HESSGEN
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import checks
+from checks import check, ok
+
+HESSGEN = sys.argv[1]
+WORK = tempfile.TemporaryDirectory()
+
+
+def source(name, text):
+    path = os.path.join(WORK.name, name + '.hl')
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def hessgen(path, *args, timeout=300):
+    out = os.path.join(WORK.name, 'out.c')
+    if os.path.exists(out):
+        os.remove(out)
+    r = subprocess.run([HESSGEN, path, *args, '-o', out], capture_output=True, timeout=timeout)
+    return r, os.path.exists(out)
+
+
+def first_lines(r, n):
+    return r.stderr.decode(errors='replace').split('\n')[:n]
+
+
+def refused(name, text, diagnostic, *args):
+    """exit 1, no output, and the first line of stderr is FILE:diagnostic"""
+    path = source(name, text)
+    r, wrote = hessgen(path, *args)
+    ok(r.returncode == 1 and not wrote, '%s: exit %d, output written: %s\n%s' % (name, r.returncode, wrote,
+                                                                             r.stderr[:2000]))
+    ok(first_lines(r, 1)[0] == path + ':' + diagnostic, '%s: %r' % (name, first_lines(r, 1)[0][:400]))
+    return r
+
+
+@check
+def ten_thousand_parentheses_compile():
+    r, wrote = hessgen(source('parens', 'param x;\nloss ' + '(' * 10000 + 'x^2' + ')' * 10000 + ';\n'))
+    ok(r.returncode == 0 and wrote and not r.stderr, r.stderr[:500])
+
+
+@check
+def a_million_parentheses_are_refused_where_the_stack_ends():
+    r = refused('parens_1e6', 'param x;\nloss ' + '(' * 1000000 + 'x' + ')' * 1000000 + ';\n',
+                "2:200002: error: the expression is nested too deeply (the parser's stack holds 200000 levels)")
+    # a long line is shown as a window around the caret
+    lines = first_lines(r, 3)
+    ok(lines[1].startswith('...(((') and lines[1].endswith('...') and len(lines[1]) < 200, lines[1][:300])
+    ok(lines[2] == ' ' * 83 + '^', repr(lines[2]))
+    ok(r.stderr.count(b'\n') == 3, 'one diagnostic only: ' + r.stderr.decode()[:500])
+
+
+@check
+def a_huge_literal_is_refused_without_building_it():
+    refused('literal', 'param x;\nloss 1e999999999*x;\n',
+            "2:6: error: number '1e999999999' is out of range (its decimal exponent must stay within 4000)")
+
+
+@check
+def a_long_name_compiles():
+    name = 'a' * 200000
+    r, wrote = hessgen(source('name', 'param %s;\nloss %s^2;\n' % (name, name)))
+    ok(r.returncode == 0 and wrote, r.stderr[:500])
+
+
+@check
+def three_thousand_nested_calls_stop_at_the_depth_limit():
+    text = 'param x;\ndef f0(a) = a*a + 1;\n'
+    text += ''.join('def f%d(a) = f%d(a) + 1;\n' % (i, i - 1) for i in range(1, 3000))
+    text += 'loss f2999(x);\n'
+    r = refused('calls', text, '2802:16: error: functions nested more than 200 deep')
+    notes = [l for l in r.stderr.decode().split('\n') if ': note: ' in l]
+    ok(len(notes) == 5, notes)
+    ok(notes[-1].endswith("3002:6: note: in this call of 'f2999' (through 195 more nested calls)"), notes[-1])
+
+
+@check
+def the_graph_limit_names_the_expression_that_grew():
+    rosen = 'param x[2000];\nloss sum(i = 0..1998, 100*(x[i+1] - x[i]^2)^2 + (1 - x[i])^2);\n'
+    refused('nodes', rosen, '2:30: error: the expression graph grew past 5000 nodes here (--max-nodes 5000): the '
+            'loss, its derivatives or the sums and functions it expands are too large; write it with fewer terms, '
+            'or give a larger --max-nodes', '--max-nodes', '5000')
+    path = source('nodes_ok', rosen)
+    r, wrote = hessgen(path)
+    ok(r.returncode == 0 and wrote, r.stderr[:500])
+    # a deep composition: its Hessian grows with the square of the depth, past 4 operands a node
+    r = refused('composition', 'param x;\nloss ' + 'exp(' * 3000 + 'x' + ')' * 3000 + ';\n',
+                '2:2882: error: the expression graph grew past 261839 operands here (4 per node of --max-nodes '
+                '100000): the derivatives of a deeply nested composition grow with the square of its depth',
+                '--max-nodes', '100000')
+    for bad in ('0', '99', '-5', 'lots', '1e9x'):
+        r = subprocess.run([HESSGEN, path, '--max-nodes', bad, '-o', os.path.join(WORK.name, 'x.c')],
+                           capture_output=True)
+        ok(r.returncode == 2 and b'--max-nodes takes a whole number from 100 to 1000000000' in r.stderr, (bad, r.stderr))
+
+
+@check
+def a_dense_hessian_of_many_parameters_is_warned_about():
+    path = source('dense', 'param x[4000];\nloss sum(i = 0..3999, (x[i] - 1)^2);\n')
+    r, wrote = hessgen(path, '--prefix', 'big')
+    ok(r.returncode == 0 and wrote, r.stderr[:500])
+    ok(first_lines(r, 1)[0] == path + ':2:6: warning: big_hess writes the dense Hessian: 4000 x 4000 = 1.6e+07 '
+       'entries (128 MB of doubles); its 4000 nonzeros (lower triangle) are big_hess_sparse\'s, and big_hvp '
+       'multiplies by it without forming it', first_lines(r, 1))
+    r, wrote = hessgen(source('small', 'param x[3000];\nloss sum(i = 0..2999, (x[i] - 1)^2);\n'))
+    ok(r.returncode == 0 and wrote and not r.stderr, r.stderr[:300])
+
+
+def check_line(name, text):
+    path = source(name, text)
+    r = subprocess.run([HESSGEN, '--check', path], capture_output=True, timeout=120)
+    return r.returncode, r.stdout.decode()
+
+
+@check
+def an_exact_power_too_large_is_undetermined():
+    rc, out = check_line('power', 'param x;\nloss (x + 2)^1000000000;\nat x = 1 expect min;\n')
+    ok(rc == 1 and 'verdict    undetermined: the loss cannot be evaluated exactly: the exact value of this power '
+       'grew past 60000 digits (the exponent is too large to evaluate exactly) (in (x + 2)^1000000000)' in out, out)
+
+
+@check
+def exact_rationals_too_long_are_undetermined():
+    rc, out = check_line('rational', 'param x;\nloss x^2;\nat x = %s expect not_critical;\n' % ('1' * 70000))
+    ok(rc == 1 and 'verdict    undetermined: the loss cannot be evaluated exactly: the exact rationals grew past '
+       '60000 digits' in out, out)
+
+
+sys.exit(checks.run())
