@@ -7,6 +7,9 @@
  * runs it with the remaining arguments. A second run of the same source starts at once.
  * libhessrt is found by pkg-config where it is installed, else in the build tree hessgen was
  * built in. The cache is $HESSGEN_CACHE, else $XDG_CACHE_HOME/hessgen, else ~/.cache/hessgen.
+ * Every file of an entry is written under a temporary name and renamed into place, and the
+ * program's sum is checked before each run, so concurrent runs of one source each succeed and
+ * leave one valid entry, and a damaged entry is built again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +150,59 @@ static uint64_t hash_runtime(uint64_t h, char *const *words, int n)
     return h;
 }
 
+/* A file's size and content hash as text, "" if it cannot be read. */
+static void file_sum(const char *path, char *out, size_t cap)
+{
+    *out = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    uint64_t h = 1469598103934665603ull;
+    unsigned long long size = 0;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        h = fnv(h, chunk, got);
+        size += got;
+    }
+    if (!ferror(f))
+        snprintf(out, cap, "%llu %016llx\n", size, (unsigned long long)h);
+    fclose(f);
+}
+
+/* A cache entry is the program and, beside it, its sum (written after it): an entry whose
+ * program does not match its sum (cut short, damaged, or still being written by another run)
+ * is built again. Nothing is deleted, so a run that is using the entry is never disturbed. */
+static bool cache_entry_valid(const char *exe, const char *sum)
+{
+    if (access(exe, X_OK) != 0)
+        return false;
+    char want[64] = "", have[64];
+    FILE *f = fopen(sum, "rb");
+    if (!f)
+        return false;
+    size_t got = fread(want, 1, sizeof want - 1, f);
+    fclose(f);
+    want[got] = 0;
+    file_sum(exe, have, sizeof have);
+    return *have && strcmp(want, have) == 0;
+}
+
+/* The sum of a new entry, written atomically (a temporary, then a rename). */
+static void write_sum(const char *exe, const char *sum)
+{
+    char text[64];
+    file_sum(exe, text, sizeof text);
+    Buf tmp = {0};
+    buf_printf(&tmp, "%s.tmp%ld", sum, (long)getpid());
+    FILE *f = fopen(tmp.data, "wb");
+    bool ok = f && fputs(text, f) >= 0;
+    ok = f && fclose(f) == 0 && ok;
+    if (!ok || rename(tmp.data, sum) != 0)
+        unlink(tmp.data);
+    buf_free(&tmp);
+}
+
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
@@ -172,13 +228,15 @@ int run_command(const char *self, int argc, char **argv)
     h = hash_runtime(h, words, nflags);
 
     char *dir = cache_dir();
-    Buf exe = {0}, csrc = {0}, tmp = {0};
+    Buf exe = {0}, csrc = {0}, tmp = {0}, sum = {0};
     buf_printf(&exe, "%s/%016llx", dir, (unsigned long long)h);
     buf_printf(&csrc, "%s.c", exe.data);
+    buf_printf(&sum, "%s.sum", exe.data);
     buf_printf(&tmp, "%s.tmp%ld", exe.data, (long)getpid());
     int rc = 0;
-    if (access(exe.data, X_OK) != 0) {
-        char *gen[] = {(char *)self, (char *)src, "--main", "-o", csrc.data, NULL};
+    if (!cache_entry_valid(exe.data, sum.data)) {
+        /* checked code: a NaN in the analyzer's output is traced to its source */
+        char *gen[] = {(char *)self, (char *)src, "--main", "--checked=auto", "-o", csrc.data, NULL};
         rc = spawn(gen, NULL);
         if (rc == 0) {
             char *cc[80];
@@ -195,6 +253,8 @@ int run_command(const char *self, int argc, char **argv)
                 fprintf(stderr, "hessgen: cannot compile the analyzer for '%s' (cc and libhessrt are needed)\n", src);
                 unlink(tmp.data);
                 rc = 1;
+            } else {
+                write_sum(exe.data, sum.data);
             }
         } else if (rc < 0) {
             rc = 1;
@@ -218,5 +278,6 @@ int run_command(const char *self, int argc, char **argv)
     buf_free(&exe);
     buf_free(&csrc);
     buf_free(&tmp);
+    buf_free(&sum);
     return rc;
 }

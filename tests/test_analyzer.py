@@ -95,6 +95,13 @@ def trace_to_csv():
     rows = list(csv.DictReader(open(path)))
     ok(len(rows) == 4 and abs(float(rows[0]['loss']) - 0.990025) < 1e-12, rows)
     ok(list(rows[0]) == ['iteration', 'loss', 'gradient_norm', 'step', 'min_eigenvalue'], rows[0])
+    # written beside itself and renamed: an old trace is replaced whole, nothing else is left
+    d = os.path.dirname(path)
+    r = run('gd', '--from', '0.1,0.05', '--trace', path)
+    ok(r.returncode == 0 and len(list(csv.DictReader(open(path)))) > 4, r.stderr.decode())
+    ok(not [f for f in os.listdir(d) if f.startswith('trace.csv.')], os.listdir(d))
+    r = run('gd', '--trace', os.path.join(d, 'no', 'such', 'dir.csv'))
+    ok(r.returncode == 1 and b'cannot write the trace' in r.stderr, r.stderr)
 
 
 @check
@@ -127,7 +134,7 @@ def hessgen_run_generates_compiles_caches_and_runs():
     first = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
     ok(first.returncode == 0, first.stderr.decode())
     ok(json.loads(first.stdout)['verdict'] == 'saddle', first.stdout)
-    programs = [f for f in os.listdir(env['HESSGEN_CACHE']) if not f.endswith('.c')]
+    programs = [f for f in os.listdir(env['HESSGEN_CACHE']) if '.' not in f]
     ok(len(programs) == 1, programs)
     stamp = os.stat(os.path.join(env['HESSGEN_CACHE'], programs[0])).st_mtime_ns
     second = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
