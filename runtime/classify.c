@@ -134,7 +134,9 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
         g2 += r->gradient[i] * r->gradient[i];
     r->gradient_norm = sqrt(g2);
     r->critical = r->gradient_norm <= o.grad_tol * (1 + fabs(r->loss));
-    bool finite = isfinite(r->loss) && isfinite(g2);
+    bool finite = isfinite(r->loss); /* entry by entry: g2 overflows for a finite |g| > 1e154 */
+    for (int i = 0; finite && i < n; i++)
+        finite = isfinite(r->gradient[i]);
     for (size_t k = 0; finite && k < nn; k++)
         finite = isfinite(h[k]);
     if (!finite) { /* no eigen-solver on NaN: say what, and where it began if the model knows */

@@ -1,15 +1,18 @@
 /* checked.c: what `hessgen --checked` adds to the generated C.
  *
- * Every temporary is tested as it is made: the first that is not finite in an evaluation gives
- * its site (the .hl line:column of the expression the graph node was made for, the operation
- * and the source text; a derivative's nodes are the expression's that was differentiated).
- * At the end of each function the outputs are scanned in order, loss, gradient, Hessian, and
- * the first that is not finite is the fault: which quantity and entry, its value, and the site
- * of the first non-finite temporary, or the entry of theta that was not finite on entry. The
- * first non-finite temporary is where the trouble began: every temporary before it in the
- * schedule was finite, and its operands are among those. The fault is kept for P_fault_get and
- * P_fault_text, and passed to the handler of P_fault_handler. The state is the file's: checked
- * code is for finding a fault, one thread at a time (it has no OpenMP loops).
+ * Every temporary is tested as it is made. One that is not finite while its operands are is a
+ * source: where a NaN or an infinity began (the .hl line:column of the expression the graph
+ * node was made for, the operation and the source text; a derivative's nodes are the
+ * expression's that was differentiated). The first four sources of an evaluation are kept, as
+ * an overflow that is absorbed later (exp inside a sigmoid) may come before the one that
+ * reaches the output; the operands are tested only when the result is not finite, so the
+ * normal path pays one test per temporary. At the end of each function the outputs are scanned
+ * in order, loss, gradient, Hessian, and the first that is not finite is the fault: which
+ * quantity and entry, its value, and the sources, or the entry of theta (or v) that was not
+ * finite on entry. The fault is kept for P_fault_get and P_fault_text and passed to the handler
+ * of P_fault_handler. The state is the file's: checked code is for finding a fault, one thread
+ * at a time (it has no OpenMP loops). A data set that M_data_check refuses makes NaN without a
+ * fault: that is the data check's to report.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 typedef struct {
     Span span;
     uint8_t op;
+    bool division; /* a product with divisors: "/" */
 } Site;
 
 static struct {
@@ -34,10 +38,12 @@ static uint64_t site_hash(Span s, uint8_t op)
     return (h ^ (h >> 29) ^ op) * 0xBF58476D1CE4E5B9ull;
 }
 
-uint32_t checked_site(Node n)
+static uint32_t checked_site(Node n, bool division)
 {
     Span s = dag_span(n);
     uint8_t op = (uint8_t)dag_op(n);
+    if (division)
+        op = OP__COUNT; /* its own site: "/" */
     if (s.begin == 0 && s.end == 0)
         return 0; /* made for no source expression (a constant of the derivative rules) */
     if (C.n == 0) { /* sites[0] stands for "none" */
@@ -69,9 +75,22 @@ uint32_t checked_site(Node n)
         C.cap = C.cap ? C.cap * 2 : 256;
         C.sites = xrealloc(C.sites, sizeof(Site) * C.cap);
     }
-    C.sites[C.n] = (Site){s, op};
+    C.sites[C.n] = (Site){s, op, division};
     C.table[k] = C.n;
     return C.n++;
+}
+
+/* Text inside a C string literal: quotes, backslashes and '?' (no trigraph) escaped. */
+static void put_c_string_body(Buf *b, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        if (*c == '"' || *c == '\\' || *c == '?')
+            buf_printf(b, "\\%c", *c);
+        else if ((unsigned char)*c < 0x20)
+            buf_puts(b, " ");
+        else
+            buf_printf(b, "%c", *c);
+    }
 }
 
 void checked_declarations(Buf *b, const char *P)
@@ -83,43 +102,51 @@ void checked_declarations(Buf *b, const char *P)
                "    const char *quantity; /* \"loss\", \"gradient\", \"Hessian\" or \"Hessian-vector product\" */\n"
                "    int i, j;             /* its entry: gradient i, Hessian (i, j); -1 where there is none */\n"
                "    double value;         /* NaN or an infinity */\n"
-               "    int input;            /* >= 0: theta[input] was not finite on entry */\n"
-               "    const char *file;     /* where the first value that was not finite was made (NULL if it */\n"
-               "    int line, col;        /* could not be traced): the .hl file, line and column, */\n"
+               "    int input;            /* >= 0: theta[input] (v[input] if input_v) was not finite on entry */\n"
+               "    int input_v;\n"
+               "    int sources;          /* where values that were not finite began (from finite operands), */\n"
+               "    const char *file;     /* up to 4; the first: the .hl file, line and column, */\n"
+               "    int line, col;\n"
                "    const char *op;       /* the operation (\"log\", \"exp\", \"pow\", \"/\", ...) */\n"
-               "    const char *source;   /* and the expression's source text */\n"
+               "    const char *source;   /* and the expression's source text (%s_fault_text lists all) */\n"
                "} %s_fault;\n"
                "/* 1, and the fault into *fault (unless NULL), if the last evaluation produced a value that\n"
-               "   is not finite; 0 otherwise. */\n"
+               "   is not finite; 0 otherwise (a data set that %s_data_check refuses is not a fault). */\n"
                "int %s_fault_get(%s_fault *fault);\n"
                "/* The last fault as a sentence, or NULL if there is none. */\n"
                "const char *%s_fault_text(void);\n"
                "/* handler(fault, user) after every evaluation with a fault (NULL: none, the default). */\n"
                "void %s_fault_handler(void (*handler)(const %s_fault *fault, void *user), void *user);\n",
-               P, P, P, P, P, P, P);
+               P, P, P, P, P, P, P, P, P);
 }
 
 void checked_state(Buf *b, const char *P)
 {
     buf_printf(b,
                "/* --checked (checked.c in hessgen): the evaluation's state, one thread at a time */\n"
-               "static int %s_site;  /* the first non-finite temporary's site, 0 while there is none */\n"
-               "static int %s_input; /* the first entry of theta that was not finite on entry, or -1 */\n"
-               "static void %s_enter(const double *theta);\n"
+               "static int %s_src[4], %s_nsrc; /* the sites where values that were not finite began */\n"
+               "static int %s_input, %s_input_v; /* an entry of theta (or v) that was not finite on entry */\n"
+               "static void %s_enter(const double *theta, const double *v);\n"
                "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout);\n\n",
-               P, P, P, P);
+               P, P, P, P, P, P);
 }
 
-/* One temporary's test: the first non-finite one of the evaluation gives its site. */
-void checked_step(Buf *b, const char *indent, const char *P, uint32_t temp, Node n)
+/* One temporary's test: not finite, from finite operands (operands_finite: "" or a C
+ * condition " && isfinite(a) && ..."), it is a source. */
+void checked_step(Buf *b, const char *indent, const char *P, uint32_t temp, Node n, bool division,
+                  const char *operands_finite)
 {
-    uint32_t site = checked_site(n);
+    uint32_t site = checked_site(n, division);
     if (site)
-        buf_printf(b, "%sif (!%s_site && !isfinite(t%u)) %s_site = %u;\n", indent, P, temp, P, site);
+        buf_printf(b, "%sif (!isfinite(t%u) && %s_nsrc < 4%s) %s_src[%s_nsrc++] = %u;\n", indent, temp, P,
+                   operands_finite, P, P, site);
 }
 
-static const char *op_text(Op op)
+static const char *op_text(const Site *site)
 {
+    if (site->division)
+        return "/";
+    Op op = (Op)site->op;
     static const char *const unary[OP__COUNT] = {
 #define X(e, src, c, helper, d) [OP_##e] = src ? src : c,
         UNARY_OPS(X)
@@ -144,9 +171,8 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
         diag_line_col(C.sites[i].span.begin, &line, &col);
         char text[64];
         diag_excerpt(C.sites[i].span, text, sizeof text);
-        buf_printf(b, ",\n    {%d, %d, \"%s\", \"", line, col, op_text((Op)C.sites[i].op));
-        for (const char *c = text; *c; c++)
-            buf_printf(b, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        buf_printf(b, ",\n    {%d, %d, \"%s\", \"", line, col, op_text(&C.sites[i]));
+        put_c_string_body(b, text);
         buf_puts(b, "\"}");
     }
     buf_puts(b, "\n};\n\n");
@@ -154,14 +180,18 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "static %s_fault %s_last;\n"
                "static int %s_faulted;\n"
                "static void (*%s_handler)(const %s_fault *, void *);\n"
-               "static void *%s_handler_user;\n\n",
-               P, P, P, P, P, P);
+               "static void *%s_handler_user;\n"
+               "static const char %s_file[] = \"",
+               P, P, P, P, P, P, P);
+    put_c_string_body(b, file);
+    buf_puts(b, "\";\n\n");
     buf_printf(b,
-               "static void %s_enter(const double *theta)\n{\n"
-               "    %s_site = 0;\n    %s_faulted = 0;\n    %s_input = -1;\n"
+               "static void %s_enter(const double *theta, const double *v)\n{\n"
+               "    %s_nsrc = 0;\n    %s_faulted = 0;\n    %s_input = -1;\n    %s_input_v = 0;\n"
                "    for (int k = 0; k < %u; k++)\n"
-               "        if (!isfinite(theta[k])) {\n            %s_input = k;\n            break;\n        }\n}\n\n",
-               P, P, P, P, nparam, P);
+               "        if (!isfinite(theta[k]) || (v && !isfinite(v[k]))) {\n"
+               "            %s_input = k;\n            %s_input_v = isfinite(theta[k]);\n            break;\n        }\n}\n\n",
+               P, P, P, P, P, nparam, P, P);
     buf_printf(b,
                "/* The first entry of v[0..n) that is not finite becomes the fault; 1 if there is one. layout:\n"
                "   0 the loss, 1 a vector, 2 a dense Hessian, 3 the Hessian's nonzeros. */\n"
@@ -169,24 +199,20 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    size_t k = 0;\n"
                "    while (k < n && isfinite(v[k]))\n        k++;\n"
                "    if (k == n)\n        return 0;\n"
-               "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, NULL, 0, 0, NULL, NULL};\n"
+               "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, %s_input_v, 0, NULL, 0, 0, NULL, NULL};\n"
                "    if (layout == 1)\n        f.i = (int)k;\n"
                "    else if (layout == 2)\n        f.i = (int)(k / %u), f.j = (int)(k %% %u);\n"
                "    else if (layout == 3)\n        f.i = %s_hess_rows[k], f.j = %s_hess_cols[k];\n"
-               "    if (%s_input < 0 && %s_site > 0) {\n"
-               "        f.file = \"",
-               P, P, P, nparam, nparam, P, P, P, P);
-    for (const char *c = file; *c; c++)
-        buf_printf(b, *c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 0x20 ? "?" : "%c", *c);
-    buf_printf(b,
-               "\";\n"
-               "        f.line = %s_sites[%s_site].line;\n        f.col = %s_sites[%s_site].col;\n"
-               "        f.op = %s_sites[%s_site].op;\n        f.source = %s_sites[%s_site].source;\n"
+               "    if (%s_input < 0 && %s_nsrc > 0) {\n"
+               "        const int s = %s_src[0];\n"
+               "        f.sources = %s_nsrc;\n        f.file = %s_file;\n"
+               "        f.line = %s_sites[s].line;\n        f.col = %s_sites[s].col;\n"
+               "        f.op = %s_sites[s].op;\n        f.source = %s_sites[s].source;\n"
                "    }\n"
                "    %s_last = f;\n    %s_faulted = 1;\n"
                "    if (%s_handler)\n        %s_handler(&f, %s_handler_user);\n"
                "    return 1;\n}\n\n",
-               P, P, P, P, P, P, P, P, P, P, P, P, P);
+               P, P, P, P, nparam, nparam, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
     buf_printf(b,
                "int %s_fault_get(%s_fault *fault)\n{\n"
                "    if (%s_faulted && fault)\n        *fault = %s_last;\n    return %s_faulted;\n}\n\n"
@@ -195,7 +221,7 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                P, P, P, P, P, P, P, P, P);
     buf_printf(b,
                "const char *%s_fault_text(void)\n{\n"
-               "    static char text[600];\n"
+               "    static char text[1200];\n"
                "    const %s_fault *f = &%s_last;\n"
                "    if (!%s_faulted)\n        return NULL;\n"
                "    char entry[160] = \"\";\n"
@@ -205,24 +231,29 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    else if (f->i >= 0)\n"
                "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" : \"\",\n"
                "                 %s_param_names[f->i]);\n"
-               "    char value[32];\n"
-               "    snprintf(value, sizeof value, \"%%s\", isnan(f->value) ? \"NaN\" : f->value > 0 ? \"inf\" : \"-inf\");\n"
-               "    int at = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, f->function);\n"
-               "    if (at < 0 || (size_t)at >= sizeof text)\n        return text;\n"
+               "    const char *value = isnan(f->value) ? \"NaN\" : f->value > 0 ? \"inf\" : \"-inf\";\n"
+               "    size_t at = 0;\n"
+               "    int w = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, f->function);\n"
+               "    at = w > 0 ? (size_t)w : 0;\n"
                "    if (f->input >= 0)\n"
-               "        snprintf(text + at, sizeof text - at, \": theta[%%d] (%%s) was not finite on entry\", f->input,\n"
-               "                 %s_param_names[f->input]);\n"
-               "    else if (f->file)\n"
-               "        snprintf(text + at, sizeof text - at, \": the first value that was not finite was made by %%s at %%s:%%d:%%d, in '%%s'\",\n"
-               "                 f->op, f->file, f->line, f->col, f->source);\n"
-               "    else\n"
+               "        snprintf(text + at, sizeof text - at, \": %%s[%%d] (%%s) was not finite on entry\", f->input_v ? \"v\" : \"theta\",\n"
+               "                 f->input, %s_param_names[f->input]);\n"
+               "    else if (!f->file)\n"
                "        snprintf(text + at, sizeof text - at, \": where it began could not be traced\");\n"
+               "    for (int k = 0; f->input < 0 && k < f->sources && at < sizeof text; k++) {\n"
+               "        const int s = %s_src[k];\n"
+               "        w = snprintf(text + at, sizeof text - at, \"%%s %%s at %%s:%%d:%%d, in '%%s'\",\n"
+               "                     k == 0 ? \": it began with\" : \"; and with\", %s_sites[s].op, %s_file, %s_sites[s].line,\n"
+               "                     %s_sites[s].col, %s_sites[s].source);\n"
+               "        at += w > 0 ? (size_t)w : 0;\n"
+               "    }\n"
                "    return text;\n}\n\n",
-               P, P, P, P, P, P, P, P);
+               P, P, P, P, P, P, P, P, P, P, P, P, P, P);
 }
 
 void checked_release(void)
 {
+    /* the sites are one file's: emit_c ends with this */
     free(C.sites);
     free(C.table);
     memset(&C, 0, sizeof C);

@@ -419,7 +419,13 @@ static Node mul_rest(Node x)
         a++;
         n--;
     }
-    return n == 1 ? a[0] : make(OP_MUL, a, n, 0, NULL);
+    if (n == 1)
+        return a[0];
+    Span outer = dag_blame; /* the product's own expression, not the sum's being canonicalized */
+    dag_blame = dag_span(x);
+    Node r = make(OP_MUL, a, n, 0, NULL);
+    dag_blame = outer;
+    return r;
 }
 
 /* Adds scale*x to the list, flattening nested sums (R1) and splitting a product's constant
@@ -458,12 +464,24 @@ static int cmp_term(const void *a, const void *b)
     return cmp_node(&((const Term *)a)->rest, &((const Term *)b)->rest);
 }
 
-/* coef * rest as a canonical product (rest has no constant of its own). */
+static Node scale_rest(Node k, Node rest);
+
+/* coef * rest as a canonical product (rest has no constant of its own), attributed to rest's
+ * expression. */
 static Node scale_node(mpq_srcptr coef, Node rest)
 {
     if (mpq_cmp_si(coef, 1, 1) == 0)
         return rest;
     Node k = dag_const(coef);
+    Span outer = dag_blame;
+    dag_blame = dag_span(rest);
+    Node r = scale_rest(k, rest);
+    dag_blame = outer;
+    return r;
+}
+
+static Node scale_rest(Node k, Node rest)
+{
     if (dag_op(rest) == OP_MUL) {
         uint32_t n = dag_nargs(rest);
         Node *a = xmalloc(sizeof(Node) * (n + 1));
@@ -1017,7 +1035,11 @@ Node dag_mul_run(Node mul, uint32_t from, uint32_t to)
         return dag.one;
     if (to - from == 1)
         return a[from];
-    return make(OP_MUL, a + from, to - from, 0, NULL);
+    Span outer = dag_blame; /* a part of a product is the product's expression */
+    dag_blame = dag_span(mul);
+    Node r = make(OP_MUL, a + from, to - from, 0, NULL);
+    dag_blame = outer;
+    return r;
 }
 
 /* The product of every operand of `mul` but the i-th: its partial derivative in that one. */
@@ -1030,7 +1052,10 @@ Node dag_mul_without(Node mul, uint32_t i)
     Node *b = xmalloc(sizeof(Node) * n);
     memcpy(b, a, sizeof(Node) * i);
     memcpy(b + i, a + i + 1, sizeof(Node) * (n - i - 1));
+    Span outer = dag_blame;
+    dag_blame = dag_span(mul);
     Node r = make(OP_MUL, b, n - 1, 0, NULL);
+    dag_blame = outer;
     free(b);
     return r;
 }

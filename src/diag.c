@@ -22,6 +22,8 @@ static struct {
     uint64_t *seen;
     size_t nseen, seen_cap;
     bool last_shown; /* whether the last error or warning was printed: its notes follow it */
+    uint32_t *line_starts; /* offsets of the lines' first bytes, made on the first lookup */
+    size_t nlines;
 } D;
 
 /* True if this (place, kind, text) was reported before; remembers it otherwise. */
@@ -62,6 +64,9 @@ void diag_release(void)
     free(D.seen);
     D.seen = NULL;
     D.nseen = D.seen_cap = 0;
+    free(D.line_starts);
+    D.line_starts = NULL;
+    D.nlines = 0;
 }
 
 void diag_set_source(const char *name, const char *text, size_t len)
@@ -69,6 +74,9 @@ void diag_set_source(const char *name, const char *text, size_t len)
     D.name = name;
     D.text = text;
     D.len = len;
+    free(D.line_starts);
+    D.line_starts = NULL;
+    D.nlines = 0;
 }
 
 int diag_error_count(void)
@@ -81,21 +89,36 @@ static bool is_continuation(unsigned char c)
     return (c & 0xC0) == 0x80;
 }
 
+/* The line by binary search in an index of line starts (built once: --checked asks for the
+ * place of every site), the column by counting characters from the line's start. */
 void diag_line_col(uint32_t offset, int *line, int *col)
 {
-    int l = 1, c = 1;
     if (offset > D.len)
         offset = (uint32_t)D.len;
-    for (uint32_t i = 0; i < offset; i++) {
-        unsigned char ch = (unsigned char)D.text[i];
-        if (ch == '\n') {
-            l++;
-            c = 1;
-        } else if (!is_continuation(ch)) {
-            c++;
-        }
+    if (!D.line_starts) {
+        size_t n = 1;
+        for (size_t i = 0; i < D.len; i++)
+            n += D.text[i] == '\n';
+        D.line_starts = xmalloc(sizeof(uint32_t) * n);
+        D.line_starts[0] = 0;
+        D.nlines = 1;
+        for (size_t i = 0; i < D.len; i++)
+            if (D.text[i] == '\n')
+                D.line_starts[D.nlines++] = (uint32_t)(i + 1);
     }
-    *line = l;
+    size_t lo = 0, hi = D.nlines; /* the last line start <= offset */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (D.line_starts[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int c = 1;
+    for (uint32_t i = D.line_starts[lo]; i < offset; i++)
+        if (!is_continuation((unsigned char)D.text[i]))
+            c++;
+    *line = (int)lo + 1;
     *col = c;
 }
 
@@ -205,8 +228,10 @@ _Noreturn void diag_fatal(Span at, const char *fmt, ...)
     va_start(ap, fmt);
     report("error", at, fmt, ap);
     va_end(ap);
+    fflush(stdout); /* what --print or --dump wrote is whole up to here */
     fflush(stderr);
-    _exit(1); /* nothing is written yet; what the phases hold is the system's to free */
+    _exit(1); /* no output file is written yet (they are renamed into place at the end); what the
+                 phases hold is the system's to free */
 }
 
 void diag_warning(Span at, const char *fmt, ...)

@@ -180,7 +180,15 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
     free(list);
 }
 
+static void gradient_pass(const Model *m, Deriv *d);
+
 void diff_gradient(const Model *m, Deriv *d)
+{
+    gradient_pass(m, d);
+    dag_blame = (Span){0, 0}; /* what is made after differentiating belongs to no expression of it */
+}
+
+static void gradient_pass(const Model *m, Deriv *d)
 {
     d->n = m->nparam;
     d->grad = xmalloc(sizeof(Node) * (m->nparam ? m->nparam : 1));
@@ -363,7 +371,15 @@ static int cmp_entry(const void *a, const void *b)
     return (x->col > y->col) - (x->col < y->col);
 }
 
+static void hessian_pass(const Model *m, Deriv *d);
+
 void diff_hessian(const Model *m, Deriv *d)
+{
+    hessian_pass(m, d);
+    dag_blame = (Span){0, 0};
+}
+
+static void hessian_pass(const Model *m, Deriv *d)
 {
     uint32_t n = d->n;
     build_deps(d->grad, n);
@@ -424,7 +440,15 @@ void diff_hessian(const Model *m, Deriv *d)
     (void)m;
 }
 
+static void hvp_pass(const Model *m, Deriv *d);
+
 void diff_hvp(const Model *m, Deriv *d)
+{
+    hvp_pass(m, d);
+    dag_blame = (Span){0, 0};
+}
+
+static void hvp_pass(const Model *m, Deriv *d)
 {
     (void)m;
     build_deps(d->grad, d->n);

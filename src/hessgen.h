@@ -391,7 +391,8 @@ void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o)
 
 void checked_declarations(Buf *b, const char *prefix);
 void checked_state(Buf *b, const char *prefix);
-void checked_step(Buf *b, const char *indent, const char *prefix, uint32_t temp, Node n);
+void checked_step(Buf *b, const char *indent, const char *prefix, uint32_t temp, Node n, bool division,
+                  const char *operands_finite);
 void checked_definitions(Buf *b, const char *prefix, const char *file, uint32_t nparam);
 void checked_release(void);
 

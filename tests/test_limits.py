@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Resource limits: inputs built to be too large get their exact diagnostic at the place in the
 source and exit 1 with no output file; deep but legal inputs compile. Each input is generated
-here (some are megabytes).   test_limits.py HESSGEN
+here (some are megabytes).   test_limits.py HESSGEN SOURCE_DIR
 """
 import os
 import subprocess
@@ -11,7 +11,7 @@ import tempfile
 import checks
 from checks import check, ok
 
-HESSGEN = sys.argv[1]
+HESSGEN, SRC = sys.argv[1:3]
 WORK = tempfile.TemporaryDirectory()
 
 
@@ -103,6 +103,17 @@ def the_graph_limit_names_the_expression_that_grew():
         r = subprocess.run([HESSGEN, path, '--max-nodes', bad, '-o', os.path.join(WORK.name, 'x.c')],
                            capture_output=True)
         ok(r.returncode == 2 and b'--max-nodes takes a whole number from 100 to 1000000000' in r.stderr, (bad, r.stderr))
+
+
+@check
+def a_limit_met_after_printing_leaves_the_printed_formulas_whole():
+    hl = os.path.join(SRC, 'examples', 'tanh_net_data.hl')
+    out = os.path.join(WORK.name, 'never.c')
+    # the formulas need 1064 nodes; the C's row loops make more
+    r = subprocess.run([HESSGEN, hl, '--print', '-o', out, '--max-nodes', '1100'], capture_output=True, timeout=120)
+    whole = subprocess.run([HESSGEN, hl, '--print'], capture_output=True, timeout=120)
+    ok(r.returncode == 1 and not os.path.exists(out) and b'grew past 1100 nodes' in r.stderr, r.stderr[:300])
+    ok(r.stdout == whole.stdout and whole.stdout.endswith(b'\n'), 'the printed formulas were cut short')
 
 
 @check

@@ -120,8 +120,8 @@ def sqrt_at_zero_in_the_gradient():
     hl, rows = run_case('sqrt', src, ['0', '1'])
     ok(rows['loss'][0][0] == 'none', rows['loss'])  # sqrt(0) = 0: the loss is fine
     text = fault(rows, 'grad', ['m_grad', 'gradient', 0, -1, 'inf', -1, 3, 14, 'pow'], 'sqrt.hl')
-    ok(text == "the gradient entry 0 (dL/dx) is inf (in m_grad): the first value that was not finite was made by "
-       "pow at sqrt.hl:3:14, in 'sqrt(x)'", text)
+    ok(text == "the gradient entry 0 (dL/dx) is inf (in m_grad): it began with pow at sqrt.hl:3:14, in 'sqrt(x)'",
+       text)
     fault(rows, 'hess', ['m_hess', 'gradient', 0, -1, 'inf', -1, 3, 14, 'pow'])
     # without the gradient the Hessian's own entry (0, 0) is the first bad one
     got, _ = rows['hess_nograd']
@@ -137,7 +137,7 @@ def log_of_a_non_positive_value():
     src = 'model l;\nparam a = 1, b = 1;\nloss (a + b)^2 +\n     log(a - b);\n'
     hl, rows = run_case('log', src, ['1', '1'])
     text = fault(rows, 'loss', ['m_loss', 'loss', -1, -1, '-inf', -1, 4, 6, 'log'])
-    ok(text.endswith("made by log at log.hl:4:6, in 'log(a - b)'"), text)
+    ok(text.endswith("it began with log at log.hl:4:6, in 'log(a - b)'"), text)
     hl, rows = run_case('log_negative', src, ['1', '2'])
     fault(rows, 'loss', ['m_loss', 'loss', -1, -1, 'nan', -1, 4, 6, 'log'])
 
@@ -199,6 +199,68 @@ def a_loss_over_data_traced_inside_its_row_loop():
 
 
 @check
+def a_division_by_zero_is_a_division():
+    src = 'model q;\nparam x = 1, y = 1;\nloss y^2 +\n  3*y/x;\n'
+    hl, rows = run_case('div', src, ['0', '1'])
+    text = fault(rows, 'loss', ['m_loss', 'loss', -1, -1, 'inf', -1, 4, 3, '/'])
+    ok(text.endswith("it began with / at div.hl:4:3, in '3*y/x'"), text)
+
+
+@check
+def an_absorbed_overflow_does_not_hide_the_real_source():
+    # exp(1000) overflows, and 1/(1 + inf) = 0 absorbs it; the NaN is log(-1)'s
+    src = 'model a;\nparam x = 1, y = 1;\nloss 1/(1 + exp(x)) +\n   log(y);\n'
+    hl, rows = run_case('absorbed', src, ['1000', '-1'])
+    got, text = rows['loss']
+    ok(text.endswith("it began with exp at absorbed.hl:3:13, in 'exp(x)'; and with log at absorbed.hl:4:4, in "
+                     "'log(y)'"), text)
+
+
+@check
+def a_direction_not_finite_on_entry():
+    src = 'model v;\nparam x = 1, y = 1;\nloss x^2*y^2;\n'
+    d = os.path.join(WORK.name, 'vdir')
+    os.makedirs(d)
+    hl = os.path.join(d, 'v.hl')
+    with open(hl, 'w') as f:
+        f.write(src)
+    c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
+    ok(subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h]).returncode == 0, 'v.hl')
+    with open(drv, 'w') as f:
+        f.write('#include <math.h>\n#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
+                '    double th[2] = {1, 1}, v[2] = {NAN, 0}, hv[2];\n    m_hvp(th, v, hv);\n'
+                '    printf("%s\\n", m_fault_text());\n    return 0;\n}\n')
+    ok(subprocess.run([CC, *EXTRA, '-std=c99', '-I', d, drv, c, '-lm', '-o', exe]).returncode == 0, 'driver')
+    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode().strip()
+    ok(out == 'the Hessian-vector product entry 0 (x) is NaN (in m_hvp): v[0] (x) was not finite on entry', out)
+
+
+@check
+def source_text_cannot_break_the_c_strings():
+    # a comment inside the expression with a trigraph and a quote, and a file name with '?'
+    d = os.path.join(WORK.name, 'trigraph')
+    os.makedirs(d)
+    hl = os.path.join(d, 'a??=b.hl')
+    with open(hl, 'w') as f:
+        f.write('model t;\nparam x = 1;\nloss log(x) # ??/"\n + x;\n')
+    c = os.path.join(d, 't.c')
+    ok(subprocess.run([HESSGEN, hl, '--checked', '-o', c]).returncode == 0, 'trigraph.hl')
+    r = subprocess.run([CC, *EXTRA, '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-c', c, '-o',
+                        os.path.join(d, 't.o')], capture_output=True)
+    ok(r.returncode == 0, r.stderr.decode())
+
+
+@check
+def auto_decides_alike_for_the_c_and_the_header():
+    hl = os.path.join(WORK.name, 'auto.hl')
+    with open(hl, 'w') as f:
+        f.write('model au;\nparam x = 1;\nloss log(x);\n')
+    c, h = os.path.join(WORK.name, 'auto.c'), os.path.join(WORK.name, 'auto.h')
+    ok(subprocess.run([HESSGEN, hl, '--checked=auto', '-o', c, '--header', h]).returncode == 0, 'auto')
+    ok(b'au_fault_get' in open(c, 'rb').read() and b'au_fault_get' in open(h, 'rb').read(), 'header differs')
+
+
+@check
 def unchecked_code_has_none_of_it():
     hl = os.path.join(WORK.name, 'plain.hl')
     with open(hl, 'w') as f:
@@ -220,8 +282,17 @@ def the_analyzer_prints_where_it_began():
     ok(r.returncode == 0, r.stderr.decode())
     r = subprocess.run([exe, 'classify', 'x=0,y=1'], capture_output=True, timeout=60)
     out = r.stdout.decode()
-    ok(r.returncode == 1 and "not finite   the gradient entry 0 (dL/dx) is inf (in an_hess): the first value that was "
-       "not finite was made by pow at an.hl:3:14, in 'sqrt(x)'" in out, out + r.stderr.decode())
+    ok(r.returncode == 1 and "not finite   the gradient entry 0 (dL/dx) is inf (in an_hess): it began with pow at "
+       "an.hl:3:14, in 'sqrt(x)'" in out, out + r.stderr.decode())
+    # a large gradient is finite: classified, not called 'not finite' (|g|^2 overflows a double)
+    hl4 = os.path.join(WORK.name, 'big.hl')
+    with open(hl4, 'w') as f:
+        f.write('model big;\nparam x = 1;\nloss x^4;\n')
+    c4, exe4 = os.path.join(WORK.name, 'big.c'), os.path.join(WORK.name, 'big')
+    ok(subprocess.run([HESSGEN, hl4, '--main', '--checked', '-o', c4]).returncode == 0, 'big.hl')
+    ok(subprocess.run([CC, *EXTRA, c4, '-I', RUNTIME, LIB, '-llapacke', '-lm', '-o', exe4]).returncode == 0, 'big')
+    r = subprocess.run([exe4, 'classify', 'x=1e52'], capture_output=True, timeout=60)
+    ok(r.returncode == 0 and b'not critical' in r.stdout, r.stdout + r.stderr)
     r = subprocess.run([exe, 'newton', '--method', 'pure', '--from', 'x=0,y=1'], capture_output=True, timeout=60)
     ok(b'non_finite: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
 
