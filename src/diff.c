@@ -71,17 +71,19 @@ Node diff_partial(Node n, uint32_t i)
             make_runs(n);
         return dag_mul_without(n, i);
     case OP_POW: {
-        /* (a^q)' = q * a^(q-1) */
-        if (!dag_is_const(args[1])) /* q is pi or sqrt(2): q - 1 stays a constant node */
-            return dag_mul(args[1], dag_pow_const(args[0], dag_sub(args[1], dag.one)));
+        /* (a^q)' = q * a^(q-1). The operands are copied first: making nodes may move the
+         * graph's operand array, and args with it. */
+        Node base = args[0], q = args[1];
+        if (!dag_is_const(q)) /* q is pi or sqrt(2): q - 1 stays a constant node */
+            return dag_mul(q, dag_pow_const(base, dag_sub(q, dag.one)));
         mpq_t q1;
         mpq_init(q1);
-        mpq_sub(q1, dag_rat(args[1]), dag_rat(dag.one));
-        Node p = dag_powq(args[0], q1);
+        mpq_sub(q1, dag_rat(q), dag_rat(dag.one));
+        Node p = dag_powq(base, q1);
         mpq_clear(q1);
         if (!p)
             fatal("a derivative's exponent is too large");
-        return dag_mul(args[1], p);
+        return dag_mul(q, p);
     }
     default:
         break;

@@ -1181,16 +1181,18 @@ static bool split_rows(Node n, Node *rows, Node *rest_free)
     }
     if (dag_op(n) != OP_ADD)
         return false;
-    Node *rs = xmalloc(sizeof(Node) * k), *fs = xmalloc(sizeof(Node) * k);
+    Node *rs = xmalloc(sizeof(Node) * k), *fs = xmalloc(sizeof(Node) * k), *terms = xmalloc(sizeof(Node) * k);
+    memcpy(terms, a, sizeof(Node) * k); /* splitting makes nodes, which may move the operand array */
     bool ok = true;
     for (uint32_t i = 0; i < k && ok; i++)
-        ok = split_rows(a[i], &rs[i], &fs[i]);
+        ok = split_rows(terms[i], &rs[i], &fs[i]);
     if (ok) {
         *rows = dag_add_n(rs, k);
         *rest_free = dag_add_n(fs, k);
     }
     free(rs);
     free(fs);
+    free(terms);
     return ok;
 }
 
