@@ -79,7 +79,9 @@ int main(void)
 '''
 
 
-def run_case(name, source, theta):
+def build_and_run(name, source, driver):
+    """NAME.hl compiled --checked (prefix m, with its header), a driver built against it and run:
+    the generated C's path and the driver's output."""
     d = os.path.join(WORK.name, name)
     os.makedirs(d)
     hl = os.path.join(d, name + '.hl')
@@ -89,11 +91,16 @@ def run_case(name, source, theta):
     r = subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h], capture_output=True)
     ok(r.returncode == 0, r.stderr.decode())
     with open(drv, 'w') as f:
-        f.write(DRIVER.replace('THETA', ', '.join(theta)))
+        f.write(driver)
     r = subprocess.run([CC, *EXTRA, '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-I', d, drv, c, '-lm',
                         '-o', exe], capture_output=True)
     ok(r.returncode == 0, r.stderr.decode())
-    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode()
+    return c, subprocess.run([exe], capture_output=True, timeout=60).stdout.decode()
+
+
+def run_case(name, source, theta):
+    hl = os.path.join(WORK.name, name, name + '.hl')
+    _, out = build_and_run(name, source, DRIVER.replace('THETA', ', '.join(theta)))
     ok('HANDLER-MISMATCH' not in out, out)
     rows = {}
     for line in out.splitlines():
@@ -174,26 +181,14 @@ def theta_not_finite_on_entry():
 def a_loss_over_data_traced_inside_its_row_loop():
     src = ('model d;\nparam w = 1;\ndata x[n];\n'
            'loss mean(i, (w*x[i] - 1)^2) +\n     mean(i, log(w*x[i]));\n')
-    d = os.path.join(WORK.name, 'data')
-    os.makedirs(d)
-    hl = os.path.join(d, 'd.hl')
-    with open(hl, 'w') as f:
-        f.write(src)
-    c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
-    r = subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h], capture_output=True)
-    ok(r.returncode == 0, r.stderr.decode())
+    c, out = build_and_run('d', src, '#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
+                           '    const double x[3] = {1, 2, -1};\n    m_data data = {3, x};\n    double th[1] = {1}, g[1];\n'
+                           '    m_grad(th, &data, g);\n    m_fault f;\n    if (!m_fault_get(&f)) return 1;\n'
+                           '    printf("%s %s %d %d %s\\n", f.quantity, f.op, f.line, f.col, m_fault_text());\n'
+                           '    const double y[3] = {1, 2, 3};\n    m_data ok = {3, y};\n    m_grad(th, &ok, g);\n'
+                           '    printf("%d\\n", m_fault_get(NULL));\n    return 0;\n}\n')
     ok(b'#pragma omp' not in open(c, 'rb').read(), 'checked code has OpenMP loops')
-    with open(drv, 'w') as f:
-        f.write('#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
-                '    const double x[3] = {1, 2, -1};\n    m_data data = {3, x};\n    double th[1] = {1}, g[1];\n'
-                '    m_grad(th, &data, g);\n    m_fault f;\n    if (!m_fault_get(&f)) return 1;\n'
-                '    printf("%s %s %d %d %s\\n", f.quantity, f.op, f.line, f.col, m_fault_text());\n'
-                '    const double y[3] = {1, 2, 3};\n    m_data ok = {3, y};\n    m_grad(th, &ok, g);\n'
-                '    printf("%d\\n", m_fault_get(NULL));\n    return 0;\n}\n')
-    r = subprocess.run([CC, *EXTRA, '-std=c99', '-Wall', '-Werror', '-I', d, drv, c, '-lm', '-o', exe],
-                       capture_output=True)
-    ok(r.returncode == 0, r.stderr.decode())
-    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode().split('\n')
+    out = out.split('\n')
     ok(out[0].startswith('loss log 5 14 the loss is NaN (in m_grad)'), out)
     ok(out[1] == '0', out)
 
@@ -219,19 +214,10 @@ def an_absorbed_overflow_does_not_hide_the_real_source():
 @check
 def a_direction_not_finite_on_entry():
     src = 'model v;\nparam x = 1, y = 1;\nloss x^2*y^2;\n'
-    d = os.path.join(WORK.name, 'vdir')
-    os.makedirs(d)
-    hl = os.path.join(d, 'v.hl')
-    with open(hl, 'w') as f:
-        f.write(src)
-    c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
-    ok(subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h]).returncode == 0, 'v.hl')
-    with open(drv, 'w') as f:
-        f.write('#include <math.h>\n#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
-                '    double th[2] = {1, 1}, v[2] = {NAN, 0}, hv[2];\n    m_hvp(th, v, hv);\n'
-                '    printf("%s\\n", m_fault_text());\n    return 0;\n}\n')
-    ok(subprocess.run([CC, *EXTRA, '-std=c99', '-I', d, drv, c, '-lm', '-o', exe]).returncode == 0, 'driver')
-    out = subprocess.run([exe], capture_output=True, timeout=60).stdout.decode().strip()
+    _, out = build_and_run('vdir', src, '#include <math.h>\n#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
+                           '    double th[2] = {1, 1}, v[2] = {NAN, 0}, hv[2];\n    m_hvp(th, v, hv);\n'
+                           '    printf("%s\\n", m_fault_text());\n    return 0;\n}\n')
+    out = out.strip()
     ok(out == 'the Hessian-vector product entry 0 (x) is NaN (in m_hvp): v[0] (x) was not finite on entry', out)
 
 
