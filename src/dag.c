@@ -497,14 +497,21 @@ static Node scale_rest(Node k, Node rest)
 
 Node dag_add_n(const Node *xs, size_t n)
 {
-    TermList l = {0};
-    mpq_init(l.c);
     mpq_t one;
     mpq_init(one);
     mpq_set_ui(one, 1, 1);
-    for (size_t i = 0; i < n; i++)
-        terms_add(&l, xs[i], one);
+    Node r = dag_add_scaled(xs, n, one);
     mpq_clear(one);
+    return r;
+}
+
+/* scale * (xs[0] + ... + xs[n-1]), the node that adding each term scale times would make */
+Node dag_add_scaled(const Node *xs, size_t n, mpq_srcptr scale)
+{
+    TermList l = {0};
+    mpq_init(l.c);
+    for (size_t i = 0; i < n; i++)
+        terms_add(&l, xs[i], scale);
 
     if (l.n)
         qsort(l.t, l.n, sizeof(Term), cmp_term);

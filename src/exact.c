@@ -44,6 +44,7 @@ typedef struct {
     Buf steps;     /* the reasoning, one "label   text" line each */
     Buf cert;      /* the certificate, a JSON object */
     Buf json;      /* further JSON members: loss, gradient, hessian */
+    bool limited;  /* stopped by a size or work limit, which a higher order only meets sooner */
 } Result;
 
 typedef struct {
@@ -1296,6 +1297,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
     if (!serctx_init(&c, dnull, K)) {
         say(r, V_UNDETERMINED, "the null space has dimension %d: its power series to order %d would be too large "
                                "(lower --order)", dnull, K);
+        r->limited = true;
         step(r, "verdict", "undetermined: %s", r->reason.data);
         goto out;
     }
@@ -1336,6 +1338,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     const Num *gi = sereval(&ev, pb->d->grad[i]);
                     if (!gi) {
                         ok = false;
+                        r->limited = ev.fail_limit;
                         fail_text(&failure, &ev, pb);
                         break;
                     }
@@ -1367,11 +1370,13 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
             fu = sereval(&ev, pb->m->loss);
             if (!fu) {
                 ok = false;
+                r->limited = ev.fail_limit;
                 fail_text(&failure, &ev, pb);
             }
         }
         if (!ok) {
-            say(r, V_UNDETERMINED, "the loss is not smooth along its null space: %s", failure.data);
+            say(r, V_UNDETERMINED, "%s: %s", r->limited ? "the expansion along the null space was stopped"
+                                                        : "the loss is not smooth along its null space", failure.data);
             step(r, "verdict", "undetermined: %s", r->reason.data);
         } else {
             /* g = sgn * (L(theta(u)) - L(p)); terms below degree 3 vanish by construction */
@@ -1681,6 +1686,11 @@ static void classify_point(const Problem *pb, Result *r)
 {
     static const slong precs[] = {256, 1024, 4096};
     Problem at = *pb;
+    /* a minimum (or maximum) whose strictness a lower order left open is still proven: a
+     * higher order that cannot finish does not take it back */
+    Result kept;
+    result_init(&kept);
+    int kept_order = 0;
     for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < pb->order ? order * 2 : pb->order) {
         at.order = order;
         for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
@@ -1688,12 +1698,28 @@ static void classify_point(const Problem *pb, Result *r)
             result_free(r);
             result_init(r);
             classify(&at, r);
-            if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certif"))
+            /* again only when a ball's sign was uncertain ("cannot be certified", "certified
+             * enclosure"): an exact zero stays one at any precision */
+            if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certified"))
                 break;
         }
-        if (decided(r) || order == pb->order)
+        if (r->verdict == V_UNDETERMINED && kept.verdict != V_UNDETERMINED) {
+            step(&kept, "order", "%d: undetermined (%s); the verdict at order %d stands", order, r->reason.data,
+                 kept_order);
+            result_free(r);
+            *r = kept;
+            return;
+        }
+        if (decided(r) || order == pb->order || r->limited)
             break;
+        if (r->verdict != V_UNDETERMINED) {
+            result_free(&kept);
+            kept = *r;
+            kept_order = order;
+            result_init(r);
+        }
     }
+    result_free(&kept);
 }
 
 static void put_indented(FILE *out, const Buf *steps, const char *indent)
@@ -1937,6 +1963,12 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
 
 int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json)
 {
+    if (m->nparam > EXACT_MAX_PARAMS) {
+        fprintf(stderr, "hessgen: the exact classifier works on the dense Hessian of at most %d parameters, and "
+                        "this model has %u; classify numerically instead (hessgen run FILE.hl classify --at ...)\n",
+                EXACT_MAX_PARAMS, m->nparam);
+        return 2;
+    }
     Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
     if (!parse_point(m, at, pb.p)) {
         vec_free(pb.p, pb.n);

@@ -55,6 +55,8 @@ void sym_release(void); /* frees the table of atoms, at exit */
 
 /* ---- truncated multivariate power series ---- */
 
+enum { SER_MAX_VARS = 32 }; /* the most variables a series may have (serctx_init refuses more) */
+
 typedef struct {
     int d, K, M;            /* variables, order, monomials */
     int *deg;               /* degree of each monomial */
@@ -62,7 +64,17 @@ typedef struct {
     int *start;             /* start[k]: first monomial of degree k; start[K+1] = M */
     int *trip;              /* product table: (i, j, k) with monomial i * monomial j = k, i <= j */
     size_t ntrip;
+    long *choose;           /* choose[n * (d + 1) + k] = C(n, k) for n <= d + K, k <= d */
+    size_t *work;           /* steps taken so far: ntrip per product, M per new series (the
+                               evaluator stops past series_work_limit) */
 } SerCtx;
+
+/* The steps one evaluator may take (per point and order): 100 million is 1 to 4 s. The
+ * examples and tests need at most 114000 (HESSGEN_STATS=1 prints them), a positive definite
+ * quartic in 30 null directions 60 million; a null space of 10 directions at order 8 took 400
+ * million (6 s) before this limit, and gets `undetermined` with the reason. The fuzz harness
+ * sets less, to keep each input within its time limit. */
+extern size_t series_work_limit;
 
 typedef Num *Ser;
 
@@ -92,6 +104,7 @@ typedef struct {
     Node fail_node;    /* where evaluation stopped, and why */
     const char *fail_why;
     bool fail_limit;   /* stopped by the size limit, not by the function */
+    char limit_why[160];
 } SerEval;
 
 void sereval_init(SerEval *e, const SerCtx *c, Ser *theta, uint32_t nparam);
@@ -141,7 +154,7 @@ typedef struct {
     /* D_STRICT_MIN by a weighted form: its weights and weighted degree, and the shifts made
      * before it (outermost first: u[var] = u'[var] + y0*u'[other]^b) */
     bool weighted;
-    int w[8];
+    int w[SER_MAX_VARS];
     long wdeg;
     int nshift;
     struct {

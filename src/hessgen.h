@@ -216,6 +216,7 @@ Node dag_row(unsigned level, uint32_t size);
 Node dag_rowsum(Node body, unsigned level, uint32_t size);
 Node dag_add(Node a, Node b);
 Node dag_add_n(const Node *xs, size_t n);
+Node dag_add_scaled(const Node *xs, size_t n, mpq_srcptr scale);
 Node dag_sub(Node a, Node b);
 Node dag_neg(Node a);
 Node dag_mul(Node a, Node b);
@@ -284,6 +285,9 @@ void sema_run(const Program *prog, Model *model, const char *default_name, bool 
 /* Whether sema keeps a fixed-bound sum over constant arrays as a loop over a table (for code
  * generation; the exact classifier wants every term). Set before sema_run. */
 extern bool sema_const_loops;
+/* The exact classifier's dense rational Hessian: beyond this many parameters an `at` line is an
+ * error (its elimination grows with the cube: 200 parameters of a Hilbert matrix take 2.5 s) */
+enum { EXACT_MAX_PARAMS = 200 };
 /* Frees what sema_run allocated in model (not the graph: dag_free). */
 void model_free(Model *model);
 

@@ -706,7 +706,7 @@ static bool positive_definite(const SerCtx *c, const Num *g, const int *w, long 
     return true;
 }
 
-static void add_weight(int (*ws)[8], int *nw, int max, const int *w, int d)
+static void add_weight(int (*ws)[SER_MAX_VARS], int *nw, int max, const int *w, int d)
 {
     for (int k = 0; k < *nw; k++)
         if (memcmp(ws[k], w, sizeof(int) * (size_t)d) == 0)
@@ -727,10 +727,10 @@ static long gcdl(long a, long b)
 
 /* Weights to try: uniform; for two variables the normals of the Newton polygon's edges;
  * the weights that make each variable's lowest pure power equally heavy. */
-static int candidate_weights(const SerCtx *c, const Num *g, int (*ws)[8], int max)
+static int candidate_weights(const SerCtx *c, const Num *g, int (*ws)[SER_MAX_VARS], int max)
 {
     int d = c->d, nw = 0;
-    int w[8];
+    int w[SER_MAX_VARS];
     for (int v = 0; v < d; v++)
         w[v] = 1;
     add_weight(ws, &nw, max, w, d);
@@ -1021,7 +1021,7 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
         buf_printf(&out->why, "the reduced function vanishes through order %d", rc->K);
         return;
     }
-    int ws[24][8];
+    int ws[24][SER_MAX_VARS]; /* d may be up to SER_MAX_VARS: 8 overflowed at a null space of 10 */
     int nw = candidate_weights(c, g, ws, 24);
     bool semidefinite_seen = false;
     for (int k = 0; k < nw; k++) {
@@ -1034,7 +1034,7 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
                 D = wdeg(c, i, w);
         if (D < 0 || D >= minw * (rc->K + 1))
             continue; /* terms beyond the order examined could reach this weighted degree */
-        mpq_t x[8];
+        mpq_t x[SER_MAX_VARS];
         for (int v = 0; v < d; v++)
             mpq_init(x[v]);
         Num value;

@@ -22,6 +22,9 @@ enum {
     MAX_RANK = 8,
     MAX_PARAMS = 10000000,
     MAX_LOWERED = 50000000, /* lowering steps, reductions unrolled: beyond this, stop */
+    /* after a syntax error no output can be made: the checks go on only as far as this, so a
+     * broken file that declares a sum over millions of terms is reported at once */
+    RECOVERY_LOWERED = 100000,
     MAX_DEF_DEPTH = 200,
 };
 
@@ -76,6 +79,10 @@ static struct {
     uint32_t cap, used;
     long lowered;
     bool too_large;
+    bool recovering;      /* errors came before sema: nothing will be emitted */
+    bool init_irrational; /* lower_init met a value that is not an exact rational */
+    Node last_start;      /* const_value's last node and its double */
+    double last_start_value;
     int def_depth;
     /* the notes of one error's chain of calls: the innermost few and the outermost */
     int chain_errors, chain_notes, chain_skipped;
@@ -967,6 +974,22 @@ static Node lower_table_rows(const Ast *e, const Env *env, long lo, long hi)
     return r;
 }
 
+/* Whether the expression mentions the name anywhere (an inner reduction over the same name
+ * counts too: the answer only has to be false when the name is surely unused). */
+static bool mentions(const Ast *e, const char *name)
+{
+    if (!e)
+        return false;
+    if (e->name && strcmp(e->name, name) == 0)
+        return true;
+    if (mentions(e->a, name) || mentions(e->b, name) || mentions(e->body, name))
+        return true;
+    for (int k = 0; k < e->nargs; k++)
+        if (mentions(e->args[k], name))
+            return true;
+    return false;
+}
+
 static Node lower_reduce(const Ast *e, const Env *env)
 {
     if (is_builtin(e->name)) {
@@ -997,6 +1020,20 @@ static Node lower_reduce(const Ast *e, const Env *env)
         S.model->ndata + S.model->ntables + 64 < MAX_DATA_ARRAYS && !is_builtin(e->name) &&
         table_uses(e->body, alias, 1) > 0)
         return lower_table_rows(e, env, lo, hi);
+    if (n >= 2 && e->reduce != RED_PROD && !mentions(e->body, e->name)) {
+        /* a body without the index is the same every time: lowered once and added n times
+         * over (the node n copies make, without n lowerings and n index constants: a mean
+         * over 33 million of them took 30 s and 2.7 GB) */
+        Node t = lower(e->body, env);
+        if (!t || row_as_value(t, e->body))
+            return 0;
+        mpq_t count;
+        mpq_init(count);
+        mpq_set_ui(count, (unsigned long)n, 1);
+        Node r = dag_add_scaled(&t, 1, count);
+        mpq_clear(count);
+        return e->reduce == RED_MEAN ? dag_mul(r, dag_recip(dag_int((long)n))) : r;
+    }
     Node *terms = xmalloc(sizeof(Node) * (n ? n : 1));
     Env bind = {.name = e->name, .next = env};
     bool ok = true;
@@ -1024,6 +1061,12 @@ static Node lower(const Ast *e, const Env *env)
 {
     if (S.too_large)
         return 0;
+    if (S.recovering && ++S.lowered > RECOVERY_LOWERED) {
+        diag_note(e->span, "the checks stop here: after a syntax error they expand reductions and functions only "
+                           "to %d steps", RECOVERY_LOWERED);
+        S.too_large = true;
+        return 0;
+    }
     if (++S.lowered > MAX_LOWERED) {
         diag_error(e->span, "the loss is too large once reductions and functions are expanded (over %d steps)",
                    MAX_LOWERED);
@@ -1231,7 +1274,8 @@ static bool ensure_sized(Sym *s)
 }
 
 /* Lowers an initial value into out[0..size): a brace list of the array's exact shape, or
- * one expression that fills it. Values must not depend on parameters. */
+ * one expression that fills it. Values must not depend on parameters. With out NULL they are
+ * checked, not kept (an `at` line when no exact classifier runs, anything after a syntax error). */
 static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long *filled, const char *what)
 {
     if (init->kind != AST_BRACE) {
@@ -1247,12 +1291,16 @@ static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long
                        dag_has_param(v) ? "a parameter" : "run-time data");
             return false;
         }
+        if (!dag_is_const(v))
+            S.init_irrational = true;
         if (level == 0) {
-            for (long k = 0; k < s->size; k++)
+            for (long k = 0; out && k < s->size; k++)
                 out[k] = v;
             *filled = s->size;
         } else {
-            out[(*filled)++] = v;
+            if (out)
+                out[*filled] = v;
+            (*filled)++;
         }
         return true;
     }
@@ -1327,9 +1375,15 @@ static char *coordinate_name(const Sym *s, long flat)
     return b.data;
 }
 
+/* a whole array's start value is usually one node: converted once (rounding a rational costs
+ * thousands of instructions, and an array may have millions of entries) */
 static double const_value(Node n)
 {
-    return dag_is_const(n) ? rat_to_double(dag_rat(n)) : (double)dag_eval_const(n);
+    if (n != S.last_start || !n) {
+        S.last_start_value = dag_is_const(n) ? rat_to_double(dag_rat(n)) : (double)dag_eval_const(n);
+        S.last_start = n;
+    }
+    return S.last_start_value;
 }
 
 static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
@@ -1347,7 +1401,16 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
     p->span = st->span;
     p->label = st->label;
     p->label_span = st->label_span;
-    p->values = xcalloc(m->nparam ? m->nparam : 1, sizeof(Node));
+    /* only the exact classifier (not sema_const_loops) uses the points, on a dense Hessian:
+     * beyond its size no point is kept, and compiling keeps none, so that many `at` lines over
+     * millions of parameters cost nothing per line */
+    bool exact = !sema_const_loops;
+    if (exact && m->nparam > EXACT_MAX_PARAMS && m->nat == 1)
+        diag_error(st->span, "the exact classifier works on the dense Hessian of at most %d parameters, and this "
+                             "model has %u; classify numerically instead (hessgen run FILE.hl classify)",
+                   EXACT_MAX_PARAMS, m->nparam);
+    bool keep = exact && m->nparam <= EXACT_MAX_PARAMS;
+    p->values = keep ? xcalloc(m->nparam ? m->nparam : 1, sizeof(Node)) : NULL;
     bool *given = xcalloc((size_t)nparams + 1, 1);
     for (int k = 0; k < st->ndecls; k++) {
         const Decl *d = st->decls[k];
@@ -1367,16 +1430,14 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
         }
         given[which] = true;
         long filled = 0;
-        if (!lower_init(d->init, s, 0, p->values + s->base, &filled, "a point's coordinate"))
+        S.init_irrational = false;
+        if (!lower_init(d->init, s, 0, keep ? p->values + s->base : NULL, &filled, "a point's coordinate"))
             continue;
         /* the exact classifier works in rationals: pi/2 has no exact value it could use */
-        for (long e = 0; e < s->size; e++)
-            if (p->values[s->base + e] && !dag_is_const(p->values[s->base + e])) {
-                diag_error(d->init ? d->init->span : d->span,
-                           "the point's coordinates must be exact rationals, and this value of '%s' is irrational",
-                           d->name);
-                break;
-            }
+        if (S.init_irrational)
+            diag_error(d->init ? d->init->span : d->span,
+                       "the point's coordinates must be exact rationals, and this value of '%s' is irrational",
+                       d->name);
     }
     for (int k = 0; k < nparams; k++)
         if (!given[k])
@@ -1434,6 +1495,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
     memset(&S, 0, sizeof S);
     S.model = m;
     S.prog = prog;
+    S.recovering = diag_error_count() > 0;
     memset(m, 0, sizeof *m);
     m->name = default_name;
     declare_builtins();
@@ -1533,7 +1595,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
     m->nparam = (uint32_t)ntheta;
     m->param_names = xcalloc((size_t)ntheta + 1, sizeof(char *));
     m->param_start = xcalloc((size_t)ntheta + 1, sizeof(double));
-    for (int k = 0; k < np; k++) {
+    for (int k = 0; k < np && !S.recovering; k++) { /* names and start values are for the output */
         Sym *s = params[k];
         for (long j = 0; j < s->size; j++)
             m->param_names[s->base + j] = coordinate_name(s, j);
@@ -1546,9 +1608,9 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
         Sym *s = params[k];
         if (!s->decl->init)
             continue;
-        Node *v = xcalloc((size_t)s->size, sizeof(Node));
+        Node *v = S.recovering ? NULL : xcalloc((size_t)s->size, sizeof(Node));
         long filled = 0;
-        if (lower_init(s->decl->init, s, 0, v, &filled, "a start value"))
+        if (lower_init(s->decl->init, s, 0, v, &filled, "a start value") && v)
             for (long j = 0; j < s->size; j++)
                 m->param_start[s->base + j] = const_value(v[j]);
         free(v);

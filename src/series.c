@@ -7,6 +7,7 @@
  * A unary function f is composed as f(a0 + t) = sum c_k t^k with the c_k computed once from
  * its univariate expansion at a0, then t replaced by the series a - a0 (Horner, K products).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -818,9 +819,14 @@ static long binom(long n, long k)
 {
     if (k < 0 || k > n)
         return 0;
-    long r = 1;
-    for (long i = 1; i <= k; i++)
+    if (k > n - k)
+        k = n - k;
+    long r = 1; /* C(n-k+i, i) after step i, exact; LONG_MAX once it would not fit */
+    for (long i = 1; i <= k; i++) {
+        if (r > LONG_MAX / (n - k + i))
+            return LONG_MAX;
         r = r * (n - k + i) / i;
+    }
     return r;
 }
 
@@ -836,9 +842,12 @@ int serctx_index(const SerCtx *c, const unsigned char *e)
     long idx = c->start[D];
     int left = D;
     for (int i = 0; i < c->d - 1; i++) {
-        /* compositions of `left` into d-i parts whose first part exceeds e[i] */
-        for (int v = left; v > e[i]; v--)
-            idx += binom(left - v + (c->d - i - 1) - 1, c->d - i - 2);
+        /* compositions of `left` into d-i parts whose first part exceeds e[i]: those of the
+         * rest, left-e[i]-1 or less, into r = d-i-1 parts, C(left-e[i]-1 + r, r) by the hockey
+         * stick (summing part by part made serctx_init's triples take seconds at d = 10) */
+        int r = c->d - i - 1;
+        if (left > e[i])
+            idx += c->choose[(left - e[i] - 1 + r) * (c->d + 1) + r];
         left -= e[i];
     }
     return (int)idx;
@@ -849,14 +858,26 @@ bool serctx_init(SerCtx *c, int d, int K)
     memset(c, 0, sizeof *c);
     c->d = d;
     c->K = K;
+    if (d > SER_MAX_VARS)
+        return false;
     long M = binom(d + K, K);
     long pairs = binom(2 * d + K, K); /* ordered pairs of monomials with total degree <= K */
-    if (d > 32 || M > 200000 || pairs / 2 + M > MAX_TRIPLES)
+    if (M > 200000 || pairs / 2 + M > MAX_TRIPLES)
         return false;
     c->M = (int)M;
     c->deg = xmalloc(sizeof(int) * (size_t)M);
     c->exps = xcalloc((size_t)M * (d ? d : 1), 1);
     c->start = xmalloc(sizeof(int) * (size_t)(K + 2));
+    /* Pascal's triangle; the entries serctx_index reads count monomials, so they are below M,
+     * and the others are only kept from overflowing */
+    c->choose = xcalloc((size_t)(d + K + 1) * (d + 1), sizeof(long));
+    for (int a = 0; a <= d + K; a++)
+        for (int k = 0; k <= d && k <= a; k++) {
+            long *row = c->choose + (size_t)a * (d + 1);
+            row[k] = k == 0 || k == a ? 1 : row[k - 1 - (d + 1)] + row[k - (d + 1)];
+            if (row[k] > LONG_MAX / 4)
+                row[k] = LONG_MAX / 4;
+        }
     if (d == 0) {
         c->deg[0] = 0;
         c->start[0] = 0;
@@ -888,11 +909,16 @@ bool serctx_init(SerCtx *c, int d, int K)
             n++;
         }
     c->ntrip = n;
+    c->work = xcalloc(1, sizeof *c->work);
     return true;
 }
 
 void serctx_free(SerCtx *c)
 {
+    if (c->work && getenv("HESSGEN_STATS"))
+        fprintf(stderr, "hessgen: series in %d variables to order %d: %zu steps\n", c->d, c->K, *c->work);
+    free(c->work);
+    free(c->choose);
     free(c->deg);
     free(c->exps);
     free(c->start);
@@ -900,8 +926,18 @@ void serctx_free(SerCtx *c)
     memset(c, 0, sizeof *c);
 }
 
+size_t series_work_limit = 100000000;
+
+/* every operation on whole series counts its length; products count their table */
+static void count_steps(const SerCtx *c, size_t n)
+{
+    if (c->work)
+        *c->work += n;
+}
+
 Ser ser_new(const SerCtx *c)
 {
+    count_steps(c, (size_t)c->M);
     Ser s = xmalloc(sizeof(Num) * (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_init(&s[i]);
@@ -919,30 +955,35 @@ void ser_free(const SerCtx *c, Ser s)
 
 void ser_zero(const SerCtx *c, Ser s)
 {
+    count_steps(c, (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_set_si(&s[i], 0, 1);
 }
 
 void ser_set(const SerCtx *c, Ser z, const Ser x)
 {
+    count_steps(c, (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_set(&z[i], &x[i]);
 }
 
 void ser_add(const SerCtx *c, Ser z, const Ser x, const Ser y)
 {
+    count_steps(c, (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_add(&z[i], &x[i], &y[i]);
 }
 
 void ser_sub(const SerCtx *c, Ser z, const Ser x, const Ser y)
 {
+    count_steps(c, (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_sub(&z[i], &x[i], &y[i]);
 }
 
 void ser_scale(const SerCtx *c, Ser z, const Ser x, const Num *k)
 {
+    count_steps(c, (size_t)c->M);
     for (int i = 0; i < c->M; i++)
         num_mul(&z[i], &x[i], k);
 }
@@ -958,6 +999,7 @@ bool ser_is_zero(const SerCtx *c, const Ser x)
 void ser_mul(const SerCtx *c, Ser z, const Ser x, const Ser y)
 {
     ser_zero(c, z);
+    count_steps(c, c->ntrip);
     Num t;
     num_init(&t);
     for (size_t n = 0; n < c->ntrip; n++) {
@@ -1581,6 +1623,13 @@ static const Num *get(SerEval *e, Node n)
         e->memo = xrealloc(e->memo, sizeof(Ser) * cap);
         memset(e->memo + e->memo_cap, 0, sizeof(Ser) * (cap - e->memo_cap));
         e->memo_cap = cap;
+    }
+    if (e->ctx->work && *e->ctx->work > series_work_limit) {
+        e->fail_limit = !e->fail_node;
+        snprintf(e->limit_why, sizeof e->limit_why, "the power series took more than %zu million steps (a lower "
+                 "--order, or a null space of fewer directions, keeps them smaller)", series_work_limit / 1000000);
+        fail(e, n, e->limit_why);
+        return NULL;
     }
     Ser z = ser_new(e->ctx);
     if (!eval_node(e, n, z) ||

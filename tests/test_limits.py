@@ -148,4 +148,63 @@ def exact_rationals_too_long_are_undetermined():
        '60000 digits' in out, out)
 
 
+@check
+def after_a_syntax_error_the_checks_stop_early():
+    # a sum over 4 million terms in a file that cannot compile: one error and a note, at once
+    path = source('broken_sum', 'param x[4000000] = 0.1;\nloss sum(i, (x[i] - 1)^2) $;\n')
+    r, wrote = hessgen(path, timeout=60)
+    lines = first_lines(r, 6)
+    ok(r.returncode == 1 and not wrote, r.stderr[:500])
+    ok(lines[0] == path + ":2:27: error: unexpected character '$' (U+0024)", lines)
+    ok(lines[3] == path + ':2:21: note: the checks stop here: after a syntax error they expand reductions and '
+       'functions only to 100000 steps', lines)
+    # the semantic errors of a file of ordinary size are still all reported
+    r, _ = hessgen(source('two_errors', 'param x;\nloss x + y $;\n'))
+    err = r.stderr.decode()
+    ok("error: unexpected character '$'" in err and "error: undefined name 'y'" in err and 'checks stop' not in err, err)
+
+
+@check
+def a_reduction_whose_body_ignores_the_index_is_counted_not_unrolled():
+    # found by the fuzzer: 33 million lowerings of x took 30 s and 2.7 GB, then the graph limit
+    path = source('index_free', 'param x, y;\nloss mean(i = 0..33333330, x) + sum(k = 1..40000000, y^2);\n')
+    r = subprocess.run([HESSGEN, '--print', path], capture_output=True, timeout=60)
+    out = r.stdout.decode()
+    ok(r.returncode == 0 and out.startswith('loss     L = x + 40000000*y^2\ngradient dL/dx = 1\n         '
+                                            'dL/dy = 80000000*y\nHessian  d2L/dydy = 80000000\n'), out + r.stderr.decode())
+
+
+@check
+def many_at_lines_over_many_parameters_cost_no_memory_per_line():
+    # 5000 points over 200000 parameters: kept, they were 4 GB of node numbers; compiling keeps none
+    import resource
+    text = 'param x[200000];\nloss sum(i, x[i]^2);\n' + 'at x = 0 expect min;\n' * 5000
+    r, wrote = hessgen(source('many_points', text))
+    ok(r.returncode == 0 and wrote, r.stderr[:500])
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ok(peak_mb < 1500, 'peak %.0f MB' % peak_mb)
+    # the exact classifier, which does keep them, refuses a model beyond its size at the first point
+    path = source('many_points_exact', 'param x[201];\nloss sum(i, x[i]^2);\n' + 'at x = 0 expect min;\n' * 3)
+    r = subprocess.run([HESSGEN, '--check', path], capture_output=True, timeout=60)
+    err = r.stderr.decode().split('\n')
+    ok(r.returncode == 1 and err[0] == path + ':3:1: error: the exact classifier works on the dense Hessian of at '
+       'most 200 parameters, and this model has 201; classify numerically instead (hessgen run FILE.hl classify)'
+       and len([e for e in err if 'error:' in e]) == 1, err[:6])
+    path = source('classify_201', 'param x[201];\nloss sum(i, x[i]^2);\n')
+    r = subprocess.run([HESSGEN, '--classify', path, '--at', 'x=0'], capture_output=True, timeout=60)
+    ok(r.returncode == 2 and b'at most 200 parameters, and this model has 201' in r.stderr, r.stderr[:300])
+
+
+@check
+def a_wide_null_space_stops_at_the_series_budget_and_keeps_the_lower_order_verdict():
+    # ten directions at order 8: the series took 210 million steps (2.2 s) before the budget; the
+    # minimum proven at order 4 stands, with the reason the higher order gave none
+    rc, out = check_line('wide_null', 'param x[10] = 0;\nloss sum(i = 0..8, 100*(x[i+1] - x[i]^2)^2 * (1 - x[i])^2);\n'
+                         'at x = 1 expect min;\n')
+    ok(rc == 0 and 'verdict min  ok' in out, out[:600])
+    ok('\n    order      8: undetermined (the expansion along the null space was stopped: the power series took '
+       'more than 100 million steps (a lower --order, or a null space of fewer directions, keeps them smaller) '
+       '(in ' in out and '); the verdict at order 4 stands\n' in out, out[-700:])
+
+
 sys.exit(checks.run())
