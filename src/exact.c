@@ -1315,12 +1315,15 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
         bool ok = true;
         Buf failure = {0};
         for (int it = 0; it <= K && ok; it++) {
-            for (uint32_t i = 0; i < n; i++) {
+            /* past the budget of steps the next evaluation stops, with the reason */
+            for (uint32_t i = 0; i < n && *c.work <= series_work_limit; i++) {
                 ser_zero(&c, theta[i]);
                 num_set(&theta[i][0], &pb->p[i]);
                 for (int j = 0; j < dnull; j++)
                     num_set(&theta[i][1 + j], &V[j][i]);
                 for (int k = 0; k < rk; k++) {
+                    if (num_is_zero(&in->pvec[k][i]))
+                        continue;
                     ser_scale(&c, tmp, phi[k], &in->pvec[k][i]);
                     ser_add(&c, theta[i], theta[i], tmp);
                 }

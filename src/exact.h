@@ -65,15 +65,15 @@ typedef struct {
     int *trip;              /* product table: (i, j, k) with monomial i * monomial j = k, i <= j */
     size_t ntrip;
     long *choose;           /* choose[n * (d + 1) + k] = C(n, k) for n <= d + K, k <= d */
-    size_t *work;           /* steps taken so far: ntrip per product, M per new series (the
-                               evaluator stops past series_work_limit) */
+    size_t *work;           /* steps taken so far: operations on rationals (the evaluator
+                               stops past series_work_limit) */
 } SerCtx;
 
-/* The steps one evaluator may take (per point and order): 100 million is 1 to 4 s. The
- * examples and tests need at most 114000 (HESSGEN_STATS=1 prints them), a positive definite
- * quartic in 30 null directions 60 million; a null space of 10 directions at order 8 took 400
- * million (6 s) before this limit, and gets `undetermined` with the reason. The fuzz harness
- * sets less, to keep each input within its time limit. */
+/* The steps one context may take (per point and order): 40 million, 1 to 3 s. The examples
+ * and tests need at most 250000 (HESSGEN_STATS=1 prints them), a positive definite quartic in
+ * 30 null directions 31 million; ten free directions among 20 parameters at order 8 took 400
+ * million (6 s) before this limit, and now get `undetermined` with the reason. The fuzz
+ * harness sets less, to keep each input within its time limit. */
 extern size_t series_work_limit;
 
 typedef Num *Ser;

@@ -926,9 +926,10 @@ void serctx_free(SerCtx *c)
     memset(c, 0, sizeof *c);
 }
 
-size_t series_work_limit = 100000000;
+size_t series_work_limit = 40000000;
 
-/* every operation on whole series counts its length; products count their table */
+/* A step is one operation on rationals: an operation on whole series counts its length, a
+ * product the products it made (and a little for its scan of the table). */
 static void count_steps(const SerCtx *c, size_t n)
 {
     if (c->work)
@@ -999,21 +1000,24 @@ bool ser_is_zero(const SerCtx *c, const Ser x)
 void ser_mul(const SerCtx *c, Ser z, const Ser x, const Ser y)
 {
     ser_zero(c, z);
-    count_steps(c, c->ntrip);
     Num t;
     num_init(&t);
+    size_t products = 0;
     for (size_t n = 0; n < c->ntrip; n++) {
         int i = c->trip[3 * n], j = c->trip[3 * n + 1], k = c->trip[3 * n + 2];
         if (!num_is_zero(&x[i]) && !num_is_zero(&y[j])) {
             num_mul(&t, &x[i], &y[j]);
             num_add(&z[k], &z[k], &t);
+            products++;
         }
         if (i != j && !num_is_zero(&x[j]) && !num_is_zero(&y[i])) {
             num_mul(&t, &x[j], &y[i]);
             num_add(&z[k], &z[k], &t);
+            products++;
         }
     }
     num_clear(&t);
+    count_steps(c, products + c->ntrip / 16); /* the scan of the table costs little beside them */
 }
 
 /* ---- univariate series of the elementary functions at a0 (coefficients c[0..K]) ---- */
@@ -1616,6 +1620,15 @@ static bool too_big(const SerCtx *c, const Ser z)
 
 static const Num *get(SerEval *e, Node n)
 {
+    /* checked before the memo too: the caller's own work between evaluations (the chord
+     * iteration's sums over the gradient) counts as well */
+    if (e->ctx->work && *e->ctx->work > series_work_limit) {
+        e->fail_limit = !e->fail_node;
+        snprintf(e->limit_why, sizeof e->limit_why, "the power series took more than %zu million steps (a lower "
+                 "--order, or a null space of fewer directions, keeps them smaller)", series_work_limit / 1000000);
+        fail(e, n, e->limit_why);
+        return NULL;
+    }
     if (n < e->memo_cap && e->memo[n])
         return e->memo[n];
     if (n >= e->memo_cap) {
@@ -1623,13 +1636,6 @@ static const Num *get(SerEval *e, Node n)
         e->memo = xrealloc(e->memo, sizeof(Ser) * cap);
         memset(e->memo + e->memo_cap, 0, sizeof(Ser) * (cap - e->memo_cap));
         e->memo_cap = cap;
-    }
-    if (e->ctx->work && *e->ctx->work > series_work_limit) {
-        e->fail_limit = !e->fail_node;
-        snprintf(e->limit_why, sizeof e->limit_why, "the power series took more than %zu million steps (a lower "
-                 "--order, or a null space of fewer directions, keeps them smaller)", series_work_limit / 1000000);
-        fail(e, n, e->limit_why);
-        return NULL;
     }
     Ser z = ser_new(e->ctx);
     if (!eval_node(e, n, z) ||
