@@ -285,6 +285,8 @@ void sema_run(const Program *prog, Model *model, const char *default_name, bool 
 /* Whether sema keeps a fixed-bound sum over constant arrays as a loop over a table (for code
  * generation; the exact classifier wants every term). Set before sema_run. */
 extern bool sema_const_loops;
+/* The most parameters a model may declare (10 million; the fuzz harness sets fewer). */
+extern long sema_max_params;
 /* The exact classifier's dense rational Hessian: beyond this many parameters an `at` line is an
  * error (its elimination grows with the cube: 200 parameters of a Hilbert matrix take 2.5 s) */
 enum { EXACT_MAX_PARAMS = 200 };

@@ -63,6 +63,7 @@ struct Env {
 };
 
 bool sema_const_loops;
+long sema_max_params = MAX_PARAMS;
 
 /* A loop over a constant table: which const array, at which row of it the loop starts. */
 typedef struct {
@@ -1582,8 +1583,8 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             }
             if (!ensure_sized(s) || s->kind != SYM_PARAM)
                 continue;
-            if (ntheta + s->size > MAX_PARAMS) {
-                diag_error(s->span, "more than %d parameters", MAX_PARAMS);
+            if (ntheta + s->size > sema_max_params) {
+                diag_error(s->span, "more than %ld parameters", sema_max_params);
                 s->broken = true;
                 continue;
             }
