@@ -65,12 +65,19 @@ static int front_end(const char *path)
             }
         } else {
             diff_hvp(&model, &deriv);
+            diff_row_range(&model, &deriv);
+            sched_share(&model, &deriv);
+            dag_freeze();
             dag_dump(sink, model.loss);
             print_formulas(sink, &model, &deriv);
+            ModelSchedules sched;
+            sched_model(&model, &deriv, &sched);
+            sched_dump(sink, &sched, &deriv);
             EmitOptions eo = {model.name, "fuzz.hl", true, CHECKED_AUTO};
             Buf c = {0}, h = {0};
-            emit_c(&c, &model, &deriv, &eo);
+            emit_c(&c, &model, &deriv, &sched, &eo);
             emit_header(&h, &model, &deriv, &eo);
+            sched_model_free(&sched);
             buf_free(&c);
             buf_free(&h);
             rc = 0;

@@ -22,6 +22,7 @@ Dag dag;
 Span dag_blame;
 uint32_t dag_max_nodes = DEFAULT_MAX_NODES;
 
+static bool frozen; /* dag_freeze: the graph is read-only from then on */
 static long *fixed_sizes; /* count + 1 per size id, 0: known at run time */
 static uint32_t nfixed_sizes;
 
@@ -135,6 +136,8 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     Node found = lookup(h, op, args, n, aux, q);
     if (found)
         return found;
+    if (frozen)
+        fatal("internal error: a node was made after the graph was frozen (scheduling and emission only read it)");
     if ((dag.table_used + 1) * 2 > dag.table_cap)
         table_grow();
     if (dag.nnodes >= dag_max_nodes)
@@ -158,7 +161,8 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         /* the operands' own bound: 4 per node allowed (the largest models have under 3) */
         if ((cap > 4096 && cap > 4 * (size_t)dag_max_nodes) || cap > MAX_GRAPH_OPERANDS)
             diag_fatal(dag_blame, "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
-                       "the derivatives of a deeply nested composition grow with the square of its depth",
+                       "long sums and products, whose derivatives repeat them (a product of k factors has k "
+                       "partial derivatives of k - 1 factors each)",
                        dag.nargs, dag_max_nodes);
         dag.args = xrealloc(dag.args, sizeof(Node) * cap);
         dag.args_cap = cap;
@@ -251,8 +255,14 @@ void dag_init(void)
     dag.minus_one = dag_int(-1);
 }
 
+void dag_freeze(void)
+{
+    frozen = true;
+}
+
 void dag_free(void)
 {
+    frozen = false;
     free(fixed_sizes);
     fixed_sizes = NULL;
     nfixed_sizes = 0;
@@ -591,6 +601,10 @@ static void factors_push(FactorList *l, Node base, long e)
  * into base and exponent so that like factors meet (R6: x^a * x^b = x^(a+b) for integers
  * a, b; at x = 0 with a < 0 < b the left side is 0*inf, undefined, and the right side its
  * continuous value, the usual convention of computer algebra). */
+/* The most factors a product may have and still be flattened into another (R5); above it the
+ * product stays one factor. Only dag_mul_keep lowers it from "no limit". */
+static uint32_t flat_limit = UINT32_MAX;
+
 static void factors_add(FactorList *l, Node x)
 {
     Op op = dag_op(x);
@@ -599,7 +613,7 @@ static void factors_add(FactorList *l, Node x)
         if (mpq_sgn(dag_rat(x)) == 0)
             l->zero = true;
         mpq_mul(l->c, l->c, dag_rat(x));
-    } else if (op == OP_MUL) {
+    } else if (op == OP_MUL && dag_nargs(x) <= flat_limit) {
         for (uint32_t i = 0; i < dag_nargs(x); i++)
             factors_add(l, dag_args(x)[i]);
     } else if (op == OP_POW && dag_is_int_const(dag_args(x)[1], &e)) {
@@ -672,6 +686,19 @@ Node dag_mul(Node a, Node b)
 {
     Node xs[2] = {a, b};
     return dag_mul_n(xs, 2);
+}
+
+/* R5': along a chain of derivatives (the adjoint of level k is the adjoint of level k+1 times
+ * a local factor), flattening would copy every factor above into every level: O(d^2) for a
+ * composition d deep. A product of more than KEEP_FACTORS factors is kept as one factor here,
+ * so each level adds O(1) operands. Exact: multiplication is associative. */
+Node dag_mul_keep(Node a, Node b)
+{
+    uint32_t outer = flat_limit;
+    flat_limit = KEEP_FACTORS;
+    Node r = dag_mul(a, b);
+    flat_limit = outer;
+    return r;
 }
 
 /* ---- powers ---- */
@@ -989,6 +1016,11 @@ static const char *const op_names[OP__COUNT] = {
 };
 
 /* Prints every node that the roots reach, in creation (topological) order. */
+const char *dag_op_name(Op op)
+{
+    return op_names[op];
+}
+
 void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
 {
     bool *seen = xcalloc(dag.nnodes, 1);

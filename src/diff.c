@@ -11,6 +11,8 @@
  *     on theta[j]: the structural sparsity comes from each node's dependency set. An entry
  *     that simplifies to an exact 0 is not a structural nonzero.
  *   - The Hessian-vector product is the same forward pass with the direction v as its seed.
+ *   - M_hess_row_range's outputs split each of these into the part linear in the outermost row
+ *     sums and the part free of rows.
  * A product's partial derivatives are products of all factors but one; the prefix and
  * suffix runs of its factors are created once per product so that the scheduler can build
  * each partial from two shared runs instead of multiplying k-1 factors again.
@@ -164,7 +166,7 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
             dag_blame = dag_span(n);
             for (uint32_t k = 0; k < nparam; k++)
                 if (inner[k] != dag.zero)
-                    PUSH(dag_param(k), dag_mul(adj, dag_rowsum(inner[k], dag_row_level(n), dag_row_size(n))));
+                    PUSH(dag_param(k), dag_mul_keep(adj, dag_rowsum(inner[k], dag_row_level(n), dag_row_size(n))));
             free(inner);
             continue;
         }
@@ -172,7 +174,7 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
         for (uint32_t i = 0; i < k; i++) {
             Node c = dag_args(n)[i];
             if (dag_has_param(c))
-                PUSH(c, dag_mul(adj, diff_partial(n, i)));
+                PUSH(c, dag_mul_keep(adj, diff_partial(n, i)));
         }
     }
 #undef PUSH
@@ -351,7 +353,7 @@ static Node forward(Node n)
         Node da = forward(dag_args(n)[i]);
         dag_blame = dag_span(n);
         if (da != dag.zero)
-            terms[m++] = dag_mul(diff_partial(n, i), da);
+            terms[m++] = dag_mul_keep(da, diff_partial(n, i));
     }
     Node r = m == 0 ? dag.zero : m == 1 ? terms[0] : dag_add_n(terms, m);
     free(terms);
@@ -462,8 +464,90 @@ static void hvp_pass(const Model *m, Deriv *d)
     free_deps();
 }
 
+/* ---- splitting a loss over rows (M_hess_row_range) ---- */
+
+/* The leaf w_free of M_hess_row_range: 1 in the part that starts at row 0, else 0. */
+static Node free_share(void)
+{
+    return dag_nrows(NO_SIZE);
+}
+
+/* n = rows + free, where rows is linear in the outermost row reductions over size 0 and free
+ * has none: then a part of the rows gives its share of rows, and free is added once. */
+static bool split_rows(Node n, Node *rows, Node *rest_free)
+{
+    if (!dag_has_rowsum(n)) {
+        *rows = dag.zero;
+        *rest_free = n;
+        return true;
+    }
+    if (dag_op(n) == OP_ROWSUM) {
+        *rows = n;
+        *rest_free = dag.zero;
+        return dag_row_level(n) == 0 && dag_row_size(n) == 0;
+    }
+    const Node *a = dag_args(n);
+    uint32_t k = dag_nargs(n);
+    if (dag_op(n) == OP_MUL) {
+        uint32_t which = k;
+        for (uint32_t i = 0; i < k; i++) {
+            if (!dag_has_rowsum(a[i]))
+                continue;
+            if (which < k)
+                return false; /* a product of two sums over rows */
+            which = i;
+        }
+        Node r, f;
+        if (!split_rows(a[which], &r, &f))
+            return false;
+        Node rest = dag_mul_without(n, which);
+        *rows = dag_mul(rest, r);
+        *rest_free = dag_mul(rest, f);
+        return true;
+    }
+    if (dag_op(n) != OP_ADD)
+        return false;
+    Node *rs = xmalloc(sizeof(Node) * k), *fs = xmalloc(sizeof(Node) * k), *terms = xmalloc(sizeof(Node) * k);
+    memcpy(terms, a, sizeof(Node) * k); /* splitting makes nodes, which may move the operand array */
+    bool ok = true;
+    for (uint32_t i = 0; i < k && ok; i++)
+        ok = split_rows(terms[i], &rs[i], &fs[i]);
+    if (ok) {
+        *rows = dag_add_n(rs, k);
+        *rest_free = dag_add_n(fs, k);
+    }
+    free(rs);
+    free(fs);
+    free(terms);
+    return ok;
+}
+
+/* The outputs of M_hess_row_range (loss, gradient, Hessian entries) as rows + w_free * free, or
+ * NULL when the loss cannot be split (several row counts, or a non-linear use of a sum). */
+void diff_row_range(const Model *m, Deriv *d)
+{
+    d->row_range = NULL;
+    if (m->ndata == 0 || m->nsizes != 1)
+        return;
+    size_t n = 1 + (size_t)d->n + d->nnz;
+    Node *outs = xmalloc(sizeof(Node) * n);
+    outs[0] = m->loss;
+    memcpy(outs + 1, d->grad, sizeof(Node) * d->n);
+    memcpy(outs + 1 + d->n, d->hess, sizeof(Node) * d->nnz);
+    for (size_t i = 0; i < n; i++) {
+        Node r, f;
+        if (!split_rows(outs[i], &r, &f)) {
+            free(outs);
+            return;
+        }
+        outs[i] = dag_add(r, dag_mul(free_share(), f));
+    }
+    d->row_range = outs;
+}
+
 void deriv_free(Deriv *d)
 {
+    free(d->row_range);
     free(d->grad);
     free(d->rows);
     free(d->cols);

@@ -180,6 +180,9 @@ static inline Span dag_span(Node n) { return dag.spans[n]; }
 
 void dag_init(void);
 void dag_free(void);
+/* After differentiation the graph is complete: from here on making a node is an internal error,
+ * so scheduling and emission provably read the graph and nothing else changes it. */
+void dag_freeze(void);
 static inline const NodeRec *dag_rec(Node n) { return &dag.nodes[n]; }
 static inline Op dag_op(Node n) { return (Op)dag.nodes[n].op; }
 static inline const Node *dag_args(Node n) { return dag.args + dag.nodes[n].args; }
@@ -221,6 +224,10 @@ Node dag_sub(Node a, Node b);
 Node dag_neg(Node a);
 Node dag_mul(Node a, Node b);
 Node dag_mul_n(const Node *xs, size_t n);
+/* a*b where a product operand of more than KEEP_FACTORS factors stays one factor (not
+ * flattened): derivative chains stay linear in their depth. */
+enum { KEEP_FACTORS = 8 };
+Node dag_mul_keep(Node a, Node b);
 Node dag_powq(Node base, mpq_srcptr e);
 Node dag_powi(Node base, long e);
 Node dag_recip(Node a);
@@ -236,6 +243,7 @@ long double dag_eval_const(Node n);
 /* The correctly rounded double nearest to q (round half to even). */
 double rat_to_double(mpq_srcptr q);
 void dag_dump(FILE *out, Node root_or_0);
+const char *dag_op_name(Op op); /* the name --dump prints: "mul", "tanh", ... */
 void dag_dump_nodes(FILE *out, const Node *roots, size_t n);
 
 /* ---- sema.c: names, shapes, ranges; lowers the tree to the graph ---- */
@@ -302,11 +310,15 @@ typedef struct {
     uint32_t *rows, *cols;
     Node *hess;       /* nnz nodes */
     Node *hvp;        /* n nodes, in the direction v = OP_DIR leaves */
+    Node *row_range;  /* M_hess_row_range's 1 + n + nnz outputs (loss, gradient, Hessian) as
+                         rows + w_free * rest, or NULL where the loss does not split by rows */
 } Deriv;
 
 void diff_gradient(const Model *m, Deriv *d);
 void diff_hessian(const Model *m, Deriv *d);
 void diff_hvp(const Model *m, Deriv *d);
+/* d->row_range, for a loss over one row count that is linear in its outermost row sums. */
+void diff_row_range(const Model *m, Deriv *d);
 void deriv_free(Deriv *d);
 /* The derivative of node n with respect to its i-th operand, as a node. */
 Node diff_partial(Node n, uint32_t i);
@@ -357,6 +369,24 @@ void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *aft
  * the result of another wait for a later loop. */
 void sched_build_rows(Schedule *s, const Node *outputs, size_t n);
 void sched_free(Schedule *s);
+/* Every schedule the generated functions need, built by sched_model (the scheduling phase). */
+typedef struct {
+    bool loops;       /* sums over rows, run-time or fixed: the schedules hold loops */
+    Schedule loss;    /* the loss */
+    Schedule grad;    /* loss and gradient */
+    Schedule hess;    /* loss and Hessian entries (dense and sparse Hessians) */
+    Schedule hess_grad; /* what the gradient adds to hess (straight-line code only) */
+    Schedule hval;    /* the Hessian entries alone */
+    Schedule hvp;     /* the Hessian times v */
+    Schedule rows;    /* M_hess_row_range's outputs, when d->row_range */
+} ModelSchedules;
+/* The last nodes the graph gets, before it is frozen: the products the schedules may share
+ * (sched_prepare over every output). */
+void sched_share(const Model *m, const Deriv *d);
+void sched_model(const Model *m, const Deriv *d, ModelSchedules *s);
+void sched_model_free(ModelSchedules *s);
+/* --dump=sched: every schedule as numbered steps, loops indented, in a stable text. */
+void sched_dump(FILE *out, const ModelSchedules *s, const Deriv *d);
 void sched_release(void); /* frees the plans kept for all schedules, at exit */
 /* Which helpers (sigmoid, softplus, ...) a schedule uses, as a bit set over Op. */
 void sched_ops_used(const Schedule *s, bool used[OP__COUNT]);
@@ -390,7 +420,7 @@ typedef struct {
     int checked;             /* --checked: trace values that are not finite to their source (checked.c) */
 } EmitOptions;
 
-void emit_c(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
+void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 
 /* ---- checked.c: what --checked adds to the C (the sites of non-finite values) ---- */

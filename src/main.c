@@ -1,9 +1,10 @@
 /* main.c: the command line, and the pipeline as a straight list of phases.
  *
  *   hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print]
- *           [--dump=ast|dag|grad|hess] [--version] [--help]
+ *           [--dump=ast|dag|grad|hess|sched] [--version] [--help]
  *
- * read -> parse -> sema (lower to the graph) -> diff (gradient, Hessian, Hv) -> emit.
+ * read -> parse -> sema (lower to the graph) -> diff (gradient, Hessian, Hv, row ranges) ->
+ * the graph frozen -> sched (straight-line schedules and row loops) -> emit.
  * On any error nothing is written: output goes to a temporary file beside the target,
  * renamed over it only when all of it is written, so an existing file is never clobbered.
  * Exit status: 0 done, 1 errors in the input (or an output that cannot be written),
@@ -22,7 +23,7 @@ enum { MAX_SOURCE = 64 << 20 };
 
 static const char usage[] =
     "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
-    "               [--dump=ast|dag|grad|hess] [--checked] [--max-nodes N] [--version] [--help]\n"
+    "               [--dump=ast|dag|grad|hess|sched] [--checked] [--max-nodes N] [--version] [--help]\n"
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
     "       hessgen run FILE.hl classify|newton|gd|scan|plot [ARGS...]\n";
@@ -38,7 +39,7 @@ static const char help[] =
     "  --print          show the gradient and Hessian as formulas\n"
     "  --main           add the analyzer's main() (classify, newton, gd, scan): build\n"
     "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
-    "  --dump=WHAT      print a phase's representation: ast, dag, grad or hess\n"
+    "  --dump=WHAT      print a phase's representation: ast, dag, grad, hess or sched\n"
     "  --checked        generated code that traces a value that is not finite (NaN, inf) to\n"
     "                   the quantity and entry it reached and the .hl line:column of the\n"
     "                   expression that made it: M_fault_get, M_fault_text, M_fault_handler\n"
@@ -134,8 +135,9 @@ static int parse_args(int argc, char **argv, Options *o)
             o->with_main = true;
         } else if (strncmp(a, "--dump=", 7) == 0) {
             o->dump = a + 7;
-            if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess")) {
-                fprintf(stderr, "hessgen: --dump takes ast, dag, grad or hess, not '%s'\n", o->dump);
+            if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess") &&
+                strcmp(o->dump, "sched")) {
+                fprintf(stderr, "hessgen: --dump takes ast, dag, grad, hess or sched, not '%s'\n", o->dump);
                 return 2;
             }
         } else if (a[0] == '-' && a[1] != 0) {
@@ -381,6 +383,7 @@ static int compile(int argc, char **argv)
     else
         memset(&model, 0, sizeof model);
     Deriv deriv = {0};
+    ModelSchedules sched = {0};
     Buf c_text = {0}, h_text = {0};
     rc = 1;
     if (diag_error_count() == 0 && !model.loss)
@@ -405,6 +408,20 @@ static int compile(int argc, char **argv)
         }
         if (opt.print)
             print_formulas(stdout, &model, &deriv);
+        /* the last nodes: M_hess_row_range's split and the products the schedules share (after
+         * the dumps and formulas, which a limit met here then leaves whole) */
+        if (!opt.check && !opt.classify) {
+            diff_row_range(&model, &deriv);
+            sched_share(&model, &deriv);
+        }
+        dag_freeze(); /* the phases below only read the graph */
+        bool want_c = opt.output || (!opt.print && !opt.dump);
+        bool dump_sched = opt.dump && strcmp(opt.dump, "sched") == 0;
+        if (!opt.check && !opt.classify && (want_c || dump_sched)) {
+            sched_model(&model, &deriv, &sched);
+            if (dump_sched)
+                sched_dump(stdout, &sched, &deriv);
+        }
 
         if ((opt.check || opt.classify) && model.ndata) {
             /* the rows are known only at run time: there is no exact point to decide */
@@ -425,7 +442,6 @@ static int compile(int argc, char **argv)
             goto cleanup;
         }
         EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main, opt.checked};
-        bool want_c = opt.output || (!opt.print && !opt.dump);
         rc = 0;
         if ((want_c || opt.header) && strcmp(eo.prefix, "hessgen") == 0) {
             /* a file named hessgen.hl: its prefix would clash with the type hessgen_model */
@@ -435,7 +451,7 @@ static int compile(int argc, char **argv)
         } else if (want_c) {
             if (!opt.with_main) /* the analyzer asks for the dense Hessian knowingly */
                 warn_dense_hessian(&model, &deriv, eo.prefix);
-            emit_c(&c_text, &model, &deriv, &eo);
+            emit_c(&c_text, &model, &deriv, &sched, &eo);
             if (!write_atomically(opt.output ? opt.output : "-", &c_text))
                 rc = 1;
         }
@@ -451,6 +467,7 @@ cleanup:
         fprintf(stderr, "hessgen: graph of %u nodes and %zu operands\n", dag.nnodes, dag.nargs);
     buf_free(&c_text);
     buf_free(&h_text);
+    sched_model_free(&sched);
     deriv_free(&deriv);
     model_free(&model);
     free(stem);

@@ -453,6 +453,132 @@ void sched_ops_used(const Schedule *s, bool used[OP__COUNT])
     }
 }
 
+/* ---- the scheduling phase: every schedule of the generated functions ---- */
+
+/* loss, gradient and Hessian entries in one list: the outputs the schedules share */
+static Node *all_outputs(const Model *m, const Deriv *d)
+{
+    Node *outs = xmalloc(sizeof(Node) * ((size_t)d->n + d->nnz + 1));
+    outs[0] = m->loss;
+    memcpy(outs + 1, d->grad, sizeof(Node) * d->n);
+    memcpy(outs + 1 + d->n, d->hess, sizeof(Node) * d->nnz);
+    return outs;
+}
+
+void sched_share(const Model *m, const Deriv *d)
+{
+    Node *outs = all_outputs(m, d);
+    sched_prepare(outs, (size_t)d->n + 1 + d->nnz);
+    if (d->hvp)
+        sched_prepare(d->hvp, d->n);
+    if (d->row_range)
+        sched_prepare(d->row_range, (size_t)d->n + 1 + d->nnz);
+    free(outs);
+}
+
+void sched_model(const Model *m, const Deriv *d, ModelSchedules *s)
+{
+    uint32_t N = d->n;
+    memset(s, 0, sizeof *s);
+    Node *outs = all_outputs(m, d);
+    s->loops = m->nsizes + m->nfixed > 0;
+    if (!s->loops) {
+        sched_build(&s->loss, outs, 1, NULL);
+        sched_build(&s->grad, outs, (size_t)N + 1, NULL);
+        /* the Hessian functions: loss and Hessian, then what the gradient adds */
+        memmove(outs + 1, outs + 1 + N, sizeof(Node) * d->nnz);
+        sched_build(&s->hess, outs, (size_t)1 + d->nnz, NULL);
+        sched_build(&s->hess_grad, d->grad, N, &s->hess);
+        sched_build(&s->hval, d->hess, d->nnz, NULL);
+        sched_build(&s->hvp, d->hvp, N, NULL);
+    } else {
+        /* over data, one pass over the rows computes the gradient with the Hessian */
+        sched_build_rows(&s->loss, outs, 1);
+        sched_build_rows(&s->grad, outs, (size_t)N + 1);
+        sched_build_rows(&s->hess, outs, (size_t)N + 1 + d->nnz);
+        sched_build_rows(&s->hval, d->hess, d->nnz);
+        sched_build_rows(&s->hvp, d->hvp, N);
+        if (d->row_range)
+            sched_build_rows(&s->rows, d->row_range, (size_t)N + 1 + d->nnz);
+    }
+    free(outs);
+}
+
+void sched_model_free(ModelSchedules *s)
+{
+    sched_free(&s->loss);
+    sched_free(&s->grad);
+    sched_free(&s->hess);
+    sched_free(&s->hess_grad);
+    sched_free(&s->hval);
+    sched_free(&s->hvp);
+    sched_free(&s->rows);
+}
+
+/* An operand as --dump=sched shows it: a leaf by what it is, anything else by its node. */
+static void dump_item(FILE *out, Node x)
+{
+    switch (dag_op(x)) {
+    case OP_CONST:
+        mpq_out_str(out, 10, dag_rat(x));
+        break;
+    case OP_PARAM:
+        fprintf(out, "theta[%u]", dag_rec(x)->aux);
+        break;
+    case OP_DIR:
+        fprintf(out, "v[%u]", dag_rec(x)->aux);
+        break;
+    case OP_DATA:
+        fprintf(out, "data[array %u, offset %u, level %u]", dag_data_array(x), dag_data_offset(x), dag_data_level(x));
+        break;
+    case OP_NROWS:
+        fprintf(out, "rows[%u]", dag_row_size(x));
+        break;
+    default:
+        fprintf(out, "n%u", x);
+    }
+}
+
+static void dump_schedule(FILE *out, const Schedule *s, int depth)
+{
+    for (uint32_t i = 0; i < s->nsteps; i++) {
+        const Step *st = &s->steps[i];
+        fprintf(out, "%*s", 2 * depth + 2, "");
+        if (st->loop) {
+            const Loop *l = st->loop;
+            fprintf(out, "loop level %u over size %u, accumulating", l->level, l->size);
+            for (uint32_t k = 0; k < l->nsums; k++)
+                fprintf(out, " n%u", l->sums[k]);
+            fputs(":\n", out);
+            dump_schedule(out, &l->body, depth + 1);
+            continue;
+        }
+        Op op = dag_op(st->node);
+        fprintf(out, "n%u = %s(", st->node, dag_op_name(op));
+        for (uint32_t k = 0; k < st->nitems; k++) {
+            Node x = st->items[k];
+            /* an inverse item: 1/x in a product, -x in a sum */
+            fprintf(out, "%s%s", k ? ", " : "", !(x & SCHED_INV) ? "" : op == OP_MUL ? "1/" : "-");
+            dump_item(out, x & ~SCHED_INV);
+        }
+        fputs(")\n", out);
+    }
+}
+
+void sched_dump(FILE *out, const ModelSchedules *s, const Deriv *d)
+{
+    static const char *const names[] = {"loss", "grad", "hess", "hess_grad", "hess_values", "hvp", "hess_row_range"};
+    const Schedule *all[] = {&s->loss, &s->grad, &s->hess, &s->hess_grad, &s->hval, &s->hvp, &s->rows};
+    for (int k = 0; k < 7; k++) {
+        if (k == 3 && s->loops)
+            continue; /* over rows, hess computes the gradient too */
+        if (k == 6 && !d->row_range)
+            continue;
+        fprintf(out, "schedule %s: %u step%s\n", names[k], all[k]->nsteps, all[k]->nsteps == 1 ? "" : "s");
+        dump_schedule(out, all[k], 0);
+    }
+}
+
 void sched_release(void)
 {
     for (size_t i = 0; i < nblocks; i++)

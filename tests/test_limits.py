@@ -94,11 +94,16 @@ def the_graph_limit_names_the_expression_that_grew():
     path = source('nodes_ok', rosen)
     r, wrote = hessgen(path)
     ok(r.returncode == 0 and wrote, r.stderr[:500])
-    # a deep composition: its Hessian grows with the square of the depth, past 4 operands a node
-    r = refused('composition', 'param x;\nloss ' + 'exp(' * 3000 + 'x' + ')' * 3000 + ';\n',
-                '2:2882: error: the expression graph grew past 261839 operands here (4 per node of --max-nodes '
-                '100000): the derivatives of a deeply nested composition grow with the square of its depth',
-                '--max-nodes', '100000')
+    # a product of 3000 factors: its gradient's partials hold 2999 factors each, past 4 operands a node
+    r = refused('product', 'param x[3000];\nloss exp(prod(i = 0..2999, x[i]));\n',
+                '2:10: error: the expression graph grew past 262080 operands here (4 per node of --max-nodes '
+                '100000): long sums and products, whose derivatives repeat them (a product of k factors has k '
+                'partial derivatives of k - 1 factors each)', '--max-nodes', '100000')
+    # a composition 3000 deep stays linear in its depth (each level's adjoint reuses the one above):
+    # under the same limits it compiles (before issue 15 it grew with the square of the depth)
+    path3000 = source('composition', 'param x;\nloss ' + 'exp(' * 3000 + 'x' + ')' * 3000 + ';\n')
+    r, wrote = hessgen(path3000, '--max-nodes', '100000')
+    ok(r.returncode == 0 and wrote, r.stderr[:500])
     for bad in ('0', '99', '-5', 'lots', '1e9x'):
         r = subprocess.run([HESSGEN, path, '--max-nodes', bad, '-o', os.path.join(WORK.name, 'x.c')],
                            capture_output=True)
