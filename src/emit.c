@@ -8,6 +8,8 @@
  *   - every constant is printed with the fewest digits that read back as the same double;
  *   - evaluation functions allocate nothing and touch no global that can change, so they are
  *     reentrant; each is one straight-line schedule of `const double` temporaries;
+ *   - the Hessian's code is written once (P_hess_core): the dense, sparse, values-only and
+ *     row-range Hessians call it (with --checked each has its own, so a fault names it);
  *   - sigmoid and softplus go through small overflow-safe helpers; log1p and expm1 are C's.
  */
 #include <math.h>
@@ -724,7 +726,7 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
                   "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
                P, P, P);
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values);\n", P, D);
-    buf_printf(b, "/* The same nonzeros alone, with no loss or gradient: the least work for the Hessian. */\n");
+    buf_printf(b, "/* The same nonzeros alone, without the gradient. */\n");
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values);\n", P, D);
     if (rows) {
         buf_printf(b, "/* What rows [begin, end) of '%s' add to the loss (returned), gradient (unless NULL) and\n"
@@ -1163,14 +1165,22 @@ static void put_table_ints(Buf *b, const char *name, const uint32_t *v, uint32_t
 
 /* The start of an evaluation function over data: the check (on failure, `fail` stores NaN in
  * the outputs and returns), then the counts and array pointers as locals. */
+static void put_data_locals(Buf *b);
+
 static void put_data_prologue(Buf *b, const char *fail)
 {
-    const Model *m = E.m;
-    if (m->ndata == 0) {
+    if (E.m->ndata == 0) {
         buf_puts(b, "    (void)theta;\n");
         return;
     }
     buf_printf(b, "    if (%s_data_check(data) != 0) {\n%s    }\n", E.P, fail);
+    put_data_locals(b);
+}
+
+/* The counts and array pointers of the data set as locals (checked by the caller). */
+static void put_data_locals(Buf *b)
+{
+    const Model *m = E.m;
     for (uint32_t s = 0; s < m->nsizes; s++)
         buf_printf(b, "    const size_t N_%s = data->%s;\n    (void)N_%s;\n", m->sizes[s].name, m->sizes[s].name,
                    m->sizes[s].name);
@@ -1356,6 +1366,192 @@ static void put_hess_zero(Buf *b, const Deriv *d)
         buf_printf(b, "    for (size_t k = 0; k < (size_t)%u * %u; k++)\n        hess[k] = 0.0;\n", d->n, d->n);
 }
 
+/* ---- the Hessian functions ---- */
+
+/* M_hvp: the same in both layouts. */
+static void put_hvp(Buf *b, const Deriv *d, const Schedule *s_hvp)
+{
+    const char *P = E.P;
+    char nparam[200];
+    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
+    E.fstart = b->len;
+    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, data_param());
+    put_enter(b, true);
+    put_data_prologue(b, fail_fill("hv", nparam, false));
+    E.has_v = true;
+    put_body(b, s_hvp);
+    E.has_v = false;
+    put_outputs(b, "    ", "hv", d->hvp, d->n);
+    put_end(b, "hvp", 0, false, "hv", "Hessian-vector product", 1, nparam);
+    function_end(b);
+}
+
+/* With --checked: each Hessian function computes its own entries, so that a fault names the
+ * function and the entry in its own layout. */
+static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, const Schedule *s_hess_grad,
+                               const Schedule *s_hval, const Schedule *s_hvp, const Schedule *s_rows,
+                               const char *grad_nan, const char *nn, const char *nnz)
+{
+    const char *P = E.P, *D = data_param();
+    const Model *m = E.m;
+    const Node *rows = d->row_range;
+    uint32_t N = d->n;
+    /* dense Hessian */
+    E.fstart = b->len;
+    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+    put_enter(b, false);
+    put_prologue_with_grad(b, grad_nan, "hess", nn);
+    put_hess_zero(b, d);
+    put_body(b, s_hess);
+    put_optional_grad(b, s_hess_grad, d);
+    put_hess_stores(b, d, d->hess);
+    put_end(b, "hess", m->loss, true, "hess", "Hessian", 2, nn);
+    function_end(b);
+
+    put_hvp(b, d, s_hvp);
+
+    /* sparse Hessian: the same schedule as the dense one */
+    E.fstart = b->len;
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
+    put_enter(b, false);
+    put_prologue_with_grad(b, grad_nan, "values", nnz);
+    put_body(b, s_hess);
+    put_optional_grad(b, s_hess_grad, d);
+    put_outputs(b, "    ", "values", d->hess, d->nnz);
+    put_end(b, "hess_sparse", m->loss, true, "values", "Hessian", 3, nnz);
+    function_end(b);
+
+    /* the sparse Hessian alone */
+    E.fstart = b->len;
+    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n    (void)values;\n", P, D);
+    put_enter(b, false);
+    put_data_prologue(b, fail_fill("values", nnz, false));
+    put_body(b, s_hval);
+    put_outputs(b, "    ", "values", d->hess, d->nnz);
+    put_end(b, "hess_values", 0, false, "values", "Hessian", 3, nnz);
+    function_end(b);
+
+    /* a part of the rows */
+    if (rows) {
+        E.fstart = b->len;
+        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
+        Buf f = {0};
+        buf_puts(&f, grad_nan);
+        buf_puts(&f, fail_fill("hess", nn, true));
+        put_enter(b, false);
+        put_data_prologue(b, f.data);
+        buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
+        buf_free(&f);
+        buf_puts(b, "    const size_t row_begin = begin, row_end = end;\n"
+                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
+                    "    (void)w_free;\n");
+        put_hess_zero(b, d);
+        E.split_size = 0;
+        put_body(b, s_rows);
+        E.split_size = -1;
+        buf_puts(b, "    if (grad != NULL) {\n");
+        put_outputs(b, "        ", "grad", rows + 1, N);
+        buf_puts(b, "    }\n");
+        put_hess_stores(b, d, rows + 1 + N);
+        put_end(b, "hess_row_range", rows[0], true, "hess", "Hessian", 2, nn);
+        function_end(b);
+    }
+}
+
+/* Without --checked: one body computes the Hessian's nonzeros (P_hess_core), and the four
+ * Hessian functions call it: M_hess and M_hess_row_range spread its values over the dense
+ * matrix in place (P_hess_expand), M_hess_sparse returns them, M_hess_values passes no
+ * gradient. The C then holds the Hessian's code once instead of four times. */
+static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, const Schedule *s_hess_grad,
+                                const Schedule *s_hvp, const Schedule *s_rows, const char *grad_nan,
+                                const char *nn, const char *nnz)
+{
+    const char *P = E.P, *D = data_param();
+    const Model *m = E.m;
+    const Node *rows = d->row_range;
+    uint32_t N = d->n;
+    bool data = m->ndata > 0;
+    const char *pass = data ? ", data" : "";
+    char range[300];
+    snprintf(range, sizeof range, "%s", rows ? ", 0, N_" : "");
+    if (rows)
+        snprintf(range, sizeof range, ", 0, N_%s", m->sizes[0].name);
+
+    /* the values in hess[0..nnz) spread in place */
+    buf_printf(b, "/* The Hessian's nonzeros, in hess[0..%s_hess_nnz), spread in place over the dense matrix,\n"
+                  "   both triangles. The t-th lower-triangle entry (i, j) in row-major order has t <= i*N + j,\n"
+                  "   so moving from the last to the first never overwrites a value not yet moved. */\n"
+                  "static void %s_hess_expand(double *hess)\n{\n"
+                  "    for (size_t k = %u; k < %s; k++)\n        hess[k] = 0.0;\n", P, P, d->nnz, nn);
+    if (d->nnz > 0)
+        buf_printf(b, "    for (size_t t = %u; t-- > 0;) {\n"
+                      "        const double h = hess[t];\n        hess[t] = 0.0;\n"
+                      "        hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]] = h;\n    }\n"
+                      "    for (size_t t = 0; t < %u; t++)\n"
+                      "        if (%s_hess_rows[t] != %s_hess_cols[t])\n"
+                      "            hess[(size_t)%s_hess_cols[t] * %u + (size_t)%s_hess_rows[t]] =\n"
+                      "                hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]];\n",
+                   d->nnz, P, N, P, d->nnz, P, P, P, N, P, P, N, P);
+    buf_puts(b, "}\n\n");
+
+    /* the one body */
+    E.fstart = b->len;
+    if (rows) {
+        buf_printf(b, "static double %s_hess_core(const double *theta%s, size_t row_begin, size_t row_end, double *grad, "
+                      "double *values)\n{\n    (void)values;\n    (void)theta;\n", P, D);
+        put_data_locals(b);
+        buf_puts(b, "    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
+                    "    (void)w_free;\n");
+        E.split_size = 0;
+        put_body(b, s_rows);
+        E.split_size = -1;
+        buf_puts(b, "    if (grad != NULL) {\n");
+        put_outputs(b, "        ", "grad", rows + 1, N);
+        buf_puts(b, "    }\n");
+        put_outputs(b, "    ", "values", rows + 1 + N, d->nnz);
+        put_end(b, "hess_core", rows[0], false, NULL, NULL, 0, NULL);
+    } else {
+        buf_printf(b, "static double %s_hess_core(const double *theta%s, double *grad, double *values)\n{\n"
+                      "    (void)values;\n    (void)theta;\n", P, D);
+        if (data)
+            put_data_locals(b);
+        put_body(b, s_hess);
+        put_optional_grad(b, s_hess_grad, d);
+        put_outputs(b, "    ", "values", d->hess, d->nnz);
+        put_end(b, "hess_core", m->loss, false, NULL, NULL, 0, NULL);
+    }
+    function_end(b);
+
+    /* the dense Hessian */
+    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+    put_prologue_with_grad(b, grad_nan, "hess", nn);
+    buf_printf(b, "    const double loss = %s_hess_core(theta%s%s, grad, hess);\n    %s_hess_expand(hess);\n"
+                  "    return loss;\n}\n\n", P, pass, range, P);
+
+    put_hvp(b, d, s_hvp);
+
+    /* the sparse Hessian, and its nonzeros alone */
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
+    put_prologue_with_grad(b, grad_nan, "values", nnz);
+    buf_printf(b, "    return %s_hess_core(theta%s%s, grad, values);\n}\n\n", P, pass, range);
+    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("values", nnz, false));
+    buf_printf(b, "    (void)%s_hess_core(theta%s%s, NULL, values);\n}\n\n", P, pass, range);
+
+    /* a part of the rows */
+    if (rows) {
+        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
+        Buf f = {0};
+        buf_puts(&f, grad_nan);
+        buf_puts(&f, fail_fill("hess", nn, true));
+        put_data_prologue(b, f.data);
+        buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
+        buf_free(&f);
+        buf_printf(b, "    const double loss = %s_hess_core(theta, data, begin, end, grad, hess);\n    %s_hess_expand(hess);\n"
+                      "    return loss;\n}\n\n", P, P);
+    }
+}
+
 void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, const EmitOptions *o)
 {
     const char *P = o->prefix;
@@ -1447,78 +1643,12 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         put_end(b, "grad", m->loss, true, NULL, NULL, 0, NULL);
         function_end(b);
 
-        /* dense Hessian */
-        E.fstart = b->len;
-        buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
-        put_enter(b, false);
-        put_prologue_with_grad(b, grad_nan, "hess", nn);
-        put_hess_zero(b, d);
-        put_body(b, s_hess);
-        put_optional_grad(b, s_hess_grad, d);
-        put_hess_stores(b, d, d->hess);
-        put_end(b, "hess", m->loss, true, "hess", "Hessian", 2, nn);
-        function_end(b);
-
-        /* Hessian-vector product */
-        E.fstart = b->len;
-        buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, D);
-        put_enter(b, true);
-        put_data_prologue(b, fail_fill("hv", nparam, false));
-        E.has_v = true;
-        put_body(b, s_hvp);
-        E.has_v = false;
-        put_outputs(b, "    ", "hv", d->hvp, N);
-        put_end(b, "hvp", 0, false, "hv", "Hessian-vector product", 1, nparam);
-        function_end(b);
-
-        /* sparse Hessian: the same schedule as the dense one */
         char nnz[64];
         snprintf(nnz, sizeof nnz, "%u", d->nnz);
-        E.fstart = b->len;
-        buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
-        put_enter(b, false);
-        put_prologue_with_grad(b, grad_nan, "values", nnz);
-        put_body(b, s_hess);
-        put_optional_grad(b, s_hess_grad, d);
-        put_outputs(b, "    ", "values", d->hess, d->nnz);
-        put_end(b, "hess_sparse", m->loss, true, "values", "Hessian", 3, nnz);
-        function_end(b);
-
-        /* the sparse Hessian alone */
-        E.fstart = b->len;
-        buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n    (void)values;\n", P, D);
-        put_enter(b, false);
-        put_data_prologue(b, fail_fill("values", nnz, false));
-        put_body(b, s_hval);
-        put_outputs(b, "    ", "values", d->hess, d->nnz);
-        put_end(b, "hess_values", 0, false, "values", "Hessian", 3, nnz);
-        function_end(b);
-    }
-
-    /* a part of the rows */
-    if (rows) {
-        E.fstart = b->len;
-        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
-        Buf f = {0};
-        buf_puts(&f, grad_nan);
-        buf_puts(&f, fail_fill("hess", nn, true));
-        put_enter(b, false);
-        put_data_prologue(b, f.data);
-        buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
-        buf_free(&f);
-        buf_puts(b, "    const size_t row_begin = begin, row_end = end;\n"
-                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
-                    "    (void)w_free;\n");
-        put_hess_zero(b, d);
-        E.split_size = 0;
-        put_body(b, s_rows);
-        E.split_size = -1;
-        buf_puts(b, "    if (grad != NULL) {\n");
-        put_outputs(b, "        ", "grad", rows + 1, N);
-        buf_puts(b, "    }\n");
-        put_hess_stores(b, d, rows + 1 + N);
-        put_end(b, "hess_row_range", rows[0], true, "hess", "Hessian", 2, nn);
-        function_end(b);
+        if (E.checked)
+            put_hessians_apart(b, d, s_hess, s_hess_grad, s_hval, s_hvp, s_rows, grad_nan, nn, nnz);
+        else
+            put_hessians_shared(b, d, s_hess, s_hess_grad, s_hvp, s_rows, grad_nan, nn, nnz);
     }
 
     if (loops)
