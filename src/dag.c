@@ -601,11 +601,13 @@ static void factors_push(FactorList *l, Node base, long e)
  * into base and exponent so that like factors meet (R6: x^a * x^b = x^(a+b) for integers
  * a, b; at x = 0 with a < 0 < b the left side is 0*inf, undefined, and the right side its
  * continuous value, the usual convention of computer algebra). */
-/* The most factors a product may have and still be flattened into another (R5); above it the
- * product stays one factor. Only dag_mul_keep lowers it from "no limit". */
+/* The most factors the first operand of a product may have and still be flattened into it
+ * (R5); above it that operand stays one factor. Only dag_mul_keep lowers it from "no limit",
+ * and then a product inside an operand (one kept whole before) stays whole too. */
 static uint32_t flat_limit = UINT32_MAX;
+static bool keeping;
 
-static void factors_add(FactorList *l, Node x)
+static void factors_add(FactorList *l, Node x, uint32_t limit)
 {
     Op op = dag_op(x);
     long e;
@@ -613,9 +615,9 @@ static void factors_add(FactorList *l, Node x)
         if (mpq_sgn(dag_rat(x)) == 0)
             l->zero = true;
         mpq_mul(l->c, l->c, dag_rat(x));
-    } else if (op == OP_MUL && dag_nargs(x) <= flat_limit) {
+    } else if (op == OP_MUL && dag_nargs(x) <= limit) {
         for (uint32_t i = 0; i < dag_nargs(x); i++)
-            factors_add(l, dag_args(x)[i]);
+            factors_add(l, dag_args(x)[i], keeping ? 0 : limit);
     } else if (op == OP_POW && dag_is_int_const(dag_args(x)[1], &e)) {
         factors_push(l, dag_args(x)[0], e);
     } else {
@@ -634,7 +636,7 @@ Node dag_mul_n(const Node *xs, size_t n)
     mpq_init(l.c);
     mpq_set_ui(l.c, 1, 1);
     for (size_t i = 0; i < n; i++)
-        factors_add(&l, xs[i]);
+        factors_add(&l, xs[i], i == 0 || !keeping ? flat_limit : UINT32_MAX);
     Node r;
     if (l.zero) {
         /* R7: 0*x = 0. Exact for finite x; the graph's values are finite wherever the
@@ -690,14 +692,19 @@ Node dag_mul(Node a, Node b)
 
 /* R5': along a chain of derivatives (the adjoint of level k is the adjoint of level k+1 times
  * a local factor), flattening would copy every factor above into every level: O(d^2) for a
- * composition d deep. A product of more than KEEP_FACTORS factors is kept as one factor here,
- * so each level adds O(1) operands. Exact: multiplication is associative. */
+ * composition d deep. An adjoint a of more than KEEP_FACTORS factors is kept as one factor
+ * here, so each level adds O(1) operands; the local factor b is flattened as usual, so that
+ * a partial of a long product keeps its shared prefix and suffix runs. Exact: multiplication
+ * is associative. */
 Node dag_mul_keep(Node a, Node b)
 {
     uint32_t outer = flat_limit;
+    bool outer_keeping = keeping;
     flat_limit = KEEP_FACTORS;
+    keeping = true;
     Node r = dag_mul(a, b);
     flat_limit = outer;
+    keeping = outer_keeping;
     return r;
 }
 

@@ -224,8 +224,8 @@ Node dag_sub(Node a, Node b);
 Node dag_neg(Node a);
 Node dag_mul(Node a, Node b);
 Node dag_mul_n(const Node *xs, size_t n);
-/* a*b where a product operand of more than KEEP_FACTORS factors stays one factor (not
- * flattened): derivative chains stay linear in their depth. */
+/* a*b where a, a product of more than KEEP_FACTORS factors, stays one factor (not flattened):
+ * derivative chains stay linear in their depth. */
 enum { KEEP_FACTORS = 8 };
 Node dag_mul_keep(Node a, Node b);
 Node dag_powq(Node base, mpq_srcptr e);
