@@ -5,16 +5,23 @@
 # generation and in exact mode; the data loaders on fuzz/data, fuzz/corpus/data and
 # fuzz/regressions/data; the analyzer's arguments on fuzz/args, fuzz/corpus/args and
 # fuzz/regressions/args (fuzz/corpus: the campaigns' queues, minimized by afl-cmin). Fails if any input crashes or
-# runs out of time.   fuzz/replay.sh BUILD_DIR
+# runs out of time.   fuzz/replay.sh BUILD_DIR [codegen|exact]
+# (codegen: the front end in code generation and the data loaders; exact: the front end in exact
+# mode and the analyzer's arguments; neither: all of it)
 set -e
 build=$1
+part=${2:-all}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seeds=$(fuzz/seeds.sh "$root")
 # a time limit per input that no input of the corpus comes near, even under the sanitizers
 # (the largest, 344444 parameters, takes about 30 s there): past it, an input hangs
 export HESSGEN_FUZZ_SECONDS=${HESSGEN_FUZZ_SECONDS:-300}
-"$build/fuzz/fuzz_frontend" $seeds
-HESSGEN_FUZZ_EXACT=1 "$build/fuzz/fuzz_frontend" $seeds
-"$build/fuzz/fuzz_data" fuzz/data/* fuzz/corpus/data/* $(find fuzz/regressions/data -type f)
-"$build/fuzz/fuzz_args" fuzz/args/* fuzz/corpus/args/* $(find fuzz/regressions/args -type f)
+if [ "$part" != exact ]; then
+    "$build/fuzz/fuzz_frontend" $seeds
+    "$build/fuzz/fuzz_data" fuzz/data/* fuzz/corpus/data/* $(find fuzz/regressions/data -type f)
+fi
+if [ "$part" != codegen ]; then
+    HESSGEN_FUZZ_EXACT=1 "$build/fuzz/fuzz_frontend" $seeds
+    "$build/fuzz/fuzz_args" fuzz/args/* fuzz/corpus/args/* $(find fuzz/regressions/args -type f)
+fi

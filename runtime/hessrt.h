@@ -29,7 +29,8 @@ typedef struct hessgen_model {
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
-    const int *hess_rows, *hess_cols; /* their coordinates, row-major order */
+    const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the
+                                         lower triangle, entry r*(r+1)/2 + c at (r, c)) */
     const char *const *param_names;   /* N names: "w1", "w[0]", "M[1][2]" */
     const double *param_start;        /* N start values */
     double (*loss)(const double *theta, const void *data);

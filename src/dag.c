@@ -23,6 +23,10 @@ Span dag_blame;
 uint32_t dag_max_nodes = DEFAULT_MAX_NODES;
 
 static bool frozen; /* dag_freeze: the graph is read-only from then on */
+static IndexVar *vars_list; /* array loops' index variables and index maps */
+static uint32_t nvars;
+static IndexMap *maps;
+static uint32_t nmaps, maps_cap;
 static long *fixed_sizes; /* count + 1 per size id, 0: known at run time */
 static uint32_t nfixed_sizes;
 
@@ -69,10 +73,17 @@ static uint64_t hash_rat(mpq_srcptr q)
 
 /* The hash of (op, args) is a left fold, so the scheduler can hash every prefix of an
  * operand run in one pass (dag_find_run). Leaves fold their coordinate instead. */
+/* The operations whose aux is part of what the node is (a coordinate, a variable, a map). */
+static bool aux_names(Op op)
+{
+    return op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW || op == OP_ROWSUM ||
+           op == OP_IVAR || op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_VSUM;
+}
+
 static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
 {
     uint64_t h = hash_start(op);
-    if (op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW || op == OP_ROWSUM)
+    if (aux_names(op))
         h = hash_step(h, aux);
     for (size_t i = 0; i < n; i++)
         h = hash_step(h, args[i]);
@@ -86,9 +97,7 @@ static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, m
         return false;
     if (op == OP_CONST)
         return mpq_equal(dag.rats[r->aux], q);
-    if (op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW)
-        return r->aux == aux;
-    if (op == OP_ROWSUM && r->aux != aux)
+    if (aux_names(op) && r->aux != aux)
         return false;
     return n == 0 || memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
 }
@@ -150,6 +159,7 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         dag.cap = dag.cap ? dag.cap * 2 : 1024;
         dag.nodes = xrealloc(dag.nodes, sizeof(NodeRec) * dag.cap);
         dag.spans = xrealloc(dag.spans, sizeof(Span) * dag.cap);
+        dag.vars = xrealloc(dag.vars, sizeof(uint64_t) * dag.cap);
     }
     if (dag.nargs + n > dag.args_cap) {
         /* args may be a run of an existing node's operands: keep it valid across the move */
@@ -185,15 +195,33 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         r->rows = (uint8_t)(1u << (aux >> 29));
     if (op == OP_ROW)
         r->rows = (uint8_t)(1u << (aux & 7));
+    uint64_t vars = 0;
+    if (op == OP_IVAR)
+        vars = 1ull << aux;
+    if (op == OP_PAT || op == OP_VAT || op == OP_DAT) {
+        const IndexMap *map = dag_map_get(aux);
+        for (uint32_t t = 0; t < map->nterms; t++)
+            vars |= 1ull << map->var[t];
+        r->flags |= op == OP_PAT ? NF_PARAM : op == OP_VAT ? NF_DIR : NF_DATA;
+    }
     for (size_t i = 0; i < n; i++) {
         dag.args[dag.nargs++] = args[i];
         r->flags |= dag.nodes[args[i]].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_ROWSUM);
         r->rows |= dag.nodes[args[i]].rows;
+        vars |= dag.vars[args[i]];
     }
     if (op == OP_ROWSUM) { /* its value is the whole sum: it no longer depends on that row */
         r->flags |= NF_ROWSUM | NF_DATA;
         r->rows &= (uint8_t)~(1u << (aux & 7));
     }
+    if (op == OP_VSUM) {
+        vars &= ~(1ull << aux);
+        if (dag_var(aux)->size != NO_SIZE) /* a sum over data rows: a run-time value */
+            r->flags |= NF_DATA | NF_ROWSUM;
+    }
+    dag.vars[m] = vars;
+    if (vars)
+        r->flags |= NF_VAR;
     /* Mark the first non-constant operand of a sum or product: only such a node can start
      * a run that the scheduler looks up (dag_find_longest). */
     if ((op == OP_ADD || op == OP_MUL) && n > 1) {
@@ -248,6 +276,7 @@ void dag_init(void)
     dag.cap = 1024;
     dag.nodes = xcalloc(dag.cap, sizeof(NodeRec));
     dag.spans = xcalloc(dag.cap, sizeof(Span));
+    dag.vars = xcalloc(dag.cap, sizeof(uint64_t));
     dag_blame = (Span){0, 0};
     table_grow();
     dag.zero = dag_int(0);
@@ -276,7 +305,14 @@ void dag_free(void)
     free(dag.rats);
     free(dag.nodes);
     free(dag.spans);
+    free(dag.vars);
     free(dag.args);
+    free(vars_list);
+    vars_list = NULL;
+    nvars = 0;
+    free(maps);
+    maps = NULL;
+    nmaps = maps_cap = 0;
     free(dag.table);
     memset(&dag, 0, sizeof dag);
 }
@@ -329,6 +365,155 @@ void dag_fix_size(uint32_t size, long count)
     fixed_sizes[size] = count + 1;
 }
 
+/* ---- array loops ---- */
+
+uint32_t dag_new_var(const char *name, long lo, long count, uint32_t size)
+{
+    if (nvars >= MAX_VARS)
+        return UINT32_MAX;
+    vars_list = xrealloc(vars_list, sizeof(IndexVar) * (nvars + 1));
+    vars_list[nvars] = (IndexVar){name, lo, count, size};
+    return nvars++;
+}
+
+const IndexVar *dag_var(uint32_t v)
+{
+    if (v >= nvars)
+        fatal("internal error: index variable %u of %u", v, nvars);
+    return &vars_list[v];
+}
+
+uint32_t dag_nvars(void)
+{
+    return nvars;
+}
+
+uint32_t dag_map(const IndexMap *m)
+{
+    IndexMap key = {.array = m->array, .base = m->base};
+    /* canonical: terms by variable, like terms merged, zero coefficients dropped */
+    for (uint32_t t = 0; t < m->nterms; t++) {
+        uint32_t k = 0;
+        while (k < key.nterms && key.var[k] < m->var[t])
+            k++;
+        if (k < key.nterms && key.var[k] == m->var[t]) {
+            key.coef[k] += m->coef[t];
+            continue;
+        }
+        memmove(key.var + k + 1, key.var + k, sizeof(uint32_t) * (key.nterms - k));
+        memmove(key.coef + k + 1, key.coef + k, sizeof(int64_t) * (key.nterms - k));
+        key.var[k] = m->var[t];
+        key.coef[k] = m->coef[t];
+        key.nterms++;
+    }
+    uint32_t u = 0;
+    for (uint32_t t = 0; t < key.nterms; t++)
+        if (key.coef[t]) {
+            key.var[u] = key.var[t];
+            key.coef[u++] = key.coef[t];
+        }
+    key.nterms = u;
+    for (uint32_t i = 0; i < nmaps; i++) /* few maps: one per array access written in the source */
+        if (maps[i].array == key.array && maps[i].base == key.base && maps[i].nterms == key.nterms &&
+            !memcmp(maps[i].var, key.var, sizeof(uint32_t) * u) && !memcmp(maps[i].coef, key.coef, sizeof(int64_t) * u))
+            return i;
+    if (nmaps == maps_cap) {
+        maps_cap = maps_cap ? 2 * maps_cap : 64;
+        maps = xrealloc(maps, sizeof(IndexMap) * maps_cap);
+    }
+    maps[nmaps] = key;
+    return nmaps++;
+}
+
+const IndexMap *dag_map_get(uint32_t id)
+{
+    if (id >= nmaps)
+        fatal("internal error: index map %u of %u", id, nmaps);
+    return &maps[id];
+}
+
+Node dag_ivar(uint32_t v)
+{
+    (void)dag_var(v);
+    return make(OP_IVAR, NULL, 0, v, NULL);
+}
+
+Node dag_at(Op op, uint32_t map)
+{
+    if (op != OP_PAT && op != OP_VAT && op != OP_DAT)
+        fatal("internal error: dag_at with %s", dag_op_name(op));
+    (void)dag_map_get(map);
+    return make(op, NULL, 0, map, NULL);
+}
+
+Node dag_var_count(uint32_t v)
+{
+    const IndexVar *x = dag_var(v);
+    return x->size != NO_SIZE ? dag_nrows(x->size) : dag_int(x->count);
+}
+
+static bool var_free(Node x, uint64_t bit)
+{
+    return (dag_vars(x) & bit) == 0;
+}
+
+/* which: a row sum's level | size << 8 */
+static bool level_free(Node x, uint64_t which)
+{
+    return (dag_rows(x) >> (which & 0xff)) == 0; /* reads neither its row nor a row nested in it */
+}
+
+/* A sum of body over an index (a data row at a level, or an index variable): what does not
+ * depend on the index leaves the sum, sum(c*f) = c*sum(f) and sum(c + f) = count*c + sum(f),
+ * so the loop does less. 0 when nothing leaves (the caller makes the sum node). */
+static Node split_sum(Node body, bool (*is_free)(Node, uint64_t), uint64_t which, Node (*count)(uint64_t),
+                      Node (*sum)(Node, uint64_t))
+{
+    if (is_free(body, which)) /* the same value for every index */
+        return dag_mul(count(which), body);
+    const Node *a = dag_args(body);
+    uint32_t k = dag_nargs(body), nfree = 0;
+    if (dag_op(body) == OP_ADD || dag_op(body) == OP_MUL)
+        for (uint32_t i = 0; i < k; i++)
+            nfree += is_free(a[i], which);
+    if (!nfree)
+        return 0;
+    Node *in = xmalloc(sizeof(Node) * k), *out = xmalloc(sizeof(Node) * k);
+    uint32_t nin = 0, nout = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (!is_free(a[i], which))
+            in[nin++] = a[i];
+        else
+            out[nout++] = a[i];
+    }
+    Node r;
+    if (dag_op(body) == OP_MUL) {
+        out[nout++] = sum(dag_mul_n(in, nin), which);
+        r = dag_mul_n(out, nout);
+    } else {
+        r = dag_add(dag_mul(count(which), dag_add_n(out, nout)), sum(dag_add_n(in, nin), which));
+    }
+    free(in);
+    free(out);
+    return r;
+}
+
+static Node vsum_of(Node body, uint64_t bit)
+{
+    return dag_vsum(body, (uint32_t)__builtin_ctzll(bit));
+}
+
+static Node var_count_of(uint64_t bit)
+{
+    return dag_var_count((uint32_t)__builtin_ctzll(bit));
+}
+
+Node dag_vsum(Node body, uint32_t v)
+{
+    Node r = split_sum(body, var_free, 1ull << v, var_count_of, vsum_of);
+    return r ? r : make(OP_VSUM, &body, 1, v, NULL);
+}
+
 Node dag_nrows(uint32_t size)
 {
     if (size < nfixed_sizes && fixed_sizes[size])
@@ -341,40 +526,20 @@ Node dag_row(unsigned level, uint32_t size)
     return make(OP_ROW, NULL, 0, size << 3 | level, NULL);
 }
 
+static Node rowsum_of(Node body, uint64_t which)
+{
+    return dag_rowsum(body, (unsigned)(which & 0xff), (uint32_t)(which >> 8));
+}
+
+static Node nrows_of(uint64_t which)
+{
+    return dag_nrows((uint32_t)(which >> 8));
+}
+
 Node dag_rowsum(Node body, unsigned level, uint32_t size)
 {
-    /* free of the row: reads neither it nor a row of a reduction nested in it */
-#define ROW_FREE(x) ((dag_rows(x) >> level) == 0)
-    if (ROW_FREE(body)) /* the same value in every row */
-        return dag_mul(dag_nrows(size), body);
-    const Node *a = dag_args(body);
-    uint32_t k = dag_nargs(body), nfree = 0;
-    if (dag_op(body) == OP_ADD || dag_op(body) == OP_MUL)
-        for (uint32_t i = 0; i < k; i++)
-            nfree += ROW_FREE(a[i]);
-    if (nfree) {
-        /* sum(c*f) = c*sum(f) and sum(c + f) = n*c + sum(f), for c free of the row */
-        Node *in = xmalloc(sizeof(Node) * k), *out = xmalloc(sizeof(Node) * k);
-        uint32_t nin = 0, nout = 0;
-        for (uint32_t i = 0; i < k; i++) {
-            if (!ROW_FREE(a[i]))
-                in[nin++] = a[i];
-            else
-                out[nout++] = a[i];
-        }
-        Node r;
-        if (dag_op(body) == OP_MUL) {
-            out[nout++] = dag_rowsum(dag_mul_n(in, nin), level, size);
-            r = dag_mul_n(out, nout);
-        } else {
-            r = dag_add(dag_mul(dag_nrows(size), dag_add_n(out, nout)), dag_rowsum(dag_add_n(in, nin), level, size));
-        }
-        free(in);
-        free(out);
-        return r;
-    }
-    return make(OP_ROWSUM, &body, 1, size << 3 | level, NULL);
-#undef ROW_FREE
+    Node r = split_sum(body, level_free, (uint64_t)size << 8 | level, nrows_of, rowsum_of);
+    return r ? r : make(OP_ROWSUM, &body, 1, size << 3 | level, NULL);
 }
 
 bool dag_is_int_const(Node n, long *out)
@@ -1016,7 +1181,8 @@ double rat_to_double(mpq_srcptr q)
 
 static const char *const op_names[OP__COUNT] = {
     [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
-    [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+    [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum",
+    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
 #define X(e, src, c, helper, d) [OP_##e] = c,
     UNARY_OPS(X)
 #undef X
@@ -1055,6 +1221,24 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
             fprintf(out, "[array %u, offset %u, level %u]", dag_data_array(m), dag_data_offset(m), dag_data_level(m));
         } else if (dag_op(m) == OP_ROWSUM) {
             fprintf(out, "[size %u, level %u](n%u)", dag_row_size(m), dag_row_level(m), dag_args(m)[0]);
+        } else if (dag_op(m) == OP_IVAR || dag_op(m) == OP_VSUM) {
+            const IndexVar *v = dag_var(dag.nodes[m].aux);
+            fprintf(out, "[%s%u ", v->name, dag.nodes[m].aux);
+            if (v->size != NO_SIZE)
+                fprintf(out, "rows of size %u]", v->size);
+            else
+                fprintf(out, "%ld..%ld]", v->lo, v->lo + v->count - 1);
+            if (dag_op(m) == OP_VSUM)
+                fprintf(out, "(n%u)", dag_args(m)[0]);
+        } else if (dag_op(m) == OP_PAT || dag_op(m) == OP_VAT || dag_op(m) == OP_DAT) {
+            const IndexMap *map = dag_map_get(dag.nodes[m].aux);
+            if (map->array == MAP_THETA)
+                fprintf(out, "[%lld", (long long)map->base);
+            else
+                fprintf(out, "[array %u: %lld", map->array, (long long)map->base);
+            for (uint32_t t = 0; t < map->nterms; t++)
+                fprintf(out, " + %lld*%s%u", (long long)map->coef[t], dag_var(map->var[t])->name, map->var[t]);
+            fputc(']', out);
         } else {
             for (uint32_t i = 0; i < dag_nargs(m); i++)
                 fprintf(out, "%sn%u", i ? ", " : "(", dag_args(m)[i]);

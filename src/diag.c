@@ -192,8 +192,27 @@ static void show_line(Span at)
 }
 
 /* Prints the diagnostic unless it was printed before; false if it was. */
+static bool muted; /* diag_mute: a second lowering of a checked program says nothing */
+static int muted_errors;
+
+void diag_mute(bool on)
+{
+    muted = on;
+    if (on)
+        muted_errors = 0;
+}
+
+int diag_muted_errors(void)
+{
+    return muted_errors;
+}
+
 static bool report(const char *kind, Span at, const char *fmt, va_list ap)
 {
+    if (muted) {
+        muted_errors += strcmp(kind, "error") == 0;
+        return false;
+    }
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     bool note = strcmp(kind, "note") == 0;
@@ -226,6 +245,7 @@ _Noreturn void diag_fatal(Span at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    muted = false; /* a limit that stops the program is always said */
     report("error", at, fmt, ap);
     va_end(ap);
     fflush(stdout); /* what --print or --dump wrote is whole up to here */

@@ -42,6 +42,7 @@ static struct {
     bool has_v;         /* the function being written has a direction v (M_hvp) */
     int64_t loop_shift; /* inside a loop over a family: coordinate indices move by k * loop_shift */
     bool checked;       /* --checked: every temporary tested, the outputs scanned (checked.c) */
+    bool dense_pattern; /* array loops: the pattern is all of the lower triangle, not listed */
 } E;
 
 static const char *const SPACES = "                                                ";
@@ -197,6 +198,38 @@ static void put_pow(Buf *b, Node x, mpq_srcptr q)
     buf_puts(b, ")");
 }
 
+/* ---- what aemit.c (array loops) borrows ---- */
+
+void emit_put_double(Buf *b, double d)
+{
+    put_double(b, d);
+}
+
+/* x^q for a C expression x (a temporary's name), as put_pow writes it for a node. */
+void emit_put_pow(Buf *b, const char *x, mpq_srcptr q)
+{
+    long k = 0;
+    if (mpz_cmp_ui(mpq_denref(q), 1) == 0 && mpz_fits_slong_p(mpq_numref(q)))
+        k = mpz_get_si(mpq_numref(q));
+    if (k != 0 && labs(k) <= 8) {
+        if (k < 0)
+            buf_puts(b, "1.0 / ");
+        buf_puts(b, "(");
+        for (long i = 0; i < labs(k); i++)
+            buf_printf(b, "%s%s", i ? " * " : "", x);
+        buf_puts(b, ")");
+        return;
+    }
+    if (mpz_cmp_ui(mpq_denref(q), 2) == 0 && mpz_cmpabs_ui(mpq_numref(q), 3) <= 0) {
+        bool neg = mpq_sgn(q) < 0, three = mpz_cmpabs_ui(mpq_numref(q), 3) == 0;
+        buf_printf(b, "%s%s%ssqrt(%s)%s", neg ? "1.0 / (" : "", three ? x : "", three ? " * " : "", x, neg ? ")" : "");
+        return;
+    }
+    buf_printf(b, "pow(%s, ", x);
+    put_double(b, rat_to_double(q));
+    buf_puts(b, ")");
+}
+
 static const char *const c_names[OP__COUNT] = {
 #define X(e, src, c, helper, d) [OP_##e] = c,
     UNARY_OPS(X)
@@ -207,6 +240,17 @@ static const bool has_helper[OP__COUNT] = {
     UNARY_OPS(X)
 #undef X
 };
+
+/* The C function of a unary operation: "tanh", or the helper "P_sigmoid". */
+const char *emit_function_name(Op op, const char *prefix)
+{
+    static char name[300];
+    if (has_helper[op])
+        snprintf(name, sizeof name, "%s_%s", prefix, c_names[op]);
+    else
+        snprintf(name, sizeof name, "%s", c_names[op]);
+    return name;
+}
 
 static void put_step(Buf *b, const Step *s)
 {
@@ -635,7 +679,8 @@ static const char MODEL_TYPE[] =
     "    const char *name;                 /* the model's prefix */\n"
     "    int nparam;                       /* N, the length of theta */\n"
     "    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */\n"
-    "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order */\n"
+    "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the\n"
+    "                                         lower triangle, entry r*(r+1)/2 + c at (r, c)) */\n"
     "    const char *const *param_names;   /* N names: \"w1\", \"w[0]\", \"M[1][2]\" */\n"
     "    const double *param_start;        /* N start values */\n"
     "    double (*loss)(const double *theta, const void *data);\n"
@@ -739,10 +784,16 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
         buf_printf(b, "/* (No %s_hess_row_range: the loss is not a sum of row terms plus terms free of rows over a\n"
                       "   single row count, so its rows cannot be split into parts that add up.) */\n", P);
     }
-    buf_printf(b, "/* The number of those nonzeros (%u), and their rows and columns (row >= col). */\n", d->nnz);
-    buf_printf(b, "extern const int %s_hess_nnz;\n", P);
-    buf_printf(b, "extern const int %s_hess_rows[];\n", P);
-    buf_printf(b, "extern const int %s_hess_cols[];\n", P);
+    if (E.dense_pattern) {
+        buf_printf(b, "/* The number of those entries (%u): all of the lower triangle, row-major, entry (r, c) at\n"
+                      "   r*(r+1)/2 + c (%s_HESS_DENSE; there are no tables of rows and columns). */\n", d->nnz, P);
+        buf_printf(b, "#define %s_HESS_DENSE 1\nextern const int %s_hess_nnz;\n", P, P);
+    } else {
+        buf_printf(b, "/* The number of those nonzeros (%u), and their rows and columns (row >= col). */\n", d->nnz);
+        buf_printf(b, "extern const int %s_hess_nnz;\n", P);
+        buf_printf(b, "extern const int %s_hess_rows[];\n", P);
+        buf_printf(b, "extern const int %s_hess_cols[];\n", P);
+    }
     buf_printf(b, "/* Each coordinate's name (\"w1\", \"w[0]\", \"M[1][2]\") and start value. */\n");
     buf_printf(b, "extern const char *const %s_param_names[];\n", P);
     buf_printf(b, "extern const double %s_param_start[];\n", P);
@@ -1153,6 +1204,13 @@ void emit_header(Buf *b, const Model *m, const Deriv *d, const EmitOptions *o)
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
+void emit_header_arrays(Buf *b, const Model *m, const Deriv *pattern, const EmitOptions *o)
+{
+    E.dense_pattern = true;
+    emit_header(b, m, pattern, o);
+    E.dense_pattern = false;
+}
+
 static void put_table_ints(Buf *b, const char *name, const uint32_t *v, uint32_t n)
 {
     buf_printf(b, "const int %s_%s[%u] = {", E.P, name, n ? n : 1);
@@ -1328,9 +1386,12 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
             buf_puts(b, "0");
         buf_puts(b, "};\n\n");
     }
-    buf_printf(b, "const hessgen_model %s_model = {\n    3, \"%s\", %u, %u, %s_hess_rows, %s_hess_cols, %s_param_names, %s_param_start,\n"
+    char rows[300], cols[300];
+    snprintf(rows, sizeof rows, E.dense_pattern ? "NULL" : "%s_hess_rows", P);
+    snprintf(cols, sizeof cols, E.dense_pattern ? "NULL" : "%s_hess_cols", P);
+    buf_printf(b, "const hessgen_model %s_model = {\n    3, \"%s\", %u, %u, %s, %s, %s_param_names, %s_param_start,\n"
                   "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
-               P, P, N, d->nnz, P, P, P, P, P, P, P, P, P, P);
+               P, P, N, d->nnz, rows, cols, P, P, P, P, P, P, P, P);
     if (data)
         buf_printf(b, "    %u, %s_data_names, %s_data_width, %s_data_size, %u, %s_size_names, %s_size_needed, sizeof(%s_data),\n"
                       "    %s_data_bind_any, %s_data_check_any, %s_data_error,\n",
@@ -1552,6 +1613,34 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     }
 }
 
+/* Each coordinate's name and start value. */
+static void put_param_tables(Buf *b, const Model *m)
+{
+    const char *P = E.P;
+    uint32_t N = m->nparam;
+    buf_printf(b, "const char *const %s_param_names[%u] = {", P, N);
+    for (uint32_t i = 0; i < N; i++)
+        buf_printf(b, "%s\"%s\"", i == 0 ? "" : i % 8 ? ", " : ",\n    ", m->param_names[i]);
+    buf_puts(b, "};\n");
+    buf_printf(b, "const double %s_param_start[%u] = {", P, N);
+    for (uint32_t i = 0; i < N; i++) {
+        buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
+        put_double(b, m->param_start[i]);
+    }
+    buf_puts(b, "};\n\n");
+}
+
+/* --main: the analyzer's main() at the end of the file. */
+static void put_main(Buf *b)
+{
+    const char *P = E.P;
+    buf_printf(b, "\n/* The analyzer (hessgen --main): build with\n"
+                  "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
+                  "#include <hessrt.h>\n\n"
+                  "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
+               P, P);
+}
+
 void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, const EmitOptions *o)
 {
     const char *P = o->prefix;
@@ -1658,16 +1747,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, d->nnz);
     put_table_ints(b, "hess_rows", d->rows, d->nnz);
     put_table_ints(b, "hess_cols", d->cols, d->nnz);
-    buf_printf(b, "const char *const %s_param_names[%u] = {", P, N);
-    for (uint32_t i = 0; i < N; i++)
-        buf_printf(b, "%s\"%s\"", i == 0 ? "" : i % 8 ? ", " : ",\n    ", m->param_names[i]);
-    buf_puts(b, "};\n");
-    buf_printf(b, "const double %s_param_start[%u] = {", P, N);
-    for (uint32_t i = 0; i < N; i++) {
-        buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
-        put_double(b, m->param_start[i]);
-    }
-    buf_puts(b, "};\n\n");
+    put_param_tables(b, m);
     if (E.checked) {
         checked_definitions(b, P, o->source_name, N);
         checked_release();
@@ -1677,11 +1757,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     put_descriptor(b, m, d);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
     if (o->with_main)
-        buf_printf(b, "\n/* The analyzer (hessgen --main): build with\n"
-                      "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
-                      "#include <hessrt.h>\n\n"
-                      "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
-                   P, P);
+        put_main(b);
 
     if (reroll)
         reroll_release();
@@ -1698,4 +1774,133 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     E.inv = NULL;
     E.inv_cap = 0;
     E.temp = E.stamp = E.inv_stamp = E.inv_slot = NULL;
+}
+
+/* ---- array loops (sema_array_loops): the same API, bodies from aemit.c ---- */
+
+/* The constant arrays that array loops read at a variable index. */
+static void put_const_tables(Buf *b, const Model *m)
+{
+    for (uint32_t t = m->ndata; t < m->ndata + m->ntables; t++) {
+        const DataArray *a = &m->data[t];
+        buf_printf(b, "/* the constant '%s', read at indices that loops compute */\nstatic const double %s_ctable%u[%u] = {",
+                   a->name, E.P, t, a->width);
+        for (uint32_t i = 0; i < a->width; i++) {
+            buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
+            Node v = a->values[i];
+            put_double(b, dag_is_const(v) ? rat_to_double(dag_rat(v)) : (double)dag_eval_const(v));
+        }
+        buf_puts(b, "};\n\n");
+    }
+}
+
+void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const EmitOptions *o)
+{
+    const char *P = o->prefix;
+    uint32_t N = m->nparam;
+    bool data = m->ndata > 0;
+    memset(&E, 0, sizeof E);
+    E.P = P;
+    E.m = m;
+    E.indent = "    ";
+    E.split_size = -1;
+    E.dense_pattern = true;
+    const char *D = data_param();
+    /* the pattern: all of the lower triangle (the Hessian is computed column by column) */
+    Deriv pat = {0};
+    pat.n = N;
+    pat.nnz = (uint32_t)((uint64_t)N * (N + 1) / 2);
+    bool used[OP__COUNT] = {0};
+    aemit_ops_used(m->loss, g->grad, g->ngrad, used);
+    aemit_ops_used(0, h->grad, h->ngrad, used);
+
+    buf_printf(b, "/* Generated by hessgen %s from %s: do not edit.\n", HESSGEN_VERSION, o->source_name);
+    buf_printf(b, " * Model %s: %u parameter%s; its sums are loops over their indices (array loops), and the\n"
+                  " * Hessian is computed a column at a time, as Hessian-vector products (dense pattern).\n"
+                  " * Standalone C99: needs only <math.h> (link with -lm). */\n",
+               P, N, N == 1 ? "" : "s");
+    buf_puts(b, "#include <math.h>\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    put_declarations(b, m, &pat, false);
+    buf_puts(b, "\n");
+    put_helpers(b, used);
+    put_const_tables(b, m);
+    if (data)
+        put_data_functions(b, m);
+    char nparam[64], nn[160], grad_nan[600];
+    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
+    snprintf(nn, sizeof nn, "(size_t)%s * %s", nparam, nparam);
+    snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
+    grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
+    char store[300];
+
+    /* loss */
+    buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("", "", true));
+    aemit_body(b, m, P, m->loss, NULL, 0, "", false);
+    buf_puts(b, "    return ");
+    aemit_loss(b, m->loss);
+    buf_puts(b, ";\n}\n\n");
+
+    /* gradient */
+    buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("grad", nparam, true));
+    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
+    aemit_body(b, m, P, m->loss, g->grad, g->ngrad, "grad[%s] += %s;", false);
+    buf_puts(b, "    return ");
+    aemit_loss(b, m->loss);
+    buf_puts(b, ";\n}\n\n");
+
+    /* Hessian times v */
+    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("hv", nparam, false));
+    buf_printf(b, "    (void)v;\n    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n", nparam);
+    aemit_body(b, m, P, 0, h->grad, h->ngrad, "hv[%s] += %s;", false);
+    buf_puts(b, "}\n\n");
+
+    /* one column of the Hessian, H e_c: into out[0..N) (packed 0), or its entries on and below
+     * the diagonal into the lower triangle's row-major order (packed 1) */
+    buf_printf(b, "static void %s_hstore(double *out, int packed, size_t c, size_t i, double x)\n{\n"
+                  "    if (!packed)\n        out[i] += x;\n    else if (i >= c)\n        out[i * (i + 1) / 2 + c] += x;\n}\n\n", P);
+    buf_printf(b, "static void %s_hcol(const double *theta%s, size_t c, double *out, int packed)\n{\n", P, D);
+    if (data)
+        put_data_locals(b);
+    else
+        buf_puts(b, "    (void)theta;\n");
+    snprintf(store, sizeof store, "%s_hstore(out, packed, c, (size_t)(%%s), %%s);", P);
+    aemit_body(b, m, P, 0, h->grad, h->ngrad, store, true);
+    buf_puts(b, "}\n\n");
+
+    /* the dense Hessian */
+    buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+    put_prologue_with_grad(b, grad_nan, "hess", nn);
+    const char *pass = data ? ", data" : "";
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad(theta%s, grad) : %s_loss(theta%s);\n", P, pass, P, pass);
+    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n", nn);
+    buf_printf(b, "    for (size_t c = 0; c < %s; c++)\n        %s_hcol(theta%s, c, hess + c * %s, 0);\n", nparam, P, pass, nparam);
+    buf_printf(b, "    /* the lower triangle from the columns (entry (r, c) of column c), mirrored */\n"
+                  "    for (size_t c = 0; c < %s; c++)\n        for (size_t r = c + 1; r < %s; r++)\n"
+                  "            hess[r * %s + c] = hess[c * %s + r];\n    return loss;\n}\n\n", nparam, nparam, nparam, nparam);
+
+    /* sparse and values: the dense lower triangle */
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
+    char nnz[64];
+    snprintf(nnz, sizeof nnz, "%u", pat.nnz);
+    put_prologue_with_grad(b, grad_nan, "values", nnz);
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad(theta%s, grad) : %s_loss(theta%s);\n", P, pass, P, pass);
+    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n", nnz);
+    buf_printf(b, "    for (size_t c = 0; c < %s; c++)\n        %s_hcol(theta%s, c, values, 1);\n    return loss;\n}\n\n",
+               nparam, P, pass);
+    buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);
+    put_data_prologue(b, fail_fill("values", nnz, false));
+    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n", nnz);
+    buf_printf(b, "    for (size_t c = 0; c < %s; c++)\n        %s_hcol(theta%s, c, values, 1);\n}\n\n", nparam, P, pass);
+
+    /* tables and the descriptor */
+    buf_printf(b, "const int %s_hess_nnz = %u;\n", P, pat.nnz);
+    put_param_tables(b, m);
+    put_descriptor(b, m, &pat);
+    buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
+    if (o->with_main)
+        put_main(b);
+    E.dense_pattern = false;
 }

@@ -56,6 +56,10 @@ void diag_note(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* An error after which compiling cannot go on (a resource limit): reported, then exit 1. */
 _Noreturn void diag_fatal(Span at, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int diag_error_count(void);
+/* While muted, nothing is reported and errors are only counted (diag_muted_errors): sema's second
+ * lowering of a program already checked (array loops) must not repeat or add messages. */
+void diag_mute(bool on);
+int diag_muted_errors(void);
 void diag_release(void); /* frees what diag keeps, at exit */
 void diag_line_col(uint32_t offset, int *line, int *col);
 /* The source text of a span on one line (control characters as spaces), cut with "..." to fit. */
@@ -141,7 +145,7 @@ typedef uint32_t Node; /* index into the graph; 0 is "no node" */
 /* Node flags: what a node depends on, and whether it heads some sum's or product's operands.
  * NF_DATA: on run-time data (a data value, a row count, a row reduction); NF_ROWSUM: contains a
  * row reduction. */
-enum { NF_PARAM = 1, NF_DIR = 2, NF_HEAD_ADD = 4, NF_HEAD_MUL = 8, NF_DATA = 16, NF_ROWSUM = 32 };
+enum { NF_PARAM = 1, NF_DIR = 2, NF_HEAD_ADD = 4, NF_HEAD_MUL = 8, NF_DATA = 16, NF_ROWSUM = 32, NF_VAR = 64 };
 
 /* Row reductions nest at most this deep; a data value's level says whose row it reads. */
 enum { MAX_ROW_LEVELS = 6, DATA_NO_LEVEL = 7, MAX_DATA_ARRAYS = 511, MAX_DATA_WIDTH = 1 << 20 };
@@ -164,6 +168,7 @@ typedef struct {
     size_t nargs, args_cap;
     mpq_t *rats;
     uint32_t nrats, rats_cap;
+    uint64_t *vars; /* the index variables each node depends on (array loops), a bit each */
     Node *table; /* open addressing, power-of-two size */
     uint32_t table_cap, table_used;
     Node zero, one, minus_one;
@@ -191,8 +196,8 @@ static inline bool dag_has_param(Node n) { return dag.nodes[n].flags & NF_PARAM;
 static inline bool dag_has_data(Node n) { return dag.nodes[n].flags & NF_DATA; }
 static inline bool dag_has_rowsum(Node n) { return dag.nodes[n].flags & NF_ROWSUM; }
 static inline unsigned dag_rows(Node n) { return dag.nodes[n].rows; }
-/* A value known at compile time: no coordinate, no direction, no data. */
-static inline bool dag_is_fixed(Node n) { return !(dag.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA)); }
+/* A value known at compile time: no coordinate, no direction, no data, no index variable. */
+static inline bool dag_is_fixed(Node n) { return !(dag.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_VAR)); }
 /* OP_DATA: which array, which value of its row, whose row (DATA_NO_LEVEL: not row-indexed). */
 static inline uint32_t dag_data_array(Node n) { return (dag.nodes[n].aux >> 20) & 511; }
 static inline uint32_t dag_data_offset(Node n) { return dag.nodes[n].aux & (MAX_DATA_WIDTH - 1); }
@@ -246,6 +251,36 @@ void dag_dump(FILE *out, Node root_or_0);
 const char *dag_op_name(Op op); /* the name --dump prints: "mul", "tanh", ... */
 void dag_dump_nodes(FILE *out, const Node *roots, size_t n);
 
+/* Array loops (sema_array_loops): a sum over a fixed range whose body reads arrays at its index
+ * stays one OP_VSUM node over an index variable, and array values are read through index maps,
+ * flat indices affine in the variables (W[k][j] of a 8x8 W at theta offset b: b + 8k + j). */
+enum { NO_SIZE = UINT32_MAX, MAX_VARS = 64, MAX_MAP_TERMS = 8, MAP_THETA = UINT32_MAX };
+typedef struct {
+    const char *name; /* the source's name for it, for dumps and comments */
+    long lo, count;   /* the range lo .. lo + count - 1; count is -1 for a data-row variable */
+    uint32_t size;    /* a data-row variable's size name, or NO_SIZE */
+} IndexVar;
+typedef struct {
+    uint32_t array;   /* MAP_THETA (theta, or v), or a data array's number in the model */
+    int64_t base;
+    uint32_t nterms;
+    uint32_t var[MAX_MAP_TERMS]; /* increasing */
+    int64_t coef[MAX_MAP_TERMS]; /* nonzero */
+} IndexMap;
+/* A new index variable, or UINT32_MAX past MAX_VARS. */
+uint32_t dag_new_var(const char *name, long lo, long count, uint32_t size);
+const IndexVar *dag_var(uint32_t v);
+uint32_t dag_nvars(void);
+uint32_t dag_map(const IndexMap *m); /* interned: equal maps have one id */
+const IndexMap *dag_map_get(uint32_t id);
+static inline uint64_t dag_vars(Node n) { return dag.vars[n]; }
+Node dag_ivar(uint32_t v);
+Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT or OP_DAT */
+/* The sum of body over variable v's range; what is free of v leaves the sum, as in dag_rowsum. */
+Node dag_vsum(Node body, uint32_t v);
+/* The number of values in variable v's range, as a node (a row count for a data-row variable). */
+Node dag_var_count(uint32_t v);
+
 /* ---- sema.c: names, shapes, ranges; lowers the tree to the graph ---- */
 
 typedef struct {
@@ -257,7 +292,6 @@ typedef struct {
 } AtPoint;
 
 /* A data array: `X[n][3]` has size name n (its rows) and width 3 (values per row). */
-enum { NO_SIZE = UINT32_MAX };
 typedef struct {
     const char *name;
     uint32_t size;      /* the size name of its first dimension, or NO_SIZE */
@@ -285,6 +319,9 @@ typedef struct {
     uint32_t nsizes, nfixed;
     AtPoint *at;
     int nat;
+    /* array loops (sema_array_loops): how many sums stayed loops, or why the loss cannot keep them */
+    uint32_t nvsums;
+    const char *no_arrays;
 } Model;
 
 /* Checks the program and lowers it; errors are reported through diag. prefix_given: the
@@ -293,6 +330,10 @@ void sema_run(const Program *prog, Model *model, const char *default_name, bool 
 /* Whether sema keeps a fixed-bound sum over constant arrays as a loop over a table (for code
  * generation; the exact classifier wants every term). Set before sema_run. */
 extern bool sema_const_loops;
+/* Whether sema keeps every sum over more than a few values whose body reads arrays at its index
+ * as one OP_VSUM over an index variable (array loops, issue 15): set for a second lowering of a
+ * program the first lowering checked; the diagnostics are muted then. */
+extern bool sema_array_loops;
 /* The most parameters a model may declare (10 million; the fuzz harness sets fewer). */
 extern long sema_max_params;
 /* The exact classifier's dense rational Hessian: beyond this many parameters an `at` line is an
@@ -322,6 +363,30 @@ void diff_row_range(const Model *m, Deriv *d);
 void deriv_free(Deriv *d);
 /* The derivative of node n with respect to its i-th operand, as a node. */
 Node diff_partial(Node n, uint32_t i);
+
+/* ---- adiff.c: derivatives of array loops, as scatters ---- */
+
+/* out[map] += value for every value of the map's index variables and of `over`, which are
+ * summed over; map UINT32_MAX: out[coord] += value. */
+typedef struct {
+    uint32_t map;
+    uint32_t coord;
+    Node value;
+    uint64_t over; /* the variables summed over (fixed when the scatter is made: a value's
+                      derivative may no longer depend on a variable it is summed over) */
+} Scatter;
+
+typedef struct {
+    Scatter *grad;
+    uint32_t ngrad, grad_cap;
+} ArrayDeriv;
+
+void adiff_gradient(const Model *m, ArrayDeriv *d);
+/* The Hessian times v: the gradient's scatters differentiated along v (OP_DIR, OP_VAT). */
+void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h);
+void adiff_free(ArrayDeriv *d);
+/* --dump=arrays: the nodes, the loss, and each scatter as `what[map] += node`. */
+void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what);
 
 /* ---- sched.c: straight-line schedules of the nodes that outputs need ---- */
 
@@ -421,6 +486,25 @@ typedef struct {
 } EmitOptions;
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
+/* The same API for a model in array loops: bodies from aemit.c, the Hessian by columns. */
+void emit_c_arrays(Buf *out, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const EmitOptions *o);
+/* Its header: the pattern (n, nnz) is all of the lower triangle, without tables. */
+void emit_header_arrays(Buf *out, const Model *m, const Deriv *pattern, const EmitOptions *o);
+/* What aemit.c borrows: a double as the shortest text that reads back, x^q for an expression,
+ * a unary operation's C function (a static buffer). */
+void emit_put_double(Buf *b, double d);
+void emit_put_pow(Buf *b, const char *x, mpq_srcptr q);
+const char *emit_function_name(Op op, const char *prefix);
+
+/* ---- aemit.c: function bodies of array loops ---- */
+
+/* The statements that compute the loss (when not 0) and every scatter, each added to the output
+ * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"); with
+ * unit_v, v is e_c (the Hessian's column c). The loss's value is then aemit_loss's text. */
+void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
+                const char *out_store, bool unit_v);
+void aemit_loss(Buf *b, Node loss);
+void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);
 
 /* ---- checked.c: what --checked adds to the C (the sites of non-finite values) ---- */

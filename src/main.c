@@ -1,7 +1,7 @@
 /* main.c: the command line, and the pipeline as a straight list of phases.
  *
  *   hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print]
- *           [--dump=ast|dag|grad|hess|sched] [--version] [--help]
+ *           [--dump=ast|dag|grad|hess|sched|arrays] [--version] [--help]
  *
  * read -> parse -> sema (lower to the graph) -> diff (gradient, Hessian, Hv, row ranges) ->
  * the graph frozen -> sched (straight-line schedules and row loops) -> emit.
@@ -23,7 +23,8 @@ enum { MAX_SOURCE = 64 << 20 };
 
 static const char usage[] =
     "usage: hessgen FILE.hl [-o OUT.c] [--header OUT.h] [--prefix NAME] [--print] [--main]\n"
-    "               [--dump=ast|dag|grad|hess|sched] [--checked] [--max-nodes N] [--version] [--help]\n"
+    "               [--dump=ast|dag|grad|hess|sched|arrays] [--checked] [--loops=auto|always|never]\n"
+    "               [--max-nodes N] [--version] [--help]\n"
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
     "       hessgen run FILE.hl classify|newton|gd|scan|plot [ARGS...]\n";
@@ -39,12 +40,16 @@ static const char help[] =
     "  --print          show the gradient and Hessian as formulas\n"
     "  --main           add the analyzer's main() (classify, newton, gd, scan): build\n"
     "                   with cc OUT.c $(pkg-config --cflags --libs hessrt)\n"
-    "  --dump=WHAT      print a phase's representation: ast, dag, grad, hess or sched\n"
+    "  --dump=WHAT      print a phase's representation: ast, dag, grad, hess or sched; arrays: the\n"
+    "                   loss with its sums kept as loops, its gradient and Hessian-vector product\n"
     "  --checked        generated code that traces a value that is not finite (NaN, inf) to\n"
     "                   the quantity and entry it reached and the .hl line:column of the\n"
     "                   expression that made it: M_fault_get, M_fault_text, M_fault_handler\n"
     "                   (--checked=auto, as hessgen run does: only where the code is\n"
     "                   straight-line, below 100 parameters or over data)\n"
+    "  --loops=WHEN     always: sums over array indices stay loops in the C (its size grows\n"
+    "                   with the source; the Hessian is computed a column at a time); never:\n"
+    "                   every sum over fixed bounds is unrolled; auto (the default): never, for now\n"
     "  --max-nodes N    stop with an error where the expression graph (the loss, its\n"
     "                   derivatives, the sums and functions expanded) grows past N nodes\n"
     "                   (default 20000000, some 2.5 GB; 100000 parameters of a banded\n"
@@ -64,7 +69,12 @@ typedef struct {
     const char *input, *output, *header, *prefix, *dump, *at;
     bool print, with_main, check, classify, json;
     int order, checked;
+    int loops; /* LOOPS_* */
 } Options;
+
+/* --loops: whether sums over array indices stay loops in the generated C (array loops). auto is
+ * `never` for now: the loops' Hessian is computed a column at a time (issue 15, in progress). */
+enum { LOOPS_AUTO, LOOPS_ALWAYS, LOOPS_NEVER };
 
 enum { DEFAULT_ORDER = 10, MAX_ORDER = 40 };
 
@@ -129,6 +139,13 @@ static int parse_args(int argc, char **argv, Options *o)
                 }
                 o->order = (int)k;
             }
+        } else if (strncmp(a, "--loops=", 8) == 0) {
+            const char *v = a + 8;
+            o->loops = !strcmp(v, "auto") ? LOOPS_AUTO : !strcmp(v, "always") ? LOOPS_ALWAYS : !strcmp(v, "never") ? LOOPS_NEVER : -1;
+            if (o->loops < 0) {
+                fprintf(stderr, "hessgen: --loops takes auto, always or never, not '%s'\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--print") == 0) {
             o->print = true;
         } else if (strcmp(a, "--main") == 0) {
@@ -136,8 +153,8 @@ static int parse_args(int argc, char **argv, Options *o)
         } else if (strncmp(a, "--dump=", 7) == 0) {
             o->dump = a + 7;
             if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess") &&
-                strcmp(o->dump, "sched")) {
-                fprintf(stderr, "hessgen: --dump takes ast, dag, grad, hess or sched, not '%s'\n", o->dump);
+                strcmp(o->dump, "sched") && strcmp(o->dump, "arrays")) {
+                fprintf(stderr, "hessgen: --dump takes ast, dag, grad, hess, sched or arrays, not '%s'\n", o->dump);
                 return 2;
             }
         } else if (a[0] == '-' && a[1] != 0) {
@@ -348,6 +365,88 @@ int main(int argc, char **argv)
     return job.rc;
 }
 
+/* --dump=arrays: the program lowered again with its sums kept as loops (array loops), then its
+ * gradient and Hessian-vector product as scatters; or why its sums cannot stay loops. */
+static void dump_arrays(const Program *prog, const char *stem, bool prefix_given)
+{
+    Model am;
+    sema_array_loops = true;
+    sema_const_loops = false;
+    diag_mute(true); /* the first lowering said all there is to say */
+    sema_run(prog, &am, stem, prefix_given);
+    diag_mute(false);
+    sema_array_loops = false;
+    if (diag_muted_errors() || !am.loss) {
+        printf("no array loops: the second lowering failed\n");
+    } else if (am.no_arrays) {
+        printf("no array loops: %s\n", am.no_arrays);
+    } else {
+        ArrayDeriv g, h;
+        adiff_gradient(&am, &g);
+        adiff_hvp(&g, &h);
+        printf("# %u sums kept as loops\n", am.nvsums);
+        adiff_dump(stdout, &am, &g, "grad");
+        printf("# Hessian times v\n");
+        adiff_dump(stdout, &am, &h, "hvp");
+        adiff_free(&g);
+        adiff_free(&h);
+    }
+    model_free(&am);
+}
+
+/* --loops=always: the program lowered again with its sums kept as loops, differentiated as
+ * scatters and emitted through aemit.c. -1 where its sums cannot stay loops (the caller goes on
+ * with the unrolled graph), else the exit status. */
+static int compile_arrays(const Program *prog, const char *stem, const Options *opt, const char *display)
+{
+    (void)display;
+    Model am;
+    sema_array_loops = true;
+    sema_const_loops = false;
+    diag_mute(true);
+    sema_run(prog, &am, stem, opt->prefix != NULL);
+    diag_mute(false);
+    sema_array_loops = false;
+    sema_const_loops = true;
+    if (diag_muted_errors() || !am.loss || am.no_arrays || am.nvsums == 0) {
+        model_free(&am);
+        return -1;
+    }
+    ArrayDeriv g, h;
+    adiff_gradient(&am, &g);
+    adiff_hvp(&g, &h);
+    dag_freeze();
+    EmitOptions eo = {opt->prefix ? opt->prefix : am.name, base_name(opt->input), opt->with_main, CHECKED_OFF};
+    int rc = 0;
+    Buf c_text = {0}, h_text = {0};
+    bool want_c = opt->output || !opt->header;
+    if (strcmp(eo.prefix, "hessgen") == 0) {
+        fprintf(stderr, "hessgen: the prefix 'hessgen' (from the file's name) would clash with the type "
+                        "hessgen_model; give another with --prefix or a 'model' statement\n");
+        rc = 2;
+    } else {
+        if (want_c) {
+            emit_c_arrays(&c_text, &am, &g, &h, &eo);
+            if (!write_atomically(opt->output ? opt->output : "-", &c_text))
+                rc = 1;
+        }
+        if (rc == 0 && opt->header) {
+            Deriv pat = {0};
+            pat.n = am.nparam;
+            pat.nnz = (uint32_t)((uint64_t)am.nparam * (am.nparam + 1) / 2);
+            emit_header_arrays(&h_text, &am, &pat, &eo);
+            if (!write_atomically(opt->header, &h_text))
+                rc = 1;
+        }
+    }
+    buf_free(&c_text);
+    buf_free(&h_text);
+    adiff_free(&g);
+    adiff_free(&h);
+    model_free(&am);
+    return rc;
+}
+
 static int compile(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
@@ -388,6 +487,19 @@ static int compile(int argc, char **argv)
     rc = 1;
     if (diag_error_count() == 0 && !model.loss)
         fatal("internal error: the loss was not lowered, yet no error was reported");
+    if (diag_error_count() == 0 && opt.dump && strcmp(opt.dump, "arrays") == 0) {
+        dump_arrays(&prog, stem, opt.prefix != NULL);
+        rc = 0;
+        goto cleanup;
+    }
+    if (diag_error_count() == 0 && opt.loops == LOOPS_ALWAYS && !opt.check && !opt.classify && !opt.dump &&
+        !opt.print && opt.checked != CHECKED_ON) {
+        int arc = compile_arrays(&prog, stem, &opt, display);
+        if (arc >= 0) {
+            rc = arc;
+            goto cleanup;
+        }
+    }
     if (diag_error_count() == 0) {
         diff_gradient(&model, &deriv);
         diff_hessian(&model, &deriv);

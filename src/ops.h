@@ -52,6 +52,12 @@ typedef enum {
     OP_NROWS,  /* the run-time row count of size name aux */
     OP_ROW,    /* the row variable of a reduction at level aux & 7 (sema's binding, never in a loss) */
     OP_ROWSUM, /* sum over the rows of size aux >> 3 of its one operand, the body at level aux & 7 */
+    /* array loops (sema_array_loops): a sum over an index variable kept as one node */
+    OP_IVAR,   /* the value of index variable aux (dag_var) */
+    OP_PAT,    /* theta at index map aux (dag_map_get): an index affine in index variables */
+    OP_VAT,    /* v at index map aux, the direction of a Hessian-vector product */
+    OP_DAT,    /* a data array's or a constant table's value at index map aux */
+    OP_VSUM,   /* the sum of its one operand over the range of index variable aux */
     OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
     OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
     OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */

@@ -26,6 +26,9 @@ enum {
      * broken file that declares a sum over millions of terms is reported at once */
     RECOVERY_LOWERED = 100000,
     MAX_DEF_DEPTH = 200,
+    /* array loops: a fixed range of at most this many values is unrolled, since a loop saves
+     * little code there and would hide the sparsity and simplifications of its terms */
+    ARRAY_UNROLL_MAX = 4,
 };
 
 typedef enum { SYM_PARAM, SYM_CONST, SYM_DATA, SYM_SIZE, SYM_LET, SYM_DEF, SYM_FUNC, SYM_PI } SymKind;
@@ -63,6 +66,7 @@ struct Env {
 };
 
 bool sema_const_loops;
+bool sema_array_loops;
 long sema_max_params = MAX_PARAMS;
 
 /* A loop over a constant table: which const array, at which row of it the loop starts. */
@@ -88,6 +92,19 @@ static struct {
     /* the notes of one error's chain of calls: the innermost few and the outermost */
     int chain_errors, chain_notes, chain_skipped;
     unsigned row_depth; /* row reductions being lowered around the current expression */
+    /* array loops: one index variable per reduction of the source and range, the const arrays
+     * read at a variable index (as tables), and why the loss cannot keep its loops */
+    struct { const Ast *ast; long lo, count; uint32_t size, var; } *avars;
+    uint32_t navars;
+    struct { const Sym *sym; uint32_t table; } *atables;
+    uint32_t natables;
+    const char *array_fail;
+    uint32_t nvsums;
+    /* memo of def calls (memo_find): open addressing over (def, arguments) */
+    struct { const Sym *sym; uint32_t hash, args, row_depth; Node node; } *memo;
+    uint32_t memo_cap, memo_used;
+    Node *memo_args;
+    uint32_t memo_nargs, memo_args_cap;
     Model *model;
     const Program *prog;
 } S;
@@ -220,6 +237,11 @@ static bool lower_int(const Ast *e, const Env *env, const char *what, long *out)
     Node n = lower(e, env);
     if (!n)
         return false;
+    if (dag_vars(n)) { /* array loops only: a bound or size that depends on an index variable */
+        if (!S.array_fail)
+            S.array_fail = "a reduction's bound depends on another reduction's variable";
+        return false;
+    }
     if (dag_op(n) == OP_ROW) {
         diag_error(e->span, "%s must be an integer constant, but this is a row variable, whose range is only known at run time",
                    what);
@@ -331,31 +353,194 @@ static bool index_count(const Ast *e, const Sym *s)
 }
 
 /* The row-major offset of e's indices from the first-th on, each an integer constant in range. */
+static bool flat_index_one(const Ast *e, const Env *env, const Sym *s, int k, long *i)
+{
+    if (!lower_int(e->args[k], env, "an index", i))
+        return false;
+    if (*i < 0 || *i >= s->dims[k]) {
+        if (s->ndims == 1)
+            diag_error(e->args[k]->span, "index %ld is out of range for '%s' of size %ld", *i, s->name, s->dims[k]);
+        else
+            diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", *i, k + 1,
+                       s->name, s->dims[k]);
+        return false;
+    }
+    return true;
+}
+
 static bool flat_index(const Ast *e, const Env *env, const Sym *s, int first, long *flat)
 {
     *flat = 0;
     for (int k = first; k < e->nargs; k++) {
         long i;
-        if (!lower_int(e->args[k], env, "an index", &i))
+        if (!flat_index_one(e, env, s, k, &i))
             return false;
-        if (i < 0 || i >= s->dims[k]) {
-            if (s->ndims == 1)
-                diag_error(e->args[k]->span, "index %ld is out of range for '%s' of size %ld", i, s->name, s->dims[k]);
-            else
-                diag_error(e->args[k]->span, "index %ld is out of range for dimension %d of '%s' (size %ld)", i, k + 1,
-                           s->name, s->dims[k]);
-            return false;
-        }
         *flat = *flat * s->dims[k] + i;
     }
     return true;
 }
 
+/* ---- array loops: indices affine in index variables ---- */
+
+/* An integer index c + sum coef[t] * var[t]. */
+typedef struct {
+    int64_t c;
+    uint32_t n;
+    uint32_t var[MAX_MAP_TERMS];
+    int64_t coef[MAX_MAP_TERMS];
+} Affine;
+
+static bool affine_add(Node n, int64_t scale, Affine *a)
+{
+    long v;
+    if (dag_is_int_const(n, &v)) {
+        a->c += scale * v;
+        return true;
+    }
+    const Node *x = dag_args(n);
+    switch (dag_op(n)) {
+    case OP_IVAR:
+        if (dag_var(dag_rec(n)->aux)->size != NO_SIZE || a->n == MAX_MAP_TERMS)
+            return false;
+        a->var[a->n] = dag_rec(n)->aux;
+        a->coef[a->n++] = scale;
+        return true;
+    case OP_ADD:
+        for (uint32_t i = 0; i < dag_nargs(n); i++)
+            if (!affine_add(x[i], scale, a))
+                return false;
+        return true;
+    case OP_MUL:
+        return dag_nargs(n) == 2 && dag_is_int_const(x[0], &v) && affine_add(x[1], scale * v, a);
+    default:
+        return false;
+    }
+}
+
+static void affine_fail(const char *why)
+{
+    if (!S.array_fail)
+        S.array_fail = why;
+}
+
+/* The row-major offset of e's indices from the first-th on, affine in index variables: each
+ * index an integer constant in range, or affine in fixed-range variables and in range for all
+ * of their values. false after an error (reported) or where loops cannot be kept (array_fail). */
+static bool flat_affine(const Ast *e, const Env *env, const Sym *s, int first, Affine *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int k = first; k < e->nargs; k++) {
+        Node n = lower(e->args[k], env);
+        if (!n)
+            return false;
+        Affine a = {0};
+        if (!dag_vars(n)) {
+            long i;
+            if (!flat_index_one(e, env, s, k, &i))
+                return false;
+            a.c = i;
+        } else if (!affine_add(n, 1, &a)) {
+            affine_fail("an index that is not affine in the reductions' variables");
+            return false;
+        } else {
+            int64_t lo = a.c, hi = a.c;
+            for (uint32_t t = 0; t < a.n; t++) {
+                const IndexVar *v = dag_var(a.var[t]);
+                int64_t x = a.coef[t] * v->lo, y = a.coef[t] * (v->lo + v->count - 1);
+                lo += x < y ? x : y;
+                hi += x < y ? y : x;
+            }
+            if (lo < 0 || hi >= s->dims[k]) {
+                affine_fail("an index out of range for some value of its variables");
+                return false;
+            }
+        }
+        /* out = out * dims[k] + a */
+        out->c = out->c * s->dims[k] + a.c;
+        for (uint32_t t = 0; t < out->n; t++)
+            out->coef[t] *= s->dims[k];
+        for (uint32_t t = 0; t < a.n; t++) {
+            if (out->n == MAX_MAP_TERMS) {
+                affine_fail("an index with too many variables");
+                return false;
+            }
+            out->var[out->n] = a.var[t];
+            out->coef[out->n++] = a.coef[t];
+        }
+    }
+    return true;
+}
+
+static Node array_at(Op op, uint32_t array, int64_t base, const Affine *a, uint32_t rowvar, int64_t width)
+{
+    IndexMap map = {.array = array, .base = base, .nterms = a->n};
+    memcpy(map.var, a->var, sizeof(uint32_t) * a->n);
+    memcpy(map.coef, a->coef, sizeof(int64_t) * a->n);
+    if (rowvar != UINT32_MAX) {
+        if (map.nterms == MAX_MAP_TERMS) {
+            affine_fail("an index with too many variables");
+            return 0;
+        }
+        map.var[map.nterms] = rowvar;
+        map.coef[map.nterms++] = width;
+    }
+    return dag_at(op, dag_map(&map));
+}
+
+/* A const array read at a variable index: its values become a table of the model. */
+static uint32_t const_table(Sym *s)
+{
+    for (uint32_t k = 0; k < S.natables; k++)
+        if (S.atables[k].sym == s)
+            return S.atables[k].table;
+    Model *m = S.model;
+    uint32_t id = m->ndata + m->ntables;
+    m->data = xrealloc(m->data, sizeof(DataArray) * (id + 1));
+    DataArray *a = &m->data[id];
+    memset(a, 0, sizeof *a);
+    a->name = s->name;
+    a->size = NO_SIZE;
+    a->width = (uint32_t)s->size;
+    a->ndims = s->ndims;
+    memcpy(a->dims, s->dims, sizeof s->dims);
+    Node *values = xmalloc(sizeof(Node) * (size_t)s->size); /* the model keeps its own copy */
+    memcpy(values, s->values, sizeof(Node) * (size_t)s->size);
+    a->values = values;
+    m->ntables++;
+    S.atables = xrealloc(S.atables, sizeof *S.atables * (S.natables + 1));
+    S.atables[S.natables].sym = s;
+    S.atables[S.natables++].table = id;
+    return id;
+}
+
 /* X[i][j] for a data array: its row must be the variable of a reduction over its rows. */
+/* X[i][j] in array loops: the row is a data-row variable, the other indices affine. */
+static Node lower_data_array(const Ast *e, const Env *env, const Sym *s)
+{
+    uint32_t rowvar = UINT32_MAX;
+    int first = 0;
+    if (s->rowsize != NO_SIZE) {
+        const Ast *x = e->args[0];
+        const Env *b = x->kind == AST_NAME ? env_find(env, x->name) : NULL;
+        if (!b || dag_op(b->value) != OP_IVAR || dag_var(dag_rec(b->value)->aux)->size != s->rowsize) {
+            affine_fail("a data row that is not a reduction's variable"); /* reported by the first lowering */
+            return 0;
+        }
+        rowvar = dag_rec(b->value)->aux;
+        first = 1;
+    }
+    Affine a;
+    if (!flat_affine(e, env, s, first, &a))
+        return 0;
+    return array_at(OP_DAT, s->base, a.c, &a, rowvar, (int64_t)S.model->data[s->base].width);
+}
+
 static Node lower_data(const Ast *e, const Env *env, const Sym *s)
 {
     if (!index_count(e, s))
         return 0;
+    if (sema_array_loops)
+        return lower_data_array(e, env, s);
     unsigned level = DATA_NO_LEVEL;
     int first = 0;
     if (s->rowsize != NO_SIZE) {
@@ -462,6 +647,18 @@ static Node lower_index(const Ast *e, const Env *env)
     }
     if (!index_count(e, s))
         return 0;
+    if (sema_array_loops) {
+        Affine a;
+        if (!flat_affine(e, env, s, 0, &a))
+            return 0;
+        if (s->kind == SYM_PARAM)
+            return a.n ? array_at(OP_PAT, MAP_THETA, (int64_t)s->base + a.c, &a, UINT32_MAX, 0)
+                       : dag_param(s->base + (uint32_t)a.c);
+        force_const(s);
+        if (s->state != EV_DONE)
+            return 0;
+        return a.n ? array_at(OP_DAT, const_table(s), a.c, &a, UINT32_MAX, 0) : s->values[a.c];
+    }
     long flat;
     if (!flat_index(e, env, s, 0, &flat))
         return 0;
@@ -501,7 +698,7 @@ static void need_rows_of(Node n)
 /* A row variable is bound for indexing data arrays; it has no value to compute with. */
 static bool row_as_value(Node n, const Ast *at)
 {
-    if (!n || dag_op(n) != OP_ROW)
+    if (!n || (dag_op(n) != OP_ROW && !(dag_op(n) == OP_IVAR && dag_var(dag_rec(n)->aux)->size != NO_SIZE)))
         return false;
     diag_error(at->span, "a row variable only indexes the rows of data arrays; it is not a value");
     return true;
@@ -583,6 +780,71 @@ static bool check_domain(Op op, Node a, const Ast *arg)
     return true;
 }
 
+/* ---- the calls of defs already lowered: (def, argument nodes) -> node ---- */
+
+static uint32_t memo_hash(const Sym *s, const Env *binds, int n)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)s + S.row_depth) * 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < n; i++)
+        h = (h ^ binds[i].value) * 0x100000001B3ull;
+    return (uint32_t)(h ^ h >> 31);
+}
+
+static bool memo_same(uint32_t slot, const Sym *s, const Env *binds, int n)
+{
+    if (S.memo[slot].sym != s || S.memo[slot].row_depth != S.row_depth)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (S.memo_args[S.memo[slot].args + (uint32_t)i] != binds[i].value)
+            return false;
+    return true;
+}
+
+static Node memo_find(const Sym *s, const Env *binds, int n)
+{
+    if (!S.memo_cap)
+        return 0;
+    for (uint32_t i = memo_hash(s, binds, n) & (S.memo_cap - 1); S.memo[i].sym; i = (i + 1) & (S.memo_cap - 1))
+        if (memo_same(i, s, binds, n))
+            return S.memo[i].node;
+    return 0;
+}
+
+static void memo_add(const Sym *s, const Env *binds, int n, Node r)
+{
+    if ((S.memo_used + 1) * 2 > S.memo_cap) {
+        uint32_t cap = S.memo_cap ? 2 * S.memo_cap : 256;
+        __typeof__(S.memo) old = S.memo;
+        uint32_t old_cap = S.memo_cap;
+        S.memo = xcalloc(cap, sizeof *S.memo);
+        S.memo_cap = cap;
+        for (uint32_t i = 0; i < old_cap; i++) {
+            if (!old[i].sym)
+                continue;
+            uint32_t j = old[i].hash & (cap - 1);
+            while (S.memo[j].sym)
+                j = (j + 1) & (cap - 1);
+            S.memo[j] = old[i];
+        }
+        free(old);
+    }
+    if (S.memo_nargs + (uint32_t)n > S.memo_args_cap) {
+        S.memo_args_cap = (S.memo_nargs + (uint32_t)n) * 2 + 64;
+        S.memo_args = xrealloc(S.memo_args, sizeof(Node) * S.memo_args_cap);
+    }
+    uint32_t h = memo_hash(s, binds, n), j = h & (S.memo_cap - 1);
+    while (S.memo[j].sym)
+        j = (j + 1) & (S.memo_cap - 1);
+    S.memo[j].sym = s;
+    S.memo[j].hash = h;
+    S.memo[j].node = r;
+    S.memo[j].row_depth = S.row_depth;
+    S.memo[j].args = S.memo_nargs;
+    for (int i = 0; i < n; i++)
+        S.memo_args[S.memo_nargs++] = binds[i].value;
+    S.memo_used++;
+}
+
 static Node lower_call(const Ast *e, const Env *env)
 {
     if (env_find(env, e->name)) {
@@ -622,11 +884,22 @@ static Node lower_call(const Ast *e, const Env *env)
                 return 0;
             }
         }
-        s->active++;
         s->called = true;
+        /* a def is a function of its arguments: a call with the same argument nodes is the
+         * same node, lowered once (a network's layer h(i, j) is called for every unit of the
+         * next layer: without this, d layers of width w cost w^d inlinings). The row sums
+         * nested around the call are part of the key: a row sum inside takes its level from them. */
+        Node memo = memo_find(s, binds, s->arity);
+        if (memo) {
+            free(binds);
+            return memo;
+        }
+        s->active++;
         S.def_depth++;
         int errors = diag_error_count();
         Node r = lower(s->stmt->expr, s->arity ? binds : NULL);
+        if (r && diag_error_count() == errors)
+            memo_add(s, binds, s->arity, r);
         if (diag_error_count() > errors) {
             if (diag_error_count() != S.chain_errors) { /* a new error: a new chain */
                 S.chain_errors = diag_error_count();
@@ -991,6 +1264,44 @@ static bool mentions(const Ast *e, const char *name)
     return false;
 }
 
+/* A sum or mean in array loops: one OP_VSUM over an index variable (one per reduction of the
+ * source and range, so that a def's sum inlined twice is one node). */
+static Node lower_array_sum(const Ast *e, const Env *env, long lo, long hi, uint32_t rows)
+{
+    long count = rows != NO_SIZE ? -1 : hi - lo + 1;
+    if (rows != NO_SIZE)
+        lo = 0;
+    uint32_t var = UINT32_MAX;
+    for (uint32_t k = 0; k < S.navars && var == UINT32_MAX; k++)
+        if (S.avars[k].ast == e && S.avars[k].lo == lo && S.avars[k].count == count && S.avars[k].size == rows)
+            var = S.avars[k].var;
+    if (var == UINT32_MAX) {
+        var = dag_new_var(e->name, lo, count, rows);
+        if (var == UINT32_MAX) {
+            affine_fail("more reductions than index variables (64)");
+            return 0;
+        }
+        S.avars = xrealloc(S.avars, sizeof *S.avars * (S.navars + 1));
+        S.avars[S.navars].ast = e;
+        S.avars[S.navars].lo = lo;
+        S.avars[S.navars].count = count;
+        S.avars[S.navars].size = rows;
+        S.avars[S.navars++].var = var;
+    }
+    Env bind = {.name = e->name, .value = dag_ivar(var), .next = env};
+    Node body = lower(e->body, &bind);
+    if (!body || row_as_value(body, e->body))
+        return 0;
+    S.nvsums++;
+    Node r = dag_vsum(body, var);
+    if (e->reduce == RED_MEAN) {
+        if (rows != NO_SIZE)
+            S.model->sizes[rows].needs_rows = true;
+        r = dag_mul(r, dag_recip(dag_var_count(var)));
+    }
+    return r;
+}
+
 static Node lower_reduce(const Ast *e, const Env *env)
 {
     if (is_builtin(e->name)) {
@@ -1005,6 +1316,9 @@ static Node lower_reduce(const Ast *e, const Env *env)
     } else if (!infer_range(e, env, &lo, &hi, &rows)) {
         return 0;
     }
+    if (sema_array_loops && e->reduce != RED_PROD && mentions(e->body, e->name) &&
+        (rows != NO_SIZE || (hi >= lo && hi - lo + 1 > ARRAY_UNROLL_MAX)))
+        return lower_array_sum(e, env, lo, hi, rows);
     if (rows != NO_SIZE)
         return lower_rows(e, env, rows);
     if (hi < lo && e->reduce == RED_MEAN) {
@@ -1405,7 +1719,7 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
     /* only the exact classifier (not sema_const_loops) uses the points, on a dense Hessian:
      * beyond its size no point is kept, and compiling keeps none, so that many `at` lines over
      * millions of parameters cost nothing per line */
-    bool exact = !sema_const_loops;
+    bool exact = !sema_const_loops && !sema_array_loops;
     if (exact && m->nparam > EXACT_MAX_PARAMS && m->nat == 1)
         diag_error(st->span, "the exact classifier works on the dense Hessian of at most %d parameters, and this "
                              "model has %u; classify numerically instead (hessgen run FILE.hl classify)",
@@ -1645,8 +1959,14 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
         if (st->kind == ST_AT)
             check_at(st, params, np, m);
 
+    m->no_arrays = S.array_fail;
+    m->nvsums = S.nvsums;
     free(params);
     free(S.tables);
+    free(S.avars);
+    free(S.atables);
+    free(S.memo);
+    free(S.memo_args);
     for (uint32_t i = 0; i < S.cap; i++) {
         if (S.table[i]) {
             free(S.table[i]->values);

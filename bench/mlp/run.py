@@ -2,7 +2,7 @@
 """Networks of any width and depth (issue 15): what a user waits for, hessgen plus gcc -O2.
 
     python3 bench/mlp/run.py [--widths 8,16,32,64,128] [--depths 2,4,8,16] [--cap 120]
-                             [--gcc-cap 300] [--gcc-max-mb 10]
+                             [--gcc-cap 300] [--gcc-max-mb 10] [--loops auto|always|never]
 
 Models, written as a user writes them (examples/tanh_net_data.hl's style, one `def` a layer):
   * width series: MLP 2-w-w-1, tanh layers, mean squared error over data rows X[n][2], t[n]
@@ -58,7 +58,7 @@ def measure(name, widths, a, work):
     open(hl, "w").write(mlp(widths))
     times = []
     for _ in range(a.runs):
-        wall, _, _ = timed([HESSGEN, hl, "-o", gen], a.cap)
+        wall, _, _ = timed([HESSGEN, hl, "-o", gen, "--loops=" + a.loops], a.cap)
         if wall is None:
             times = None
             break
@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--cap", type=int, default=120)
     ap.add_argument("--gcc-cap", type=int, default=300)
     ap.add_argument("--gcc-max-mb", type=float, default=10)
+    ap.add_argument("--loops", default="auto", help="hessgen's --loops (always: array loops)")
     a = ap.parse_args()
     print("| model | parameters | hessgen | C | gcc -O2 (CPU, peak memory) |")
     print("|---|---|---|---|---|")

@@ -5,7 +5,7 @@ as a diff of its text.
     test_golden.py HESSGEN SOURCE_DIR            compare (the test)
     test_golden.py HESSGEN SOURCE_DIR --update   rewrite the snapshots (never done by the test)
 
-For each examples/NAME.hl and each phase DUMP in ast, dag, grad, hess, sched, the output of
+For each examples/NAME.hl and each phase DUMP in ast, dag, grad, hess, sched, arrays, the output of
 `hessgen examples/NAME.hl --dump=DUMP` must equal tests/golden/NAME.DUMP.txt byte for byte.
 A snapshot with no example, or an example with no snapshot, fails too. After a deliberate
 change, run with --update and read the diff before committing it.
@@ -23,7 +23,7 @@ from checks import check, ok  # noqa: E402
 HESSGEN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 UPDATE = '--update' in sys.argv[3:]
 HERE = os.path.join(SRC, 'tests', 'golden')
-DUMPS = ('ast', 'dag', 'grad', 'hess', 'sched')
+DUMPS = ('ast', 'dag', 'grad', 'hess', 'sched', 'arrays')
 EXAMPLES = sorted(glob.glob(os.path.join(SRC, 'examples', '*.hl')))
 
 

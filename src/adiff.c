@@ -1,0 +1,273 @@
+/* adiff.c: derivatives of a loss whose sums stayed loops (array loops, sema_array_loops).
+ *
+ * In: the loss node, a graph in which a sum over a fixed range or over data rows is one OP_VSUM
+ * over an index variable and arrays are read through index maps (OP_PAT, OP_DAT).
+ * Out: the gradient and the Hessian-vector product as scatters: "out[map] += value, for every
+ * value of the value's variables" (those not in the map are summed over, the data rows among
+ * them), so an array's derivative is one expression over its indices, whatever its size.
+ * A use of a parameter is a scatter of its own: the uses of W[k][j] in different sums depend on
+ * different variables, and each is summed over its own.
+ *   - The gradient is reverse accumulation, as in diff.c, with one rule more: a node's adjoint
+ *     depends on no variable the node does not depend on. A contribution from a user that
+ *     depends on more variables (the body of a sum, or W[k][j] * h[j] for h[j]) is summed over
+ *     them (a new OP_VSUM): the adjoint of h[j] is sum over k of adj(a[k]) * W[k][j].
+ *     The adjoint of OP_PAT with map m is a scatter to theta[m].
+ *   - The Hessian-vector product differentiates each scatter's value forward along v
+ *     (OP_PAT's tangent is OP_VAT with the same map), in node order, without recursion.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessgen.h"
+
+typedef struct {
+    Node value;
+    uint32_t next;
+} Contrib;
+
+/* Sums value over every variable it depends on outside keep, the highest variable innermost. */
+static Node sum_out(Node value, uint64_t keep)
+{
+    uint64_t extra = dag_vars(value) & ~keep;
+    for (int v = MAX_VARS - 1; v >= 0 && extra; v--)
+        if (extra >> v & 1) {
+            value = dag_vsum(value, (uint32_t)v);
+            extra &= ~(1ull << v);
+        }
+    return value;
+}
+
+static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
+{
+    if (d->ngrad == d->grad_cap) {
+        d->grad_cap = d->grad_cap ? 2 * d->grad_cap : 16;
+        d->grad = xrealloc(d->grad, sizeof(Scatter) * d->grad_cap);
+    }
+    uint64_t mapvars = 0;
+    if (map != UINT32_MAX)
+        for (uint32_t t = 0; t < dag_map_get(map)->nterms; t++)
+            mapvars |= 1ull << dag_map_get(map)->var[t];
+    d->grad[d->ngrad++] = (Scatter){map, coord, value, dag_vars(value) & ~mapvars};
+}
+
+#define PUSH(target, v)                                                   \
+    do {                                                                  \
+        if (npool >= cap) {                                               \
+            cap = cap ? 2 * cap : 1024;                                   \
+            pool = xrealloc(pool, sizeof(Contrib) * cap);                 \
+        }                                                                 \
+        pool[npool] = (Contrib){sum_out((v), dag_vars(target) | rowvars), head[target]}; \
+        head[target] = (uint32_t)npool++;                                 \
+    } while (0)
+    /* a use of a coordinate is a scatter of its own, summed over its own variables */
+#define CONTRIBUTE(c, v)                                                  \
+    do {                                                                  \
+        if (dag_op(c) == OP_PARAM)                                        \
+            scatter_add(d, UINT32_MAX, dag_rec(c)->aux, (v));             \
+        else if (dag_op(c) == OP_PAT)                                     \
+            scatter_add(d, dag_rec(c)->aux, 0, (v));                      \
+        else                                                              \
+            PUSH(c, (v));                                                 \
+    } while (0)
+
+static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib **poolp, size_t *npoolp, size_t *capp,
+                      uint64_t rowvars);
+
+void adiff_gradient(const Model *m, ArrayDeriv *d)
+{
+    memset(d, 0, sizeof *d);
+    Node root = m->loss;
+    if (!dag_has_param(root))
+        return;
+    uint64_t rowvars = 0;
+    for (uint32_t v = 0; v < dag_nvars(); v++)
+        if (dag_var(v)->size != NO_SIZE)
+            rowvars |= 1ull << v;
+    uint32_t *head = xcalloc((size_t)root + 1, sizeof(uint32_t));
+    Contrib *pool = NULL;
+    size_t npool = 1, cap = 0;
+    Node *list = NULL, *group = NULL;
+    size_t list_cap = 0;
+    PUSH(root, dag.one);
+    for (Node n = root; n > 0; n--) {
+        if (!head[n])
+            continue;
+        size_t cnt = 0;
+        for (uint32_t c = head[n]; c; c = pool[c].next) {
+            if (cnt == list_cap) {
+                list_cap = list_cap ? 2 * list_cap : 64;
+                list = xrealloc(list, sizeof(Node) * list_cap);
+            }
+            list[cnt++] = pool[c].value;
+        }
+        group = xrealloc(group, sizeof(Node) * (list_cap ? list_cap : 1));
+        dag_blame = dag_span(n);
+        /* one adjoint per set of extra row variables: summed only at the scatters, inside the
+         * passes over those rows (summing them here would loop over rows inside a loop over rows) */
+        for (size_t g = 0; g < cnt; g++) {
+            if (!list[g])
+                continue;
+            uint64_t extra = dag_vars(list[g]) & rowvars & ~dag_vars(n);
+            size_t ng = 0;
+            for (size_t q = g; q < cnt; q++)
+                if (list[q] && (dag_vars(list[q]) & rowvars & ~dag_vars(n)) == extra) {
+                    group[ng++] = list[q];
+                    list[q] = 0;
+                }
+            propagate(d, n, ng == 1 ? group[0] : dag_add_n(group, ng), head, &pool, &npool, &cap, rowvars);
+        }
+    }
+    free(group);
+    free(head);
+    free(pool);
+    free(list);
+    dag_blame = (Span){0, 0};
+}
+
+/* The adjoint adj of node n, pushed on to its operands. */
+static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib **poolp, size_t *npoolp, size_t *capp,
+                      uint64_t rowvars)
+{
+#define pool (*poolp)
+#define npool (*npoolp)
+#define cap (*capp)
+    {
+        if (adj == dag.zero)
+            return;
+        switch (dag_op(n)) {
+        case OP_PARAM: /* the loss itself */
+            scatter_add(d, UINT32_MAX, dag_rec(n)->aux, adj);
+            return;
+        case OP_VSUM: /* d(sum_v body)/d(body) = 1 for every v: the adjoint, free of v, as it is */
+            if (dag_has_param(dag_args(n)[0]))
+                CONTRIBUTE(dag_args(n)[0], adj);
+            return;
+        case OP_ROWSUM:
+            fatal("internal error: a row sum in array loops");
+        default:
+            break;
+        }
+        uint32_t k = dag_nargs(n);
+        for (uint32_t i = 0; i < k; i++) {
+            Node c = dag_args(n)[i];
+            if (!dag_has_param(c))
+                continue;
+            Node v = dag_mul_keep(adj, diff_partial(n, i));
+            CONTRIBUTE(c, v);
+        }
+    }
+#undef pool
+#undef npool
+#undef cap
+}
+
+/* The tangent of every node in the cone of the scatters, along v, in node order. */
+void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
+{
+    memset(h, 0, sizeof *h);
+    Node top = 0;
+    for (uint32_t s = 0; s < g->ngrad; s++)
+        if (g->grad[s].value > top)
+            top = g->grad[s].value;
+    bool *in = xcalloc((size_t)top + 1, 1);
+    for (uint32_t s = 0; s < g->ngrad; s++)
+        in[g->grad[s].value] = true;
+    for (Node n = top; n > 0; n--)
+        if (in[n])
+            for (uint32_t i = 0; i < dag_nargs(n); i++)
+                if (dag_has_param(dag_args(n)[i]))
+                    in[dag_args(n)[i]] = true;
+    Node *tan = xcalloc((size_t)top + 1, sizeof(Node));
+    Node *terms = NULL;
+    size_t terms_cap = 0;
+    for (Node n = 1; n <= top; n++) {
+        if (!in[n])
+            continue;
+        if (!dag_has_param(n)) {
+            tan[n] = dag.zero;
+            continue;
+        }
+        dag_blame = dag_span(n);
+        switch (dag_op(n)) {
+        case OP_PARAM:
+            tan[n] = dag_dir(dag_rec(n)->aux);
+            continue;
+        case OP_PAT:
+            tan[n] = dag_at(OP_VAT, dag_rec(n)->aux);
+            continue;
+        case OP_VSUM:
+            tan[n] = dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux);
+            continue;
+        default:
+            break;
+        }
+        uint32_t k = dag_nargs(n);
+        if (k > terms_cap) {
+            terms_cap = 2 * k;
+            terms = xrealloc(terms, sizeof(Node) * terms_cap);
+        }
+        size_t nt = 0;
+        for (uint32_t i = 0; i < k; i++) {
+            Node c = dag_args(n)[i];
+            if (dag_has_param(c) && tan[c] != dag.zero)
+                terms[nt++] = dag_mul(diff_partial(n, i), tan[c]);
+        }
+        tan[n] = nt == 0 ? dag.zero : nt == 1 ? terms[0] : dag_add_n(terms, nt);
+    }
+    for (uint32_t s = 0; s < g->ngrad; s++) {
+        Node t = tan[g->grad[s].value];
+        if (t == dag.zero)
+            continue;
+        if (h->ngrad == h->grad_cap) {
+            h->grad_cap = h->grad_cap ? 2 * h->grad_cap : 16;
+            h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
+        }
+        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, g->grad[s].over};
+    }
+    free(terms);
+    free(tan);
+    free(in);
+    dag_blame = (Span){0, 0};
+}
+
+void adiff_free(ArrayDeriv *d)
+{
+    free(d->grad);
+    memset(d, 0, sizeof *d);
+}
+
+static void put_over(FILE *out, uint64_t over)
+{
+    const char *sep = ", summed over ";
+    for (uint32_t v = 0; v < MAX_VARS; v++)
+        if (over >> v & 1) {
+            fprintf(out, "%s%s%u", sep, dag_var(v)->name, v);
+            sep = " ";
+        }
+    fputc('\n', out);
+}
+
+void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what)
+{
+    Node *roots = xmalloc(sizeof(Node) * (g->ngrad + 1));
+    roots[0] = m->loss;
+    for (uint32_t s = 0; s < g->ngrad; s++)
+        roots[s + 1] = g->grad[s].value;
+    dag_dump_nodes(out, roots, g->ngrad + 1);
+    free(roots);
+    fprintf(out, "loss = n%u\n", m->loss);
+    for (uint32_t s = 0; s < g->ngrad; s++) {
+        const Scatter *x = &g->grad[s];
+        if (x->map == UINT32_MAX) {
+            fprintf(out, "%s[%s] += n%u", what, m->param_names[x->coord], x->value);
+            put_over(out, x->over);
+            continue;
+        }
+        const IndexMap *map = dag_map_get(x->map);
+        fprintf(out, "%s[%lld", what, (long long)map->base);
+        for (uint32_t t = 0; t < map->nterms; t++)
+            fprintf(out, " + %lld*%s%u", (long long)map->coef[t], dag_var(map->var[t])->name, map->var[t]);
+        fprintf(out, "] += n%u", x->value);
+        put_over(out, x->over);
+    }
+}
