@@ -161,8 +161,9 @@ static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib *
 #undef cap
 }
 
-/* The tangent of every node in the cone of the scatters, along v, in node order. */
-void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
+/* The tangent of every node in the cone of the scatters, in node order: along v, or along e_c
+ * for the column variable c (column_var, else UINT32_MAX). */
+static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
 {
     memset(h, 0, sizeof *h);
     Node top = 0;
@@ -190,10 +191,21 @@ void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
         dag_blame = dag_span(n);
         switch (dag_op(n)) {
         case OP_PARAM:
-            tan[n] = dag_dir(dag_rec(n)->aux);
+            if (column_var == UINT32_MAX) {
+                tan[n] = dag_dir(dag_rec(n)->aux);
+            } else {
+                IndexMap unit = {.array = column_var, .base = dag_rec(n)->aux};
+                tan[n] = dag_at(OP_UNIT, dag_map(&unit));
+            }
             continue;
         case OP_PAT:
-            tan[n] = dag_at(OP_VAT, dag_rec(n)->aux);
+            if (column_var == UINT32_MAX) {
+                tan[n] = dag_at(OP_VAT, dag_rec(n)->aux);
+            } else {
+                IndexMap unit = *dag_map_get(dag_rec(n)->aux);
+                unit.array = column_var;
+                tan[n] = dag_at(OP_UNIT, dag_map(&unit));
+            }
             continue;
         case OP_VSUM:
             tan[n] = dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux);
@@ -222,12 +234,23 @@ void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
             h->grad_cap = h->grad_cap ? 2 * h->grad_cap : 16;
             h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
         }
-        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, g->grad[s].over};
+        uint64_t over = g->grad[s].over | (column_var == UINT32_MAX ? 0 : 1ull << column_var);
+        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, over};
     }
     free(terms);
     free(tan);
     free(in);
     dag_blame = (Span){0, 0};
+}
+
+void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
+{
+    tangents(g, h, UINT32_MAX);
+}
+
+void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
+{
+    tangents(g, h, column_var);
 }
 
 void adiff_free(ArrayDeriv *d)

@@ -45,8 +45,8 @@ static struct {
     uint32_t ntemps;
     const Scatter *scatters;
     const char *out_store; /* how a scatter adds: a printf format with %s (index) and %s (value) */
-    bool unit_v;        /* v is the unit vector e_c (the Hessian's columns) */
     uint32_t passes;
+    uint32_t *seen, stamp; /* hoist's visits */
 } A;
 
 static const char *const SPACES = "                                                                ";
@@ -61,7 +61,7 @@ static bool is_leaf(Node n)
 {
     switch (dag_op(n)) {
     case OP_CONST: case OP_PI: case OP_PARAM: case OP_DIR: case OP_IVAR: case OP_PAT: case OP_VAT: case OP_DAT:
-    case OP_NROWS:
+    case OP_NROWS: case OP_UNIT:
         return true;
     default:
         return false;
@@ -166,11 +166,15 @@ static void put_leaf(Buf *b, Node n)
         buf_printf(b, "theta[%u]", dag_rec(n)->aux);
         return;
     case OP_DIR:
-        if (A.unit_v)
-            buf_printf(b, "(%u == c ? 1.0 : 0.0)", dag_rec(n)->aux);
-        else
-            buf_printf(b, "v[%u]", dag_rec(n)->aux);
+        buf_printf(b, "v[%u]", dag_rec(n)->aux);
         return;
+    case OP_UNIT: {
+        const IndexMap *map = dag_map_get(dag_rec(n)->aux);
+        buf_puts(b, "((ptrdiff_t)(");
+        put_map_index(b, map);
+        buf_printf(b, ") == (ptrdiff_t)i%u ? 1.0 : 0.0)", map->array);
+        return;
+    }
     case OP_IVAR:
         buf_printf(b, "(double)i%u", dag_rec(n)->aux);
         return;
@@ -181,12 +185,6 @@ static void put_leaf(Buf *b, Node n)
     case OP_VAT:
     case OP_DAT: {
         const IndexMap *map = dag_map_get(dag_rec(n)->aux);
-        if (dag_op(n) == OP_VAT && A.unit_v) {
-            buf_puts(b, "((size_t)(");
-            put_map_index(b, map);
-            buf_puts(b, ") == c ? 1.0 : 0.0)");
-            return;
-        }
         if (dag_op(n) == OP_PAT)
             buf_puts(b, "theta[");
         else if (dag_op(n) == OP_VAT)
@@ -476,10 +474,46 @@ static bool target_done(const Target *t)
 }
 
 /* One pass over the rows of variable r: the targets given, accumulated or stored per row. */
+/* The expression a target writes: a scatter's value, an accumulation's body, a node. */
+static Node target_expr(const Target *t)
+{
+    return t->kind == T_ACC ? dag_args(t->node)[0] : t->node;
+}
+
+/* Whether a target's expression can be written now: a materialized value or body is computed
+ * first, as a dependency would be (a node target is the one materialized here). */
+static bool target_ready(const Target *t, uint64_t bound)
+{
+    Node n = target_expr(t);
+    if (t->kind != T_NODE && A.mat[n])
+        return ready(n, bound, false);
+    return ready(n, bound, true);
+}
+
+/* Computes before a pass what its targets need and does not change inside it: every
+ * materialized dependency (transitively) that depends on no variable still to be looped over. */
+static void hoist(Node n, bool root, uint64_t bound)
+{
+    if (is_leaf(n) || (!root && A.mat[n] && A.level[n] >= 0) || A.seen[n] == A.stamp)
+        return;
+    A.seen[n] = A.stamp;
+    if (!root && A.mat[n]) {
+        if (!(need(&(Target){T_NODE, n, 0}, bound)) && ready(n, bound, false)) {
+            compute(n, bound);
+            return;
+        }
+    }
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        hoist(dag_args(n)[i], false, bound);
+}
+
 static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
 {
     Buf *b = A.b;
     int d = A.depth + 1;
+    A.stamp++;
+    for (uint32_t i = 0; i < nt; i++)
+        hoist(target_expr(&ts[i]), true, bound);
     /* the accumulators, declared before the loop and zeroed */
     for (uint32_t i = 0; i < nt; i++) {
         if (ts[i].kind != T_NODE || !is_row_vsum(ts[i].node) || dag_rec(ts[i].node)->aux != r)
@@ -532,22 +566,6 @@ static void put_accumulate(Node n, uint64_t bound)
         buf_printf(b, "%s}\n", ind(--depth));
 }
 
-/* The expression a target writes: a scatter's value, an accumulation's body, a node. */
-static Node target_expr(const Target *t)
-{
-    return t->kind == T_ACC ? dag_args(t->node)[0] : t->node;
-}
-
-/* Whether a target's expression can be written now: a materialized value or body is computed
- * first, as a dependency would be (a node target is the one materialized here). */
-static bool target_ready(const Target *t, uint64_t bound)
-{
-    Node n = target_expr(t);
-    if (t->kind != T_NODE && A.mat[n])
-        return ready(n, bound, false);
-    return ready(n, bound, true);
-}
-
 static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
 {
     bool *done = xcalloc(nt ? nt : 1, 1);
@@ -592,42 +610,39 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
             Node n = target_expr(&ts[i]);
             find_row_sums(n, ts[i].kind == T_NODE || !A.mat[n], &cand, &nc, &cap, bound);
         }
-        /* the pass's variable: the outermost any candidate needs (a sum over rows whose value
-         * depends on other rows needs those first: for each of them, a pass of its own) */
-        uint32_t r = UINT32_MAX;
-        for (uint32_t i = 0; i < nc; i++) {
-            uint64_t nd = need(&cand[i], bound);
-            if (!nd)
-                continue;
-            uint32_t first = (uint32_t)__builtin_ctzll(nd);
-            if (cand[i].kind == T_NODE && is_row_vsum(cand[i].node)) {
-                uint64_t free_rows = dag_vars(cand[i].node) & A.rowvars & ~bound;
-                first = free_rows ? (uint32_t)__builtin_ctzll(free_rows) : dag_rec(cand[i].node)->aux;
-            }
-            if (first < r)
-                r = first;
-        }
-        if (r == UINT32_MAX)
-            fatal("internal error: aemit: no pass can make progress");
-        /* those that need r and wait for no sum over r that is not computed yet */
+        /* the pass's variable: the outermost (lowest) one that some candidate can be looped over
+         * now (a sum over rows whose value depends on other rows needs their passes first; a
+         * target that reads a sum not yet computed waits for a later pass) */
+        uint64_t vars_needed = 0;
+        for (uint32_t i = 0; i < nc; i++)
+            vars_needed |= need(&cand[i], bound);
         Target *pass = xmalloc(sizeof(Target) * nc);
-        uint32_t np = 0;
-        for (uint32_t i = 0; i < nc; i++) {
-            if (!(need(&cand[i], bound) >> r & 1))
+        uint32_t np = 0, r = UINT32_MAX;
+        for (uint32_t v = 0; v < MAX_VARS && np == 0; v++) {
+            if (!(vars_needed >> v & 1))
                 continue;
-            bool seen = false; /* a target that is also a sum another waits for */
-            for (uint32_t j = 0; j < np && !seen; j++)
-                seen = pass[j].kind == cand[i].kind && pass[j].node == cand[i].node && pass[j].scatter == cand[i].scatter;
-            if (seen)
-                continue;
-            Node n = cand[i].kind == T_ACC ? dag_args(cand[i].node)[0] : cand[i].node;
-            Node inside = cand[i].kind == T_NODE && is_row_vsum(n) ? dag_args(n)[0] : n;
-            if (pending_vsum_over(inside, r, true))
-                continue;
-            pass[np++] = cand[i];
+            r = v;
+            for (uint32_t i = 0; i < nc; i++) {
+                if (!(need(&cand[i], bound) >> r & 1))
+                    continue;
+                bool seen = false; /* a target that is also a sum another waits for */
+                for (uint32_t j = 0; j < np && !seen; j++)
+                    seen = pass[j].kind == cand[i].kind && pass[j].node == cand[i].node &&
+                           pass[j].scatter == cand[i].scatter;
+                if (seen)
+                    continue;
+                Node n = target_expr(&cand[i]);
+                if (cand[i].kind == T_NODE && is_row_vsum(n) && dag_rec(n)->aux == r &&
+                    (dag_vars(n) & A.rowvars & ~bound))
+                    continue;
+                Node inside = cand[i].kind == T_NODE && is_row_vsum(n) ? dag_args(n)[0] : n;
+                if (pending_vsum_over(inside, r, true))
+                    continue;
+                pass[np++] = cand[i];
+            }
         }
         if (np == 0)
-            fatal("internal error: aemit: an empty pass");
+            fatal("internal error: aemit: no pass can make progress");
         if (++A.passes > 100000)
             fatal("internal error: aemit: passes over rows do not converge");
         put_pass(r, pass, np, bound);
@@ -655,7 +670,7 @@ static void mark_needed(Node n, bool *needed)
 }
 
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, bool unit_v)
+                const char *out_store, uint32_t column_var)
 {
     memset(&A, 0, sizeof A);
     A.b = b;
@@ -663,9 +678,8 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     A.P = prefix;
     A.scatters = sc;
     A.out_store = out_store;
-    A.unit_v = unit_v;
     for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE)
+        if (dag_var(v)->size != NO_SIZE || v == column_var)
             A.rowvars |= 1ull << v;
     Node top = loss;
     for (uint32_t s = 0; s < nsc; s++)
@@ -675,6 +689,7 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     A.mat = xcalloc(A.limit, 1);
     A.uses = xcalloc(A.limit, sizeof(uint32_t));
     A.level = xmalloc(sizeof(int) * A.limit);
+    A.seen = xcalloc(A.limit, sizeof(uint32_t));
     for (uint32_t i = 0; i < A.limit; i++)
         A.level[i] = -1;
     A.scoped = xcalloc(64, sizeof(Node *));
@@ -738,6 +753,7 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     free(A.mat);
     free(A.uses);
     free(A.level);
+    free(A.seen);
 }
 
 /* The loss's C expression after aemit_body (its scalar, or the leaf itself). */

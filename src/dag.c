@@ -77,7 +77,7 @@ static uint64_t hash_rat(mpq_srcptr q)
 static bool aux_names(Op op)
 {
     return op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW || op == OP_ROWSUM ||
-           op == OP_IVAR || op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_VSUM;
+           op == OP_IVAR || op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_VSUM || op == OP_UNIT;
 }
 
 static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
@@ -198,11 +198,13 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     uint64_t vars = 0;
     if (op == OP_IVAR)
         vars = 1ull << aux;
-    if (op == OP_PAT || op == OP_VAT || op == OP_DAT) {
+    if (op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_UNIT) {
         const IndexMap *map = dag_map_get(aux);
         for (uint32_t t = 0; t < map->nterms; t++)
             vars |= 1ull << map->var[t];
-        r->flags |= op == OP_PAT ? NF_PARAM : op == OP_VAT ? NF_DIR : NF_DATA;
+        if (op == OP_UNIT)
+            vars |= 1ull << map->array;
+        r->flags |= op == OP_PAT ? NF_PARAM : op == OP_DAT ? NF_DATA : NF_DIR;
     }
     for (size_t i = 0; i < n; i++) {
         dag.args[dag.nargs++] = args[i];
@@ -440,7 +442,7 @@ Node dag_ivar(uint32_t v)
 
 Node dag_at(Op op, uint32_t map)
 {
-    if (op != OP_PAT && op != OP_VAT && op != OP_DAT)
+    if (op != OP_PAT && op != OP_VAT && op != OP_DAT && op != OP_UNIT)
         fatal("internal error: dag_at with %s", dag_op_name(op));
     (void)dag_map_get(map);
     return make(op, NULL, 0, map, NULL);
@@ -1182,7 +1184,7 @@ double rat_to_double(mpq_srcptr q)
 static const char *const op_names[OP__COUNT] = {
     [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
     [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum",
-    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_UNIT] = "unit", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
 #define X(e, src, c, helper, d) [OP_##e] = c,
     UNARY_OPS(X)
 #undef X
@@ -1230,9 +1232,11 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
                 fprintf(out, "%ld..%ld]", v->lo, v->lo + v->count - 1);
             if (dag_op(m) == OP_VSUM)
                 fprintf(out, "(n%u)", dag_args(m)[0]);
-        } else if (dag_op(m) == OP_PAT || dag_op(m) == OP_VAT || dag_op(m) == OP_DAT) {
+        } else if (dag_op(m) == OP_PAT || dag_op(m) == OP_VAT || dag_op(m) == OP_DAT || dag_op(m) == OP_UNIT) {
             const IndexMap *map = dag_map_get(dag.nodes[m].aux);
-            if (map->array == MAP_THETA)
+            if (dag_op(m) == OP_UNIT)
+                fprintf(out, "[%s%u == %lld", dag_var(map->array)->name, map->array, (long long)map->base);
+            else if (map->array == MAP_THETA)
                 fprintf(out, "[%lld", (long long)map->base);
             else
                 fprintf(out, "[array %u: %lld", map->array, (long long)map->base);

@@ -275,7 +275,7 @@ uint32_t dag_map(const IndexMap *m); /* interned: equal maps have one id */
 const IndexMap *dag_map_get(uint32_t id);
 static inline uint64_t dag_vars(Node n) { return dag.vars[n]; }
 Node dag_ivar(uint32_t v);
-Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT or OP_DAT */
+Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT, OP_DAT, or OP_UNIT (the map's array: the column variable) */
 /* The sum of body over variable v's range; what is free of v leaves the sum, as in dag_rowsum. */
 Node dag_vsum(Node body, uint32_t v);
 /* The number of values in variable v's range, as a node (a row count for a data-row variable). */
@@ -384,6 +384,9 @@ typedef struct {
 void adiff_gradient(const Model *m, ArrayDeriv *d);
 /* The Hessian times v: the gradient's scatters differentiated along v (OP_DIR, OP_VAT). */
 void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h);
+/* The Hessian's columns: the same along e_c for every c of the column variable (a fixed range
+ * over the coordinates, looped over like data rows), each scatter also over c. */
+void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var);
 void adiff_free(ArrayDeriv *d);
 /* --dump=arrays: the nodes, the loss, and each scatter as `what[map] += node`. */
 void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what);
@@ -487,7 +490,8 @@ typedef struct {
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
 /* The same API for a model in array loops: bodies from aemit.c, the Hessian by columns. */
-void emit_c_arrays(Buf *out, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const EmitOptions *o);
+void emit_c_arrays(Buf *out, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const ArrayDeriv *cols,
+                   uint32_t column_var, const EmitOptions *o);
 /* Its header: the pattern (n, nnz) is all of the lower triangle, without tables. */
 void emit_header_arrays(Buf *out, const Model *m, const Deriv *pattern, const EmitOptions *o);
 /* What aemit.c borrows: a double as the shortest text that reads back, x^q for an expression,
@@ -499,10 +503,11 @@ const char *emit_function_name(Op op, const char *prefix);
 /* ---- aemit.c: function bodies of array loops ---- */
 
 /* The statements that compute the loss (when not 0) and every scatter, each added to the output
- * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"); with
- * unit_v, v is e_c (the Hessian's column c). The loss's value is then aemit_loss's text. */
+ * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"); the
+ * column variable (or UINT32_MAX) is looped over like data rows, as i<var>. The loss's value
+ * is then aemit_loss's text. */
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, bool unit_v);
+                const char *out_store, uint32_t column_var);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

@@ -408,13 +408,16 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
     diag_mute(false);
     sema_array_loops = false;
     sema_const_loops = true;
-    if (diag_muted_errors() || !am.loss || am.no_arrays || am.nvsums == 0) {
+    /* the Hessian's column c is one more variable, looped over like data rows */
+    uint32_t column = am.loss && !am.no_arrays ? dag_new_var("c", 0, am.nparam, NO_SIZE) : UINT32_MAX;
+    if (diag_muted_errors() || !am.loss || am.no_arrays || am.nvsums == 0 || column == UINT32_MAX) {
         model_free(&am);
         return -1;
     }
-    ArrayDeriv g, h;
+    ArrayDeriv g, h, cols;
     adiff_gradient(&am, &g);
     adiff_hvp(&g, &h);
+    adiff_columns(&g, &cols, column);
     dag_freeze();
     EmitOptions eo = {opt->prefix ? opt->prefix : am.name, base_name(opt->input), opt->with_main, CHECKED_OFF};
     int rc = 0;
@@ -426,7 +429,7 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
         rc = 2;
     } else {
         if (want_c) {
-            emit_c_arrays(&c_text, &am, &g, &h, &eo);
+            emit_c_arrays(&c_text, &am, &g, &h, &cols, column, &eo);
             if (!write_atomically(opt->output ? opt->output : "-", &c_text))
                 rc = 1;
         }
@@ -443,6 +446,7 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
     buf_free(&h_text);
     adiff_free(&g);
     adiff_free(&h);
+    adiff_free(&cols);
     model_free(&am);
     return rc;
 }

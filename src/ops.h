@@ -58,6 +58,8 @@ typedef enum {
     OP_VAT,    /* v at index map aux, the direction of a Hessian-vector product */
     OP_DAT,    /* a data array's or a constant table's value at index map aux */
     OP_VSUM,   /* the sum of its one operand over the range of index variable aux */
+    OP_UNIT,   /* 1 where index map aux equals the column variable (the map's array), else 0: the
+                  direction e_c of the Hessian's column c */
     OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
     OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
     OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */
