@@ -50,6 +50,18 @@ static int front_end(const char *path)
     if (diag_error_count() == 0 || prog.first)
         sema_run(&prog, &model, "fuzz", false);
     int rc = 1;
+    if (diag_error_count() == 0 && model.loss && !exact) {
+        /* the array loops of --loops=always: a second lowering, its derivatives and C */
+        ArrayModel a;
+        if (arrays_build(&prog, "fuzz", false, &a)) {
+            adiff_dump(sink, &a.model, &a.grad, "grad");
+            EmitOptions eo = {a.model.name, "fuzz.hl", true, CHECKED_OFF};
+            Buf c = {0};
+            emit_c_arrays(&c, &a.model, &a.grad, &a.hvp, &a.cols, a.columns, &eo);
+            buf_free(&c);
+            arrays_free(&a);
+        }
+    }
     if (diag_error_count() == 0 && model.loss) {
         diff_gradient(&model, &deriv);
         diff_hessian(&model, &deriv);

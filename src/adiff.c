@@ -47,7 +47,7 @@ static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
     if (map != UINT32_MAX)
         for (uint32_t t = 0; t < dag_map_get(map)->nterms; t++)
             mapvars |= 1ull << dag_map_get(map)->var[t];
-    d->grad[d->ngrad++] = (Scatter){map, coord, value, dag_vars(value) & ~mapvars};
+    d->grad[d->ngrad++] = (Scatter){map, coord, value, UINT32_MAX, dag_vars(value) & ~mapvars};
 }
 
 #define PUSH(target, v)                                                   \
@@ -163,8 +163,25 @@ static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib *
 
 /* The tangent of every node in the cone of the scatters, in node order: along v, or along e_c
  * for the column variable c (column_var, else UINT32_MAX). */
+/* The smallest and largest index a map takes over its variables' ranges. */
+static void map_range(const IndexMap *map, int64_t *first, int64_t *last)
+{
+    *first = *last = map->base;
+    for (uint32_t t = 0; t < map->nterms; t++) {
+        const IndexVar *x = dag_var(map->var[t]);
+        int64_t a = map->coef[t] * x->lo, b = map->coef[t] * (x->lo + x->count - 1);
+        *first += a < b ? a : b;
+        *last += a < b ? b : a;
+    }
+}
+
 static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
 {
+    int64_t lo = 0, hi = 0;
+    if (column_var != UINT32_MAX) {
+        lo = dag_var(column_var)->lo;
+        hi = lo + dag_var(column_var)->count;
+    }
     memset(h, 0, sizeof *h);
     Node top = 0;
     for (uint32_t s = 0; s < g->ngrad; s++)
@@ -193,9 +210,11 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
         case OP_PARAM:
             if (column_var == UINT32_MAX) {
                 tan[n] = dag_dir(dag_rec(n)->aux);
-            } else {
+            } else if (dag_rec(n)->aux >= lo && dag_rec(n)->aux < hi) {
                 IndexMap unit = {.array = column_var, .base = dag_rec(n)->aux};
                 tan[n] = dag_at(OP_UNIT, dag_map(&unit));
+            } else {
+                tan[n] = dag.zero; /* outside the block of columns */
             }
             continue;
         case OP_PAT:
@@ -203,8 +222,10 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
                 tan[n] = dag_at(OP_VAT, dag_rec(n)->aux);
             } else {
                 IndexMap unit = *dag_map_get(dag_rec(n)->aux);
+                int64_t first, last;
+                map_range(&unit, &first, &last);
                 unit.array = column_var;
-                tan[n] = dag_at(OP_UNIT, dag_map(&unit));
+                tan[n] = last < lo || first >= hi ? dag.zero : dag_at(OP_UNIT, dag_map(&unit));
             }
             continue;
         case OP_VSUM:
@@ -235,7 +256,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
             h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
         }
         uint64_t over = g->grad[s].over | (column_var == UINT32_MAX ? 0 : 1ull << column_var);
-        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, over};
+        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, column_var, over};
     }
     free(terms);
     free(tan);
@@ -293,4 +314,83 @@ void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what
         fprintf(out, "] += n%u", x->value);
         put_over(out, x->over);
     }
+}
+
+bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a)
+{
+    memset(a, 0, sizeof *a);
+    bool const_loops = sema_const_loops;
+    sema_array_loops = true;
+    sema_const_loops = false;
+    diag_mute(true); /* the first lowering said all there is to say */
+    sema_run(prog, &a->model, stem, prefix_given);
+    diag_mute(false);
+    sema_array_loops = false;
+    sema_const_loops = const_loops;
+    Model *m = &a->model;
+    a->why = diag_muted_errors() || !m->loss ? "the second lowering failed"
+             : m->no_arrays                  ? m->no_arrays
+             : m->nvsums == 0                ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
+                                             : NULL;
+    /* the Hessian's columns: one variable per block of parameters (a declared array, or a run
+     * of scalars declared together), looped over like data rows; past the variables there are,
+     * neighbouring blocks are merged */
+    uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
+    for (uint32_t k = 0; k < m->nblocks; k++) {
+        uint32_t end = k + 1 < m->nblocks ? m->blocks[k + 1] : m->nparam;
+        bool scalar = end - m->blocks[k] == 1, prev_scalar = k > 0 && m->blocks[k] - m->blocks[k - 1] == 1;
+        if (!(scalar && prev_scalar))
+            start[nb++] = m->blocks[k];
+    }
+    uint32_t room = MAX_VARS > dag_nvars() + 1 ? MAX_VARS - dag_nvars() - 1 : 0;
+    while (nb > room && nb > 1) { /* merge the smallest neighbours */
+        uint32_t best = 1;
+        for (uint32_t k = 1; k < nb; k++) {
+            uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam, best_end = best + 1 < nb ? start[best + 1] : m->nparam;
+            if (end - start[k - 1] < best_end - start[best - 1])
+                best = k;
+        }
+        memmove(start + best, start + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        nb--;
+    }
+    for (uint32_t k = 0; k < nb && !a->why; k++) {
+        uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam;
+        uint32_t v = dag_new_var("c", start[k], end - start[k], NO_SIZE);
+        if (v == UINT32_MAX)
+            a->why = "more reductions than index variables (64)";
+        else
+            a->columns |= 1ull << v;
+    }
+    free(start);
+    if (a->why) {
+        const char *why = a->why;
+        model_free(m);
+        memset(a, 0, sizeof *a);
+        a->why = why;
+        return false;
+    }
+    adiff_gradient(m, &a->grad);
+    adiff_hvp(&a->grad, &a->hvp);
+    for (uint32_t v = 0; v < MAX_VARS; v++)
+        if (a->columns >> v & 1) {
+            ArrayDeriv block;
+            adiff_columns(&a->grad, &block, v);
+            for (uint32_t s = 0; s < block.ngrad; s++) {
+                if (a->cols.ngrad == a->cols.grad_cap) {
+                    a->cols.grad_cap = a->cols.grad_cap ? 2 * a->cols.grad_cap : 16;
+                    a->cols.grad = xrealloc(a->cols.grad, sizeof(Scatter) * a->cols.grad_cap);
+                }
+                a->cols.grad[a->cols.ngrad++] = block.grad[s];
+            }
+            adiff_free(&block);
+        }
+    return true;
+}
+
+void arrays_free(ArrayModel *a)
+{
+    adiff_free(&a->grad);
+    adiff_free(&a->hvp);
+    adiff_free(&a->cols);
+    model_free(&a->model);
 }

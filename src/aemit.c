@@ -418,7 +418,13 @@ static void put_scatter(const Scatter *s, uint64_t bound)
     else
         put_map_index(&at, dag_map_get(s->map));
     buf_printf(b, "%s", ind(depth));
-    buf_printf(b, A.out_store, at.data, x.data);
+    if (s->column != UINT32_MAX) {
+        char column[32];
+        snprintf(column, sizeof column, "i%u", s->column);
+        buf_printf(b, A.out_store, column, at.data, x.data);
+    } else {
+        buf_printf(b, A.out_store, at.data, x.data);
+    }
     buf_puts(b, "\n");
     buf_free(&x);
     buf_free(&at);
@@ -670,7 +676,7 @@ static void mark_needed(Node n, bool *needed)
 }
 
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, uint32_t column_var)
+                const char *out_store, uint64_t columns)
 {
     memset(&A, 0, sizeof A);
     A.b = b;
@@ -679,7 +685,7 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     A.scatters = sc;
     A.out_store = out_store;
     for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE || v == column_var)
+        if (dag_var(v)->size != NO_SIZE || (columns >> v & 1))
             A.rowvars |= 1ull << v;
     Node top = loss;
     for (uint32_t s = 0; s < nsc; s++)

@@ -1795,7 +1795,7 @@ static void put_const_tables(Buf *b, const Model *m)
 }
 
 void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const ArrayDeriv *cols,
-                   uint32_t column_var, const EmitOptions *o)
+                   uint64_t columns, const EmitOptions *o)
 {
     const char *P = o->prefix;
     uint32_t N = m->nparam;
@@ -1838,7 +1838,7 @@ void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv
     /* loss */
     buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
     put_data_prologue(b, fail_fill("", "", true));
-    aemit_body(b, m, P, m->loss, NULL, 0, "", UINT32_MAX);
+    aemit_body(b, m, P, m->loss, NULL, 0, "", 0);
     buf_puts(b, "    return ");
     aemit_loss(b, m->loss);
     buf_puts(b, ";\n}\n\n");
@@ -1847,7 +1847,7 @@ void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv
     buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
     put_data_prologue(b, fail_fill("grad", nparam, true));
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
-    aemit_body(b, m, P, m->loss, g->grad, g->ngrad, "grad[%s] += %s;", UINT32_MAX);
+    aemit_body(b, m, P, m->loss, g->grad, g->ngrad, "grad[%s] += %s;", 0);
     buf_puts(b, "    return ");
     aemit_loss(b, m->loss);
     buf_puts(b, ";\n}\n\n");
@@ -1856,7 +1856,7 @@ void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n", P, D);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     buf_printf(b, "    (void)v;\n    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n", nparam);
-    aemit_body(b, m, P, 0, h->grad, h->ngrad, "hv[%s] += %s;", UINT32_MAX);
+    aemit_body(b, m, P, 0, h->grad, h->ngrad, "hv[%s] += %s;", 0);
     buf_puts(b, "}\n\n");
 
     /* the Hessian's columns, H e_c for every c (each inside the passes over rows, after what
@@ -1870,8 +1870,8 @@ void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv
         put_data_locals(b);
     else
         buf_puts(b, "    (void)theta;\n");
-    snprintf(store, sizeof store, "%s_hstore(out, packed, (size_t)i%u, (size_t)(%%s), %%s);", P, column_var);
-    aemit_body(b, m, P, 0, cols->grad, cols->ngrad, store, column_var);
+    snprintf(store, sizeof store, "%s_hstore(out, packed, (size_t)%%s, (size_t)(%%s), %%s);", P);
+    aemit_body(b, m, P, 0, cols->grad, cols->ngrad, store, columns);
     buf_puts(b, "}\n\n");
 
     /* the dense Hessian */

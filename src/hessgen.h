@@ -322,6 +322,8 @@ typedef struct {
     /* array loops (sema_array_loops): how many sums stayed loops, or why the loss cannot keep them */
     uint32_t nvsums;
     const char *no_arrays;
+    uint32_t *blocks;    /* where each declared parameter starts in theta, in order */
+    uint32_t nblocks;
 } Model;
 
 /* Checks the program and lowers it; errors are reported through diag. prefix_given: the
@@ -372,6 +374,7 @@ typedef struct {
     uint32_t map;
     uint32_t coord;
     Node value;
+    uint32_t column; /* the Hessian's columns: the column's variable (else UINT32_MAX) */
     uint64_t over; /* the variables summed over (fixed when the scatter is made: a value's
                       derivative may no longer depend on a variable it is summed over) */
 } Scatter;
@@ -384,10 +387,21 @@ typedef struct {
 void adiff_gradient(const Model *m, ArrayDeriv *d);
 /* The Hessian times v: the gradient's scatters differentiated along v (OP_DIR, OP_VAT). */
 void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h);
-/* The Hessian's columns: the same along e_c for every c of the column variable (a fixed range
- * over the coordinates, looped over like data rows), each scatter also over c. */
+/* The Hessian's columns lo .. lo + count - 1 of the column variable's range: the same along
+ * e_c for each c (looped over like data rows), each scatter also over c; a coordinate outside
+ * the range seeds nothing, so only what depends on the block's parameters is differentiated. */
 void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var);
 void adiff_free(ArrayDeriv *d);
+/* A program lowered a second time in array loops (sema_array_loops, diagnostics muted) and
+ * differentiated: the gradient, the HVP and the Hessian's columns. */
+typedef struct {
+    Model model;
+    ArrayDeriv grad, hvp, cols; /* cols: every block's column scatters */
+    uint64_t columns;  /* the columns' variables, one per block of parameters */
+    const char *why;   /* when arrays_build fails: why the sums cannot stay loops */
+} ArrayModel;
+bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a);
+void arrays_free(ArrayModel *a);
 /* --dump=arrays: the nodes, the loss, and each scatter as `what[map] += node`. */
 void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what);
 
@@ -491,7 +505,7 @@ typedef struct {
 void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
 /* The same API for a model in array loops: bodies from aemit.c, the Hessian by columns. */
 void emit_c_arrays(Buf *out, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const ArrayDeriv *cols,
-                   uint32_t column_var, const EmitOptions *o);
+                   uint64_t columns, const EmitOptions *o);
 /* Its header: the pattern (n, nnz) is all of the lower triangle, without tables. */
 void emit_header_arrays(Buf *out, const Model *m, const Deriv *pattern, const EmitOptions *o);
 /* What aemit.c borrows: a double as the shortest text that reads back, x^q for an expression,
@@ -503,11 +517,11 @@ const char *emit_function_name(Op op, const char *prefix);
 /* ---- aemit.c: function bodies of array loops ---- */
 
 /* The statements that compute the loss (when not 0) and every scatter, each added to the output
- * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"); the
- * column variable (or UINT32_MAX) is looped over like data rows, as i<var>. The loss's value
- * is then aemit_loss's text. */
+ * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"), or of
+ * the column's, the index's and the value's for a scatter with a column; the column variables
+ * are looped over like data rows, as i<var>. The loss's value is then aemit_loss's text. */
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, uint32_t column_var);
+                const char *out_store, uint64_t columns);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

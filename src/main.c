@@ -369,29 +369,16 @@ int main(int argc, char **argv)
  * gradient and Hessian-vector product as scatters; or why its sums cannot stay loops. */
 static void dump_arrays(const Program *prog, const char *stem, bool prefix_given)
 {
-    Model am;
-    sema_array_loops = true;
-    sema_const_loops = false;
-    diag_mute(true); /* the first lowering said all there is to say */
-    sema_run(prog, &am, stem, prefix_given);
-    diag_mute(false);
-    sema_array_loops = false;
-    if (diag_muted_errors() || !am.loss) {
-        printf("no array loops: the second lowering failed\n");
-    } else if (am.no_arrays) {
-        printf("no array loops: %s\n", am.no_arrays);
-    } else {
-        ArrayDeriv g, h;
-        adiff_gradient(&am, &g);
-        adiff_hvp(&g, &h);
-        printf("# %u sums kept as loops\n", am.nvsums);
-        adiff_dump(stdout, &am, &g, "grad");
-        printf("# Hessian times v\n");
-        adiff_dump(stdout, &am, &h, "hvp");
-        adiff_free(&g);
-        adiff_free(&h);
+    ArrayModel a;
+    if (!arrays_build(prog, stem, prefix_given, &a)) {
+        printf("no array loops: %s\n", a.why);
+        return;
     }
-    model_free(&am);
+    printf("# %u sums kept as loops\n", a.model.nvsums);
+    adiff_dump(stdout, &a.model, &a.grad, "grad");
+    printf("# Hessian times v\n");
+    adiff_dump(stdout, &a.model, &a.hvp, "hvp");
+    arrays_free(&a);
 }
 
 /* --loops=always: the program lowered again with its sums kept as loops, differentiated as
@@ -400,26 +387,12 @@ static void dump_arrays(const Program *prog, const char *stem, bool prefix_given
 static int compile_arrays(const Program *prog, const char *stem, const Options *opt, const char *display)
 {
     (void)display;
-    Model am;
-    sema_array_loops = true;
-    sema_const_loops = false;
-    diag_mute(true);
-    sema_run(prog, &am, stem, opt->prefix != NULL);
-    diag_mute(false);
-    sema_array_loops = false;
-    sema_const_loops = true;
-    /* the Hessian's column c is one more variable, looped over like data rows */
-    uint32_t column = am.loss && !am.no_arrays ? dag_new_var("c", 0, am.nparam, NO_SIZE) : UINT32_MAX;
-    if (diag_muted_errors() || !am.loss || am.no_arrays || am.nvsums == 0 || column == UINT32_MAX) {
-        model_free(&am);
+    ArrayModel a;
+    if (!arrays_build(prog, stem, opt->prefix != NULL, &a))
         return -1;
-    }
-    ArrayDeriv g, h, cols;
-    adiff_gradient(&am, &g);
-    adiff_hvp(&g, &h);
-    adiff_columns(&g, &cols, column);
+    const Model *am = &a.model;
     dag_freeze();
-    EmitOptions eo = {opt->prefix ? opt->prefix : am.name, base_name(opt->input), opt->with_main, CHECKED_OFF};
+    EmitOptions eo = {opt->prefix ? opt->prefix : am->name, base_name(opt->input), opt->with_main, CHECKED_OFF};
     int rc = 0;
     Buf c_text = {0}, h_text = {0};
     bool want_c = opt->output || !opt->header;
@@ -429,25 +402,22 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
         rc = 2;
     } else {
         if (want_c) {
-            emit_c_arrays(&c_text, &am, &g, &h, &cols, column, &eo);
+            emit_c_arrays(&c_text, am, &a.grad, &a.hvp, &a.cols, a.columns, &eo);
             if (!write_atomically(opt->output ? opt->output : "-", &c_text))
                 rc = 1;
         }
         if (rc == 0 && opt->header) {
             Deriv pat = {0};
-            pat.n = am.nparam;
-            pat.nnz = (uint32_t)((uint64_t)am.nparam * (am.nparam + 1) / 2);
-            emit_header_arrays(&h_text, &am, &pat, &eo);
+            pat.n = am->nparam;
+            pat.nnz = (uint32_t)((uint64_t)am->nparam * (am->nparam + 1) / 2);
+            emit_header_arrays(&h_text, am, &pat, &eo);
             if (!write_atomically(opt->header, &h_text))
                 rc = 1;
         }
     }
     buf_free(&c_text);
     buf_free(&h_text);
-    adiff_free(&g);
-    adiff_free(&h);
-    adiff_free(&cols);
-    model_free(&am);
+    arrays_free(&a);
     return rc;
 }
 

@@ -1905,6 +1905,8 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             s->base = (uint32_t)ntheta;
             ntheta += s->size;
             params[np++] = s;
+            m->blocks = xrealloc(m->blocks, sizeof(uint32_t) * (m->nblocks + 2));
+            m->blocks[m->nblocks++] = s->base;
         }
     }
     m->nparam = (uint32_t)ntheta;
@@ -1978,6 +1980,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
 
 void model_free(Model *model)
 {
+    free(model->blocks);
     for (uint32_t i = 0; i < model->nparam; i++)
         free(model->param_names[i]);
     free(model->param_names);

@@ -23,13 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-args = [a for a in sys.argv[1:]]
-min_loops = 1
-if '--min-loops' in args:
-    i = args.index('--min-loops')
-    min_loops = int(args[i + 1])
-    del args[i:i + 2]
-HESSGEN, CC, FILES = args[0], args[1], args[2:]
+HESSGEN, CC = 'hessgen', 'cc'  # set by main() (bench/mlp/eval.py imports this file)
 
 
 class Model(ctypes.Structure):
@@ -193,6 +187,14 @@ def check(hl):
 
 
 def main():
+    global HESSGEN, CC
+    args = sys.argv[1:]
+    min_loops = 1
+    if '--min-loops' in args:
+        i = args.index('--min-loops')
+        min_loops = int(args[i + 1])
+        del args[i:i + 2]
+    HESSGEN, CC, FILES = args[0], args[1], args[2:]
     nloops = failed = 0
     for hl in FILES:
         try:
