@@ -6,8 +6,7 @@ lists). Every method runs from the standard start through `hessgen run`; a run s
 its final loss is f* to 1e-5 relative (1e-10 absolute where f* = 0). Trust-region Newton
 must succeed on at least 90% of the problems; the table of iterations is printed.
     test_mgh.py HESSGEN MGH_DIR [METHOD,...]
-(the sanitizer build runs two of the methods: the runtime's code is the same for all, and the
-four together take 380 s there)
+(the sanitizer build runs trust-region alone: the four methods together take 380 s there)
 """
 import json
 import os
