@@ -20,6 +20,8 @@
 
 #include "hessgen.h"
 
+enum { MAX_COLUMN_BLOCKS = 4 };
+
 typedef struct {
     Node value;
     uint32_t next;
@@ -333,8 +335,8 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
              : m->nvsums == 0                ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
                                              : NULL;
     /* the Hessian's columns: one variable per block of parameters (a declared array, or a run
-     * of scalars declared together), looped over like data rows; past the variables there are,
-     * neighbouring blocks are merged */
+     * of scalars declared together), looped over like data rows; past the limit below, the
+     * smallest neighbouring blocks are merged */
     uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
     for (uint32_t k = 0; k < m->nblocks; k++) {
         uint32_t end = k + 1 < m->nblocks ? m->blocks[k + 1] : m->nparam;
@@ -342,7 +344,12 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
         if (!(scalar && prev_scalar))
             start[nb++] = m->blocks[k];
     }
+    /* each block writes the tangents of everything downstream of its parameters: more blocks
+     * skip more zero tangents, but the code grows with blocks x depth, so at most
+     * MAX_COLUMN_BLOCKS (the code stays linear in a network's depth) */
     uint32_t room = MAX_VARS > dag_nvars() + 1 ? MAX_VARS - dag_nvars() - 1 : 0;
+    if (room > MAX_COLUMN_BLOCKS)
+        room = MAX_COLUMN_BLOCKS;
     while (nb > room && nb > 1) { /* merge the smallest neighbours */
         uint32_t best = 1;
         for (uint32_t k = 1; k < nb; k++) {
