@@ -767,9 +767,13 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess);\n", P, D);
     buf_printf(b, "/* The Hessian times v into hv[%s_NPARAM]. */\n", P);
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv);\n", P, D);
-    buf_printf(b, "/* The Hessian's lower-triangle nonzeros into values[%s_hess_nnz], in the order of\n"
-                  "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
-               P, P, P);
+    if (E.dense_pattern)
+        buf_printf(b, "/* The Hessian's lower triangle into values[%s_hess_nnz], row-major (entry (r, c) at\n"
+                      "   r*(r+1)/2 + c); the gradient into grad unless NULL; returns the loss. */\n", P);
+    else
+        buf_printf(b, "/* The Hessian's lower-triangle nonzeros into values[%s_hess_nnz], in the order of\n"
+                      "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
+                   P, P, P);
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values);\n", P, D);
     buf_printf(b, "/* The same nonzeros alone, without the gradient. */\n");
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values);\n", P, D);

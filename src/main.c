@@ -27,7 +27,7 @@ static const char usage[] =
     "               [--max-nodes N] [--version] [--help]\n"
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
-    "       hessgen run FILE.hl classify|newton|gd|scan|plot [ARGS...]\n";
+    "       hessgen run FILE.hl [--loops=auto|always|never] classify|newton|gd|scan|plot [ARGS...]\n";
 
 static const char help[] =
     "hessgen compiles a loss written in the .hl language into C for its exact value,\n"

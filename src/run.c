@@ -206,10 +206,24 @@ static void write_sum(const char *exe, const char *sum)
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "hessgen: usage: hessgen run FILE.hl SUBCOMMAND [ARGS...]\n");
+        fprintf(stderr, "hessgen: usage: hessgen run FILE.hl [--loops=auto|always|never] SUBCOMMAND [ARGS...]\n");
         return 2;
     }
     const char *src = argv[0];
+    /* --loops=MODE right after the file goes to the generator (array loops: a model with
+     * thousands of parameters compiles in a second) */
+    char *loops = "--loops=auto";
+    if (argc >= 2 && strncmp(argv[1], "--loops=", 8) == 0) {
+        const char *v = argv[1] + 8;
+        if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+            fprintf(stderr, "hessgen: --loops takes auto, always or never, not '%s'\n", v);
+            return 2;
+        }
+        loops = argv[1];
+        argv[1] = argv[0]; /* the file stays the analyzer's name; the rest is its arguments */
+        argv++;
+        argc--;
+    }
     FILE *f = fopen(src, "rb");
     if (!f) {
         fprintf(stderr, "hessgen: cannot open '%s': %s\n", src, strerror(errno));
@@ -225,6 +239,7 @@ int run_command(const char *self, int argc, char **argv)
     int nflags = runtime_flags(words, 60);
     for (int i = 0; i < nflags; i++)
         h = fnv(h, words[i], strlen(words[i]) + 1);
+    h = fnv(h, loops, strlen(loops) + 1);
     h = hash_runtime(h, words, nflags);
 
     char *dir = cache_dir();
@@ -236,7 +251,7 @@ int run_command(const char *self, int argc, char **argv)
     int rc = 0;
     if (!cache_entry_valid(exe.data, sum.data)) {
         /* checked code: a NaN in the analyzer's output is traced to its source */
-        char *gen[] = {(char *)self, (char *)src, "--main", "--checked=auto", "-o", csrc.data, NULL};
+        char *gen[] = {(char *)self, (char *)src, "--main", "--checked=auto", loops, "-o", csrc.data, NULL};
         rc = spawn(gen, NULL);
         if (rc == 0) {
             char *cc[80];

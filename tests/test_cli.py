@@ -28,6 +28,51 @@ def compiles(path, *extra):
 
 
 @check
+def loops_always_writes_loops_that_compile_pedantic_and_as_cpp():
+    """--loops=always: C99 -pedantic -Werror and C++ clean, a header without pattern tables,
+    the same parameter table as the unrolled file, and the reason when nothing stays a loop."""
+    src = os.path.join(SRC, 'tests', 'loops', 'mlp_2_8_8_1.hl')
+    with tempfile.TemporaryDirectory() as tmp:
+        c, h = os.path.join(tmp, 'm.c'), os.path.join(tmp, 'm.h')
+        r = hg(src, '--loops=always', '-o', c, '--header', h)
+        ok(r.returncode == 0, r.stderr.decode())
+        text = open(c).read()
+        ok('for (long i' in text and 'mlp_HESS_DENSE' in text and 'mlp_hess_rows' not in text,
+           'no loops, or pattern tables, in the --loops=always C')
+        ok('#define mlp_HESS_DENSE 1' in open(h).read(), 'the header does not say the pattern is dense')
+        compiles(c)
+        u = os.path.join(tmp, 'u.c')
+        ok(hg(src, '--loops=never', '-o', u).returncode == 0, 'the unrolled build failed')
+        names = lambda t: t[t.index('mlp_param_names[105] = {'):t.index('};', t.index('mlp_param_names[105] = {'))]
+        ok(names(text) == names(open(u).read()), 'the parameter names differ between the two builds')
+    r = hg(os.path.join(EX, 'weakest.hl'), '--dump=arrays')
+    ok(r.returncode == 0 and r.stdout.decode().startswith('no array loops: no sum stays a loop'), r.stdout.decode())
+    r = hg(os.path.join(EX, 'weakest.hl'), '--loops=sometimes')
+    ok(r.returncode == 2 and b"--loops takes auto, always or never, not 'sometimes'" in r.stderr, r.stderr.decode())
+
+
+@check
+def run_passes_loops_to_the_generator():
+    """hessgen run FILE --loops=always classify: the same verdict and eigenvalues as unrolled."""
+    import json
+    src = os.path.join(SRC, 'tests', 'loops', 'factorization.hl')
+    env = dict(os.environ, HESSGEN_CACHE=tempfile.mkdtemp(prefix='hessgen-cli-loops-'))
+    out = {}
+    for mode in ('always', 'never'):
+        r = subprocess.run([HESSGEN, 'run', src, '--loops=' + mode, 'classify', '--json'], capture_output=True,
+                           env=env, timeout=300)
+        ok(r.returncode == 0, '--loops=%s: exit %d: %s' % (mode, r.returncode, r.stderr.decode()))
+        out[mode] = json.loads(r.stdout)
+    a, b = out['always'], out['never']
+    ok(a['verdict'] == b['verdict'], 'verdicts differ: %s, %s' % (a['verdict'], b['verdict']))
+    scale = max(abs(x) for x in b['eigenvalues'])
+    ok(all(abs(x - y) <= 1e-9 * scale for x, y in zip(a['eigenvalues'], b['eigenvalues'])),
+       'eigenvalues differ: %s, %s' % (a['eigenvalues'], b['eigenvalues']))
+    r = subprocess.run([HESSGEN, 'run', src, '--loops=maybe', 'classify'], capture_output=True, env=env)
+    ok(r.returncode == 2 and b'--loops takes' in r.stderr, r.stderr.decode())
+
+
+@check
 def print_shows_the_lecture_formulas():
     r = hg(os.path.join(EX, 'weakest.hl'), '--print')
     ok(r.returncode == 0, r.stderr.decode())
