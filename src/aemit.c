@@ -47,6 +47,9 @@ static struct {
     const char *out_store; /* how a scatter adds: a printf format with %s (index) and %s (value) */
     uint32_t passes;
     uint32_t *seen, stamp; /* hoist's visits */
+    uint32_t epoch, *memo_epoch; /* ready's memo (epoch 0 is never current) */
+    uint64_t *memo_bound;
+    uint8_t *memo_ready;
 } A;
 
 static const char *const SPACES = "                                                                ";
@@ -284,6 +287,7 @@ static void put_operand(Buf *b, Node n, const char *const *names, uint32_t i)
 
 static void declare(Node n)
 {
+    A.epoch++;
     A.level[n] = A.depth;
     int d = A.depth;
     if (A.nscoped[d] == A.scoped_cap[d]) {
@@ -295,6 +299,7 @@ static void declare(Node n)
 
 static void leave_scope(void)
 {
+    A.epoch++;
     int d = A.depth;
     for (uint32_t i = 0; i < A.nscoped[d]; i++)
         A.level[A.scoped[d][i]] = -1;
@@ -338,6 +343,10 @@ static bool ready(Node n, uint64_t bound, bool as_root)
         return false; /* needs a pass */
     if (!as_root && (dag_vars(n) & A.rowvars & ~bound))
         return false;
+    /* memo: what is declared changes only through declare and leave_scope (A.epoch), so a
+     * shared dependency is examined once per epoch and bound, not once per path to it */
+    if (!as_root && A.memo_epoch[n] == A.epoch && A.memo_bound[n] == bound)
+        return A.memo_ready[n];
     Node *deps = NULL;
     uint32_t nd = 0, cap = 0;
     collect_deps(n, true, &deps, &nd, &cap);
@@ -345,6 +354,11 @@ static bool ready(Node n, uint64_t bound, bool as_root)
     for (uint32_t i = 0; i < nd && ok; i++)
         ok = ready(deps[i], bound, false);
     free(deps);
+    if (!as_root) {
+        A.memo_epoch[n] = A.epoch;
+        A.memo_bound[n] = bound;
+        A.memo_ready[n] = ok;
+    }
     return ok;
 }
 
@@ -696,6 +710,10 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     A.uses = xcalloc(A.limit, sizeof(uint32_t));
     A.level = xmalloc(sizeof(int) * A.limit);
     A.seen = xcalloc(A.limit, sizeof(uint32_t));
+    A.epoch = 1;
+    A.memo_epoch = xcalloc(A.limit, sizeof(uint32_t));
+    A.memo_bound = xcalloc(A.limit, sizeof(uint64_t));
+    A.memo_ready = xcalloc(A.limit, 1);
     for (uint32_t i = 0; i < A.limit; i++)
         A.level[i] = -1;
     A.scoped = xcalloc(64, sizeof(Node *));
@@ -760,6 +778,9 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     free(A.uses);
     free(A.level);
     free(A.seen);
+    free(A.memo_epoch);
+    free(A.memo_bound);
+    free(A.memo_ready);
 }
 
 /* The loss's C expression after aemit_body (its scalar, or the leaf itself). */
