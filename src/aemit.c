@@ -219,8 +219,6 @@ static void put_materialized(Buf *b, Node n)
     }
 }
 
-static void put_operand(Buf *b, Node n, const char *const *names, uint32_t i);
-
 /* Writes the statements that compute node n inline (its variables all bound by loops around
  * depth) and puts into `out` the C expression of its value. */
 static void put_value(Buf *out, Node n, int depth)
@@ -260,7 +258,7 @@ static void put_value(Buf *out, Node n, int depth)
         for (uint32_t i = 0; i < k; i++) {
             if (i)
                 buf_puts(b, op == OP_ADD ? " + " : " * ");
-            put_operand(b, dag_args(n)[i], (const char *const *)names, i);
+            buf_puts(b, names[i]);
         }
     } else if (op == OP_POW) {
         if (dag_is_const(dag_args(n)[1]))
@@ -275,12 +273,6 @@ static void put_value(Buf *out, Node n, int depth)
         free(names[i]);
     free(names);
     buf_printf(out, "x%u", me);
-}
-
-static void put_operand(Buf *b, Node n, const char *const *names, uint32_t i)
-{
-    (void)n;
-    buf_puts(b, names[i] ? names[i] : "0.0");
 }
 
 /* ---- scopes: what is declared where ---- */
@@ -683,12 +675,6 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
 
 /* ---- one function ---- */
 
-static void mark_needed(Node n, bool *needed)
-{
-    /* iterative over node ids: every node below the top is visited once */
-    needed[n] = true;
-}
-
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
                 const char *out_store, uint64_t columns)
 {
@@ -720,10 +706,10 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     A.nscoped = xcalloc(64, sizeof(uint32_t));
     A.scoped_cap = xcalloc(64, sizeof(uint32_t));
     bool *needed = xcalloc(A.limit, 1);
-    if (loss)
-        mark_needed(loss, needed);
+    if (loss) /* the roots; their cones below, in decreasing node order (operands come first) */
+        needed[loss] = true;
     for (uint32_t s = 0; s < nsc; s++)
-        mark_needed(sc[s].value, needed);
+        needed[sc[s].value] = true;
     /* users: a root counts as one (the loss is returned, a scatter stores) */
     if (loss)
         A.uses[loss]++;
