@@ -22,11 +22,6 @@
 
 enum { MAX_COLUMN_BLOCKS = 4 };
 
-typedef struct {
-    Node value;
-    uint32_t next;
-} Contrib;
-
 /* Sums value over every variable it depends on outside keep, the highest variable innermost. */
 static Node sum_out(Node value, uint64_t keep)
 {
@@ -52,15 +47,7 @@ static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
     d->grad[d->ngrad++] = (Scatter){map, coord, value, UINT32_MAX, dag_vars(value) & ~mapvars};
 }
 
-#define PUSH(target, v)                                                   \
-    do {                                                                  \
-        if (npool >= cap) {                                               \
-            cap = cap ? 2 * cap : 1024;                                   \
-            pool = xrealloc(pool, sizeof(Contrib) * cap);                 \
-        }                                                                 \
-        pool[npool] = (Contrib){sum_out((v), dag_vars(target) | rowvars), head[target]}; \
-        head[target] = (uint32_t)npool++;                                 \
-    } while (0)
+#define PUSH(target, v) contribs_push(cs, (target), sum_out((v), dag_vars(target) | rowvars))
     /* a use of a coordinate is a scatter of its own, summed over its own variables */
 #define CONTRIBUTE(c, v)                                                  \
     do {                                                                  \
@@ -72,8 +59,7 @@ static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
             PUSH(c, (v));                                                 \
     } while (0)
 
-static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib **poolp, size_t *npoolp, size_t *capp,
-                      uint64_t rowvars);
+static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t rowvars);
 
 void adiff_gradient(const Model *m, ArrayDeriv *d)
 {
@@ -85,24 +71,20 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
     for (uint32_t v = 0; v < dag_nvars(); v++)
         if (dag_var(v)->size != NO_SIZE)
             rowvars |= 1ull << v;
-    uint32_t *head = xcalloc((size_t)root + 1, sizeof(uint32_t));
-    Contrib *pool = NULL;
-    size_t npool = 1, cap = 0;
-    Node *list = NULL, *group = NULL;
-    size_t list_cap = 0;
+    Contribs all, *cs = &all;
+    contribs_init(cs, root);
+    Node *group = NULL;
+    size_t group_cap = 0;
     PUSH(root, dag.one);
     for (Node n = root; n > 0; n--) {
-        if (!head[n])
+        if (!cs->head[n])
             continue;
-        size_t cnt = 0;
-        for (uint32_t c = head[n]; c; c = pool[c].next) {
-            if (cnt == list_cap) {
-                list_cap = list_cap ? 2 * list_cap : 64;
-                list = xrealloc(list, sizeof(Node) * list_cap);
-            }
-            list[cnt++] = pool[c].value;
+        size_t cnt = contribs_gather(cs, n);
+        Node *list = cs->list;
+        if (cnt > group_cap) {
+            group_cap = cs->list_cap;
+            group = xrealloc(group, sizeof(Node) * group_cap);
         }
-        group = xrealloc(group, sizeof(Node) * (list_cap ? list_cap : 1));
         dag_blame = dag_span(n);
         /* one adjoint per set of extra row variables: summed only at the scatters, inside the
          * passes over those rows (summing them here would loop over rows inside a loop over rows) */
@@ -116,23 +98,17 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
                     group[ng++] = list[q];
                     list[q] = 0;
                 }
-            propagate(d, n, ng == 1 ? group[0] : dag_add_n(group, ng), head, &pool, &npool, &cap, rowvars);
+            propagate(d, n, ng == 1 ? group[0] : dag_add_n(group, ng), cs, rowvars);
         }
     }
     free(group);
-    free(head);
-    free(pool);
-    free(list);
+    contribs_free(cs);
     dag_blame = (Span){0, 0};
 }
 
 /* The adjoint adj of node n, pushed on to its operands. */
-static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib **poolp, size_t *npoolp, size_t *capp,
-                      uint64_t rowvars)
+static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t rowvars)
 {
-#define pool (*poolp)
-#define npool (*npoolp)
-#define cap (*capp)
     {
         if (adj == dag.zero)
             return;
@@ -158,9 +134,6 @@ static void propagate(ArrayDeriv *d, Node n, Node adj, uint32_t *head, Contrib *
             CONTRIBUTE(c, v);
         }
     }
-#undef pool
-#undef npool
-#undef cap
 }
 
 /* The tangent of every node in the cone of the scatters, in node order: along v, or along e_c

@@ -106,10 +106,43 @@ Node diff_partial(Node n, uint32_t i)
 
 /* ---- the gradient ---- */
 
-typedef struct {
-    Node value;
-    uint32_t next;
-} Contrib;
+void contribs_init(Contribs *c, Node root)
+{
+    memset(c, 0, sizeof *c);
+    c->n = 1;
+    c->head = xcalloc((size_t)root + 1, sizeof(uint32_t));
+}
+
+void contribs_push(Contribs *c, Node target, Node value)
+{
+    if (c->n >= c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 1024;
+        c->pool = xrealloc(c->pool, sizeof(Contrib) * c->cap);
+    }
+    c->pool[c->n] = (Contrib){value, c->head[target]};
+    c->head[target] = (uint32_t)c->n++;
+}
+
+size_t contribs_gather(Contribs *c, Node n)
+{
+    size_t cnt = 0;
+    for (uint32_t k = c->head[n]; k; k = c->pool[k].next) {
+        if (cnt == c->list_cap) {
+            c->list_cap = c->list_cap ? 2 * c->list_cap : 64;
+            c->list = xrealloc(c->list, sizeof(Node) * c->list_cap);
+        }
+        c->list[cnt++] = c->pool[k].value;
+    }
+    return cnt;
+}
+
+void contribs_free(Contribs *c)
+{
+    free(c->head);
+    free(c->pool);
+    free(c->list);
+    memset(c, 0, sizeof *c);
+}
 
 /* Reverse accumulation from root into grad[0..nparam), which holds zeros. A row reduction is
  * differentiated inside its body: its contribution to coordinate k is its adjoint times the
@@ -119,35 +152,17 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
     if (!dag_has_param(root))
         return;
 
-    uint32_t *head = xcalloc((size_t)root + 1, sizeof(uint32_t)); /* 0: no contribution */
-    Contrib *pool = NULL;
-    size_t npool = 1, cap = 0;
-    Node *list = NULL;
-    size_t list_cap = 0;
-
-#define PUSH(target, v)                                                   \
-    do {                                                                  \
-        if (npool >= cap) {                                               \
-            cap = cap ? 2 * cap : 1024;                                   \
-            pool = xrealloc(pool, sizeof(Contrib) * cap);                 \
-        }                                                                 \
-        pool[npool] = (Contrib){(v), head[target]};                       \
-        head[target] = (uint32_t)npool++;                                 \
-    } while (0)
+    Contribs cs;
+    contribs_init(&cs, root);
+#define PUSH(target, v) contribs_push(&cs, (target), (v))
 
     PUSH(root, dag.one);
     want_runs = true;
     for (Node n = root; n > 0; n--) {
-        if (!head[n])
+        if (!cs.head[n])
             continue;
-        size_t cnt = 0;
-        for (uint32_t c = head[n]; c; c = pool[c].next) {
-            if (cnt == list_cap) {
-                list_cap = list_cap ? 2 * list_cap : 64;
-                list = xrealloc(list, sizeof(Node) * list_cap);
-            }
-            list[cnt++] = pool[c].value;
-        }
+        size_t cnt = contribs_gather(&cs, n);
+        Node *list = cs.list;
         dag_blame = dag_span(n); /* the derivative's nodes are this expression's */
         Node adj = cnt == 1 ? list[0] : dag_add_n(list, cnt);
         if (dag_op(n) == OP_PARAM) {
@@ -179,9 +194,7 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
     }
 #undef PUSH
     want_runs = false;
-    free(head);
-    free(pool);
-    free(list);
+    contribs_free(&cs);
 }
 
 static void gradient_pass(const Model *m, Deriv *d);

@@ -1798,6 +1798,13 @@ static void put_const_tables(Buf *b, const Model *m)
     }
 }
 
+static void put_loss_return(Buf *b, Node loss)
+{
+    buf_puts(b, "    return ");
+    aemit_loss(b, loss);
+    buf_puts(b, ";\n}\n\n");
+}
+
 void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const ArrayDeriv *cols,
                    uint64_t columns, const EmitOptions *o)
 {
@@ -1843,18 +1850,14 @@ void emit_c_arrays(Buf *b, const Model *m, const ArrayDeriv *g, const ArrayDeriv
     buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
     put_data_prologue(b, fail_fill("", "", true));
     aemit_body(b, m, P, m->loss, NULL, 0, "", 0);
-    buf_puts(b, "    return ");
-    aemit_loss(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_loss_return(b, m->loss);
 
     /* gradient */
     buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
     put_data_prologue(b, fail_fill("grad", nparam, true));
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
     aemit_body(b, m, P, m->loss, g->grad, g->ngrad, "grad[%s] += %s;", 0);
-    buf_puts(b, "    return ");
-    aemit_loss(b, m->loss);
-    buf_puts(b, ";\n}\n\n");
+    put_loss_return(b, m->loss);
 
     /* Hessian times v */
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n", P, D);

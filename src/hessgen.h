@@ -363,6 +363,24 @@ void diff_hvp(const Model *m, Deriv *d);
 /* d->row_range, for a loss over one row count that is linear in its outermost row sums. */
 void diff_row_range(const Model *m, Deriv *d);
 void deriv_free(Deriv *d);
+/* Reverse accumulation's bookkeeping (diff.c and adiff.c): each node's contributions to its
+ * adjoint, as a linked list in a pool (index 0: none). */
+typedef struct {
+    Node value;
+    uint32_t next;
+} Contrib;
+typedef struct {
+    Contrib *pool;
+    size_t n, cap;     /* pool[0] is unused */
+    uint32_t *head;    /* per node: its last contribution */
+    Node *list;        /* contrib_gather's output */
+    size_t list_cap;
+} Contribs;
+void contribs_init(Contribs *c, Node root);
+void contribs_push(Contribs *c, Node target, Node value);
+/* n's contributions into c->list; returns their number. */
+size_t contribs_gather(Contribs *c, Node n);
+void contribs_free(Contribs *c);
 /* The derivative of node n with respect to its i-th operand, as a node. */
 Node diff_partial(Node n, uint32_t i);
 
