@@ -57,7 +57,7 @@ static int front_end(const char *path)
             adiff_dump(sink, &a.model, &a.grad, "grad");
             EmitOptions eo = {a.model.name, "fuzz.hl", true, CHECKED_OFF};
             Buf c = {0};
-            emit_c_arrays(&c, &a.model, &a.grad, &a.hvp, &a.cols, a.columns, &eo);
+            emit_c_arrays(&c, &a, &eo);
             buf_free(&c);
             arrays_free(&a);
         }

@@ -150,6 +150,107 @@ static void map_range(const IndexMap *map, int64_t *first, int64_t *last)
     }
 }
 
+/* ---- e_c's Kronecker structure ----
+ * Along e_c, the tangent of x[base + v] is delta(base + v == c): a sum over v of a product
+ * with that factor is the product at v = c - base, one term instead of a loop (the tangent of
+ * sum_j w[j]*X[i][j] is X[i][c]). subst rewrites a node with v := c + off. */
+typedef struct {
+    uint32_t v, c;
+    int64_t off;
+    Node *memo;
+    uint32_t limit; /* nodes below it are memoized */
+} Subst;
+
+static Node subst(Subst *sb, Node n)
+{
+    if (!(dag_vars(n) >> sb->v & 1))
+        return n;
+    if (n < sb->limit && sb->memo[n])
+        return sb->memo[n];
+    Node r;
+    Op op = dag_op(n);
+    if (op == OP_IVAR) {
+        r = dag_add(dag_ivar(sb->c), dag_int(sb->off));
+    } else if (op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_UNIT) {
+        IndexMap m = *dag_map_get(dag_rec(n)->aux);
+        for (uint32_t t = 0; t < m.nterms; t++)
+            if (m.var[t] == sb->v) {
+                m.base += m.coef[t] * sb->off;
+                m.var[t] = sb->c; /* dag_map sorts and merges the terms again */
+            }
+        IndexMap sorted = {.array = m.array, .base = m.base};
+        r = dag_at(op, dag_map(&m));
+        (void)sorted;
+    } else {
+        uint32_t k = dag_nargs(n);
+        Node *a = xmalloc(sizeof(Node) * k);
+        memcpy(a, dag_args(n), sizeof(Node) * k);
+        for (uint32_t i = 0; i < k; i++)
+            a[i] = subst(sb, a[i]);
+        r = dag_remake(n, a);
+        free(a);
+    }
+    if (n < sb->limit)
+        sb->memo[n] = r;
+    return r;
+}
+
+/* The offset off with delta(u) == (v == c + off), if u is OP_UNIT over exactly base + v with
+ * c + off in v's range for every c of the column's range. */
+static bool unit_on(Node u, uint32_t v, uint32_t column_var, int64_t *off)
+{
+    if (dag_op(u) != OP_UNIT)
+        return false;
+    const IndexMap *m = dag_map_get(dag_rec(u)->aux);
+    if (m->array != column_var || m->nterms != 1 || m->var[0] != v || m->coef[0] != 1)
+        return false;
+    const IndexVar *x = dag_var(v), *c = dag_var(column_var);
+    *off = -m->base;
+    return c->lo + *off >= x->lo && c->lo + c->count - 1 + *off <= x->lo + x->count - 1;
+}
+
+/* sum over v of t, with every term that is a product with a factor delta(base + v == c)
+ * taken at v = c - base. */
+static Node sum_kronecker(Node t, uint32_t v, uint32_t column_var)
+{
+    uint32_t k = dag_op(t) == OP_ADD ? dag_nargs(t) : 1;
+    Node *terms = xmalloc(sizeof(Node) * k), *done = xmalloc(sizeof(Node) * (k + 1)), *rest = xmalloc(sizeof(Node) * k);
+    if (dag_op(t) == OP_ADD)
+        memcpy(terms, dag_args(t), sizeof(Node) * k);
+    else
+        terms[0] = t;
+    uint32_t nd = 0, nr = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        Node x = terms[i];
+        int64_t off = 0;
+        uint32_t which = UINT32_MAX;
+        if (unit_on(x, v, column_var, &off)) {
+            done[nd++] = dag.one;
+            continue;
+        }
+        if (dag_op(x) == OP_MUL)
+            for (uint32_t f = 0; f < dag_nargs(x) && which == UINT32_MAX; f++)
+                if (unit_on(dag_args(x)[f], v, column_var, &off))
+                    which = f;
+        if (which == UINT32_MAX) {
+            rest[nr++] = x;
+            continue;
+        }
+        Node others = dag_mul_without(x, which);
+        Subst sb = {v, column_var, off, NULL, dag.nnodes};
+        sb.memo = xcalloc(sb.limit, sizeof(Node));
+        done[nd++] = subst(&sb, others);
+        free(sb.memo);
+    }
+    if (nr)
+        done[nd++] = dag_vsum(nr == 1 ? rest[0] : dag_add_n(rest, nr), v);
+    Node r = nd == 0 ? dag.zero : nd == 1 ? done[0] : dag_add_n(done, nd);
+    free(terms);
+    free(done);
+    free(rest);
+    return r;
+}
+
 static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
 {
     int64_t lo = 0, hi = 0;
@@ -204,7 +305,8 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
             }
             continue;
         case OP_VSUM:
-            tan[n] = dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux);
+            tan[n] = column_var == UINT32_MAX ? dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux)
+                                              : sum_kronecker(tan[dag_args(n)[0]], dag_rec(n)->aux, column_var);
             continue;
         default:
             break;
@@ -226,6 +328,16 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
         Node t = tan[g->grad[s].value];
         if (t == dag.zero)
             continue;
+        if (column_var != UINT32_MAX) {
+            /* column c is row c of the symmetric Hessian, and only its entries up to the
+             * diagonal (index <= c) are stored: a scatter whose indices are all past this
+             * block's last column is the mirror of another's */
+            int64_t first = g->grad[s].coord, last = g->grad[s].coord;
+            if (g->grad[s].map != UINT32_MAX)
+                map_range(dag_map_get(g->grad[s].map), &first, &last);
+            if (first >= hi)
+                continue;
+        }
         if (h->ngrad == h->grad_cap) {
             h->grad_cap = h->grad_cap ? 2 * h->grad_cap : 16;
             h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
@@ -291,6 +403,375 @@ void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what
     }
 }
 
+/* ---- a part of the rows (M_hess_row_range) ----
+ * As diff_row_range in the unrolled graph: an output is rows + free, rows linear in sums over
+ * the outer row variables (R), free depending on no row; then the passes over R's rows run
+ * over [row_begin, row_end) and free is multiplied by w_free (1 in the part that starts at row
+ * 0), so the parts add up to the whole. A scatter summed over rows in its pass is a row's own
+ * term: it needs one outer variable among them and no complete sum over an outer variable. */
+typedef struct {
+    uint64_t rowvars, R;
+    Node *rows, *bodies; /* sums over R seen in linear position (their bodies are checked) */
+    uint32_t nbodies, cap;
+} Split;
+
+static bool row_free(const Split *sp, Node n)
+{
+    return !dag_has_rowsum(n) && !(dag_vars(n) & sp->rowvars);
+}
+
+static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
+{
+    if (row_free(sp, n)) {
+        *rows = dag.zero;
+        *rest_free = n;
+        return true;
+    }
+    if (dag_op(n) == OP_VSUM && (sp->rowvars >> dag_rec(n)->aux & 1)) {
+        sp->R |= 1ull << dag_rec(n)->aux;
+        if (sp->nbodies == sp->cap) {
+            sp->cap = sp->cap ? 2 * sp->cap : 16;
+            sp->bodies = xrealloc(sp->bodies, sizeof(Node) * sp->cap);
+        }
+        sp->bodies[sp->nbodies++] = dag_args(n)[0];
+        *rows = n;
+        *rest_free = dag.zero;
+        return true;
+    }
+    uint32_t k = dag_nargs(n);
+    Node *a = xmalloc(sizeof(Node) * (k ? k : 1));
+    memcpy(a, dag_args(n), sizeof(Node) * k); /* making nodes may move the operand array */
+    bool ok = false;
+    if (dag_op(n) == OP_MUL) {
+        uint32_t which = k;
+        ok = true;
+        for (uint32_t i = 0; i < k && ok; i++)
+            if (!row_free(sp, a[i])) {
+                ok = which == k; /* a product of two sums over rows is not linear */
+                which = i;
+            }
+        Node r, f;
+        if (ok && which < k && split_linear(sp, a[which], &r, &f)) {
+            a[which] = r;
+            *rows = dag_mul_n(a, k);
+            a[which] = f;
+            *rest_free = dag_mul_n(a, k);
+        } else {
+            ok = false;
+        }
+    } else if (dag_op(n) == OP_ADD) {
+        Node *rs = xmalloc(sizeof(Node) * k), *fs = xmalloc(sizeof(Node) * k);
+        ok = true;
+        for (uint32_t i = 0; i < k && ok; i++)
+            ok = split_linear(sp, a[i], &rs[i], &fs[i]);
+        if (ok) {
+            *rows = dag_add_n(rs, k);
+            *rest_free = dag_add_n(fs, k);
+        }
+        free(rs);
+        free(fs);
+    }
+    free(a);
+    return ok;
+}
+
+/* Whether n reads a complete sum over one of the variables in R. */
+static bool reads_sum_over(Node n, uint64_t R, uint8_t *seen)
+{
+    if (!dag_has_rowsum(n) || seen[n])
+        return false;
+    seen[n] = 1;
+    if (dag_op(n) == OP_VSUM && (R >> dag_rec(n)->aux & 1))
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (reads_sum_over(dag_args(n)[i], R, seen))
+            return true;
+    return false;
+}
+
+static const char *split_outputs(ArrayModel *a)
+{
+    Model *m = &a->model;
+    if (m->ndata == 0)
+        return "no data";
+    if (m->nsizes != 1)
+        return "data arrays of more than one row count";
+    Split sp = {0};
+    for (uint32_t v = 0; v < dag_nvars(); v++)
+        if (dag_var(v)->size != NO_SIZE)
+            sp.rowvars |= 1ull << v;
+    ArrayDeriv *ds[2] = {&a->grad, &a->cols};
+    uint32_t total = 1 + a->grad.ngrad + a->cols.ngrad;
+    Node *rows = xmalloc(sizeof(Node) * total), *frees = xmalloc(sizeof(Node) * total);
+    const char *why = NULL;
+    if (!split_linear(&sp, m->loss, &rows[0], &frees[0]))
+        why = "the loss is not linear in its sums over rows";
+    uint32_t k = 1;
+    for (int d = 0; d < 2 && !why; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad && !why; s++, k++) {
+            const Scatter *x = &ds[d]->grad[s];
+            rows[k] = frees[k] = 0;
+            if (x->over & sp.rowvars)
+                continue; /* a row's own term: checked below */
+            if (!split_linear(&sp, x->value, &rows[k], &frees[k]))
+                why = "a derivative is not linear in the sums over rows";
+        }
+    uint8_t *seen = NULL;
+    if (!why) {
+        seen = xcalloc(dag.nnodes, 1);
+        for (uint32_t i = 0; i < sp.nbodies && !why; i++)
+            if (reads_sum_over(sp.bodies[i], sp.R, seen))
+                why = "a sum over rows inside another";
+    }
+    for (int d = 0; d < 2 && !why; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad && !why; s++) {
+            const Scatter *x = &ds[d]->grad[s];
+            if (!(x->over & sp.rowvars))
+                continue;
+            uint64_t outer = x->over & sp.R;
+            if (outer == 0 || (outer & (outer - 1)))
+                why = "a derivative's term is summed over rows that are not one outer sum";
+            else if (reads_sum_over(x->value, sp.R, seen))
+                why = "a derivative's term over rows reads a complete sum over rows";
+        }
+    if (!why && sp.R == 0)
+        why = "the loss has no sum over rows";
+    if (!why) {
+        Node w_free = dag_nrows(NO_SIZE);
+        m->loss = dag_add(rows[0], dag_mul(w_free, frees[0]));
+        k = 1;
+        for (int d = 0; d < 2; d++)
+            for (uint32_t s = 0; s < ds[d]->ngrad; s++, k++)
+                if (rows[k] || frees[k])
+                    ds[d]->grad[s].value = dag_add(rows[k], dag_mul(w_free, frees[k]));
+        a->split_vars = sp.R;
+    }
+    free(seen);
+    free(sp.bodies);
+    free(rows);
+    free(frees);
+    return why;
+}
+
+/* ---- products regrouped by loop level ----
+ * aemit.c writes a product inline in the loop nest of all its variables, the highest variable
+ * innermost (passes over rows and columns outside the rest), and gcc does not reassociate it
+ * (that would change the rounding). So a product is regrouped here: its factors by the
+ * innermost fixed variable they read, then by the innermost pass; the product of the outer
+ * groups becomes a node over fewer variables, which aemit.c computes once outside the inner
+ * loops (materialized), and the inner loop does one multiplication. Exact in real arithmetic;
+ * in floating point, a different order of the same factors. */
+static int innermost(uint64_t vars)
+{
+    int v = -1;
+    for (int k = 0; k < MAX_VARS; k++)
+        if (vars >> k & 1)
+            v = k;
+    return v;
+}
+
+static Node pair(Node a, Node b)
+{
+    Node xs[2] = {a, b};
+    return dag_mul_group(xs, 2);
+}
+
+static Node regroup_product(Node n, const Node *args, uint64_t passvars)
+{
+    uint32_t k = dag_nargs(n);
+    int *fixed = xmalloc(sizeof(int) * k), *pass = xmalloc(sizeof(int) * k);
+    uint32_t *order = xmalloc(sizeof(uint32_t) * k);
+    bool same = true;
+    for (uint32_t i = 0; i < k; i++) {
+        fixed[i] = innermost(dag_vars(args[i]) & ~passvars);
+        pass[i] = innermost(dag_vars(args[i]) & passvars);
+        same = same && fixed[i] == fixed[0] && pass[i] == pass[0];
+        order[i] = i;
+    }
+    Node r;
+    if (same) {
+        r = dag_remake(n, args);
+    } else {
+        for (uint32_t i = 1; i < k; i++) /* stable: by (fixed, pass) */
+            for (uint32_t j = i; j > 0; j--) {
+                uint32_t a = order[j - 1], b = order[j];
+                if (fixed[a] < fixed[b] || (fixed[a] == fixed[b] && pass[a] <= pass[b]))
+                    break;
+                order[j - 1] = b;
+                order[j] = a;
+            }
+        Node *grp = xmalloc(sizeof(Node) * k);
+        Node chain = 0, g = 0;
+        for (uint32_t i = 0; i < k;) {
+            uint32_t j = i, ng = 0;
+            while (j < k && fixed[order[j]] == fixed[order[i]] && pass[order[j]] == pass[order[i]])
+                grp[ng++] = args[order[j++]];
+            Node part = dag_mul_group(grp, ng);
+            bool level_start = i == 0 || fixed[order[i - 1]] != fixed[order[i]];
+            if (level_start && g) {
+                chain = chain ? pair(chain, g) : g;
+                g = 0;
+            }
+            g = g ? pair(g, part) : part;
+            i = j;
+        }
+        r = chain ? pair(chain, g) : g;
+        free(grp);
+    }
+    free(fixed);
+    free(pass);
+    free(order);
+    return r;
+}
+
+/* Rewrites the loss and every scatter's value (one memo: what they share stays shared). */
+static void regroup(ArrayModel *a)
+{
+    uint64_t passvars = a->columns;
+    for (uint32_t v = 0; v < dag_nvars(); v++)
+        if (dag_var(v)->size != NO_SIZE)
+            passvars |= 1ull << v;
+    ArrayDeriv *ds[3] = {&a->grad, &a->hvp, &a->cols};
+    Node top = a->model.loss;
+    for (int d = 0; d < 3; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
+            if (ds[d]->grad[s].value > top)
+                top = ds[d]->grad[s].value;
+    bool *in = xcalloc((size_t)top + 1, 1);
+    Node *to = xcalloc((size_t)top + 1, sizeof(Node));
+    in[a->model.loss] = true;
+    for (int d = 0; d < 3; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
+            in[ds[d]->grad[s].value] = true;
+    for (Node n = top; n > 0; n--)
+        if (in[n])
+            for (uint32_t i = 0; i < dag_nargs(n); i++)
+                in[dag_args(n)[i]] = true;
+    Node *args = NULL;
+    size_t cap = 0;
+    for (Node n = 1; n <= top; n++) {
+        if (!in[n])
+            continue;
+        uint32_t k = dag_nargs(n);
+        if (k > cap) {
+            cap = 2 * k;
+            args = xrealloc(args, sizeof(Node) * cap);
+        }
+        for (uint32_t i = 0; i < k; i++)
+            args[i] = to[dag_args(n)[i]];
+        to[n] = dag_op(n) == OP_MUL ? regroup_product(n, args, passvars) : dag_remake(n, args);
+    }
+    if (a->model.loss)
+        a->model.loss = to[a->model.loss];
+    for (int d = 0; d < 3; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
+            ds[d]->grad[s].value = to[ds[d]->grad[s].value];
+    free(args);
+    free(to);
+    free(in);
+}
+
+/* ---- --loops=auto: where loops pay ----
+ * Unrolled code writes the Hessian entry by entry: its size grows with the nonzeros. Those
+ * are many where a parameter-dependent sum that stayed a loop feeds something non-linear
+ * (tanh(sum_j W[k][j]*h[j]), (sum_j w[j]*x[i][j] - y[i])^2, exp(prod) * sum): every pair of
+ * parameters the sum's value depends on gets an entry. Such a sum couples them. The estimate:
+ * C, the parameters that some coupling sum's value depends on (the span of every index map it
+ * reads); the unrolled Hessian has at least C(C+1)/2 entries. Loops pay when that is at least
+ * AUTO_MIN_ENTRIES (a dense block of about 45 parameters) and C is at least half of all the
+ * parameters (the loops' Hessian is all of the lower triangle: then at most 4 times the
+ * entries of the unrolled one). A loss whose sums over arrays are all linear (extended
+ * Rosenbrock's sum of terms in x[i], x[i+1]) has a banded or sparse Hessian: unrolled. So
+ * is a loss with a product of more than KEEP_FACTORS factors that depend on parameters (a
+ * `prod`, which does not stay a loop): its derivatives in loops repeat it once per factor,
+ * where the unrolled code shares its runs of factors. */
+enum { AUTO_MIN_ENTRIES = 1000 };
+
+/* Whether n's value is linear in its operand c: a sum, or a product whose other factors
+ * depend on no parameter. */
+static bool linear_in(Node n, uint32_t which)
+{
+    switch (dag_op(n)) {
+    case OP_ADD: case OP_VSUM:
+        return true;
+    case OP_MUL:
+        for (uint32_t i = 0; i < dag_nargs(n); i++)
+            if (i != which && dag_has_param(dag_args(n)[i]))
+                return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void mark_params(Node n, uint8_t *seen, uint8_t *coupled, uint32_t nparam)
+{
+    if (seen[n] || !dag_has_param(n))
+        return;
+    seen[n] = 1;
+    if (dag_op(n) == OP_PARAM && dag_rec(n)->aux < nparam)
+        coupled[dag_rec(n)->aux] = 1;
+    if (dag_op(n) == OP_PAT) {
+        int64_t first, last;
+        map_range(dag_map_get(dag_rec(n)->aux), &first, &last);
+        for (int64_t k = first < 0 ? 0 : first; k <= last && k < (int64_t)nparam; k++)
+            coupled[k] = 1;
+    }
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        mark_params(dag_args(n)[i], seen, coupled, nparam);
+}
+
+static void estimate_unrolled(ArrayModel *a)
+{
+    const Model *m = &a->model;
+    Node top = m->loss;
+    uint64_t rowvars = 0;
+    for (uint32_t v = 0; v < dag_nvars(); v++)
+        if (dag_var(v)->size != NO_SIZE)
+            rowvars |= 1ull << v;
+    /* carries[n]: n is a linear combination that contains a parameter-dependent sum over a
+     * fixed range; such a value used non-linearly couples what it depends on */
+    uint8_t *in = xcalloc((size_t)top + 1, 1), *carries = xcalloc((size_t)top + 1, 1);
+    uint8_t *seen = xcalloc((size_t)top + 1, 1), *coupled = xcalloc(m->nparam ? m->nparam : 1, 1);
+    in[top] = 1;
+    for (Node n = top; n > 0; n--)
+        if (in[n])
+            for (uint32_t i = 0; i < dag_nargs(n); i++)
+                in[dag_args(n)[i]] = 1;
+    bool long_product = false;
+    for (Node n = 1; n <= top; n++) {
+        if (!in[n] || !dag_has_param(n))
+            continue;
+        if (dag_op(n) == OP_MUL) {
+            uint32_t k = 0;
+            for (uint32_t i = 0; i < dag_nargs(n); i++)
+                k += dag_has_param(dag_args(n)[i]);
+            long_product = long_product || k > KEEP_FACTORS;
+        }
+        if (dag_op(n) == OP_VSUM && !(rowvars >> dag_rec(n)->aux & 1))
+            carries[n] = 1;
+        for (uint32_t i = 0; i < dag_nargs(n); i++) {
+            Node c = dag_args(n)[i];
+            if (!carries[c])
+                continue;
+            if (linear_in(n, i))
+                carries[n] = 1;
+            else
+                mark_params(c, seen, coupled, m->nparam);
+        }
+    }
+    uint64_t c = 0;
+    for (uint32_t k = 0; k < m->nparam; k++)
+        c += coupled[k];
+    a->coupled = (uint32_t)c;
+    a->loops_pay = c * (c + 1) / 2 >= AUTO_MIN_ENTRIES && 2 * c >= m->nparam && !long_product;
+    a->long_product = long_product;
+    free(in);
+    free(carries);
+    free(seen);
+    free(coupled);
+}
+
 bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a)
 {
     memset(a, 0, sizeof *a);
@@ -349,6 +830,7 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
         a->why = why;
         return false;
     }
+    estimate_unrolled(a);
     adiff_gradient(m, &a->grad);
     adiff_hvp(&a->grad, &a->hvp);
     for (uint32_t v = 0; v < MAX_VARS; v++)
@@ -364,6 +846,8 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
             }
             adiff_free(&block);
         }
+    a->no_split = split_outputs(a);
+    regroup(a);
     return true;
 }
 

@@ -42,9 +42,11 @@ static struct {
     uint32_t *nscoped, *scoped_cap;
     int depth;          /* scope depth (0: the function body) */
     uint64_t rowvars;   /* the data-row variables */
+    uint64_t split;     /* the row variables looped over [row_begin, row_end) */
     uint32_t ntemps;
     const Scatter *scatters;
     const char *out_store; /* how a scatter adds: a printf format with %s (index) and %s (value) */
+    const char *clipped_store; /* a column's scatter whose loop stops at the diagonal (or NULL) */
     uint32_t passes;
     uint32_t *seen, stamp; /* hoist's visits */
     uint32_t epoch, *memo_epoch; /* ready's memo (epoch 0 is never current) */
@@ -103,7 +105,9 @@ static void var_name(Buf *b, uint32_t v)
 static void open_loop(Buf *b, uint32_t v, int depth)
 {
     const IndexVar *x = dag_var(v);
-    if (x->size != NO_SIZE)
+    if (A.split >> v & 1)
+        buf_printf(b, "%sfor (size_t i%u = row_begin; i%u < row_end; i%u++) {\n", ind(depth), v, v, v);
+    else if (x->size != NO_SIZE)
         buf_printf(b, "%sfor (size_t i%u = 0; i%u < N_%s; i%u++) {\n", ind(depth), v, v, A.m->sizes[x->size].name, v);
     else
         buf_printf(b, "%sfor (long i%u = %ld; i%u < %ld; i%u++) {\n", ind(depth), v, x->lo, v, x->lo + x->count, v);
@@ -182,7 +186,10 @@ static void put_leaf(Buf *b, Node n)
         buf_printf(b, "(double)i%u", dag_rec(n)->aux);
         return;
     case OP_NROWS:
-        buf_printf(b, "(double)N_%s", A.m->sizes[dag_row_size(n)].name);
+        if (dag_row_size(n) == NO_SIZE) /* the share of the terms free of rows (adiff.c) */
+            buf_puts(b, "w_free");
+        else
+            buf_printf(b, "(double)N_%s", A.m->sizes[dag_row_size(n)].name);
         return;
     case OP_PAT:
     case OP_VAT:
@@ -414,9 +421,40 @@ static void put_scatter(const Scatter *s, uint64_t bound)
             f |= 1ull << map->var[t];
     }
     buf_printf(b, "%s{\n", ind(depth++));
+    /* a column c stores its entries up to the diagonal (index <= c): when the index is
+     * inner + rest with inner the innermost loop's variable, that loop stops at c - rest */
+    int inner = -1;
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (f >> v & 1)
-            open_loop(b, v, depth++);
+            inner = (int)v;
+    bool clip = false;
+    IndexMap rest = {0};
+    if (s->column != UINT32_MAX && A.clipped_store && s->map != UINT32_MAX && inner >= 0 &&
+        dag_var((uint32_t)inner)->size == NO_SIZE) {
+        rest = *dag_map_get(s->map);
+        for (uint32_t t = 0; t < rest.nterms && !clip; t++)
+            if (rest.var[t] == (uint32_t)inner && rest.coef[t] == 1) {
+                clip = true;
+                memmove(rest.var + t, rest.var + t + 1, sizeof(uint32_t) * (rest.nterms - t - 1));
+                memmove(rest.coef + t, rest.coef + t + 1, sizeof(int64_t) * (rest.nterms - t - 1));
+                rest.nterms--;
+            }
+    }
+    for (uint32_t v = 0; v < MAX_VARS; v++) {
+        if (!(f >> v & 1))
+            continue;
+        if (clip && (int)v == inner) {
+            const IndexVar *x = dag_var(v);
+            buf_printf(b, "%slong e%u = (long)i%u - (", ind(depth), v, s->column);
+            put_map_index(b, &rest);
+            buf_printf(b, ") + 1;\n%sif (e%u > %ld)\n%s    e%u = %ld;\n", ind(depth), v, x->lo + x->count, ind(depth), v,
+                       x->lo + x->count);
+            buf_printf(b, "%sfor (long i%u = %ld; i%u < e%u; i%u++) {\n", ind(depth), v, x->lo, v, v, v);
+            depth++;
+            continue;
+        }
+        open_loop(b, v, depth++);
+    }
     Buf x = {0}, at = {0};
     put_value(&x, s->value, depth);
     if (s->map == UINT32_MAX)
@@ -427,7 +465,7 @@ static void put_scatter(const Scatter *s, uint64_t bound)
     if (s->column != UINT32_MAX) {
         char column[32];
         snprintf(column, sizeof column, "i%u", s->column);
-        buf_printf(b, A.out_store, column, at.data, x.data);
+        buf_printf(b, clip ? A.clipped_store : A.out_store, column, at.data, x.data);
     } else {
         buf_printf(b, A.out_store, at.data, x.data);
     }
@@ -676,14 +714,17 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
 /* ---- one function ---- */
 
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, uint64_t columns)
+                const AemitOut *out)
 {
     memset(&A, 0, sizeof A);
+    uint64_t columns = out->columns;
+    A.split = out->split;
+    A.clipped_store = out->clipped;
+    A.out_store = out->store;
     A.b = b;
     A.m = m;
     A.P = prefix;
     A.scatters = sc;
-    A.out_store = out_store;
     for (uint32_t v = 0; v < dag_nvars(); v++)
         if (dag_var(v)->size != NO_SIZE || (columns >> v & 1))
             A.rowvars |= 1ull << v;

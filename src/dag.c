@@ -1276,6 +1276,34 @@ Node dag_mul_run(Node mul, uint32_t from, uint32_t to)
     return r;
 }
 
+/* n's operation over new operands, without simplification: for rewrites after differentiation
+ * that keep every value (an operand replaced by an equal one). */
+Node dag_remake(Node n, const Node *args)
+{
+    uint32_t k = dag_nargs(n);
+    if (k == 0 || memcmp(args, dag_args(n), sizeof(Node) * k) == 0)
+        return n;
+    Span outer = dag_blame;
+    dag_blame = dag_span(n);
+    Node r = make(dag_op(n), args, k, dag_rec(n)->aux, NULL);
+    dag_blame = outer;
+    return r;
+}
+
+/* The product of exactly these operands, none flattened into it: a grouping the emitter keeps
+ * (a product computed outside a loop, then multiplied inside it). */
+Node dag_mul_group(const Node *xs, size_t n)
+{
+    if (n == 1)
+        return xs[0];
+    Node *b = xmalloc(sizeof(Node) * n);
+    memcpy(b, xs, sizeof(Node) * n);
+    qsort(b, n, sizeof(Node), cmp_node);
+    Node r = make(OP_MUL, b, n, 0, NULL);
+    free(b);
+    return r;
+}
+
 /* The product of every operand of `mul` but the i-th: its partial derivative in that one. */
 Node dag_mul_without(Node mul, uint32_t i)
 {

@@ -240,6 +240,9 @@ Node dag_pow_const(Node base, Node e);
 Node dag_unary(Op op, Node a);
 Node dag_mul_run(Node mul, uint32_t from, uint32_t to);
 Node dag_mul_without(Node mul, uint32_t i);
+/* n over new operands of equal values, not simplified; a product of exactly these operands. */
+Node dag_remake(Node n, const Node *args);
+Node dag_mul_group(const Node *xs, size_t n);
 /* The existing node with this operation and operand list, or 0: never creates. */
 Node dag_find(Op op, const Node *args, size_t n);
 Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len);
@@ -417,6 +420,17 @@ typedef struct {
     ArrayDeriv grad, hvp, cols; /* cols: every block's column scatters */
     uint64_t columns;  /* the columns' variables, one per block of parameters */
     const char *why;   /* when arrays_build fails: why the sums cannot stay loops */
+    /* M_hess_row_range: the outer row variables, whose loops run over [row_begin, row_end),
+     * the loss and the gradient's and columns' scatters rewritten as rows + w_free * free;
+     * 0 when the loss is not a sum of row terms plus terms free of rows (then no_split says
+     * why) */
+    uint64_t split_vars;
+    const char *no_split;
+    /* --loops=auto (adiff.c's estimate_unrolled): the parameters coupled by sums that stayed
+     * loops, and whether loops pay */
+    uint32_t coupled;
+    bool long_product; /* a product of more than KEEP_FACTORS parameter-dependent factors */
+    bool loops_pay;
 } ArrayModel;
 bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a);
 void arrays_free(ArrayModel *a);
@@ -522,10 +536,9 @@ typedef struct {
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
 /* The same API for a model in array loops: bodies from aemit.c, the Hessian by columns. */
-void emit_c_arrays(Buf *out, const Model *m, const ArrayDeriv *g, const ArrayDeriv *h, const ArrayDeriv *cols,
-                   uint64_t columns, const EmitOptions *o);
+void emit_c_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
 /* Its header: the pattern (n, nnz) is all of the lower triangle, without tables. */
-void emit_header_arrays(Buf *out, const Model *m, const Deriv *pattern, const EmitOptions *o);
+void emit_header_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
 /* What aemit.c borrows: a double as the shortest text that reads back, x^q for an expression,
  * a unary operation's C function (a static buffer). */
 void emit_put_double(Buf *b, double d);
@@ -535,11 +548,18 @@ const char *emit_function_name(Op op, const char *prefix);
 /* ---- aemit.c: function bodies of array loops ---- */
 
 /* The statements that compute the loss (when not 0) and every scatter, each added to the output
- * through out_store, a format of the index's and the value's C text ("grad[%s] += %s;"), or of
- * the column's, the index's and the value's for a scatter with a column; the column variables
- * are looped over like data rows, as i<var>. The loss's value is then aemit_loss's text. */
+ * as out says; the loss's value is then aemit_loss's text. Where scatters go: store, a format of the index's and the value's C text ("grad[%s] += %s;"),
+ * or of the column's, the index's and the value's for a scatter with a column; clipped (or
+ * NULL), the same for a column's scatter whose loop stops at the diagonal, without testing it.
+ * The column variables are looped over like data rows, as i<var>; the row variables in split
+ * over [row_begin, row_end), and w_free is the share of the terms free of rows (adiff.c's
+ * split_outputs). */
+typedef struct {
+    const char *store, *clipped;
+    uint64_t columns, split;
+} AemitOut;
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const char *out_store, uint64_t columns);
+                const AemitOut *out);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

@@ -48,8 +48,9 @@ static const char help[] =
     "                   (--checked=auto, as hessgen run does: only where the code is\n"
     "                   straight-line, below 100 parameters or over data)\n"
     "  --loops=WHEN     always: sums over array indices stay loops in the C (its size grows\n"
-    "                   with the source; the Hessian is computed a column at a time); never:\n"
-    "                   every sum over fixed bounds is unrolled; auto (the default): never, for now\n"
+    "                   with the source; the Hessian is dense, computed a column at a time);\n"
+    "                   never: every sum over fixed bounds is unrolled; auto (the default):\n"
+    "                   loops where a sum couples 45 or more parameters, half of them or more\n"
     "  --max-nodes N    stop with an error where the expression graph (the loss, its\n"
     "                   derivatives, the sums and functions expanded) grows past N nodes\n"
     "                   (default 20000000, some 2.5 GB; 100000 parameters of a banded\n"
@@ -72,8 +73,8 @@ typedef struct {
     int loops; /* LOOPS_* */
 } Options;
 
-/* --loops: whether sums over array indices stay loops in the generated C (array loops). auto is
- * `never` for now: the loops' Hessian is computed a column at a time (issue 15, in progress). */
+/* --loops: whether sums over array indices stay loops in the generated C (array loops); auto:
+ * where adiff.c's estimate says loops pay (a dense Hessian block of many parameters). */
 enum { LOOPS_AUTO, LOOPS_ALWAYS, LOOPS_NEVER };
 
 enum { DEFAULT_ORDER = 10, MAX_ORDER = 40 };
@@ -375,21 +376,30 @@ static void dump_arrays(const Program *prog, const char *stem, bool prefix_given
         return;
     }
     printf("# %u sums kept as loops\n", a.model.nvsums);
+    printf("# --loops=auto: %u of %u parameters coupled by a sum that stayed a loop%s: %s\n", a.coupled,
+           a.model.nparam, a.long_product ? ", a product of more than 8 factors" : "",
+           a.loops_pay ? "loops" : "unrolled");
+    printf("# M_hess_row_range: %s\n", a.split_vars ? "yes" : a.no_split);
     adiff_dump(stdout, &a.model, &a.grad, "grad");
     printf("# Hessian times v\n");
     adiff_dump(stdout, &a.model, &a.hvp, "hvp");
     arrays_free(&a);
 }
 
-/* --loops=always: the program lowered again with its sums kept as loops, differentiated as
- * scatters and emitted through aemit.c. -1 where its sums cannot stay loops (the caller goes on
- * with the unrolled graph), else the exit status. */
+/* --loops=always (or auto, where the estimate says loops pay): the program lowered again with
+ * its sums kept as loops, differentiated as scatters and emitted through aemit.c. -1 where its
+ * sums cannot stay loops or do not pay (the caller goes on with the unrolled graph), else the
+ * exit status. */
 static int compile_arrays(const Program *prog, const char *stem, const Options *opt, const char *display)
 {
     (void)display;
     ArrayModel a;
     if (!arrays_build(prog, stem, opt->prefix != NULL, &a))
         return -1;
+    if (opt->loops == LOOPS_AUTO && !a.loops_pay) {
+        arrays_free(&a);
+        return -1;
+    }
     const Model *am = &a.model;
     dag_freeze();
     EmitOptions eo = {opt->prefix ? opt->prefix : am->name, base_name(opt->input), opt->with_main, CHECKED_OFF};
@@ -402,15 +412,12 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
         rc = 2;
     } else {
         if (want_c) {
-            emit_c_arrays(&c_text, am, &a.grad, &a.hvp, &a.cols, a.columns, &eo);
+            emit_c_arrays(&c_text, &a, &eo);
             if (!write_atomically(opt->output ? opt->output : "-", &c_text))
                 rc = 1;
         }
         if (rc == 0 && opt->header) {
-            Deriv pat = {0};
-            pat.n = am->nparam;
-            pat.nnz = (uint32_t)((uint64_t)am->nparam * (am->nparam + 1) / 2);
-            emit_header_arrays(&h_text, am, &pat, &eo);
+            emit_header_arrays(&h_text, &a, &eo);
             if (!write_atomically(opt->header, &h_text))
                 rc = 1;
         }
@@ -466,7 +473,7 @@ static int compile(int argc, char **argv)
         rc = 0;
         goto cleanup;
     }
-    if (diag_error_count() == 0 && opt.loops == LOOPS_ALWAYS && !opt.check && !opt.classify && !opt.dump &&
+    if (diag_error_count() == 0 && opt.loops != LOOPS_NEVER && !opt.check && !opt.classify && !opt.dump &&
         !opt.print && opt.checked != CHECKED_ON) {
         int arc = compile_arrays(&prog, stem, &opt, display);
         if (arc >= 0) {

@@ -52,6 +52,43 @@ def loops_always_writes_loops_that_compile_pedantic_and_as_cpp():
 
 
 @check
+def loops_auto_follows_the_documented_estimate():
+    """--loops=auto (the default): loops where a sum that stayed a loop couples 45 or more
+    parameters, half of them or more, and no product has more than 8 factors; else unrolled.
+    --dump=arrays says which and why; the loops' C has M_hess_row_range where the rows split."""
+    cases = [(os.path.join(SRC, 'tests', 'loops', 'mlp_2_8_8_1.hl'), 'always', '105 of 105 parameters coupled'),
+             (os.path.join(SRC, 'bench', 'data', 'logreg50.hl'), 'always', '51 of 51 parameters coupled'),
+             (os.path.join(SRC, 'bench', 'models', 'prodexp50.hl'), 'never', 'a product of more than 8 factors'),
+             (os.path.join(SRC, 'tests', 'loops', 'softmax_classes.hl'), 'never', '42 of 42 parameters coupled'),
+             (os.path.join(EX, 'rosenbrock10.hl'), 'never', '0 of 10 parameters coupled'),
+             (os.path.join(SRC, 'bench', 'models', 'rosen1000.hl'), 'never', '0 of 1000 parameters coupled')]
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, expect, why in cases:
+            name = os.path.basename(src)
+            r = hg(src, '--dump=arrays')
+            line = [l for l in r.stdout.decode().splitlines() if l.startswith('# --loops=auto:')]
+            ok(line and why in line[0] and line[0].endswith('loops' if expect == 'always' else 'unrolled'),
+               '%s: %s' % (name, line))
+            outs = {}
+            for mode in ('', 'auto', expect):
+                c = os.path.join(tmp, '%s_%s.c' % (name, mode or 'default'))
+                r = hg(src, '-o', c, *(['--loops=' + mode] if mode else []))
+                ok(r.returncode == 0, r.stderr.decode())
+                outs[mode] = open(c).read()
+            ok(outs[''] == outs['auto'], '%s: the default is not --loops=auto' % name)
+            # (unrolled after the estimate: the same code as --loops=never, though the graph's
+            # node numbers, and so the order of some operands, may differ)
+            dense = lambda t: '_HESS_DENSE' in t and '_hess_rows[' not in t
+            ok(dense(outs['auto']) == dense(outs[expect]) == (expect == 'always'),
+               '%s: --loops=auto did not write the %s code' % (name, 'loops' if expect == 'always' else 'unrolled'))
+            if expect == 'always':
+                ok(outs['auto'] == outs[expect], '%s: --loops=auto is not --loops=always' % name)
+        mlp = open(os.path.join(tmp, 'mlp_2_8_8_1.hl_auto.c')).read()
+        ok('double mlp_hess_row_range(const double *theta' in mlp and '#pragma omp parallel' in mlp,
+           'the MLP in loops has no M_hess_row_range or no OpenMP split')
+
+
+@check
 def run_passes_loops_to_the_generator():
     """hessgen run FILE --loops=always classify: the same verdict and eigenvalues as unrolled."""
     import json

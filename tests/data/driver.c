@@ -33,8 +33,10 @@ double M_hess_row_range(const double *theta, const M_data *data, size_t begin, s
                         double *grad, double *hess);
 #endif
 extern const int M_hess_nnz;
+#if !HESS_DENSE
 extern const int M_hess_rows[];
 extern const int M_hess_cols[];
+#endif
 
 #define CANARY 1234.5678
 
@@ -180,7 +182,15 @@ int main(void)
     if (scanf("%d", &npts) != 1) return 2;
 
     printf("nnz %d\n", M_hess_nnz);
+#if HESS_DENSE /* array loops: all of the lower triangle, row-major */
+    for (k = 0; k < M_hess_nnz; k++) {
+        int r = 0;
+        while ((r + 1) * (r + 2) / 2 <= k) r++;
+        printf("entry %d %d\n", r, k - r * (r + 1) / 2);
+    }
+#else
     for (k = 0; k < M_hess_nnz; k++) printf("entry %d %d\n", M_hess_rows[k], M_hess_cols[k]);
+#endif
 
     buf = malloc(DATA_BYTES);
     if (!buf) return 3;
