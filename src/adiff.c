@@ -136,8 +136,6 @@ static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t ro
     }
 }
 
-/* The tangent of every node in the cone of the scatters, in node order: along v, or along e_c
- * for the column variable c (column_var, else UINT32_MAX). */
 /* The smallest and largest index a map takes over its variables' ranges. */
 static void map_range(const IndexMap *map, int64_t *first, int64_t *last)
 {
@@ -153,7 +151,8 @@ static void map_range(const IndexMap *map, int64_t *first, int64_t *last)
 /* ---- e_c's Kronecker structure ----
  * Along e_c, the tangent of x[base + v] is delta(base + v == c): a sum over v of a product
  * with that factor is the product at v = c - base, one term instead of a loop (the tangent of
- * sum_j w[j]*X[i][j] is X[i][c]). subst rewrites a node with v := c + off. */
+ * sum_j w[j]*X[i][j] is X[i][c]). subst rewrites a node with v := c + off: index maps, sums and
+ * products again, anything else as a read of its values over v at c + off (OP_REINDEX). */
 typedef struct {
     uint32_t v, c;
     int64_t off;
@@ -181,7 +180,7 @@ static Node subst(Subst *sb, Node n)
         IndexMap sorted = {.array = m.array, .base = m.base};
         r = dag_at(op, dag_map(&m));
         (void)sorted;
-    } else {
+    } else if (op == OP_MUL || op == OP_ADD) { /* cheap to compute again at the new index */
         uint32_t k = dag_nargs(n);
         Node *a = xmalloc(sizeof(Node) * k);
         memcpy(a, dag_args(n), sizeof(Node) * k);
@@ -189,29 +188,33 @@ static Node subst(Subst *sb, Node n)
             a[i] = subst(sb, a[i]);
         r = dag_remake(n, a);
         free(a);
+    } else { /* computed once over v (aemit materializes it), read at the new index */
+        r = dag_reindex(n, sb->v, sb->c, sb->off);
     }
     if (n < sb->limit)
         sb->memo[n] = r;
     return r;
 }
 
-/* The offset off with delta(u) == (v == c + off), if u is OP_UNIT over exactly base + v with
- * c + off in v's range for every c of the column's range. */
-static bool unit_on(Node u, uint32_t v, uint32_t column_var, int64_t *off)
+/* The column variable c and the offset off with delta(u) == (v == c + off), if u is OP_UNIT
+ * over exactly base + v (against one of the block's variables) with c + off in v's range for
+ * every value of c. */
+static bool unit_on(Node u, uint32_t v, const ColumnBlock *col, uint32_t *c, int64_t *off)
 {
     if (dag_op(u) != OP_UNIT)
         return false;
     const IndexMap *m = dag_map_get(dag_rec(u)->aux);
-    if (m->array != column_var || m->nterms != 1 || m->var[0] != v || m->coef[0] != 1)
+    if ((m->array != col->vc && m->array != col->vr) || m->nterms != 1 || m->var[0] != v || m->coef[0] != 1)
         return false;
-    const IndexVar *x = dag_var(v), *c = dag_var(column_var);
+    const IndexVar *x = dag_var(v), *cv = dag_var(m->array);
+    *c = m->array;
     *off = -m->base;
-    return c->lo + *off >= x->lo && c->lo + c->count - 1 + *off <= x->lo + x->count - 1;
+    return cv->lo + *off >= x->lo && cv->lo + cv->count - 1 + *off <= x->lo + x->count - 1;
 }
 
 /* sum over v of t, with every term that is a product with a factor delta(base + v == c)
  * taken at v = c - base. */
-static Node sum_kronecker(Node t, uint32_t v, uint32_t column_var)
+static Node sum_kronecker(Node t, uint32_t v, const ColumnBlock *col)
 {
     uint32_t k = dag_op(t) == OP_ADD ? dag_nargs(t) : 1;
     Node *terms = xmalloc(sizeof(Node) * k), *done = xmalloc(sizeof(Node) * (k + 1)), *rest = xmalloc(sizeof(Node) * k);
@@ -223,21 +226,21 @@ static Node sum_kronecker(Node t, uint32_t v, uint32_t column_var)
     for (uint32_t i = 0; i < k; i++) {
         Node x = terms[i];
         int64_t off = 0;
-        uint32_t which = UINT32_MAX;
-        if (unit_on(x, v, column_var, &off)) {
+        uint32_t which = UINT32_MAX, c = UINT32_MAX;
+        if (unit_on(x, v, col, &c, &off)) {
             done[nd++] = dag.one;
             continue;
         }
         if (dag_op(x) == OP_MUL)
             for (uint32_t f = 0; f < dag_nargs(x) && which == UINT32_MAX; f++)
-                if (unit_on(dag_args(x)[f], v, column_var, &off))
+                if (unit_on(dag_args(x)[f], v, col, &c, &off))
                     which = f;
         if (which == UINT32_MAX) {
             rest[nr++] = x;
             continue;
         }
         Node others = dag_mul_without(x, which);
-        Subst sb = {v, column_var, off, NULL, dag.nnodes};
+        Subst sb = {v, c, off, NULL, dag.nnodes};
         sb.memo = xcalloc(sb.limit, sizeof(Node));
         done[nd++] = subst(&sb, others);
         free(sb.memo);
@@ -251,12 +254,126 @@ static Node sum_kronecker(Node t, uint32_t v, uint32_t column_var)
     return r;
 }
 
-static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
+/* A matrix block's delta(index == c), c = lo + inner * vr + vc, for an index map that reads
+ * the matrix: its part in whole rows against vr times its part within a row against vc (0
+ * when the map cannot be split so, each part in its range). */
+static bool split_rows_cols(const IndexMap *m, const ColumnBlock *col, IndexMap *rp, IndexMap *cp)
+{
+    IndexMap r = {.array = col->vr}, c = {.array = col->vc};
+    int64_t cmin = 0, cmax = 0;
+    for (uint32_t t = 0; t < m->nterms; t++) {
+        IndexMap *to = m->coef[t] % col->inner == 0 ? &r : &c;
+        to->var[to->nterms] = m->var[t];
+        to->coef[to->nterms++] = to == &r ? m->coef[t] / col->inner : m->coef[t];
+        if (to == &c) {
+            const IndexVar *x = dag_var(m->var[t]);
+            int64_t a = m->coef[t] * x->lo, b = m->coef[t] * (x->lo + x->count - 1);
+            cmin += a < b ? a : b;
+            cmax += a < b ? b : a;
+        }
+    }
+    int64_t rel = m->base - col->lo, lowest = rel + cmin;
+    int64_t row = lowest >= 0 ? lowest / col->inner : -((-lowest + col->inner - 1) / col->inner);
+    r.base = row;
+    c.base = rel - row * col->inner;
+    *rp = r;
+    *cp = c;
+    return c.base + cmin >= 0 && c.base + cmax < col->inner;
+}
+
+static bool matrix_split(const IndexMap *m, const ColumnBlock *col)
+{
+    IndexMap r, c;
+    return split_rows_cols(m, col, &r, &c);
+}
+
+static Node matrix_delta(const IndexMap *m, const ColumnBlock *col)
+{
+    IndexMap r, c;
+    if (!split_rows_cols(m, col, &r, &c))
+        return 0;
+    return dag_mul(dag_at(OP_UNIT, dag_map(&r)), dag_at(OP_UNIT, dag_map(&c)));
+}
+
+static void push_scatter(ArrayDeriv *h, const Scatter *x)
+{
+    if (h->ngrad == h->grad_cap) {
+        h->grad_cap = h->grad_cap ? 2 * h->grad_cap : 16;
+        h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
+    }
+    h->grad[h->ngrad++] = *x;
+}
+
+/* A column's scatter, its terms with a factor delta(base + v == c) on one of the variables it
+ * loops over taken at v = c - base, each as a scatter of its own over one variable less (the
+ * tangent of W[k][j] in the scatter of W's own gradient is nonzero at one k only). */
+static void scatter_units(ArrayDeriv *h, const Scatter *x, const ColumnBlock *col)
+{
+    Node t = x->value;
+    uint32_t k = dag_op(t) == OP_ADD ? dag_nargs(t) : 1;
+    Node *terms = xmalloc(sizeof(Node) * k), *rest = xmalloc(sizeof(Node) * k);
+    if (dag_op(t) == OP_ADD)
+        memcpy(terms, dag_args(t), sizeof(Node) * k);
+    else
+        terms[0] = t;
+    uint64_t loops = x->over;
+    if (x->map != UINT32_MAX)
+        for (uint32_t q = 0; q < dag_map_get(x->map)->nterms; q++)
+            loops |= 1ull << dag_map_get(x->map)->var[q];
+    uint32_t nr = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        Node term = terms[i];
+        uint32_t which = UINT32_MAX, c = UINT32_MAX, v = UINT32_MAX;
+        int64_t off = 0;
+        if (dag_op(term) == OP_MUL)
+            for (uint32_t f = 0; f < dag_nargs(term) && which == UINT32_MAX; f++) {
+                Node u = dag_args(term)[f];
+                if (dag_op(u) != OP_UNIT || dag_map_get(dag_rec(u)->aux)->nterms != 1)
+                    continue;
+                uint32_t w = dag_map_get(dag_rec(u)->aux)->var[0];
+                if ((loops >> w & 1) && !(col->vc == w || col->vr == w) && unit_on(u, w, col, &c, &off)) {
+                    which = f;
+                    v = w;
+                }
+            }
+        if (which == UINT32_MAX) {
+            rest[nr++] = term;
+            continue;
+        }
+        Subst sb = {v, c, off, NULL, dag.nnodes};
+        sb.memo = xcalloc(sb.limit, sizeof(Node));
+        Scatter y = *x;
+        y.value = subst(&sb, dag_mul_without(term, which));
+        free(sb.memo);
+        y.over &= ~(1ull << v);
+        if (x->map != UINT32_MAX) {
+            IndexMap m = *dag_map_get(x->map);
+            for (uint32_t q = 0; q < m.nterms; q++)
+                if (m.var[q] == v) {
+                    m.base += m.coef[q] * off;
+                    m.var[q] = c;
+                }
+            y.map = dag_map(&m);
+        }
+        push_scatter(h, &y);
+    }
+    if (nr) {
+        Scatter y = *x;
+        y.value = nr == 1 ? rest[0] : dag_add_n(rest, nr);
+        push_scatter(h, &y);
+    }
+    free(terms);
+    free(rest);
+}
+
+static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
 {
     int64_t lo = 0, hi = 0;
-    if (column_var != UINT32_MAX) {
-        lo = dag_var(column_var)->lo;
-        hi = lo + dag_var(column_var)->count;
+    uint64_t colvars = 0;
+    if (col) {
+        lo = col->lo;
+        hi = col->hi;
+        colvars = 1ull << col->vc | (col->vr != UINT32_MAX ? 1ull << col->vr : 0);
     }
     memset(h, 0, sizeof *h);
     Node top = 0;
@@ -284,29 +401,31 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
         dag_blame = dag_span(n);
         switch (dag_op(n)) {
         case OP_PARAM:
-            if (column_var == UINT32_MAX) {
-                tan[n] = dag_dir(dag_rec(n)->aux);
-            } else if (dag_rec(n)->aux >= lo && dag_rec(n)->aux < hi) {
-                IndexMap unit = {.array = column_var, .base = dag_rec(n)->aux};
-                tan[n] = dag_at(OP_UNIT, dag_map(&unit));
-            } else {
+        case OP_PAT: {
+            if (!col) {
+                tan[n] = dag_op(n) == OP_PARAM ? dag_dir(dag_rec(n)->aux) : dag_at(OP_VAT, dag_rec(n)->aux);
+                continue;
+            }
+            IndexMap unit = {.base = dag_rec(n)->aux};
+            if (dag_op(n) == OP_PAT)
+                unit = *dag_map_get(dag_rec(n)->aux);
+            int64_t first, last;
+            map_range(&unit, &first, &last);
+            if (last < lo || first >= hi) {
                 tan[n] = dag.zero; /* outside the block of columns */
-            }
-            continue;
-        case OP_PAT:
-            if (column_var == UINT32_MAX) {
-                tan[n] = dag_at(OP_VAT, dag_rec(n)->aux);
+            } else if (col->vr != UINT32_MAX) {
+                tan[n] = matrix_delta(&unit, col);
+                if (!tan[n])
+                    fatal("internal error: adiff: a read of a matrix block that does not split into rows");
             } else {
-                IndexMap unit = *dag_map_get(dag_rec(n)->aux);
-                int64_t first, last;
-                map_range(&unit, &first, &last);
-                unit.array = column_var;
-                tan[n] = last < lo || first >= hi ? dag.zero : dag_at(OP_UNIT, dag_map(&unit));
+                unit.array = col->vc;
+                tan[n] = dag_at(OP_UNIT, dag_map(&unit));
             }
             continue;
+        }
         case OP_VSUM:
-            tan[n] = column_var == UINT32_MAX ? dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux)
-                                              : sum_kronecker(tan[dag_args(n)[0]], dag_rec(n)->aux, column_var);
+            tan[n] = !col ? dag_vsum(tan[dag_args(n)[0]], dag_rec(n)->aux)
+                          : sum_kronecker(tan[dag_args(n)[0]], dag_rec(n)->aux, col);
             continue;
         default:
             break;
@@ -328,7 +447,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
         Node t = tan[g->grad[s].value];
         if (t == dag.zero)
             continue;
-        if (column_var != UINT32_MAX) {
+        if (col) {
             /* column c is row c of the symmetric Hessian, and only its entries up to the
              * diagonal (index <= c) are stored: a scatter whose indices are all past this
              * block's last column is the mirror of another's */
@@ -338,12 +457,11 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
             if (first >= hi)
                 continue;
         }
-        if (h->ngrad == h->grad_cap) {
-            h->grad_cap = h->grad_cap ? 2 * h->grad_cap : 16;
-            h->grad = xrealloc(h->grad, sizeof(Scatter) * h->grad_cap);
-        }
-        uint64_t over = g->grad[s].over | (column_var == UINT32_MAX ? 0 : 1ull << column_var);
-        h->grad[h->ngrad++] = (Scatter){g->grad[s].map, g->grad[s].coord, t, column_var, over};
+        Scatter x = {g->grad[s].map, g->grad[s].coord, t, col ? col->map : UINT32_MAX, g->grad[s].over | colvars};
+        if (col)
+            scatter_units(h, &x, col);
+        else
+            push_scatter(h, &x);
     }
     free(terms);
     free(tan);
@@ -353,12 +471,12 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
 
 void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
 {
-    tangents(g, h, UINT32_MAX);
+    tangents(g, h, NULL);
 }
 
-void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var)
+void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
 {
-    tangents(g, h, column_var);
+    tangents(g, h, col);
 }
 
 void adiff_free(ArrayDeriv *d)
@@ -772,6 +890,35 @@ static void estimate_unrolled(ArrayModel *a)
     free(coupled);
 }
 
+/* Whether every read of theta[lo, hi) in the gradient's cone splits into whole rows of
+ * `inner` values and a part within a row (matrix_delta). */
+static bool matrix_reads_split(const ArrayDeriv *g, uint32_t lo, uint32_t hi, uint32_t inner)
+{
+    Node top = 0;
+    for (uint32_t s = 0; s < g->ngrad; s++)
+        if (g->grad[s].value > top)
+            top = g->grad[s].value;
+    bool *in = xcalloc((size_t)top + 1, 1), ok = true;
+    for (uint32_t s = 0; s < g->ngrad; s++)
+        in[g->grad[s].value] = true;
+    ColumnBlock col = {UINT32_MAX, 0, 0, lo, hi, inner};
+    for (Node n = top; n > 0 && ok; n--) {
+        if (!in[n])
+            continue;
+        for (uint32_t i = 0; i < dag_nargs(n); i++)
+            in[dag_args(n)[i]] = true;
+        if (dag_op(n) != OP_PAT)
+            continue;
+        const IndexMap *m = dag_map_get(dag_rec(n)->aux);
+        int64_t first, last;
+        map_range(m, &first, &last);
+        if (last >= lo && first < hi)
+            ok = matrix_split(m, &col);
+    }
+    free(in);
+    return ok;
+}
+
 bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a)
 {
     memset(a, 0, sizeof *a);
@@ -788,41 +935,6 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
              : m->no_arrays                  ? m->no_arrays
              : m->nvsums == 0                ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
                                              : NULL;
-    /* the Hessian's columns: one variable per block of parameters (a declared array, or a run
-     * of scalars declared together), looped over like data rows; past the limit below, the
-     * smallest neighbouring blocks are merged */
-    uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
-    for (uint32_t k = 0; k < m->nblocks; k++) {
-        uint32_t end = k + 1 < m->nblocks ? m->blocks[k + 1] : m->nparam;
-        bool scalar = end - m->blocks[k] == 1, prev_scalar = k > 0 && m->blocks[k] - m->blocks[k - 1] == 1;
-        if (!(scalar && prev_scalar))
-            start[nb++] = m->blocks[k];
-    }
-    /* each block writes the tangents of everything downstream of its parameters: more blocks
-     * skip more zero tangents, but the code grows with blocks x depth, so at most
-     * MAX_COLUMN_BLOCKS (the code stays linear in a network's depth) */
-    uint32_t room = MAX_VARS > dag_nvars() + 1 ? MAX_VARS - dag_nvars() - 1 : 0;
-    if (room > MAX_COLUMN_BLOCKS)
-        room = MAX_COLUMN_BLOCKS;
-    while (nb > room && nb > 1) { /* merge the smallest neighbours */
-        uint32_t best = 1;
-        for (uint32_t k = 1; k < nb; k++) {
-            uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam, best_end = best + 1 < nb ? start[best + 1] : m->nparam;
-            if (end - start[k - 1] < best_end - start[best - 1])
-                best = k;
-        }
-        memmove(start + best, start + best + 1, sizeof(uint32_t) * (nb - best - 1));
-        nb--;
-    }
-    for (uint32_t k = 0; k < nb && !a->why; k++) {
-        uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam;
-        uint32_t v = dag_new_var("c", start[k], end - start[k], NO_SIZE);
-        if (v == UINT32_MAX)
-            a->why = "more reductions than index variables (64)";
-        else
-            a->columns |= 1ull << v;
-    }
-    free(start);
     if (a->why) {
         const char *why = a->why;
         model_free(m);
@@ -833,19 +945,81 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     estimate_unrolled(a);
     adiff_gradient(m, &a->grad);
     adiff_hvp(&a->grad, &a->hvp);
-    for (uint32_t v = 0; v < MAX_VARS; v++)
-        if (a->columns >> v & 1) {
-            ArrayDeriv block;
-            adiff_columns(&a->grad, &block, v);
-            for (uint32_t s = 0; s < block.ngrad; s++) {
-                if (a->cols.ngrad == a->cols.grad_cap) {
-                    a->cols.grad_cap = a->cols.grad_cap ? 2 * a->cols.grad_cap : 16;
-                    a->cols.grad = xrealloc(a->cols.grad, sizeof(Scatter) * a->cols.grad_cap);
-                }
-                a->cols.grad[a->cols.ngrad++] = block.grad[s];
-            }
-            adiff_free(&block);
+    /* the Hessian's columns: one block per declared parameter array (or run of scalars declared
+     * together), looped over like data rows; past the limit below, the smallest neighbouring
+     * blocks are merged */
+    uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
+    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
+    for (uint32_t k = 0; k < m->nblocks; k++) {
+        uint32_t end = k + 1 < m->nblocks ? m->blocks[k + 1] : m->nparam;
+        bool scalar = end - m->blocks[k] == 1, prev_scalar = k > 0 && m->blocks[k] - m->blocks[k - 1] == 1;
+        if (!(scalar && prev_scalar)) {
+            inner[nb] = m->block_inner[k];
+            start[nb++] = m->blocks[k];
         }
+    }
+    /* each block writes the tangents of everything downstream of its parameters: more blocks
+     * skip more zero tangents, but the code grows with blocks x depth, so at most
+     * MAX_COLUMN_BLOCKS (the code stays linear in a network's depth) */
+    uint32_t room = MAX_VARS > dag_nvars() + 1 ? MAX_VARS - dag_nvars() - 1 : 0;
+    if (room == 0) {
+        arrays_free(a);
+        memset(a, 0, sizeof *a);
+        a->why = "more reductions than index variables (64)";
+        free(start);
+        free(inner);
+        return false;
+    }
+    uint32_t limit = room < MAX_COLUMN_BLOCKS ? room : MAX_COLUMN_BLOCKS;
+    while (nb > limit && nb > 1) { /* merge the smallest neighbours */
+        uint32_t best = 1;
+        for (uint32_t k = 1; k < nb; k++) {
+            uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam, best_end = best + 1 < nb ? start[best + 1] : m->nparam;
+            if (end - start[k - 1] < best_end - start[best - 1])
+                best = k;
+        }
+        inner[best - 1] = 0; /* a merged block is not one matrix */
+        memmove(start + best, start + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        memmove(inner + best, inner + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        nb--;
+    }
+    /* a matrix's block of columns is two variables, its row and its column (e_c's Kronecker
+     * structure: a sum over either index of a matrix read at it is a single term), when every
+     * read of it splits so and there are variables to spare */
+    uint32_t spare = room > nb ? room - nb : 0;
+    for (uint32_t k = 0; k < nb; k++) {
+        uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam;
+        bool matrix = inner[k] >= 2 && (end - start[k]) / inner[k] >= 2 && spare > 0 &&
+                      matrix_reads_split(&a->grad, start[k], end, inner[k]);
+        ColumnBlock col = {UINT32_MAX, UINT32_MAX, UINT32_MAX, start[k], end, matrix ? inner[k] : 0};
+        if (matrix) {
+            spare--;
+            col.vr = dag_new_var("cr", 0, (long)((end - start[k]) / inner[k]), NO_SIZE);
+            col.vc = dag_new_var("cc", 0, (long)inner[k], NO_SIZE);
+            IndexMap cm = {.array = MAP_THETA, .base = start[k], .nterms = 2, .var = {col.vr, col.vc},
+                           .coef = {(int64_t)inner[k], 1}};
+            col.map = dag_map(&cm);
+        } else {
+            col.vc = dag_new_var("c", start[k], end - start[k], NO_SIZE);
+            IndexMap cm = {.array = MAP_THETA, .base = 0, .nterms = 1, .var = {col.vc}, .coef = {1}};
+            col.map = dag_map(&cm);
+        }
+        if (col.vc == UINT32_MAX || (matrix && col.vr == UINT32_MAX))
+            fatal("internal error: adiff: out of index variables for the Hessian's columns");
+        a->columns |= 1ull << col.vc | (matrix ? 1ull << col.vr : 0);
+        ArrayDeriv block;
+        adiff_columns(&a->grad, &block, &col);
+        for (uint32_t s = 0; s < block.ngrad; s++) {
+            if (a->cols.ngrad == a->cols.grad_cap) {
+                a->cols.grad_cap = a->cols.grad_cap ? 2 * a->cols.grad_cap : 16;
+                a->cols.grad = xrealloc(a->cols.grad, sizeof(Scatter) * a->cols.grad_cap);
+            }
+            a->cols.grad[a->cols.ngrad++] = block.grad[s];
+        }
+        adiff_free(&block);
+    }
+    free(start);
+    free(inner);
     a->no_split = split_outputs(a);
     regroup(a);
     return true;

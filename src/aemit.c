@@ -123,8 +123,9 @@ static size_t array_size(uint64_t vars)
     return n;
 }
 
-/* Row-major index into an array over vars, the lowest variable outermost. */
-static void put_array_index(Buf *b, uint64_t vars)
+/* Row-major index into an array over vars, the lowest variable outermost; with `at`
+ * (OP_REINDEX's map), variable at->array read as at->base + i<at->var[0]>. */
+static void put_array_index_at(Buf *b, uint64_t vars, const IndexMap *at)
 {
     size_t stride = 1;
     bool first = true;
@@ -133,13 +134,23 @@ static void put_array_index(Buf *b, uint64_t vars)
             continue;
         const IndexVar *x = dag_var((uint32_t)v);
         buf_puts(b, first ? "" : " + ");
-        if (stride == 1)
-            buf_printf(b, "(i%d - %ld)", v, x->lo);
+        char name[64];
+        if (at && (uint32_t)v == at->array)
+            snprintf(name, sizeof name, "(%lld + i%u)", (long long)at->base, at->var[0]);
         else
-            buf_printf(b, "(i%d - %ld) * %zu", v, x->lo, stride);
+            snprintf(name, sizeof name, "i%d", v);
+        if (stride == 1)
+            buf_printf(b, "(%s - %ld)", name, x->lo);
+        else
+            buf_printf(b, "(%s - %ld) * %zu", name, x->lo, stride);
         stride *= (size_t)x->count;
         first = false;
     }
+}
+
+static void put_array_index(Buf *b, uint64_t vars)
+{
+    put_array_index_at(b, vars, NULL);
 }
 
 static void put_map_index(Buf *b, const IndexMap *map)
@@ -236,6 +247,19 @@ static void put_value(Buf *out, Node n, int depth)
     }
     if (A.mat[n]) {
         put_materialized(out, n);
+        return;
+    }
+    if (dag_op(n) == OP_REINDEX) { /* the operand's array, read at the new index */
+        Node a = dag_args(n)[0];
+        if (!A.mat[a] || A.level[a] < 0)
+            fatal("internal error: aemit: a reindexed node that is not computed");
+        buf_printf(out, "t%u", a);
+        uint64_t f = fixed_vars(a);
+        if (f) {
+            buf_puts(out, "[");
+            put_array_index_at(out, f, dag_map_get(dag_rec(n)->aux));
+            buf_puts(out, "]");
+        }
         return;
     }
     Buf *b = A.b;
@@ -419,6 +443,7 @@ static void put_scatter(const Scatter *s, uint64_t bound)
         const IndexMap *map = dag_map_get(s->map);
         for (uint32_t t = 0; t < map->nterms; t++)
             f |= 1ull << map->var[t];
+        f &= ~A.rowvars; /* a map may read a column's variable: bound by its pass */
     }
     buf_printf(b, "%s{\n", ind(depth++));
     /* a column c stores its entries up to the diagonal (index <= c): when the index is
@@ -445,7 +470,9 @@ static void put_scatter(const Scatter *s, uint64_t bound)
             continue;
         if (clip && (int)v == inner) {
             const IndexVar *x = dag_var(v);
-            buf_printf(b, "%slong e%u = (long)i%u - (", ind(depth), v, s->column);
+            buf_printf(b, "%slong e%u = (long)(", ind(depth), v);
+            put_map_index(b, dag_map_get(s->column));
+            buf_puts(b, ") - (");
             put_map_index(b, &rest);
             buf_printf(b, ") + 1;\n%sif (e%u > %ld)\n%s    e%u = %ld;\n", ind(depth), v, x->lo + x->count, ind(depth), v,
                        x->lo + x->count);
@@ -463,9 +490,10 @@ static void put_scatter(const Scatter *s, uint64_t bound)
         put_map_index(&at, dag_map_get(s->map));
     buf_printf(b, "%s", ind(depth));
     if (s->column != UINT32_MAX) {
-        char column[32];
-        snprintf(column, sizeof column, "i%u", s->column);
-        buf_printf(b, clip ? A.clipped_store : A.out_store, column, at.data, x.data);
+        Buf column = {0};
+        put_map_index(&column, dag_map_get(s->column));
+        buf_printf(b, clip ? A.clipped_store : A.out_store, column.data, at.data, x.data);
+        buf_free(&column);
     } else {
         buf_printf(b, A.out_store, at.data, x.data);
     }

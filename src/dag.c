@@ -77,7 +77,8 @@ static uint64_t hash_rat(mpq_srcptr q)
 static bool aux_names(Op op)
 {
     return op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS || op == OP_ROW || op == OP_ROWSUM ||
-           op == OP_IVAR || op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_VSUM || op == OP_UNIT;
+           op == OP_IVAR || op == OP_PAT || op == OP_VAT || op == OP_DAT || op == OP_VSUM || op == OP_UNIT ||
+           op == OP_REINDEX;
 }
 
 static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
@@ -215,6 +216,12 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     if (op == OP_ROWSUM) { /* its value is the whole sum: it no longer depends on that row */
         r->flags |= NF_ROWSUM | NF_DATA;
         r->rows &= (uint8_t)~(1u << (aux & 7));
+    }
+    if (op == OP_REINDEX) {
+        const IndexMap *map = dag_map_get(aux);
+        vars &= ~(1ull << map->array);
+        for (uint32_t t = 0; t < map->nterms; t++)
+            vars |= 1ull << map->var[t];
     }
     if (op == OP_VSUM) {
         vars &= ~(1ull << aux);
@@ -446,6 +453,14 @@ Node dag_at(Op op, uint32_t map)
         fatal("internal error: dag_at with %s", dag_op_name(op));
     (void)dag_map_get(map);
     return make(op, NULL, 0, map, NULL);
+}
+
+Node dag_reindex(Node n, uint32_t v, uint32_t c, int64_t off)
+{
+    if (!(dag_vars(n) >> v & 1))
+        return n;
+    IndexMap m = {.array = v, .base = off, .nterms = 1, .var = {c}, .coef = {1}};
+    return make(OP_REINDEX, &n, 1, dag_map(&m), NULL);
 }
 
 Node dag_var_count(uint32_t v)
@@ -1184,7 +1199,7 @@ double rat_to_double(mpq_srcptr q)
 static const char *const op_names[OP__COUNT] = {
     [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
     [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum",
-    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_UNIT] = "unit", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_UNIT] = "unit", [OP_REINDEX] = "reindex", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
 #define X(e, src, c, helper, d) [OP_##e] = c,
     UNARY_OPS(X)
 #undef X
@@ -1232,6 +1247,10 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
                 fprintf(out, "%ld..%ld]", v->lo, v->lo + v->count - 1);
             if (dag_op(m) == OP_VSUM)
                 fprintf(out, "(n%u)", dag_args(m)[0]);
+        } else if (dag_op(m) == OP_REINDEX) {
+            const IndexMap *map = dag_map_get(dag.nodes[m].aux);
+            fprintf(out, "[%s%u := %lld + %s%u](n%u)", dag_var(map->array)->name, map->array, (long long)map->base,
+                    dag_var(map->var[0])->name, map->var[0], dag_args(m)[0]);
         } else if (dag_op(m) == OP_PAT || dag_op(m) == OP_VAT || dag_op(m) == OP_DAT || dag_op(m) == OP_UNIT) {
             const IndexMap *map = dag_map_get(dag.nodes[m].aux);
             if (dag_op(m) == OP_UNIT)

@@ -1930,8 +1930,8 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
     grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
     char store[300], clipped[300], rows_n[200];
-    snprintf(store, sizeof store, "%s_hstore(out, packed, (size_t)%%s, (size_t)(%%s), %%s);", P);
-    snprintf(clipped, sizeof clipped, "out[%s_hrow(packed, (size_t)%%s) + (size_t)(%%s)] += %%s;", P);
+    snprintf(store, sizeof store, "%s_hstore(out, packed, (size_t)(%%s), (size_t)(%%s), %%s);", P);
+    snprintf(clipped, sizeof clipped, "out[%s_hrow(packed, (size_t)(%%s)) + (size_t)(%%s)] += %%s;", P);
     if (split)
         snprintf(rows_n, sizeof rows_n, "N_%s", m->sizes[0].name);
 

@@ -279,6 +279,8 @@ const IndexMap *dag_map_get(uint32_t id);
 static inline uint64_t dag_vars(Node n) { return dag.vars[n]; }
 Node dag_ivar(uint32_t v);
 Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT, OP_DAT, or OP_UNIT (the map's array: the column variable) */
+/* n with index variable v replaced by c + off (OP_REINDEX; n itself when it does not depend on v). */
+Node dag_reindex(Node n, uint32_t v, uint32_t c, int64_t off);
 /* The sum of body over variable v's range; what is free of v leaves the sum, as in dag_rowsum. */
 Node dag_vsum(Node body, uint32_t v);
 /* The number of values in variable v's range, as a node (a row count for a data-row variable). */
@@ -326,6 +328,7 @@ typedef struct {
     uint32_t nvsums;
     const char *no_arrays;
     uint32_t *blocks;    /* where each declared parameter starts in theta, in order */
+    uint32_t *block_inner; /* a matrix's row length (its second dimension), else 0 */
     uint32_t nblocks;
 } Model;
 
@@ -395,7 +398,8 @@ typedef struct {
     uint32_t map;
     uint32_t coord;
     Node value;
-    uint32_t column; /* the Hessian's columns: the column's variable (else UINT32_MAX) */
+    uint32_t column; /* the Hessian's columns: the column's index, a map over the column's
+                        variables (else UINT32_MAX) */
     uint64_t over; /* the variables summed over (fixed when the scatter is made: a value's
                       derivative may no longer depend on a variable it is summed over) */
 } Scatter;
@@ -408,10 +412,16 @@ typedef struct {
 void adiff_gradient(const Model *m, ArrayDeriv *d);
 /* The Hessian times v: the gradient's scatters differentiated along v (OP_DIR, OP_VAT). */
 void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h);
-/* The Hessian's columns lo .. lo + count - 1 of the column variable's range: the same along
- * e_c for each c (looped over like data rows), each scatter also over c; a coordinate outside
- * the range seeds nothing, so only what depends on the block's parameters is differentiated. */
-void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, uint32_t column_var);
+/* A block of the Hessian's columns [lo, hi): c is one variable (vr is UINT32_MAX), or, for a
+ * matrix of rows of `inner` values, c = lo + inner * vr + vc. map: c as an index map. */
+typedef struct {
+    uint32_t map, vr, vc;
+    int64_t lo, hi, inner;
+} ColumnBlock;
+/* The Hessian's columns of a block: the same along e_c for each c (looped over like data rows),
+ * each scatter also over c's variables; a coordinate outside the block seeds nothing, so only
+ * what depends on the block's parameters is differentiated. */
+void adiff_columns(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col);
 void adiff_free(ArrayDeriv *d);
 /* A program lowered a second time in array loops (sema_array_loops, diagnostics muted) and
  * differentiated: the gradient, the HVP and the Hessian's columns. */

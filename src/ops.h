@@ -60,6 +60,8 @@ typedef enum {
     OP_VSUM,   /* the sum of its one operand over the range of index variable aux */
     OP_UNIT,   /* 1 where index map aux equals the column variable (the map's array), else 0: the
                   direction e_c of the Hessian's column c */
+    OP_REINDEX, /* its one operand with index variable m.array replaced by m's index (m: map aux):
+                   an array of values already computed, read at another index */
     OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
     OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
     OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */

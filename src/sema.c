@@ -1906,6 +1906,8 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             ntheta += s->size;
             params[np++] = s;
             m->blocks = xrealloc(m->blocks, sizeof(uint32_t) * (m->nblocks + 2));
+            m->block_inner = xrealloc(m->block_inner, sizeof(uint32_t) * (m->nblocks + 2));
+            m->block_inner[m->nblocks] = s->ndims == 2 ? (uint32_t)s->dims[1] : 0;
             m->blocks[m->nblocks++] = s->base;
         }
     }
@@ -1981,6 +1983,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
 void model_free(Model *model)
 {
     free(model->blocks);
+    free(model->block_inner);
     for (uint32_t i = 0; i < model->nparam; i++)
         free(model->param_names[i]);
     free(model->param_names);
