@@ -177,9 +177,7 @@ static Node subst(Subst *sb, Node n)
                 m.base += m.coef[t] * sb->off;
                 m.var[t] = sb->c; /* dag_map sorts and merges the terms again */
             }
-        IndexMap sorted = {.array = m.array, .base = m.base};
         r = dag_at(op, dag_map(&m));
-        (void)sorted;
     } else if (op == OP_MUL || op == OP_ADD) { /* cheap to compute again at the new index */
         uint32_t k = dag_nargs(n);
         Node *a = xmalloc(sizeof(Node) * k);
