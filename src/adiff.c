@@ -15,6 +15,7 @@
  *   - The Hessian-vector product differentiates each scatter's value forward along v
  *     (OP_PAT's tangent is OP_VAT with the same map), in node order, without recursion.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -932,7 +933,10 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     a->why = diag_muted_errors() || !m->loss ? "the second lowering failed"
              : m->no_arrays                  ? m->no_arrays
              : m->nvsums == 0                ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
-                                             : NULL;
+             /* the loops' pattern is the whole lower triangle, counted by an int (M_hess_nnz) */
+             : (uint64_t)m->nparam * (m->nparam + 1) / 2 > INT_MAX
+                 ? "the whole lower triangle of the Hessian would have more than 2^31 - 1 entries"
+                 : NULL;
     if (a->why) {
         const char *why = a->why;
         model_free(m);

@@ -89,6 +89,22 @@ def loops_auto_follows_the_documented_estimate():
 
 
 @check
+def loops_refuse_a_pattern_past_int():
+    """--loops=always on 70000 parameters: the loops' dense lower triangle would have 2.45e9
+    entries, past M_hess_nnz's int, so the unrolled code is written (its pattern: the diagonal)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, c = os.path.join(tmp, 'big.hl'), os.path.join(tmp, 'big.c')
+        open(src, 'w').write('param x[70000] = 0.1;\nloss sum(i, exp(x[i]));\n')
+        r = hg(src, '--dump=arrays')
+        ok(r.stdout.decode().startswith('no array loops: the whole lower triangle of the Hessian would have more '
+                                        'than 2^31 - 1 entries'), r.stdout.decode()[:300])
+        r = hg(src, '--loops=always', '-o', c, timeout=300)
+        ok(r.returncode == 0, r.stderr.decode())
+        text = open(c).read()
+        ok('const int big_hess_nnz = 70000;' in text and 'big_HESS_DENSE' not in text, 'not the unrolled pattern')
+
+
+@check
 def run_passes_loops_to_the_generator():
     """hessgen run FILE --loops=always classify: the same verdict and eigenvalues as unrolled."""
     import json
