@@ -35,6 +35,40 @@ static Node sum_out(Node value, uint64_t keep)
     return value;
 }
 
+/* The data-row variables (a bit per index variable). */
+static uint64_t row_vars(void)
+{
+    uint64_t r = 0;
+    for (uint32_t v = 0; v < dag_nvars(); v++)
+        if (dag_var(v)->size != NO_SIZE)
+            r |= 1ull << v;
+    return r;
+}
+
+/* The nodes the values of these scatter lists (and `extra`, unless 0) are made of: in[0..top],
+ * top their largest; with param_only, only the operands that depend on a parameter. */
+static bool *cone(const ArrayDeriv *const *ds, int nds, Node extra, bool param_only, Node *top_out)
+{
+    Node top = extra;
+    for (int d = 0; d < nds; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
+            if (ds[d]->grad[s].value > top)
+                top = ds[d]->grad[s].value;
+    bool *in = xcalloc((size_t)top + 1, 1);
+    if (extra)
+        in[extra] = true;
+    for (int d = 0; d < nds; d++)
+        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
+            in[ds[d]->grad[s].value] = true;
+    for (Node n = top; n > 0; n--)
+        if (in[n])
+            for (uint32_t i = 0; i < dag_nargs(n); i++)
+                if (!param_only || dag_has_param(dag_args(n)[i]))
+                    in[dag_args(n)[i]] = true;
+    *top_out = top;
+    return in;
+}
+
 static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
 {
     if (d->ngrad == d->grad_cap) {
@@ -68,10 +102,7 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
     Node root = m->loss;
     if (!dag_has_param(root))
         return;
-    uint64_t rowvars = 0;
-    for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE)
-            rowvars |= 1ull << v;
+    uint64_t rowvars = row_vars();
     Contribs all, *cs = &all;
     contribs_init(cs, root);
     Node *group = NULL;
@@ -375,18 +406,8 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
         colvars = 1ull << col->vc | (col->vr != UINT32_MAX ? 1ull << col->vr : 0);
     }
     memset(h, 0, sizeof *h);
-    Node top = 0;
-    for (uint32_t s = 0; s < g->ngrad; s++)
-        if (g->grad[s].value > top)
-            top = g->grad[s].value;
-    bool *in = xcalloc((size_t)top + 1, 1);
-    for (uint32_t s = 0; s < g->ngrad; s++)
-        in[g->grad[s].value] = true;
-    for (Node n = top; n > 0; n--)
-        if (in[n])
-            for (uint32_t i = 0; i < dag_nargs(n); i++)
-                if (dag_has_param(dag_args(n)[i]))
-                    in[dag_args(n)[i]] = true;
+    Node top;
+    bool *in = cone(&g, 1, 0, true, &top);
     Node *tan = xcalloc((size_t)top + 1, sizeof(Node));
     Node *terms = NULL;
     size_t terms_cap = 0;
@@ -613,10 +634,7 @@ static const char *split_outputs(ArrayModel *a)
         return "no data";
     if (m->nsizes != 1)
         return "data arrays of more than one row count";
-    Split sp = {0};
-    for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE)
-            sp.rowvars |= 1ull << v;
+    Split sp = {.rowvars = row_vars()};
     ArrayDeriv *ds[2] = {&a->grad, &a->cols};
     uint32_t total = 1 + a->grad.ngrad + a->cols.ngrad;
     Node *rows = xmalloc(sizeof(Node) * total), *frees = xmalloc(sizeof(Node) * total);
@@ -744,26 +762,11 @@ static Node regroup_product(Node n, const Node *args, uint64_t passvars)
 /* Rewrites the loss and every scatter's value (one memo: what they share stays shared). */
 static void regroup(ArrayModel *a)
 {
-    uint64_t passvars = a->columns;
-    for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE)
-            passvars |= 1ull << v;
+    uint64_t passvars = a->columns | row_vars();
     ArrayDeriv *ds[3] = {&a->grad, &a->hvp, &a->cols};
-    Node top = a->model.loss;
-    for (int d = 0; d < 3; d++)
-        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
-            if (ds[d]->grad[s].value > top)
-                top = ds[d]->grad[s].value;
-    bool *in = xcalloc((size_t)top + 1, 1);
+    Node top;
+    bool *in = cone((const ArrayDeriv *const *)ds, 3, a->model.loss, false, &top);
     Node *to = xcalloc((size_t)top + 1, sizeof(Node));
-    in[a->model.loss] = true;
-    for (int d = 0; d < 3; d++)
-        for (uint32_t s = 0; s < ds[d]->ngrad; s++)
-            in[ds[d]->grad[s].value] = true;
-    for (Node n = top; n > 0; n--)
-        if (in[n])
-            for (uint32_t i = 0; i < dag_nargs(n); i++)
-                in[dag_args(n)[i]] = true;
     Node *args = NULL;
     size_t cap = 0;
     for (Node n = 1; n <= top; n++) {
@@ -841,20 +844,13 @@ static void mark_params(Node n, uint8_t *seen, uint8_t *coupled, uint32_t nparam
 static void estimate_unrolled(ArrayModel *a)
 {
     const Model *m = &a->model;
-    Node top = m->loss;
-    uint64_t rowvars = 0;
-    for (uint32_t v = 0; v < dag_nvars(); v++)
-        if (dag_var(v)->size != NO_SIZE)
-            rowvars |= 1ull << v;
+    uint64_t rowvars = row_vars();
+    Node top;
+    bool *in = cone(NULL, 0, m->loss, false, &top);
     /* carries[n]: n is a linear combination that contains a parameter-dependent sum over a
      * fixed range; such a value used non-linearly couples what it depends on */
-    uint8_t *in = xcalloc((size_t)top + 1, 1), *carries = xcalloc((size_t)top + 1, 1);
+    uint8_t *carries = xcalloc((size_t)top + 1, 1);
     uint8_t *seen = xcalloc((size_t)top + 1, 1), *coupled = xcalloc(m->nparam ? m->nparam : 1, 1);
-    in[top] = 1;
-    for (Node n = top; n > 0; n--)
-        if (in[n])
-            for (uint32_t i = 0; i < dag_nargs(n); i++)
-                in[dag_args(n)[i]] = 1;
     bool long_product = false;
     for (Node n = 1; n <= top; n++) {
         if (!in[n] || !dag_has_param(n))
@@ -893,20 +889,11 @@ static void estimate_unrolled(ArrayModel *a)
  * `inner` values and a part within a row (matrix_delta). */
 static bool matrix_reads_split(const ArrayDeriv *g, uint32_t lo, uint32_t hi, uint32_t inner)
 {
-    Node top = 0;
-    for (uint32_t s = 0; s < g->ngrad; s++)
-        if (g->grad[s].value > top)
-            top = g->grad[s].value;
-    bool *in = xcalloc((size_t)top + 1, 1), ok = true;
-    for (uint32_t s = 0; s < g->ngrad; s++)
-        in[g->grad[s].value] = true;
+    Node top;
+    bool *in = cone(&g, 1, 0, false, &top), ok = true;
     ColumnBlock col = {UINT32_MAX, 0, 0, lo, hi, inner};
     for (Node n = top; n > 0 && ok; n--) {
-        if (!in[n])
-            continue;
-        for (uint32_t i = 0; i < dag_nargs(n); i++)
-            in[dag_args(n)[i]] = true;
-        if (dag_op(n) != OP_PAT)
+        if (!in[n] || dag_op(n) != OP_PAT)
             continue;
         const IndexMap *m = dag_map_get(dag_rec(n)->aux);
         int64_t first, last;

@@ -1284,6 +1284,19 @@ static void put_prologue_with_grad(Buf *b, const char *grad_nan, const char *out
     buf_free(&f);
 }
 
+/* M_hess_row_range's head: the data check, and NaN out for a range past the rows or reversed. */
+static void put_row_range_start(Buf *b, const char *grad_nan, const char *nn)
+{
+    buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n",
+               E.P, data_param());
+    Buf f = {0};
+    buf_puts(&f, grad_nan);
+    buf_puts(&f, fail_fill("hess", nn, true));
+    put_data_prologue(b, f.data);
+    buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", E.m->sizes[0].name, f.data);
+    buf_free(&f);
+}
+
 /* The constant tables that fixed-bound sums loop over: the rows of a const array they read. */
 static void put_tables(Buf *b, const Model *m)
 {
@@ -1612,13 +1625,7 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
 
     /* a part of the rows */
     if (rows) {
-        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
-        Buf f = {0};
-        buf_puts(&f, grad_nan);
-        buf_puts(&f, fail_fill("hess", nn, true));
-        put_data_prologue(b, f.data);
-        buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
-        buf_free(&f);
+        put_row_range_start(b, grad_nan, nn);
         buf_printf(b, "    const double loss = %s_hess_core(theta, data, begin, end, grad, hess);\n    %s_hess_expand(hess);\n"
                       "    return loss;\n}\n\n", P, P);
     }
@@ -2014,13 +2021,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
 
     /* a part of the rows */
     if (split) {
-        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
-        Buf f = {0};
-        buf_puts(&f, grad_nan);
-        buf_puts(&f, fail_fill("hess", nn, true));
-        put_data_prologue(b, f.data);
-        buf_printf(b, "    if (end > %s || begin > end) {\n%s    }\n", rows_n, f.data);
-        buf_free(&f);
+        put_row_range_start(b, grad_nan, nn);
         buf_printf(b, "    double loss;\n    if (grad != NULL) {\n        for (size_t k = 0; k < %s; k++)\n            grad[k] = 0.0;\n"
                       "        loss = %s_grad_rows(theta, data, begin, end, grad, 0);\n    } else {\n"
                       "        loss = %s_loss_rows(theta, data, begin, end, NULL, 0);\n    }\n",
