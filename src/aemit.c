@@ -52,6 +52,7 @@ static struct {
     uint32_t epoch, *memo_epoch; /* ready's memo (epoch 0 is never current) */
     uint64_t *memo_bound;
     uint8_t *memo_ready;
+    bool checked;       /* --checked: each value tested as it is made */
 } A;
 
 static const char *const SPACES = "                                                                ";
@@ -237,6 +238,22 @@ static void put_materialized(Buf *b, Node n)
     }
 }
 
+/* With --checked: the test of a value just made (value: its C text) for where a value that is
+ * not finite began; operands: " && isfinite(a) && ..." or, for a sum, whether no source came
+ * first (its terms were tested one by one). */
+static void put_check(int depth, const char *value, Node n, const char *operands)
+{
+    if (A.checked)
+        checked_step(A.b, ind(depth), A.P, value, n, false, operands);
+}
+
+/* Whether an operand can be not finite: not a constant, an index or a count. */
+static bool may_fault(Node n)
+{
+    Op op = dag_op(n);
+    return !dag_is_const(n) && op != OP_PI && op != OP_UNIT && op != OP_IVAR && op != OP_NROWS;
+}
+
 /* Writes the statements that compute node n inline (its variables all bound by loops around
  * depth) and puts into `out` the C expression of its value. */
 static void put_value(Buf *out, Node n, int depth)
@@ -274,6 +291,12 @@ static void put_value(Buf *out, Node n, int depth)
         buf_printf(b, "%sx%u += %s;\n%s}\n", ind(depth + 1), me, body.data, ind(depth));
         buf_free(&body);
         buf_printf(out, "x%u", me);
+        if (A.checked) {
+            char name[24], first[64];
+            snprintf(name, sizeof name, "x%u", me);
+            snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
+            put_check(depth, name, n, first);
+        }
         return;
     }
     /* the operands first (their statements), then this node's expression */
@@ -300,6 +323,22 @@ static void put_value(Buf *out, Node n, int depth)
         buf_printf(b, "%s(%s)", emit_function_name(op, A.P), names[0]);
     }
     buf_puts(b, ";\n");
+    if (A.checked) {
+        Buf ops = {0};
+        for (uint32_t i = 0; i < k; i++)
+            if (may_fault(dag_args(n)[i]))
+                buf_printf(&ops, " && isfinite(%s)", names[i]);
+        char name[24];
+        snprintf(name, sizeof name, "x%u", me);
+        /* 1/x^k (emit_put_pow writes -8 <= k <= -1 as a division): its site is "/" */
+        bool division = false;
+        if (op == OP_POW && dag_is_const(dag_args(n)[1])) {
+            mpq_srcptr q = dag_rat(dag_args(n)[1]);
+            division = mpz_cmp_ui(mpq_denref(q), 1) == 0 && mpq_sgn(q) < 0 && mpz_cmpabs_ui(mpq_numref(q), 8) <= 0;
+        }
+        checked_step(A.b, ind(depth), A.P, name, n, division, ops.data ? ops.data : "");
+        buf_free(&ops);
+    }
     for (uint32_t i = 0; i < k; i++)
         free(names[i]);
     free(names);
@@ -614,6 +653,20 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
         if (ts[i].kind == T_ACC) {
             declare(ts[i].node);
             ts[i].kind = T_NODE;
+            if (A.checked) { /* a sum over rows, tested once its rows are in */
+                Node n = ts[i].node;
+                uint64_t f = fixed_vars(n);
+                char name[40], first[64];
+                snprintf(name, sizeof name, f ? "t%u[q]" : "t%u", n);
+                snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
+                Buf test = {0};
+                checked_step(&test, "", A.P, name, n, false, first);
+                if (test.len && f)
+                    buf_printf(b, "%sfor (size_t q = 0; q < %zu; q++)\n%s    %s", ind(d), array_size(f), ind(d), test.data);
+                else if (test.len)
+                    buf_printf(b, "%s%s", ind(d), test.data);
+                buf_free(&test);
+            }
         }
 }
 
@@ -748,6 +801,7 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     uint64_t columns = out->columns;
     A.split = out->split;
     A.clipped_store = out->clipped;
+    A.checked = out->checked;
     A.out_store = out->store;
     A.b = b;
     A.m = m;

@@ -133,12 +133,12 @@ void checked_state(Buf *b, const char *P)
 
 /* One temporary's test: not finite, from finite operands (operands_finite: "" or a C
  * condition " && isfinite(a) && ..."), it is a source. */
-void checked_step(Buf *b, const char *indent, const char *P, uint32_t temp, Node n, bool division,
+void checked_step(Buf *b, const char *indent, const char *P, const char *value, Node n, bool division,
                   const char *operands_finite)
 {
     uint32_t site = checked_site(n, division);
     if (site)
-        buf_printf(b, "%sif (!isfinite(t%u) && %s_nsrc < 4%s) %s_src[%s_nsrc++] = %u;\n", indent, temp, P,
+        buf_printf(b, "%sif (!isfinite(%s) && %s_nsrc < 4%s) %s_src[%s_nsrc++] = %u;\n", indent, value, P,
                    operands_finite, P, P, site);
 }
 
@@ -156,13 +156,14 @@ static const char *op_text(const Site *site)
     case OP_ADD: return "+";
     case OP_MUL: return "*";
     case OP_POW: return "pow";
-    case OP_ROWSUM: return "sum";
+    case OP_ROWSUM:
+    case OP_VSUM: return "sum";
     default: return unary[op] ? unary[op] : "?";
     }
 }
 
 /* The sites' table, and the functions that read it. */
-void checked_definitions(Buf *b, const char *P, const char *file, uint32_t nparam)
+void checked_definitions(Buf *b, const char *P, const char *file, uint32_t nparam, bool dense_pattern)
 {
     buf_printf(b, "static const struct { int line, col; const char *op, *source; } %s_sites[%u] = {\n"
                   "    {0, 0, NULL, NULL}", P, C.n ? C.n : 1);
@@ -192,6 +193,20 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "        if (!isfinite(theta[k]) || (v && !isfinite(v[k]))) {\n"
                "            %s_input = k;\n            %s_input_v = isfinite(theta[k]);\n            break;\n        }\n}\n\n",
                P, P, P, P, P, nparam, P, P);
+    if (dense_pattern) /* the nonzeros are the lower triangle, row by row */
+        buf_printf(b,
+                   "/* Nonzero k of the lower triangle stored row by row: row i holds k = i(i+1)/2 .. i(i+1)/2 + i. */\n"
+                   "static void %s_entry(size_t k, int *i, int *j)\n{\n"
+                   "    size_t r = (size_t)((sqrt(8.0 * (double)k + 1.0) - 1.0) / 2.0);\n"
+                   "    while (r * (r + 1) / 2 > k)\n        r--;\n"
+                   "    while ((r + 1) * (r + 2) / 2 <= k)\n        r++;\n"
+                   "    *i = (int)r;\n    *j = (int)(k - r * (r + 1) / 2);\n}\n\n",
+                   P);
+    else
+        buf_printf(b,
+                   "static void %s_entry(size_t k, int *i, int *j)\n{\n"
+                   "    *i = %s_hess_rows[k];\n    *j = %s_hess_cols[k];\n}\n\n",
+                   P, P, P);
     buf_printf(b,
                "/* The first entry of v[0..n) that is not finite becomes the fault; 1 if there is one. layout:\n"
                "   0 the loss, 1 a vector, 2 a dense Hessian, 3 the Hessian's nonzeros. */\n"
@@ -202,7 +217,7 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, %s_input_v, 0, NULL, 0, 0, NULL, NULL};\n"
                "    if (layout == 1)\n        f.i = (int)k;\n"
                "    else if (layout == 2)\n        f.i = (int)(k / %u), f.j = (int)(k %% %u);\n"
-               "    else if (layout == 3)\n        f.i = %s_hess_rows[k], f.j = %s_hess_cols[k];\n"
+               "    else if (layout == 3)\n        %s_entry(k, &f.i, &f.j);\n"
                "    if (%s_input < 0 && %s_nsrc > 0) {\n"
                "        const int s = %s_src[0];\n"
                "        f.sources = %s_nsrc;\n        f.file = %s_file;\n"
@@ -212,7 +227,7 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    %s_last = f;\n    %s_faulted = 1;\n"
                "    if (%s_handler)\n        %s_handler(&f, %s_handler_user);\n"
                "    return 1;\n}\n\n",
-               P, P, P, P, nparam, nparam, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+               P, P, P, P, nparam, nparam, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
     buf_printf(b,
                "int %s_fault_get(%s_fault *fault)\n{\n"
                "    if (%s_faulted && fault)\n        *fault = %s_last;\n    return %s_faulted;\n}\n\n"

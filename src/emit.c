@@ -336,7 +336,9 @@ static void put_step(Buf *b, const Step *s)
             put_node(&ops, x);
             buf_puts(&ops, ")");
         }
-        checked_step(b, E.indent, E.P, E.ntemps, n, division, ops.data ? ops.data : "");
+        char name[16];
+        snprintf(name, sizeof name, "t%u", E.ntemps);
+        checked_step(b, E.indent, E.P, name, n, division, ops.data ? ops.data : "");
         buf_free(&ops);
     }
     if (n >= E.limit)
@@ -616,10 +618,12 @@ static void put_return(Buf *b, Node loss)
 
 /* A function's end: with --checked, its outputs scanned for the fault in order (the loss when
  * it returns one, the gradient, then `second`, with its layout for P_bad), then the return. */
+static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second,
+                         const char *quantity, int layout, const char *count);
+
 static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *second, const char *quantity,
                     int layout, const char *count)
 {
-    const char *P = E.P;
     if (!E.checked) {
         if (loss)
             put_return(b, loss);
@@ -627,10 +631,28 @@ static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *se
             buf_puts(b, "}\n\n");
         return;
     }
+    Buf text = {0};
+    if (loss)
+        put_node(&text, loss);
+    put_end_text(b, fn, loss ? text.data : NULL, grad, second, quantity, layout, count);
+    buf_free(&text);
+}
+
+/* put_end's checked part, the loss (if any) given as its C text. */
+static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second,
+                         const char *quantity, int layout, const char *count)
+{
+    const char *P = E.P;
+    if (!E.checked) {
+        if (loss)
+            buf_printf(b, "    return %s;\n}\n\n", loss);
+        else
+            buf_puts(b, "}\n\n");
+        return;
+    }
     const char *sep = "    (void)(";
     if (loss) {
-        buf_puts(b, "    const double loss_ = ");
-        put_node(b, loss);
+        buf_printf(b, "    const double loss_ = %s", loss);
         buf_printf(b, ";\n%s%s_bad(\"%s_%s\", \"loss\", &loss_, 1, 0)", sep, P, P, fn);
         sep = " ||\n           ";
     }
@@ -651,8 +673,9 @@ static void put_enter(Buf *b, bool v)
         buf_printf(b, "    %s_enter(theta, %s);\n", E.P, v ? "v" : "NULL");
 }
 
-/* Whether the file is checked: --checked, or --checked=auto where the code is straight-line
- * anyway (no loops over families). The C and the header decide alike. */
+/* Whether the file is checked: --checked, or --checked=auto where every value is tested anyway
+ * (straight-line code, or array loops; not the loops over families). The C and the header
+ * decide alike. */
 enum { REROLL_MIN_PARAMS = 100 }; /* models with fewer parameters are straight-line */
 
 static long reroll_threshold(void)
@@ -664,6 +687,8 @@ static long reroll_threshold(void)
 
 static bool is_checked(const Model *m, const EmitOptions *o)
 {
+    if (E.dense_pattern) /* array loops: every value is tested inside the loops too */
+        return o->checked != CHECKED_OFF;
     bool loops = m->nsizes + m->nfixed > 0;
     return o->checked == CHECKED_ON || (o->checked == CHECKED_AUTO && (loops || (long)m->nparam < reroll_threshold()));
 }
@@ -1289,6 +1314,7 @@ static void put_row_range_start(Buf *b, const char *grad_nan, const char *nn)
 {
     buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n",
                E.P, data_param());
+    put_enter(b, false);
     Buf f = {0};
     buf_puts(&f, grad_nan);
     buf_puts(&f, fail_fill("hess", nn, true));
@@ -1767,7 +1793,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     put_table_ints(b, "hess_cols", d->cols, d->nnz);
     put_param_tables(b, m);
     if (E.checked) {
-        checked_definitions(b, P, o->source_name, N);
+        checked_definitions(b, P, o->source_name, N, false);
         checked_release();
     }
 
@@ -1834,22 +1860,33 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars});
+    aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars, E.checked});
     put_loss_return(b, m->loss);
     buf_printf(b, "static double %s_grad_rows", P);
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
     buf_puts(b, "    double *const grad = out;\n");
-    aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars});
+    aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad,
+               &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked});
     put_loss_return(b, m->loss);
     buf_printf(b, "/* The part of rows [row_begin, row_end) of the Hessian's columns (%s_hstore). */\n", P);
     buf_printf(b, "static double %s_hcols", P);
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars});
+    aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked});
     buf_puts(b, "    return 0.0;\n}\n\n");
+    if (E.checked) { /* checked code keeps one state: no threads */
+        buf_printf(b,
+                   "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
+                   "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
+                   "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
+                   "                      size_t len, int packed)\n{\n"
+                   "    (void)len;\n    return part(theta, data, 0, rows, out, packed);\n}\n\n",
+                   P, P, P, P, P);
+        return;
+    }
     buf_printf(b,
         "/* Rows [0, rows) of a part: in one call; or, compiled with OpenMP and over 1024 rows or more,\n"
         " * a share of the rows per thread, each into its own zeroed copy of out[0..len) (at most 32M\n"
@@ -1882,6 +1919,49 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     (void)m;
 }
 
+/* The end of a Hessian function whose local `loss` is computed: `return loss;`, or, checked, the
+ * outputs scanned for a fault first (the loss, the gradient, then `second` in its layout). */
+static void put_loss_end(Buf *b, const char *fn, const char *second, int layout, const char *count)
+{
+    if (E.checked)
+        put_end_text(b, fn, "loss", true, second, "Hessian", layout, count);
+    else
+        buf_puts(b, "    return loss;\n}\n\n");
+}
+
+/* Checked array loops: P_loss_all and P_grad_all, the loss (and gradient) without the data
+ * check, the entry test and the scan, for the public functions to call (a fault then names the
+ * function the user called). */
+static void put_checked_loss_parts(Buf *b, const ArrayModel *a, const char *rows_n)
+{
+    const Model *m = &a->model;
+    const char *P = E.P, *D = data_param();
+    bool split = a->split_vars != 0;
+    buf_printf(b, "static double %s_loss_all(const double *theta%s)\n{\n", P, D);
+    if (m->ndata)
+        put_data_locals(b);
+    else
+        buf_puts(b, "    (void)theta;\n");
+    if (split) {
+        buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
+    } else {
+        aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, true});
+        put_loss_return(b, m->loss);
+    }
+    buf_printf(b, "static double %s_grad_all(const double *theta%s, double *grad)\n{\n", P, D);
+    if (m->ndata)
+        put_data_locals(b);
+    else
+        buf_puts(b, "    (void)theta;\n");
+    buf_printf(b, "    for (size_t k = 0; k < %s_NPARAM; k++)\n        grad[k] = 0.0;\n", P);
+    if (split) {
+        buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s_NPARAM, 0);\n}\n\n", P, P, rows_n, P);
+    } else {
+        aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, true});
+        put_loss_return(b, m->loss);
+    }
+}
+
 /* The Hessian's columns into out[0..len), packed or not: over all rows through P_rows, or (rows
  * not split) the one function. */
 static void put_hcols_call(Buf *b, bool split, const char *rows, const char *out, const char *len, int packed)
@@ -1906,6 +1986,8 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     E.indent = "    ";
     E.split_size = -1;
     E.dense_pattern = true;
+    E.checked = is_checked(m, o);
+    bool checked = E.checked;
     const char *D = data_param();
     /* the pattern: all of the lower triangle (the Hessian is computed column by column) */
     Deriv pat = {0};
@@ -1922,12 +2004,16 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
                   " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
                P, N, N == 1 ? "" : "s", split ? "; with OpenMP (-fopenmp) the rows are split across threads" : "");
     buf_puts(b, "#include <math.h>\n#include <stddef.h>\n");
-    if (split)
+    if (checked)
+        buf_puts(b, "#include <stdio.h> /* --checked: the fault's text */\n");
+    else if (split)
         buf_puts(b, "#ifdef _OPENMP\n#include <omp.h>\n#include <stdlib.h>\n#endif\n");
     buf_puts(b, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     put_declarations(b, m, &pat, split);
     buf_puts(b, "\n");
     put_helpers(b, used);
+    if (checked)
+        checked_state(b, P);
     put_const_tables(b, m);
     if (data)
         put_data_functions(b, m);
@@ -1960,64 +2046,84 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
             put_data_locals(b);
         else
             buf_puts(b, "    (void)theta;\n");
-        aemit_body(b, m, P, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0});
+        aemit_body(b, m, P, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked});
         buf_puts(b, "}\n\n");
     }
+    if (checked)
+        put_checked_loss_parts(b, a, rows_n);
 
     /* loss */
     buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
+    put_enter(b, false);
     put_data_prologue(b, fail_fill("", "", true));
-    if (split) {
+    const char *pass = data ? ", data" : "";
+    char call[200];
+    if (checked) {
+        snprintf(call, sizeof call, "%s_loss_all(theta%s)", P, pass);
+        put_end_text(b, "loss", call, false, NULL, NULL, 0, NULL);
+    } else if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
     } else {
-        aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0});
+        aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, false});
         put_loss_return(b, m->loss);
     }
 
     /* gradient */
     buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
+    put_enter(b, false);
     put_data_prologue(b, fail_fill("grad", nparam, true));
-    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
-    if (split) {
+    if (checked) {
+        snprintf(call, sizeof call, "%s_grad_all(theta%s, grad)", P, pass);
+        put_end_text(b, "grad", call, true, NULL, NULL, 0, NULL);
+    } else if (split) {
+        buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
         buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s, 0);\n}\n\n", P, P, rows_n, nparam);
     } else {
-        aemit_body(b, m, P, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0});
+        buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
+        aemit_body(b, m, P, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, false});
         put_loss_return(b, m->loss);
     }
 
     /* Hessian times v */
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n", P, D);
+    put_enter(b, true);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     buf_printf(b, "    (void)v;\n    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n", nparam);
-    aemit_body(b, m, P, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0});
-    buf_puts(b, "}\n\n");
+    aemit_body(b, m, P, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0, checked});
+    put_end_text(b, "hvp", NULL, false, "hv", "Hessian-vector product", 1, nparam);
 
     /* the dense Hessian, the sparse one (the dense lower triangle), the values alone */
-    const char *pass = data ? ", data" : "";
     char nnz[64];
     snprintf(nnz, sizeof nnz, "%u", pat.nnz);
     const char *mirror = "    /* the upper triangle: the lower one mirrored */\n"
                          "    for (size_t r = 0; r < %s; r++)\n        for (size_t c = r + 1; c < %s; c++)\n"
                          "            hess[r * %s + c] = hess[c * %s + r];\n";
+    /* checked: the loss and gradient from the parts that neither enter nor scan (P_loss_all) */
+    const char *suffix = checked ? "_all" : "";
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
+    put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "hess", nn);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad(theta%s, grad) : %s_loss(theta%s);\n", P, pass, P, pass);
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix, pass, P,
+               suffix, pass);
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n    ", nn);
     put_hcols_call(b, split, rows_n, "hess", nn, 0);
     buf_printf(b, mirror, nparam, nparam, nparam, nparam);
-    buf_puts(b, "    return loss;\n}\n\n");
+    put_loss_end(b, "hess", "hess", 2, nn);
 
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
+    put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "values", nnz);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad(theta%s, grad) : %s_loss(theta%s);\n", P, pass, P, pass);
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix, pass, P,
+               suffix, pass);
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
     put_hcols_call(b, split, rows_n, "values", nnz, 1);
-    buf_puts(b, "    return loss;\n}\n\n");
+    put_loss_end(b, "hess_sparse", "values", 3, nnz);
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);
+    put_enter(b, false);
     put_data_prologue(b, fail_fill("values", nnz, false));
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
     put_hcols_call(b, split, rows_n, "values", nnz, 1);
-    buf_puts(b, "}\n\n");
+    put_end_text(b, "hess_values", NULL, false, "values", "Hessian", 3, nnz);
 
     /* a part of the rows */
     if (split) {
@@ -2029,12 +2135,16 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
         buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n", nn);
         buf_printf(b, "    (void)%s_hcols(theta, data, begin, end, hess, 0);\n", P);
         buf_printf(b, mirror, nparam, nparam, nparam, nparam);
-        buf_puts(b, "    return loss;\n}\n\n");
+        put_loss_end(b, "hess_row_range", "hess", 2, nn);
     }
 
     /* tables and the descriptor */
     buf_printf(b, "const int %s_hess_nnz = %u;\n", P, pat.nnz);
     put_param_tables(b, m);
+    if (checked) {
+        checked_definitions(b, P, o->source_name, N, true);
+        checked_release();
+    }
     put_descriptor(b, m, &pat);
     buf_puts(b, "\n#ifdef __cplusplus\n}\n#endif\n");
     if (o->with_main)

@@ -567,6 +567,7 @@ const char *emit_function_name(Op op, const char *prefix);
 typedef struct {
     const char *store, *clipped;
     uint64_t columns, split;
+    bool checked; /* --checked: every value tested as it is made (checked.c's checked_step) */
 } AemitOut;
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
                 const AemitOut *out);
@@ -578,9 +579,9 @@ void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o)
 
 void checked_declarations(Buf *b, const char *prefix);
 void checked_state(Buf *b, const char *prefix);
-void checked_step(Buf *b, const char *indent, const char *prefix, uint32_t temp, Node n, bool division,
+void checked_step(Buf *b, const char *indent, const char *prefix, const char *value, Node n, bool division,
                   const char *operands_finite);
-void checked_definitions(Buf *b, const char *prefix, const char *file, uint32_t nparam);
+void checked_definitions(Buf *b, const char *prefix, const char *file, uint32_t nparam, bool dense_pattern);
 void checked_release(void);
 
 /* ---- exact.c: exact classification of points (hessgen --check, --classify) ---- */

@@ -45,8 +45,8 @@ static const char help[] =
     "  --checked        generated code that traces a value that is not finite (NaN, inf) to\n"
     "                   the quantity and entry it reached and the .hl line:column of the\n"
     "                   expression that made it: M_fault_get, M_fault_text, M_fault_handler\n"
-    "                   (--checked=auto, as hessgen run does: only where the code is\n"
-    "                   straight-line, below 100 parameters or over data)\n"
+    "                   (--checked=auto, as hessgen run does: only where every value is\n"
+    "                   tested anyway: below 100 parameters, over data, or array loops)\n"
     "  --loops=WHEN     always: sums over array indices stay loops in the C (its size grows\n"
     "                   with the source; the Hessian is dense, computed a column at a time);\n"
     "                   never: every sum over fixed bounds is unrolled; auto (the default):\n"
@@ -402,7 +402,7 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
     }
     const Model *am = &a.model;
     dag_freeze();
-    EmitOptions eo = {opt->prefix ? opt->prefix : am->name, base_name(opt->input), opt->with_main, CHECKED_OFF};
+    EmitOptions eo = {opt->prefix ? opt->prefix : am->name, base_name(opt->input), opt->with_main, opt->checked};
     int rc = 0;
     Buf c_text = {0}, h_text = {0};
     bool want_c = opt->output || !opt->header;
@@ -474,7 +474,7 @@ static int compile(int argc, char **argv)
         goto cleanup;
     }
     if (diag_error_count() == 0 && opt.loops != LOOPS_NEVER && !opt.check && !opt.classify && !opt.dump &&
-        !opt.print && opt.checked != CHECKED_ON) {
+        !opt.print) {
         int arc = compile_arrays(&prog, stem, &opt, display);
         if (arc >= 0) {
             rc = arc;

@@ -4,6 +4,7 @@ names the right quantity and entry, its value's kind, and the .hl line:column an
 the expression where the first value that was not finite was made; the handler receives the
 same fault; the analyzer prints it; and code without --checked has none of it.
     test_checked.py HESSGEN CC HESSRT_LIB RUNTIME_DIR [CFLAGS...]
+The cases of sums kept as loops are compiled as array loops (--loops=always) and unrolled.
 """
 import math
 import os
@@ -79,7 +80,7 @@ int main(void)
 '''
 
 
-def build_and_run(name, source, driver):
+def build_and_run(name, source, driver, loops=None):
     """NAME.hl compiled --checked (prefix m, with its header), a driver built against it and run:
     the generated C's path and the driver's output."""
     d = os.path.join(WORK.name, name)
@@ -88,7 +89,8 @@ def build_and_run(name, source, driver):
     with open(hl, 'w') as f:
         f.write(source)
     c, h, drv, exe = (os.path.join(d, x) for x in ('m.c', 'm.h', 'driver.c', 'driver'))
-    r = subprocess.run([HESSGEN, hl, '--checked', '--prefix', 'm', '-o', c, '--header', h], capture_output=True)
+    r = subprocess.run([HESSGEN, hl, '--checked', *(loops or []), '--prefix', 'm', '-o', c, '--header', h],
+                       capture_output=True)
     ok(r.returncode == 0, r.stderr.decode())
     with open(drv, 'w') as f:
         f.write(driver)
@@ -98,9 +100,9 @@ def build_and_run(name, source, driver):
     return c, subprocess.run([exe], capture_output=True, timeout=60).stdout.decode()
 
 
-def run_case(name, source, theta):
+def run_case(name, source, theta, loops=None):
     hl = os.path.join(WORK.name, name, name + '.hl')
-    _, out = build_and_run(name, source, DRIVER.replace('THETA', ', '.join(theta)))
+    _, out = build_and_run(name, source, DRIVER.replace('THETA', ', '.join(theta)), loops)
     ok('HANDLER-MISMATCH' not in out, out)
     rows = {}
     for line in out.splitlines():
@@ -281,6 +283,55 @@ def the_analyzer_prints_where_it_began():
     ok(r.returncode == 0 and b'not critical' in r.stdout, r.stdout + r.stderr)
     r = subprocess.run([exe, 'newton', '--method', 'pure', '--from', 'x=0,y=1'], capture_output=True, timeout=60)
     ok(b'non_finite: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
+
+
+@check
+def a_sum_kept_as_a_loop_traced_inside_it():
+    # w[7]^(3/2) at 0: the loss and gradient are finite, the Hessian entry (7, 7) is not; the
+    # sparse layouts of array loops are the lower triangle row by row (entry 35 is (7, 7))
+    src = 'model q;\nparam w[60] = 1;\nloss sum(j = 0..59, w[j]^2 +\n    w[j]^(3/2));\n'
+    for loops in (['--loops=always'], ['--loops=never']):
+        hl, rows = run_case('q' + loops[0][8:], src, ['1'] * 7 + ['0'] + ['1'] * 52, loops)
+        ok(rows['loss'][0][0] == 'none' and rows['grad'][0][0] == 'none', (loops, rows))
+        for fn, name in (('hess', 'm_hess'), ('hess_nograd', 'm_hess'), ('sparse', 'm_hess_sparse'),
+                         ('values', 'm_hess_values')):
+            text = fault(rows, fn, [name, 'Hessian', 7, 7, 'inf', -1, 4, 5, 'pow'])
+            ok(text.startswith('the Hessian entry (7, 7) (d2L/dw[7] dw[7]) is inf (in %s)' % name), (loops, text))
+
+
+@check
+def a_division_by_a_sum_kept_as_a_loop_is_a_division():
+    src = 'model r;\nparam w[60] = 1;\nloss sum(j = 0..59, w[j]^2) +\n  3/sum(j = 0..59, w[j]);\n'
+    for loops in (['--loops=always'], ['--loops=never']):
+        hl, rows = run_case('r' + loops[0][8:], src, ['1', '-1'] * 30, loops)
+        text = fault(rows, 'loss', ['m_loss', 'loss', -1, -1, 'inf', -1, 4, 3, '/'])
+        ok(text.endswith("it began with / at r%s.hl:4:3, in '3/sum(j = 0..59, w[j])'" % loops[0][8:]), (loops, text))
+
+
+@check
+def a_loss_over_data_traced_inside_a_sum_over_its_columns():
+    # row 1's sum is negative: log makes the NaN inside the loop over j, inside the pass over rows
+    src = ('model lg;\nparam w[60] = 0.1;\ndata X[n][60];\n'
+           'loss mean(i, log(sum(j = 0..59, w[j]*X[i][j]))) +\n     sum(j = 0..59, w[j]^2);\n')
+    drv = ('#include <stdio.h>\n#include "m.h"\nstatic void say(const char *what) {\n'
+           '    const char *t = m_fault_text();\n    printf("%s: %s\\n", what, t ? t : "none");\n}\n'
+           'int main(void) {\n    static double X[3 * 60], th[60], g[60], h[3600], v[60], hv[60];\n'
+           '    for (int k = 0; k < 180; k++) X[k] = k / 60 == 1 ? -1.0 : 1.0;\n'
+           '    for (int k = 0; k < 60; k++) th[k] = 0.1, v[k] = 1;\n    m_data data = {3, X};\n'
+           '    m_grad(th, &data, g);\n    say("grad");\n    m_hess(th, &data, NULL, h);\n    say("hess");\n'
+           '    m_hvp(th, &data, v, hv);\n    say("hvp");\n    m_hess_row_range(th, &data, 0, 1, g, h);\n'
+           '    say("range 0 1");\n    m_hess_row_range(th, &data, 1, 3, g, h);\n    say("range 1 3");\n'
+           '    return 0;\n}\n')
+    c, out = build_and_run('lg', src, drv, ['--loops=always'])
+    text = open(c).read()
+    ok('for (long i1 = 0; i1 < 60; i1++)' in text and '#pragma omp' not in text, 'not array loops, or threads')
+    began = "it began with log at lg.hl:4:14, in 'log(sum(j = 0..59, w[j]*X[i][j]))'"
+    lines = out.splitlines()
+    ok(lines[0] == 'grad: the loss is NaN (in m_grad): ' + began, lines)
+    ok(lines[1] == 'hess: the loss is NaN (in m_hess): ' + began, lines)
+    ok(lines[2] == 'hvp: none', lines)  # 1/s and -1/s^2 are finite for s < 0
+    ok(lines[3] == 'range 0 1: none', lines)
+    ok(lines[4] == 'range 1 3: the loss is NaN (in m_hess_row_range): ' + began, lines)
 
 
 sys.exit(checks.run())
