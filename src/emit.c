@@ -1845,6 +1845,20 @@ static void put_loss_return(Buf *b, Node loss)
     buf_puts(b, ";\n}\n\n");
 }
 
+/* Around the Hessian's columns (begin, then end): gcc's vectorizer under its "cheap" cost model. */
+static void put_vectorized(Buf *b, bool begin)
+{
+    if (begin)
+        buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n"
+                    "/* A column ends in loops out[...] += a[i] * s along a row of the matrix, of a length known\n"
+                    "   only at run time. gcc -O2 vectorizes loops under its \"very cheap\" cost model, which\n"
+                    "   refuses such a length; under \"cheap\" it takes them (MLP 2-16-16-1, -march=native: the\n"
+                    "   Hessian in 28 ms instead of 50). */\n"
+                    "#pragma GCC push_options\n#pragma GCC optimize(\"vect-cost-model=cheap\")\n#endif\n");
+    else
+        buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n");
+}
+
 /* With the rows split (ArrayModel.split_vars): the loss, the gradient and the Hessian's columns
  * as static parts over rows [row_begin, row_end) that add into out, and P_rows, which runs one
  * part over all the rows, or, under OpenMP, a share of the rows per thread into its own copy of
@@ -1870,6 +1884,7 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad,
                &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked});
     put_loss_return(b, m->loss);
+    put_vectorized(b, true);
     buf_printf(b, "/* The part of rows [row_begin, row_end) of the Hessian's columns (%s_hstore). */\n", P);
     buf_printf(b, "static double %s_hcols", P);
     buf_printf(b, head, P);
@@ -1877,6 +1892,7 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_puts(b, locals);
     aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked});
     buf_puts(b, "    return 0.0;\n}\n\n");
+    put_vectorized(b, false);
     if (E.checked) { /* checked code keeps one state: no threads */
         buf_printf(b,
                    "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
@@ -2041,6 +2057,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     if (split) {
         put_row_parts(b, a, store, clipped);
     } else {
+        put_vectorized(b, true);
         buf_printf(b, "static void %s_hcols(const double *theta%s, double *out, int packed)\n{\n", P, D);
         if (data)
             put_data_locals(b);
@@ -2048,6 +2065,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
             buf_puts(b, "    (void)theta;\n");
         aemit_body(b, m, P, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked});
         buf_puts(b, "}\n\n");
+        put_vectorized(b, false);
     }
     if (checked)
         put_checked_loss_parts(b, a, rows_n);
