@@ -118,8 +118,15 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
             group = xrealloc(group, sizeof(Node) * group_cap);
         }
         dag_blame = dag_span(n);
-        /* one adjoint per set of extra row variables: summed only at the scatters, inside the
-         * passes over those rows (summing them here would loop over rows inside a loop over rows) */
+        /* a node free of rows (the mean inside a variance) gets its adjoint summed over the rows
+         * of its users: one pass over those rows, then one over its own; otherwise one adjoint
+         * per set of extra row variables, summed only at the scatters, inside the passes over
+         * those rows (summing it here for every row of n would loop over rows inside a loop
+         * over rows) */
+        if (!(dag_vars(n) & rowvars))
+            for (size_t g = 0; g < cnt; g++)
+                if (list[g])
+                    list[g] = sum_out(list[g], dag_vars(n));
         for (size_t g = 0; g < cnt; g++) {
             if (!list[g])
                 continue;
@@ -551,11 +558,38 @@ typedef struct {
     uint64_t rowvars, R;
     Node *rows, *bodies; /* sums over R seen in linear position (their bodies are checked) */
     uint32_t nbodies, cap;
+    uint32_t *seen, stamp, nseen; /* sum_over's visits */
 } Split;
 
-static bool row_free(const Split *sp, Node n)
+/* Whether n reads a sum over one of the variables in vars (each node visited once a stamp). */
+static bool sum_over(Split *sp, Node n, uint64_t vars)
 {
-    return !dag_has_rowsum(n) && !(dag_vars(n) & sp->rowvars);
+    if (!dag_has_rowsum(n) || sp->seen[n] == sp->stamp)
+        return false;
+    sp->seen[n] = sp->stamp;
+    if (dag_op(n) == OP_VSUM && (vars >> dag_rec(n)->aux & 1))
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (sum_over(sp, dag_args(n)[i], vars))
+            return true;
+    return false;
+}
+
+/* Free of the rows in sp->rowvars: depends on none of them, and reads no sum over them (a
+ * complete sum over other rows is a constant here). */
+static bool row_free(Split *sp, Node n)
+{
+    if (dag_vars(n) & sp->rowvars)
+        return false;
+    if (!dag_has_rowsum(n))
+        return true;
+    if (n >= sp->nseen) {
+        sp->seen = xrealloc(sp->seen, sizeof(uint32_t) * dag.nnodes);
+        memset(sp->seen + sp->nseen, 0, sizeof(uint32_t) * (dag.nnodes - sp->nseen));
+        sp->nseen = dag.nnodes;
+    }
+    sp->stamp++;
+    return !sum_over(sp, n, sp->rowvars);
 }
 
 static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
@@ -642,12 +676,25 @@ static const char *split_outputs(ArrayModel *a)
     if (!split_linear(&sp, m->loss, &rows[0], &frees[0]))
         why = "the loss is not linear in its sums over rows";
     uint32_t k = 1;
+    bool *inner = xcalloc(total, 1);
     for (int d = 0; d < 2 && !why; d++)
         for (uint32_t s = 0; s < ds[d]->ngrad && !why; s++, k++) {
             const Scatter *x = &ds[d]->grad[s];
             rows[k] = frees[k] = 0;
-            if (x->over & sp.rowvars)
+            if ((x->over & sp.rowvars) && (x->over & sp.R))
                 continue; /* a row's own term: checked below */
+            if (x->over & sp.rowvars) {
+                /* summed over the rows of an inner sum (the mean inside a variance) with the
+                 * outer rows' part summed inside it (adiff_gradient): linear in those sums, its
+                 * other factors read as free of them */
+                uint64_t all = sp.rowvars;
+                sp.rowvars = sp.R;
+                inner[k] = split_linear(&sp, x->value, &rows[k], &frees[k]);
+                sp.rowvars = all;
+                if (!inner[k])
+                    why = "a derivative over the rows of an inner sum is not linear in the outer sums";
+                continue;
+            }
             if (!split_linear(&sp, x->value, &rows[k], &frees[k]))
                 why = "a derivative is not linear in the sums over rows";
         }
@@ -658,10 +705,11 @@ static const char *split_outputs(ArrayModel *a)
             if (reads_sum_over(sp.bodies[i], sp.R, seen))
                 why = "a sum over rows inside another";
     }
+    k = 1;
     for (int d = 0; d < 2 && !why; d++)
-        for (uint32_t s = 0; s < ds[d]->ngrad && !why; s++) {
+        for (uint32_t s = 0; s < ds[d]->ngrad && !why; s++, k++) {
             const Scatter *x = &ds[d]->grad[s];
-            if (!(x->over & sp.rowvars))
+            if (!(x->over & sp.rowvars) || inner[k])
                 continue;
             uint64_t outer = x->over & sp.R;
             if (outer == 0 || (outer & (outer - 1)))
@@ -682,6 +730,8 @@ static const char *split_outputs(ArrayModel *a)
         a->split_vars = sp.R;
     }
     free(seen);
+    free(inner);
+    free(sp.seen);
     free(sp.bodies);
     free(rows);
     free(frees);

@@ -135,15 +135,21 @@ static void put_array_index_at(Buf *b, uint64_t vars, const IndexMap *at)
             continue;
         const IndexVar *x = dag_var((uint32_t)v);
         buf_puts(b, first ? "" : " + ");
-        char name[64];
-        if (at && (uint32_t)v == at->array)
+        char name[64], term[96];
+        if (at && (uint32_t)v == at->array && at->base != 0)
             snprintf(name, sizeof name, "(%lld + i%u)", (long long)at->base, at->var[0]);
+        else if (at && (uint32_t)v == at->array)
+            snprintf(name, sizeof name, "i%u", at->var[0]);
         else
             snprintf(name, sizeof name, "i%d", v);
-        if (stride == 1)
-            buf_printf(b, "(%s - %ld)", name, x->lo);
+        if (x->lo != 0)
+            snprintf(term, sizeof term, "(%s - %ld)", name, x->lo);
         else
-            buf_printf(b, "(%s - %ld) * %zu", name, x->lo, stride);
+            snprintf(term, sizeof term, "%s", name);
+        if (stride == 1)
+            buf_puts(b, term);
+        else
+            buf_printf(b, "%s * %zu", term, stride);
         stride *= (size_t)x->count;
         first = false;
     }
@@ -156,14 +162,20 @@ static void put_array_index(Buf *b, uint64_t vars)
 
 static void put_map_index(Buf *b, const IndexMap *map)
 {
-    buf_printf(b, "%lld", (long long)map->base);
+    bool lead = map->base == 0 && map->nterms > 0; /* the first term leads: no "0 + " */
+    if (!lead)
+        buf_printf(b, "%lld", (long long)map->base);
     for (uint32_t t = 0; t < map->nterms; t++) {
-        if (map->coef[t] == 1)
+        if (lead && t == 0)
+            buf_puts(b, map->coef[t] == 1 ? "" : map->coef[t] == -1 ? "-" : "");
+        else if (map->coef[t] == 1)
             buf_puts(b, " + ");
         else if (map->coef[t] == -1)
             buf_puts(b, " - ");
         else
-            buf_printf(b, " + %lld * ", (long long)map->coef[t]);
+            buf_puts(b, " + ");
+        if (map->coef[t] != 1 && map->coef[t] != -1)
+            buf_printf(b, "%lld * ", (long long)map->coef[t]);
         const IndexVar *x = dag_var(map->var[t]);
         if (x->size != NO_SIZE && map->coef[t] != 1)
             buf_printf(b, "(ptrdiff_t)i%u", map->var[t]);
@@ -247,6 +259,22 @@ static void put_check(int depth, const char *value, Node n, const char *operands
         checked_step(A.b, ind(depth), A.P, value, n, false, operands);
 }
 
+/* An operand's expression longer than this is a temporary of its own. */
+enum { INLINE_MAX = 100 };
+
+/* Whether operand i, a, of n, written inside n's expression, needs parentheses to be evaluated
+ * as it was computed: a call f(x) does not, nor a product in a sum, nor the first operand of
+ * its own operation (C's + and * group from the left). */
+static bool needs_parens(Node n, Node a, uint32_t i)
+{
+    Op op = dag_op(n), aop = dag_op(a);
+    if ((aop != OP_ADD && aop != OP_MUL && aop != OP_POW) || (op != OP_ADD && op != OP_MUL && op != OP_POW))
+        return false; /* a call, or inside a call's parentheses */
+    if (op == OP_ADD && aop == OP_MUL)
+        return false;
+    return !(i == 0 && op == aop && op != OP_POW);
+}
+
 /* Whether an operand can be not finite: not a constant, an index or a count. */
 static bool may_fault(Node n)
 {
@@ -255,8 +283,16 @@ static bool may_fault(Node n)
 }
 
 /* Writes the statements that compute node n inline (its variables all bound by loops around
- * depth) and puts into `out` the C expression of its value. */
-static void put_value(Buf *out, Node n, int depth)
+ * depth) and puts into `out` the C expression of its value. With a target (decl: "const double
+ * t5 =", "t5[i2] =" or "x3 +=", ref: how it is read), n's own statement stores into it instead
+ * of a new temporary, and `into` says whether it did (else the caller stores out's expression). */
+typedef struct {
+    const char *decl, *ref; /* decl NULL: n's expression itself goes into out (no statement) */
+    const char *sum;        /* if n is a sum over a fixed range: the accumulator's name, or NULL */
+    bool into;
+} Into;
+
+static void put_value_into(Buf *out, Node n, int depth, Into *target)
 {
     if (is_leaf(n)) {
         put_leaf(out, n);
@@ -284,29 +320,68 @@ static void put_value(Buf *out, Node n, int depth)
     uint32_t me = A.ntemps++;
     if (dag_op(n) == OP_VSUM) {
         uint32_t v = dag_rec(n)->aux;
-        buf_printf(b, "%sdouble x%u = 0.0;\n", ind(depth), me);
+        char sum[40];
+        snprintf(sum, sizeof sum, "x%u", me);
+        if (target && target->sum) { /* the sum is the materialized scalar itself */
+            snprintf(sum, sizeof sum, "%s", target->sum);
+            target->into = true;
+        }
+        buf_printf(b, "%sdouble %s = 0.0;\n", ind(depth), sum);
         open_loop(b, v, depth);
         Buf body = {0};
-        put_value(&body, dag_args(n)[0], depth + 1);
-        buf_printf(b, "%sx%u += %s;\n%s}\n", ind(depth + 1), me, body.data, ind(depth));
+        char acc[48];
+        snprintf(acc, sizeof acc, "%s +=", sum);
+        /* the body's own statement adds into the sum (checked code tests it first, as a value) */
+        Into into = {acc, acc, NULL, false};
+        put_value_into(&body, dag_args(n)[0], depth + 1, A.checked ? NULL : &into);
+        if (!into.into)
+            buf_printf(b, "%s%s += %s;\n", ind(depth + 1), sum, body.data);
+        buf_printf(b, "%s}\n", ind(depth));
         buf_free(&body);
-        buf_printf(out, "x%u", me);
+        buf_puts(out, sum);
         if (A.checked) {
-            char name[24], first[64];
-            snprintf(name, sizeof name, "x%u", me);
+            char first[64];
             snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
-            put_check(depth, name, n, first);
+            put_check(depth, sum, n, first);
         }
         return;
     }
-    /* the operands first (their statements), then this node's expression */
+    /* the operands first (their statements), then this node's expression; an operand computed
+     * for this node alone is written inside it, in parentheses, up to INLINE_MAX characters
+     * (checked code names every value, to test it) */
     char **names = xcalloc(k ? k : 1, sizeof(char *));
     for (uint32_t i = 0; i < k; i++) {
+        Node a = dag_args(n)[i];
         Buf x = {0};
-        put_value(&x, dag_args(n)[i], depth);
+        Into e = {NULL, NULL, NULL, false};
+        /* not inside a power: emit_put_pow may write its base more than once */
+        put_value_into(&x, a, depth, A.checked || dag_op(n) == OP_POW ? NULL : &e);
+        if (e.into && x.len > INLINE_MAX) {
+            uint32_t t = A.ntemps++;
+            buf_printf(b, "%sconst double x%u = %s;\n", ind(depth), t, x.data);
+            x.len = 0;
+            buf_printf(&x, "x%u", t);
+        } else if (e.into && needs_parens(n, a, i)) {
+            Buf p = {0};
+            buf_printf(&p, "(%s)", x.data);
+            buf_free(&x);
+            x = p;
+        }
         names[i] = x.data;
     }
-    buf_printf(b, "%sconst double x%u = ", ind(depth), me);
+    char name[40];
+    snprintf(name, sizeof name, "x%u", me);
+    bool expr = target && !target->decl; /* the expression into out, no statement */
+    if (expr) {
+        b = out;
+        target->into = true;
+    } else if (target) {
+        buf_printf(b, "%s%s ", ind(depth), target->decl);
+        snprintf(name, sizeof name, "%s", target->ref);
+        target->into = true;
+    } else {
+        buf_printf(b, "%sconst double x%u = ", ind(depth), me);
+    }
     Op op = dag_op(n);
     if (op == OP_ADD || op == OP_MUL) {
         for (uint32_t i = 0; i < k; i++) {
@@ -322,14 +397,18 @@ static void put_value(Buf *out, Node n, int depth)
     } else {
         buf_printf(b, "%s(%s)", emit_function_name(op, A.P), names[0]);
     }
+    if (expr) {
+        for (uint32_t i = 0; i < k; i++)
+            free(names[i]);
+        free(names);
+        return;
+    }
     buf_puts(b, ";\n");
     if (A.checked) {
         Buf ops = {0};
         for (uint32_t i = 0; i < k; i++)
             if (may_fault(dag_args(n)[i]))
                 buf_printf(&ops, " && isfinite(%s)", names[i]);
-        char name[24];
-        snprintf(name, sizeof name, "x%u", me);
         /* 1/x^k (emit_put_pow writes -8 <= k <= -1 as a division): its site is "/" */
         bool division = false;
         if (op == OP_POW && dag_is_const(dag_args(n)[1])) {
@@ -342,7 +421,7 @@ static void put_value(Buf *out, Node n, int depth)
     for (uint32_t i = 0; i < k; i++)
         free(names[i]);
     free(names);
-    buf_printf(out, "x%u", me);
+    buf_puts(out, name);
 }
 
 /* ---- scopes: what is declared where ---- */
@@ -449,21 +528,32 @@ static void compute(Node n, uint64_t bound)
     uint64_t f = fixed_vars(n);
     if (f)
         buf_printf(b, "%sdouble t%u[%zu];\n", ind(d), n, array_size(f));
-    else
-        buf_printf(b, "%sdouble t%u;\n", ind(d), n);
     int depth = d;
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (f >> v & 1)
             open_loop(b, v, depth++);
+    /* its own statement stores into it: "const double tN = ..." or "tN[...] = ..." */
+    Buf ref = {0}, decl = {0};
+    buf_printf(&ref, "t%u", n);
+    if (f) {
+        buf_puts(&ref, "[");
+        put_array_index(&ref, f);
+        buf_puts(&ref, "]");
+        buf_printf(&decl, "%s =", ref.data);
+    } else {
+        buf_printf(&decl, "const double t%u =", n);
+    }
+    Into target = {decl.data, ref.data, f ? NULL : ref.data, false};
     A.mat[n] = 0; /* written inline here, once */
     Buf x = {0};
-    put_value(&x, n, depth);
+    put_value_into(&x, n, depth, &target);
     A.mat[n] = 1;
     declare(n);
-    buf_printf(b, "%s", ind(depth));
-    put_materialized(b, n);
-    buf_printf(b, " = %s;\n", x.data);
+    if (!target.into)
+        buf_printf(b, "%s%s %s;\n", ind(depth), decl.data, x.data);
     buf_free(&x);
+    buf_free(&ref);
+    buf_free(&decl);
     while (depth > d)
         buf_printf(b, "%s}\n", ind(--depth));
 }
@@ -484,7 +574,6 @@ static void put_scatter(const Scatter *s, uint64_t bound)
             f |= 1ull << map->var[t];
         f &= ~A.rowvars; /* a map may read a column's variable: bound by its pass */
     }
-    buf_printf(b, "%s{\n", ind(depth++));
     /* a column c stores its entries up to the diagonal (index <= c): when the index is
      * inner + rest with inner the innermost loop's variable, that loop stops at c - rest */
     int inner = -1;
@@ -504,6 +593,8 @@ static void put_scatter(const Scatter *s, uint64_t bound)
                 rest.nterms--;
             }
     }
+    if (clip) /* a scope for its bound e<var> */
+        buf_printf(b, "%s{\n", ind(depth++));
     for (uint32_t v = 0; v < MAX_VARS; v++) {
         if (!(f >> v & 1))
             continue;
@@ -522,7 +613,8 @@ static void put_scatter(const Scatter *s, uint64_t bound)
         open_loop(b, v, depth++);
     }
     Buf x = {0}, at = {0};
-    put_value(&x, s->value, depth);
+    Into expr = {NULL, NULL, NULL, false}; /* the value's expression in the store itself */
+    put_value_into(&x, s->value, depth, A.checked ? NULL : &expr);
     if (s->map == UINT32_MAX)
         buf_printf(&at, "%u", s->coord);
     else
@@ -545,7 +637,11 @@ static void put_scatter(const Scatter *s, uint64_t bound)
 
 /* ---- passes over rows ---- */
 
-static bool pending_vsum_over(Node n, uint32_t r, bool root)
+/* Whether n's tree reads a row sum not computed yet that a pass over r cannot hold: a sum over
+ * r itself, or one that depends neither on r nor on the variables of the sums around it in the
+ * tree (`inner`): its own pass comes first, as computed inside the pass over r it would be
+ * computed again for every row. */
+static bool pending_vsum_over(Node n, uint32_t r, bool root, uint64_t inner)
 {
     if (is_leaf(n))
         return false;
@@ -554,21 +650,30 @@ static bool pending_vsum_over(Node n, uint32_t r, bool root)
             return false;
         if (dag_op(n) == OP_VSUM && dag_rec(n)->aux == r)
             return true;
+        if (is_row_vsum(n) && !(dag_vars(n) & (1ull << r | inner)))
+            return true;
     }
+    if (dag_op(n) == OP_VSUM)
+        inner |= 1ull << dag_rec(n)->aux;
     for (uint32_t i = 0; i < dag_nargs(n); i++)
-        if (pending_vsum_over(dag_args(n)[i], r, false))
+        if (pending_vsum_over(dag_args(n)[i], r, false, inner))
             return true;
     return false;
 }
 
-/* The row sums that t waits for (not declared, not computable without a pass). */
-static void find_row_sums(Node n, bool root, Target **out, uint32_t *nout, uint32_t *cap, uint64_t bound)
+/* The row sums that t waits for (not declared, not computable without a pass); inside one, those
+ * that do not depend on its variable too (they have passes of their own, before it). */
+static void find_row_sums_in(Node n, bool root, Target **out, uint32_t *nout, uint32_t *cap, uint64_t bound,
+                             uint64_t inside)
 {
     if (is_leaf(n))
         return;
     if (!root && A.mat[n] && A.level[n] >= 0)
         return;
     if (!root && is_row_vsum(n)) {
+        uint32_t r = dag_rec(n)->aux;
+        if (dag_vars(n) & inside)
+            return; /* depends on an enclosing sum's row: computed inside its pass */
         for (uint32_t i = 0; i < *nout; i++)
             if ((*out)[i].kind == T_NODE && (*out)[i].node == n)
                 return;
@@ -577,10 +682,16 @@ static void find_row_sums(Node n, bool root, Target **out, uint32_t *nout, uint3
             *out = xrealloc(*out, sizeof(Target) * *cap);
         }
         (*out)[(*nout)++] = (Target){T_NODE, n, 0};
+        find_row_sums_in(dag_args(n)[0], false, out, nout, cap, bound, inside | 1ull << r);
         return;
     }
     for (uint32_t i = 0; i < dag_nargs(n); i++)
-        find_row_sums(dag_args(n)[i], false, out, nout, cap, bound);
+        find_row_sums_in(dag_args(n)[i], false, out, nout, cap, bound, inside);
+}
+
+static void find_row_sums(Node n, bool root, Target **out, uint32_t *nout, uint32_t *cap, uint64_t bound)
+{
+    find_row_sums_in(n, root, out, nout, cap, bound, 0);
 }
 
 static void emit_targets(Target *ts, uint32_t nt, uint64_t bound);
@@ -681,18 +792,22 @@ static void put_accumulate(Node n, uint64_t bound)
     Buf *b = A.b;
     int d = A.depth + 1, depth = d;
     uint64_t f = fixed_vars(n);
-    buf_printf(b, "%s{\n", ind(depth++));
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (f >> v & 1)
             open_loop(b, v, depth++);
-    Buf x = {0};
-    put_value(&x, body, depth);
-    buf_printf(b, "%s", ind(depth));
+    Buf acc = {0};
     A.level[n] = A.depth; /* its name, for the store */
-    put_materialized(b, n);
+    put_materialized(&acc, n);
     A.level[n] = -1;
-    buf_printf(b, " += %s;\n", x.data);
+    buf_puts(&acc, " +=");
+    /* the body's own statement adds into the sum (checked code tests it first, as a value) */
+    Into into = {acc.data, acc.data, NULL, false};
+    Buf x = {0};
+    put_value_into(&x, body, depth, A.checked ? NULL : &into);
+    if (!into.into)
+        buf_printf(b, "%s%s %s;\n", ind(depth), acc.data, x.data);
     buf_free(&x);
+    buf_free(&acc);
     while (depth > d)
         buf_printf(b, "%s}\n", ind(--depth));
 }
@@ -767,7 +882,7 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
                     (dag_vars(n) & A.rowvars & ~bound))
                     continue;
                 Node inside = cand[i].kind == T_NODE && is_row_vsum(n) ? dag_args(n)[0] : n;
-                if (pending_vsum_over(inside, r, true))
+                if (pending_vsum_over(inside, r, true, 1ull << r))
                     continue;
                 pass[np++] = cand[i];
             }
@@ -793,6 +908,163 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
 }
 
 /* ---- one function ---- */
+
+/* One line of the text: [s, e), e at its '\n'; in its indentation. */
+typedef struct {
+    const char *s, *e;
+    size_t in;
+} Line;
+
+/* Lines i..i+2 as "double tA[K];", "for (...)", "    tA[iV] = ...;" (unbrace's form); the
+ * array's name (tA) into name. */
+static bool array_loop(const Line *l, size_t n, size_t i, char *name, size_t cap)
+{
+    if (i + 2 >= n)
+        return false;
+    const Line *d = &l[i], *f = &l[i + 1], *x = &l[i + 2];
+    if (f->in != d->in || x->in != d->in + 4 || strncmp(d->s + d->in, "double t", 8) != 0 ||
+        strncmp(f->s + f->in, "for (long i", 11) != 0 || f->e[-1] != ')' || x->e[-1] != ';')
+        return false;
+    const char *br = memchr(d->s, '[', (size_t)(d->e - d->s));
+    size_t len = br ? (size_t)(br - (d->s + d->in + 7)) : 0;
+    if (!br || len + 1 > cap || d->e[-1] != ';' || d->e[-2] != ']')
+        return false;
+    memcpy(name, d->s + d->in + 7, len);
+    name[len] = 0;
+    /* the statement stores into it at the loop's variable */
+    const char *v = f->s + f->in + 10, *ve = strchr(v, ' ');
+    char at[80];
+    int k = snprintf(at, sizeof at, "%s[%.*s] = ", name, (int)(ve - v), v);
+    return k > 0 && (size_t)k < sizeof at && strncmp(x->s + x->in, at, (size_t)k) == 0;
+}
+
+/* Whether every read of array `name` in [s, e) is at index `var` ("tA[i3]"). */
+static bool reads_only_at(const char *s, const char *e, const char *name, const char *var)
+{
+    size_t nl = strlen(name), vl = strlen(var);
+    for (const char *p = s; p + nl < e; p++) {
+        if (strncmp(p, name, nl) != 0 || p[nl] != '[' || (p > s && (p[-1] == '_' || (p[-1] >= '0' && p[-1] <= '9') ||
+                                                                   (p[-1] >= 'a' && p[-1] <= 'z'))))
+            continue;
+        if ((size_t)(e - p) < nl + vl + 2 || strncmp(p + nl + 1, var, vl) != 0 || p[nl + 1 + vl] != ']')
+            return false;
+    }
+    return true;
+}
+
+/* After unbrace: consecutive loops that fill arrays over the same range, each reading the ones
+ * before only at its own index, are one loop ("double tA[8];", "for (...)", "tA[i] = ...;",
+ * "double tB[8];", "for (...)", "tB[i] = f(tA[i]);" become "double tA[8], tB[8];" and one loop
+ * of two statements): the same values, a loop header less each. */
+static void fuse_loops(Buf *b, size_t start)
+{
+    size_t n = 0, cap = 256;
+    Line *l = xmalloc(sizeof(Line) * cap);
+    for (const char *p = b->data + start, *end = b->data + b->len; p < end;) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            break;
+        if (n == cap)
+            l = xrealloc(l, sizeof(Line) * (cap *= 2));
+        l[n++] = (Line){p, e, strspn(p, " ")};
+        p = e + 1;
+    }
+    Buf out = {0};
+    enum { MAX_FUSED = 16 };
+    char names[MAX_FUSED][48];
+    for (size_t i = 0; i < n;) {
+        if (!array_loop(l, n, i, names[0], sizeof names[0])) {
+            buf_put(&out, l[i].s, (size_t)(l[i].e + 1 - l[i].s));
+            i++;
+            continue;
+        }
+        const Line *head = &l[i + 1];
+        const char *v = head->s + head->in + 10, *ve = strchr(v, ' ');
+        char var[24];
+        snprintf(var, sizeof var, "%.*s", (int)(ve - v), v);
+        size_t j = i + 3, count = 1;
+        while (count < MAX_FUSED && array_loop(l, n, j, names[count], sizeof names[count]) &&
+               l[j + 1].e - l[j + 1].s == head->e - head->s && memcmp(l[j + 1].s, head->s, (size_t)(head->e - head->s)) == 0) {
+            bool ok = true;
+            for (size_t k = 0; k < count && ok; k++)
+                ok = reads_only_at(l[j + 2].s, l[j + 2].e, names[k], var);
+            if (!ok)
+                break;
+            count++;
+            j += 3;
+        }
+        if (count == 1) {
+            for (size_t k = i; k < i + 3; k++)
+                buf_put(&out, l[k].s, (size_t)(l[k].e + 1 - l[k].s));
+            i += 3;
+            continue;
+        }
+        for (size_t k = 0; k < count; k++) { /* one declaration of them all, the loop, its statements */
+            const Line *d = &l[i + 3 * k];
+            if (k == 0)
+                buf_put(&out, d->s, (size_t)(d->e - 1 - d->s)); /* "double tA[K]" */
+            else
+                buf_printf(&out, ", %.*s", (int)(d->e - 1 - (d->s + d->in + 7)), d->s + d->in + 7);
+        }
+        buf_puts(&out, ";\n");
+        buf_put(&out, head->s, (size_t)(head->e - head->s));
+        buf_puts(&out, " {\n");
+        for (size_t k = 0; k < count; k++)
+            buf_put(&out, l[i + 3 * k + 2].s, (size_t)(l[i + 3 * k + 2].e + 1 - l[i + 3 * k + 2].s));
+        buf_printf(&out, "%.*s}\n", (int)head->in, head->s);
+        i = j;
+    }
+    free(l);
+    b->len = start;
+    if (out.len)
+        buf_put(b, out.data, out.len);
+    else if (b->data)
+        b->data[b->len] = 0;
+    buf_free(&out);
+}
+
+/* The text from b->data[start] with every loop whose body is one statement written without its
+ * braces: "for (...) {", "    x[i] = ...;", "}" becomes "for (...)", "    x[i] = ...;" (a
+ * declaration is not a statement, and keeps them). */
+static void unbrace(Buf *b, size_t start)
+{
+    char *t = b->data + start, *end = b->data + b->len, *w = t;
+    while (t < end) {
+        char *l1 = t, *e1 = memchr(l1, '\n', (size_t)(end - l1));
+        if (!e1)
+            break;
+        char *l2 = e1 + 1, *e2 = l2 < end ? memchr(l2, '\n', (size_t)(end - l2)) : NULL;
+        char *l3 = e2 ? e2 + 1 : NULL, *e3 = l3 && l3 < end ? memchr(l3, '\n', (size_t)(end - l3)) : NULL;
+        size_t in1 = strspn(l1, " ");
+        bool loop = e1 - l1 > 2 && strncmp(l1 + in1, "for (", 5) == 0 && e1[-1] == '{' && e1[-2] == ' ';
+        if (loop && e3) {
+            size_t in2 = strspn(l2, " "), in3 = strspn(l3, " ");
+            const char *s2 = l2 + in2;
+            bool one = in2 == in1 + 4 && e2[-1] == ';' && in3 == in1 && e3 - l3 == (ptrdiff_t)in1 + 1 && l3[in1] == '}' &&
+                       strncmp(s2, "double ", 7) != 0 && strncmp(s2, "const ", 6) != 0 && strncmp(s2, "long ", 5) != 0 &&
+                       strncmp(s2, "for ", 4) != 0 && strncmp(s2, "if ", 3) != 0;
+            if (one) {
+                size_t n1 = (size_t)(e1 - 2 - l1), n2 = (size_t)(e2 + 1 - l2);
+                memmove(w, l1, n1);
+                w += n1;
+                *w++ = '\n';
+                memmove(w, l2, n2);
+                w += n2;
+                t = e3 + 1;
+                continue;
+            }
+        }
+        size_t n = (size_t)(e1 + 1 - l1);
+        memmove(w, l1, n);
+        w += n;
+        t = e1 + 1;
+    }
+    size_t rest = (size_t)(end - t);
+    memmove(w, t, rest);
+    w += rest;
+    b->len = (size_t)(w - b->data);
+    b->data[b->len] = 0;
+}
 
 void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
                 const AemitOut *out)
@@ -875,7 +1147,10 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
         ts[nt++] = (Target){T_NODE, loss, 0};
     for (uint32_t s = 0; s < nsc; s++)
         ts[nt++] = (Target){T_SCATTER, sc[s].value, s};
+    size_t start = b->len;
     emit_targets(ts, nt, 0);
+    unbrace(b, start);
+    fuse_loops(b, start);
     free(ts);
     free(needed);
     for (int d = 0; d < 64; d++)
