@@ -561,7 +561,18 @@ typedef struct {
     uint32_t *seen, stamp, nseen; /* sum_over's visits */
 } Split;
 
-/* Whether n reads a sum over one of the variables in vars (each node visited once a stamp). */
+/* A new stamp for sum_over: within one, a node once visited is known to read no such sum. */
+static void sum_over_begin(Split *sp)
+{
+    if (sp->nseen < dag.nnodes) {
+        sp->seen = xrealloc(sp->seen, sizeof(uint32_t) * dag.nnodes);
+        memset(sp->seen + sp->nseen, 0, sizeof(uint32_t) * (dag.nnodes - sp->nseen));
+        sp->nseen = dag.nnodes;
+    }
+    sp->stamp++;
+}
+
+/* Whether n reads a complete sum over one of the variables in vars. */
 static bool sum_over(Split *sp, Node n, uint64_t vars)
 {
     if (!dag_has_rowsum(n) || sp->seen[n] == sp->stamp)
@@ -583,12 +594,7 @@ static bool row_free(Split *sp, Node n)
         return false;
     if (!dag_has_rowsum(n))
         return true;
-    if (n >= sp->nseen) {
-        sp->seen = xrealloc(sp->seen, sizeof(uint32_t) * dag.nnodes);
-        memset(sp->seen + sp->nseen, 0, sizeof(uint32_t) * (dag.nnodes - sp->nseen));
-        sp->nseen = dag.nnodes;
-    }
-    sp->stamp++;
+    sum_over_begin(sp);
     return !sum_over(sp, n, sp->rowvars);
 }
 
@@ -647,20 +653,6 @@ static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
     return ok;
 }
 
-/* Whether n reads a complete sum over one of the variables in R. */
-static bool reads_sum_over(Node n, uint64_t R, uint8_t *seen)
-{
-    if (!dag_has_rowsum(n) || seen[n])
-        return false;
-    seen[n] = 1;
-    if (dag_op(n) == OP_VSUM && (R >> dag_rec(n)->aux & 1))
-        return true;
-    for (uint32_t i = 0; i < dag_nargs(n); i++)
-        if (reads_sum_over(dag_args(n)[i], R, seen))
-            return true;
-    return false;
-}
-
 static const char *split_outputs(ArrayModel *a)
 {
     Model *m = &a->model;
@@ -698,11 +690,10 @@ static const char *split_outputs(ArrayModel *a)
             if (!split_linear(&sp, x->value, &rows[k], &frees[k]))
                 why = "a derivative is not linear in the sums over rows";
         }
-    uint8_t *seen = NULL;
+    sum_over_begin(&sp); /* one stamp for what follows: every query is over sp.R */
     if (!why) {
-        seen = xcalloc(dag.nnodes, 1);
         for (uint32_t i = 0; i < sp.nbodies && !why; i++)
-            if (reads_sum_over(sp.bodies[i], sp.R, seen))
+            if (sum_over(&sp, sp.bodies[i], sp.R))
                 why = "a sum over rows inside another";
     }
     k = 1;
@@ -714,7 +705,7 @@ static const char *split_outputs(ArrayModel *a)
             uint64_t outer = x->over & sp.R;
             if (outer == 0 || (outer & (outer - 1)))
                 why = "a derivative's term is summed over rows that are not one outer sum";
-            else if (reads_sum_over(x->value, sp.R, seen))
+            else if (sum_over(&sp, x->value, sp.R))
                 why = "a derivative's term over rows reads a complete sum over rows";
         }
     if (!why && sp.R == 0)
@@ -729,7 +720,6 @@ static const char *split_outputs(ArrayModel *a)
                     ds[d]->grad[s].value = dag_add(rows[k], dag_mul(w_free, frees[k]));
         a->split_vars = sp.R;
     }
-    free(seen);
     free(inner);
     free(sp.seen);
     free(sp.bodies);

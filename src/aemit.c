@@ -166,16 +166,13 @@ static void put_map_index(Buf *b, const IndexMap *map)
     if (!lead)
         buf_printf(b, "%lld", (long long)map->base);
     for (uint32_t t = 0; t < map->nterms; t++) {
-        if (lead && t == 0)
-            buf_puts(b, map->coef[t] == 1 ? "" : map->coef[t] == -1 ? "-" : "");
-        else if (map->coef[t] == 1)
-            buf_puts(b, " + ");
-        else if (map->coef[t] == -1)
-            buf_puts(b, " - ");
-        else
-            buf_puts(b, " + ");
-        if (map->coef[t] != 1 && map->coef[t] != -1)
-            buf_printf(b, "%lld * ", (long long)map->coef[t]);
+        int64_t c = map->coef[t];
+        if (!(lead && t == 0))
+            buf_puts(b, c == -1 ? " - " : " + ");
+        else if (c == -1)
+            buf_puts(b, "-");
+        if (c != 1 && c != -1)
+            buf_printf(b, "%lld * ", (long long)c);
         const IndexVar *x = dag_var(map->var[t]);
         if (x->size != NO_SIZE && map->coef[t] != 1)
             buf_printf(b, "(ptrdiff_t)i%u", map->var[t]);
@@ -250,13 +247,19 @@ static void put_materialized(Buf *b, Node n)
     }
 }
 
-/* With --checked: the test of a value just made (value: its C text) for where a value that is
- * not finite began; operands: " && isfinite(a) && ..." or, for a sum, whether no source came
- * first (its terms were tested one by one). */
-static void put_check(int depth, const char *value, Node n, const char *operands)
+/* With --checked, the test of a complete sum n (value: its C text; over q < count when count >
+ * 0): its terms were tested one by one, so it is a source only when none came before it. */
+static void put_sum_check(int depth, const char *value, Node n, size_t count)
 {
-    if (A.checked)
-        checked_step(A.b, ind(depth), A.P, value, n, false, operands);
+    char first[64];
+    snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
+    Buf test = {0};
+    checked_step(&test, "", A.P, value, n, false, first);
+    if (test.len && count)
+        buf_printf(A.b, "%sfor (size_t q = 0; q < %zu; q++)\n%s    %s", ind(depth), count, ind(depth), test.data);
+    else if (test.len)
+        buf_printf(A.b, "%s%s", ind(depth), test.data);
+    buf_free(&test);
 }
 
 /* An operand's expression longer than this is a temporary of its own. */
@@ -339,11 +342,8 @@ static void put_value_into(Buf *out, Node n, int depth, Into *target)
         buf_printf(b, "%s}\n", ind(depth));
         buf_free(&body);
         buf_puts(out, sum);
-        if (A.checked) {
-            char first[64];
-            snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
-            put_check(depth, sum, n, first);
-        }
+        if (A.checked)
+            put_sum_check(depth, sum, n, 0);
         return;
     }
     /* the operands first (their statements), then this node's expression; an operand computed
@@ -409,12 +409,8 @@ static void put_value_into(Buf *out, Node n, int depth, Into *target)
         for (uint32_t i = 0; i < k; i++)
             if (may_fault(dag_args(n)[i]))
                 buf_printf(&ops, " && isfinite(%s)", names[i]);
-        /* 1/x^k (emit_put_pow writes -8 <= k <= -1 as a division): its site is "/" */
-        bool division = false;
-        if (op == OP_POW && dag_is_const(dag_args(n)[1])) {
-            mpq_srcptr q = dag_rat(dag_args(n)[1]);
-            division = mpz_cmp_ui(mpq_denref(q), 1) == 0 && mpq_sgn(q) < 0 && mpz_cmpabs_ui(mpq_numref(q), 8) <= 0;
-        }
+        /* 1/x^k, written as a division: its site is "/" */
+        bool division = op == OP_POW && dag_is_const(dag_args(n)[1]) && emit_pow_is_division(dag_rat(dag_args(n)[1]));
         checked_step(A.b, ind(depth), A.P, name, n, division, ops.data ? ops.data : "");
         buf_free(&ops);
     }
@@ -767,16 +763,9 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
             if (A.checked) { /* a sum over rows, tested once its rows are in */
                 Node n = ts[i].node;
                 uint64_t f = fixed_vars(n);
-                char name[40], first[64];
+                char name[40];
                 snprintf(name, sizeof name, f ? "t%u[q]" : "t%u", n);
-                snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
-                Buf test = {0};
-                checked_step(&test, "", A.P, name, n, false, first);
-                if (test.len && f)
-                    buf_printf(b, "%sfor (size_t q = 0; q < %zu; q++)\n%s    %s", ind(d), array_size(f), ind(d), test.data);
-                else if (test.len)
-                    buf_printf(b, "%s%s", ind(d), test.data);
-                buf_free(&test);
+                put_sum_check(d, name, n, f ? array_size(f) : 0);
             }
         }
 }

@@ -206,6 +206,11 @@ void emit_put_double(Buf *b, double d)
 }
 
 /* x^q for a C expression x (a temporary's name), as put_pow writes it for a node. */
+bool emit_pow_is_division(mpq_srcptr q)
+{
+    return mpz_cmp_ui(mpq_denref(q), 1) == 0 && mpq_sgn(q) < 0 && mpz_cmpabs_ui(mpq_numref(q), 8) <= 0;
+}
+
 void emit_put_pow(Buf *b, const char *x, mpq_srcptr q)
 {
     long k = 0;
@@ -624,13 +629,6 @@ static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, co
 static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *second, const char *quantity,
                     int layout, const char *count)
 {
-    if (!E.checked) {
-        if (loss)
-            put_return(b, loss);
-        else
-            buf_puts(b, "}\n\n");
-        return;
-    }
     Buf text = {0};
     if (loss)
         put_node(&text, loss);

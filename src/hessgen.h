@@ -553,6 +553,8 @@ void emit_header_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
  * a unary operation's C function (a static buffer). */
 void emit_put_double(Buf *b, double d);
 void emit_put_pow(Buf *b, const char *x, mpq_srcptr q);
+/* Whether emit_put_pow writes x^q as 1.0 / (x * ... * x): q an integer in [-8, -1]. */
+bool emit_pow_is_division(mpq_srcptr q);
 const char *emit_function_name(Op op, const char *prefix);
 
 /* ---- aemit.c: function bodies of array loops ---- */
