@@ -247,21 +247,6 @@ static void put_materialized(Buf *b, Node n)
     }
 }
 
-/* With --checked, the test of a complete sum n (value: its C text; over q < count when count >
- * 0): its terms were tested one by one, so it is a source only when none came before it. */
-static void put_sum_check(int depth, const char *value, Node n, size_t count)
-{
-    char first[64];
-    snprintf(first, sizeof first, " && %s_nsrc == 0", A.P);
-    Buf test = {0};
-    checked_step(&test, "", A.P, value, n, false, first);
-    if (test.len && count)
-        buf_printf(A.b, "%sfor (size_t q = 0; q < %zu; q++)\n%s    %s", ind(depth), count, ind(depth), test.data);
-    else if (test.len)
-        buf_printf(A.b, "%s%s", ind(depth), test.data);
-    buf_free(&test);
-}
-
 /* An operand's expression longer than this is a temporary of its own. */
 enum { INLINE_MAX = 100 };
 
@@ -342,8 +327,6 @@ static void put_value_into(Buf *out, Node n, int depth, Into *target)
         buf_printf(b, "%s}\n", ind(depth));
         buf_free(&body);
         buf_puts(out, sum);
-        if (A.checked)
-            put_sum_check(depth, sum, n, 0);
         return;
     }
     /* the operands first (their statements), then this node's expression; an operand computed
@@ -760,13 +743,6 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
         if (ts[i].kind == T_ACC) {
             declare(ts[i].node);
             ts[i].kind = T_NODE;
-            if (A.checked) { /* a sum over rows, tested once its rows are in */
-                Node n = ts[i].node;
-                uint64_t f = fixed_vars(n);
-                char name[40];
-                snprintf(name, sizeof name, f ? "t%u[q]" : "t%u", n);
-                put_sum_check(d, name, n, f ? array_size(f) : 0);
-            }
         }
 }
 

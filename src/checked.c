@@ -156,8 +156,7 @@ static const char *op_text(const Site *site)
     case OP_ADD: return "+";
     case OP_MUL: return "*";
     case OP_POW: return "pow";
-    case OP_ROWSUM:
-    case OP_VSUM: return "sum";
+    case OP_ROWSUM: return "sum";
     default: return unary[op] ? unary[op] : "?";
     }
 }
