@@ -70,8 +70,11 @@ static void json_array(FILE *f, const double *v, int n)
 static void json_point(FILE *f, const hessgen_model *m, const double *theta)
 {
     fputs("\"params\": [", f);
-    for (int i = 0; i < m->nparam; i++)
-        fprintf(f, "%s\"%s\"", i ? ", " : "", m->param_names[i]);
+    for (int i = 0; i < m->nparam; i++) {
+        char *name = cli_param_name(m, i);
+        fprintf(f, "%s\"%s\"", i ? ", " : "", name ? name : "?");
+        free(name);
+    }
     fputs("], \"theta\": ", f);
     json_array(f, theta, m->nparam);
 }
@@ -169,7 +172,7 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
             point = argv[i];
     }
     double *theta = malloc(sizeof(double) * (size_t)m->nparam);
-    memcpy(theta, m->param_start, sizeof(double) * (size_t)m->nparam);
+    m->start(theta);
     char msg[256];
     if (point && !cli_parse_point(m, point, false, theta, msg, sizeof msg)) {
         free(theta);
@@ -277,7 +280,7 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     if (!have_method)
         return bad(c, "newton: --method is required (pure, damped, saddle-free, trust-region)%s", "");
     double *theta = malloc(sizeof(double) * (size_t)n);
-    memcpy(theta, m->param_start, sizeof(double) * (size_t)n);
+    m->start(theta);
     char msg[256];
     if (from && !cli_parse_point(m, from, false, theta, msg, sizeof msg)) {
         free(theta);
@@ -452,6 +455,11 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
         printf(usage, c.prog, c.prog, c.prog, c.prog, c.prog, c.prog);
         return 0;
     }
+    if (m->version != 4) { /* the model's layout is another one: nothing past version can be read */
+        fprintf(stderr, "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
+                        "generate its C again\n", c.prog, m->version);
+        return 2;
+    }
     /* --data NAME=FILE (or --data=NAME=FILE) anywhere: taken out before the subcommand parses */
     char **rest = malloc(sizeof(char *) * ((size_t)argc + 1));
     const char **specs = malloc(sizeof(char *) * ((size_t)argc + 1));
@@ -472,7 +480,7 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
     hessrt_data *loaded = NULL;
     if (rc == 0 && nrest < 2)
         rc = bad(&c, "a subcommand is needed%s", "");
-    if (rc == 0 && (nspecs > 0 || (m->version >= 2 && m->ndata > 0))) {
+    if (rc == 0 && (nspecs > 0 || m->ndata > 0)) {
         char err[1024];
         loaded = hessrt_data_load(m, nspecs, specs, err, sizeof err);
         if (!loaded) {

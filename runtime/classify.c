@@ -30,7 +30,7 @@ hessrt_options hessrt_default_options(void)
 
 const char *hessrt_fault(const hessgen_model *m)
 {
-    return m->version >= 3 && m->fault_text ? m->fault_text() : NULL;
+    return m->fault_text ? m->fault_text() : NULL;
 }
 
 const char *hessrt_verdict_name(hessrt_verdict v)

@@ -27,11 +27,43 @@ bool cli_parse_range(const char *s, double *lo, double *hi)
     return ok;
 }
 
+char *cli_param_name(const hessgen_model *m, int k)
+{
+    char *name = malloc((size_t)m->name_max);
+    if (name)
+        m->param_name(k, name, (size_t)m->name_max);
+    return name;
+}
+
 int cli_param_index(const hessgen_model *m, const char *name)
 {
-    for (int i = 0; i < m->nparam; i++)
-        if (strcmp(m->param_names[i], name) == 0)
-            return i;
+    /* the array named before the first '[', its indices after; the name the model writes for the
+     * coordinate found must then be the text given (no "w[01]", no spaces) */
+    size_t stem = strcspn(name, "[");
+    for (int a = 0; a < m->nparam_arrays; a++) {
+        const hessgen_param_array *p = &m->param_arrays[a];
+        if (strlen(p->name) != stem || strncmp(p->name, name, stem) != 0)
+            continue;
+        const char *c = name + stem;
+        long flat = 0;
+        for (int r = 0; r < p->rank; r++) {
+            if (*c != '[' || !isdigit((unsigned char)c[1]))
+                return -1;
+            char *end;
+            long i = strtol(c + 1, &end, 10);
+            if (*end != ']' || i >= p->dims[r])
+                return -1;
+            flat = flat * p->dims[r] + i;
+            c = end + 1;
+        }
+        if (*c)
+            return -1;
+        int k = p->base + (int)flat;
+        char *canonical = cli_param_name(m, k);
+        bool same = canonical && strcmp(canonical, name) == 0;
+        free(canonical);
+        return same ? k : -1;
+    }
     return -1;
 }
 
@@ -81,9 +113,11 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
     }
     for (int i = 0; ok && i < n; i++)
         if (!given[i] && !(sparse && named)) {
-            if (named)
-                snprintf(msg, msglen, "no value for '%s'", m->param_names[i]);
-            else
+            if (named) {
+                char *name = cli_param_name(m, i);
+                snprintf(msg, msglen, "no value for '%s'", name ? name : "?");
+                free(name);
+            } else
                 snprintf(msg, msglen, "%d values needed, %d given", n, count);
             ok = false;
         }
@@ -94,8 +128,11 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
 
 void cli_text_point(FILE *f, const hessgen_model *m, const double *theta)
 {
-    for (int i = 0; i < m->nparam; i++)
-        fprintf(f, "%s%s = %.6g", i ? ", " : "", m->param_names[i], theta[i] + 0.0);
+    for (int i = 0; i < m->nparam; i++) {
+        char *name = cli_param_name(m, i);
+        fprintf(f, "%s%s = %.6g", i ? ", " : "", name ? name : "?", theta[i] + 0.0);
+        free(name);
+    }
 }
 
 unsigned long long cli_seed(unsigned long long seed)

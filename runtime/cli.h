@@ -15,6 +15,8 @@ bool cli_parse_range(const char *s, double *lo, double *hi);
  * sparse, parameters a named point leaves out keep theta's values instead of being an error.
  * A message into msg otherwise. */
 bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, double *theta, char *msg, size_t msglen);
+/* theta[k]'s name ("w1", "W[1][2]"), malloc'd. */
+char *cli_param_name(const hessgen_model *m, int k);
 /* The index of the parameter called name, or -1. */
 int cli_param_index(const hessgen_model *m, const char *name);
 /* `w1 = 0.1, w2 = 0.05` */

@@ -244,7 +244,7 @@ void hessrt_data_free(hessrt_data *d)
 
 hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *const *specs, char *err, size_t errlen)
 {
-    if (m->version < 2 || m->ndata == 0) {
+    if (m->ndata == 0) {
         if (nspecs > 0)
             fail(err, errlen, "model %s reads no data, but %s was given", m->name, specs[0]);
         else

@@ -24,15 +24,24 @@ extern "C" {
 #ifndef HESSGEN_MODEL_DEFINED
 #define HESSGEN_MODEL_DEFINED
 /* What libhessrt takes: declared identically in runtime/hessrt.h. */
+typedef struct hessgen_param_array {
+    const char *name;                 /* as declared */
+    int base, size;                   /* it is theta[base .. base + size), row-major */
+    int rank;                         /* 0: a scalar */
+    int dims[8];                      /* its dimensions, rank of them */
+} hessgen_param_array;
 typedef struct hessgen_model {
-    int version;                      /* 3 */
+    int version;                      /* 4 */
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
     const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the
                                          lower triangle, entry r*(r+1)/2 + c at (r, c)) */
-    const char *const *param_names;   /* N names: "w1", "w[0]", "M[1][2]" */
-    const double *param_start;        /* N start values */
+    int nparam_arrays;                /* the parameters as declared, in theta's order */
+    const hessgen_param_array *param_arrays;
+    int name_max;                     /* the longest coordinate name's length, plus 1 */
+    int (*param_name)(int k, char *buf, size_t cap); /* theta[k]'s name: "w1", "M[1][2]" */
+    void (*start)(double *theta);     /* writes the start point */
     double (*loss)(const double *theta, const void *data);
     double (*grad)(const double *theta, const void *data, double *grad);
     double (*hess)(const double *theta, const void *data, double *grad, double *hess);

@@ -442,7 +442,7 @@ static int only(Plot *p, const Options *o, const char *allowed)
 /* A point: every parameter, or by name those that differ from the start values. */
 static int parse_start(Plot *p, const char *text, const char *what, double *theta)
 {
-    memcpy(theta, p->m->param_start, sizeof(double) * (size_t)p->n);
+    p->m->start(theta);
     char msg[256];
     if (text && !cli_parse_point(p->m, text, true, theta, msg, sizeof msg))
         return refuse(p, "%s: %s", what, msg);
@@ -493,11 +493,12 @@ static int parse_plane(Plot *p, const Options *o, const double *point, Axis *x, 
         return refuse(p, "--x and --y go together");
     if (!o->xaxis && p->n > 2)
         return refuse(p, "the model has %d parameters: name the plane with --x AXIS --y AXIS", p->n);
-    const char *xs = o->xaxis ? o->xaxis : p->m->param_names[0];
-    const char *ys = o->yaxis ? o->yaxis : p->m->param_names[1];
-    if (!parse_axis(p, xs, point, x) || !parse_axis(p, ys, point, y) || !plane_axes(p, x, y))
-        return 2;
-    return 0;
+    char *x0 = cli_param_name(p->m, 0), *y0 = cli_param_name(p->m, 1);
+    const char *xs = o->xaxis ? o->xaxis : x0, *ys = o->yaxis ? o->yaxis : y0;
+    bool ok = xs && ys && parse_axis(p, xs, point, x) && parse_axis(p, ys, point, y) && plane_axes(p, x, y);
+    free(x0);
+    free(y0);
+    return ok ? 0 : 2;
 }
 
 /* ---- running gnuplot ---- */
@@ -897,8 +898,11 @@ static int plot_surface(Plot *p, int argc, char **argv)
     Text dat = {0}, gp = {0};
     put(&dat, "# hessgen plot surface of %s: x = %s, y = %s\n", p->m->name, x.label, y.label);
     put(&dat, "# through the point ");
-    for (int i = 0; i < n && i < 20; i++)
-        put(&dat, "%s%s = %.17g", i ? ", " : "", p->m->param_names[i], point[i] + 0.0);
+    for (int i = 0; i < n && i < 20; i++) {
+        char *name = cli_param_name(p->m, i);
+        put(&dat, "%s%s = %.17g", i ? ", " : "", name ? name : "?", point[i] + 0.0);
+        free(name);
+    }
     put(&dat, n > 20 ? ", ...\n" : "\n");
     put_grid(p, &dat, point, &x, &y, box, grid);
     long grid_evaluations = p->loss_evaluations;
@@ -1375,7 +1379,10 @@ static int plot_slice(Plot *p, int argc, char **argv)
         rc = refuse(p, "--along AXIS is required: the model has %d parameters", n);
         goto done;
     }
-    if (!parse_axis(p, o.along ? o.along : p->m->param_names[0], point, &a)) {
+    char *first = cli_param_name(p->m, 0);
+    bool parsed = (o.along || first) && parse_axis(p, o.along ? o.along : first, point, &a);
+    free(first);
+    if (!parsed) {
         rc = 2;
         goto done;
     }
@@ -1393,8 +1400,11 @@ static int plot_slice(Plot *p, int argc, char **argv)
     int count = o.points > 0 ? (int)o.points : 401;
     Text dat = {0}, gp = {0};
     put(&dat, "# hessgen plot slice of %s along %s through the point ", p->m->name, a.label);
-    for (int i = 0; i < n && i < 20; i++)
-        put(&dat, "%s%s = %.17g", i ? ", " : "", p->m->param_names[i], point[i] + 0.0);
+    for (int i = 0; i < n && i < 20; i++) {
+        char *name = cli_param_name(p->m, i);
+        put(&dat, "%s%s = %.17g", i ? ", " : "", name ? name : "?", point[i] + 0.0);
+        free(name);
+    }
     put(&dat, n > 20 ? ", ...\n" : "\n");
     put(&dat, "# at the point: loss %.17g, slope %.17g, curvature %.17g\n", l0, slope, curvature);
     put(&dat, "# %s, loss, second-order model\n", a.label);

@@ -977,14 +977,14 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     /* the Hessian's columns: one block per declared parameter array (or run of scalars declared
      * together), looped over like data rows; past the limit below, the smallest neighbouring
      * blocks are merged */
-    uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
-    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->nblocks + 1));
-    for (uint32_t k = 0; k < m->nblocks; k++) {
-        uint32_t end = k + 1 < m->nblocks ? m->blocks[k + 1] : m->nparam;
-        bool scalar = end - m->blocks[k] == 1, prev_scalar = k > 0 && m->blocks[k] - m->blocks[k - 1] == 1;
+    uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
+    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
+    for (uint32_t k = 0; k < m->narrays; k++) {
+        const ParamArray *p = &m->arrays[k];
+        bool scalar = p->size == 1, prev_scalar = k > 0 && m->arrays[k - 1].size == 1;
         if (!(scalar && prev_scalar)) {
-            inner[nb] = m->block_inner[k];
-            start[nb++] = m->blocks[k];
+            inner[nb] = p->ndims == 2 ? (uint32_t)p->dims[1] : 0; /* a matrix's row length */
+            start[nb++] = p->base;
         }
     }
     /* each block writes the tangents of everything downstream of its parameters: more blocks

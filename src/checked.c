@@ -238,20 +238,21 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    static char text[1200];\n"
                "    const %s_fault *f = &%s_last;\n"
                "    if (!%s_faulted)\n        return NULL;\n"
-               "    char entry[160] = \"\";\n"
+               "    char entry[160] = \"\", ni[64], nj[64], nin[64];\n"
+               "    %s_param_name(f->i, ni, sizeof ni);\n"
+               "    %s_param_name(f->j, nj, sizeof nj);\n"
+               "    %s_param_name(f->input, nin, sizeof nin);\n"
                "    if (f->j >= 0)\n"
-               "        snprintf(entry, sizeof entry, \" entry (%%d, %%d) (d2L/d%%s d%%s)\", f->i, f->j, %s_param_names[f->i],\n"
-               "                 %s_param_names[f->j]);\n"
+               "        snprintf(entry, sizeof entry, \" entry (%%d, %%d) (d2L/d%%s d%%s)\", f->i, f->j, ni, nj);\n"
                "    else if (f->i >= 0)\n"
-               "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" : \"\",\n"
-               "                 %s_param_names[f->i]);\n"
+               "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" : \"\", ni);\n"
                "    const char *value = isnan(f->value) ? \"NaN\" : f->value > 0 ? \"inf\" : \"-inf\";\n"
                "    size_t at = 0;\n"
                "    int w = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, f->function);\n"
                "    at = w > 0 ? (size_t)w : 0;\n"
                "    if (f->input >= 0)\n"
                "        snprintf(text + at, sizeof text - at, \": %%s[%%d] (%%s) was not finite on entry\", f->input_v ? \"v\" : \"theta\",\n"
-               "                 f->input, %s_param_names[f->input]);\n"
+               "                 f->input, nin);\n"
                "    else if (!f->file)\n"
                "        snprintf(text + at, sizeof text - at, \": where it began could not be traced\");\n"
                "    for (int k = 0; f->input < 0 && k < f->sources && at < sizeof text; k++) {\n"
@@ -262,7 +263,7 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "        at += w > 0 ? (size_t)w : 0;\n"
                "    }\n"
                "    return text;\n}\n\n",
-               P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+               P, P, P, P, P, P, P, P, P, P, P, P, P);
 }
 
 void checked_release(void)

@@ -691,21 +691,41 @@ static bool is_checked(const Model *m, const EmitOptions *o)
     return o->checked == CHECKED_ON || (o->checked == CHECKED_AUTO && (loops || (long)m->nparam < reroll_threshold()));
 }
 
+/* The longest coordinate name's length, plus 1. */
+static int name_max(const Model *m)
+{
+    size_t longest = 0;
+    for (uint32_t i = 0; i < m->nparam; i++)
+        if (strlen(m->param_names[i]) > longest)
+            longest = strlen(m->param_names[i]);
+    return (int)longest + 1;
+}
+
 /* The hessgen_model type, as runtime/hessrt.h declares it (version 2: with the data set; 3: the
- * fault of --checked code). */
+ * fault of --checked code; 4: the parameters as declared arrays, their names and start point
+ * written by functions, so that the file grows with the source, not with N). */
 static const char MODEL_TYPE[] =
     "#ifndef HESSGEN_MODEL_DEFINED\n"
     "#define HESSGEN_MODEL_DEFINED\n"
     "/* What libhessrt takes: declared identically in runtime/hessrt.h. */\n"
+    "typedef struct hessgen_param_array {\n"
+    "    const char *name;                 /* as declared */\n"
+    "    int base, size;                   /* it is theta[base .. base + size), row-major */\n"
+    "    int rank;                         /* 0: a scalar */\n"
+    "    int dims[8];                      /* its dimensions, rank of them */\n"
+    "} hessgen_param_array;\n"
     "typedef struct hessgen_model {\n"
-    "    int version;                      /* 3 */\n"
+    "    int version;                      /* 4 */\n"
     "    const char *name;                 /* the model's prefix */\n"
     "    int nparam;                       /* N, the length of theta */\n"
     "    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */\n"
     "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the\n"
     "                                         lower triangle, entry r*(r+1)/2 + c at (r, c)) */\n"
-    "    const char *const *param_names;   /* N names: \"w1\", \"w[0]\", \"M[1][2]\" */\n"
-    "    const double *param_start;        /* N start values */\n"
+    "    int nparam_arrays;                /* the parameters as declared, in theta's order */\n"
+    "    const hessgen_param_array *param_arrays;\n"
+    "    int name_max;                     /* the longest coordinate name's length, plus 1 */\n"
+    "    int (*param_name)(int k, char *buf, size_t cap); /* theta[k]'s name: \"w1\", \"M[1][2]\" */\n"
+    "    void (*start)(double *theta);     /* writes the start point */\n"
     "    double (*loss)(const double *theta, const void *data);\n"
     "    double (*grad)(const double *theta, const void *data, double *grad);\n"
     "    double (*hess)(const double *theta, const void *data, double *grad, double *hess);\n"
@@ -821,9 +841,16 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
         buf_printf(b, "extern const int %s_hess_rows[];\n", P);
         buf_printf(b, "extern const int %s_hess_cols[];\n", P);
     }
-    buf_printf(b, "/* Each coordinate's name (\"w1\", \"w[0]\", \"M[1][2]\") and start value. */\n");
-    buf_printf(b, "extern const char *const %s_param_names[];\n", P);
-    buf_printf(b, "extern const double %s_param_start[];\n", P);
+    buf_printf(b, "/* The parameters as declared (%u), in theta's order: each one's name, place and dimensions. */\n"
+                  "#define %s_NPARAM_ARRAYS %u\n"
+                  "extern const hessgen_param_array %s_param_arrays[];\n", m->narrays, P, m->narrays, P);
+    buf_printf(b, "/* Writes theta[k]'s name (\"w1\", \"w[0]\", \"M[1][2]\") into buf, cut to cap - 1 characters and\n"
+                  "   ended by a NUL when cap > 0; returns its whole length, or -1 when k is not in 0..%s_NPARAM-1.\n"
+                  "   No name is longer than %s_NAME_MAX - 1. */\n"
+                  "#define %s_NAME_MAX %d\n"
+                  "int %s_param_name(int k, char *buf, size_t cap);\n", P, P, P, name_max(m), P);
+    buf_printf(b, "/* Writes the start point (the declared start values, 0 where none) into theta[%s_NPARAM]. */\n"
+                  "void %s_start(double *theta);\n", P, P);
     if (m->ndata)
         buf_printf(b, "/* All of the above for libhessrt (its data argument is a const %s_data *). */\n", P);
     else
@@ -1437,9 +1464,10 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     char rows[300], cols[300];
     snprintf(rows, sizeof rows, E.dense_pattern ? "NULL" : "%s_hess_rows", P);
     snprintf(cols, sizeof cols, E.dense_pattern ? "NULL" : "%s_hess_cols", P);
-    buf_printf(b, "const hessgen_model %s_model = {\n    3, \"%s\", %u, %u, %s, %s, %s_param_names, %s_param_start,\n"
+    buf_printf(b, "const hessgen_model %s_model = {\n    4, \"%s\", %u, %u, %s, %s,\n"
+                  "    %u, %s_param_arrays, %s_NAME_MAX, %s_param_name, %s_start,\n"
                   "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
-               P, P, N, d->nnz, rows, cols, P, P, P, P, P, P, P, P);
+               P, P, N, d->nnz, rows, cols, m->narrays, P, P, P, P, P, P, P, P, P, P);
     if (data)
         buf_printf(b, "    %u, %s_data_names, %s_data_width, %s_data_size, %u, %s_size_names, %s_size_needed, sizeof(%s_data),\n"
                       "    %s_data_bind_any, %s_data_check_any, %s_data_error,\n",
@@ -1655,21 +1683,79 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     }
 }
 
-/* Each coordinate's name and start value. */
+/* The parameters as declared, the function that names a coordinate from them, and the one that
+ * writes the start point: a loop per array of one value, a table per array of several (both
+ * grow with the source, not with N). */
 static void put_param_tables(Buf *b, const Model *m)
 {
     const char *P = E.P;
-    uint32_t N = m->nparam;
-    buf_printf(b, "const char *const %s_param_names[%u] = {", P, N);
-    for (uint32_t i = 0; i < N; i++)
-        buf_printf(b, "%s\"%s\"", i == 0 ? "" : i % 8 ? ", " : ",\n    ", m->param_names[i]);
-    buf_puts(b, "};\n");
-    buf_printf(b, "const double %s_param_start[%u] = {", P, N);
-    for (uint32_t i = 0; i < N; i++) {
-        buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
-        put_double(b, m->param_start[i]);
+    buf_printf(b, "const hessgen_param_array %s_param_arrays[%u] = {\n", P, m->narrays);
+    for (uint32_t k = 0; k < m->narrays; k++) {
+        const ParamArray *a = &m->arrays[k];
+        buf_printf(b, "    {\"%s\", %u, %u, %d, {", a->name, a->base, a->size, a->ndims);
+        for (int r = 0; r < a->ndims; r++)
+            buf_printf(b, "%s%ld", r ? ", " : "", a->dims[r]);
+        buf_puts(b, a->ndims ? "}},\n" : "0}},\n");
     }
     buf_puts(b, "};\n\n");
+    buf_printf(b,
+        "int %s_param_name(int k, char *buf, size_t cap)\n"
+        "{\n"
+        "    if (k < 0 || k >= %s_NPARAM)\n"
+        "        return -1;\n"
+        "    int a = %s_NPARAM_ARRAYS - 1;\n"
+        "    while (%s_param_arrays[a].base > k)\n"
+        "        a--;\n"
+        "    const hessgen_param_array *p = &%s_param_arrays[a];\n"
+        "    int at[8], flat = k - p->base, len = 0;\n"
+        "    for (int r = p->rank - 1; r >= 0; r--) {\n"
+        "        at[r] = flat %% p->dims[r];\n"
+        "        flat /= p->dims[r];\n"
+        "    }\n"
+        "    char digits[16];\n"
+        "#define %s_PUT(c) do { if ((size_t)len + 1 < cap) buf[len] = (c); len++; } while (0)\n"
+        "    for (const char *c = p->name; *c; c++)\n"
+        "        %s_PUT(*c);\n"
+        "    for (int r = 0; r < p->rank; r++) {\n"
+        "        int nd = 0;\n"
+        "        do {\n"
+        "            digits[nd++] = (char)('0' + at[r] %% 10);\n"
+        "            at[r] /= 10;\n"
+        "        } while (at[r] > 0);\n"
+        "        %s_PUT('[');\n"
+        "        while (nd > 0)\n"
+        "            %s_PUT(digits[--nd]);\n"
+        "        %s_PUT(']');\n"
+        "    }\n"
+        "#undef %s_PUT\n"
+        "    if (cap > 0)\n"
+        "        buf[(size_t)len < cap ? (size_t)len : cap - 1] = 0;\n"
+        "    return len;\n"
+        "}\n\n", P, P, P, P, P, P, P, P, P, P, P);
+    buf_printf(b, "void %s_start(double *theta)\n{\n", P);
+    for (uint32_t k = 0; k < m->narrays; k++) {
+        const ParamArray *a = &m->arrays[k];
+        const double *v = m->param_start + a->base;
+        uint32_t same = 1;
+        while (same < a->size && memcmp(&v[same], &v[0], sizeof(double)) == 0)
+            same++;
+        if (a->size == 1 || same == a->size) {
+            if (a->size == 1)
+                buf_printf(b, "    theta[%u] = ", a->base);
+            else
+                buf_printf(b, "    for (int k = 0; k < %u; k++) /* %s */\n        theta[%.0u%sk] = ", a->size, a->name, a->base, a->base ? " + " : "");
+            put_double(b, v[0]);
+            buf_puts(b, ";\n");
+            continue;
+        }
+        buf_printf(b, "    static const double %s_%u[%u] = { /* %s */\n        ", "start", k, a->size, a->name);
+        for (uint32_t j = 0; j < a->size; j++) {
+            buf_puts(b, j == 0 ? "" : j % 8 ? ", " : ",\n        ");
+            put_double(b, v[j]);
+        }
+        buf_printf(b, "};\n    for (int k = 0; k < %u; k++)\n        theta[%.0u%sk] = start_%u[k];\n", a->size, a->base, a->base ? " + " : "", k);
+    }
+    buf_puts(b, "}\n\n");
 }
 
 /* --main: the analyzer's main() at the end of the file. */

@@ -312,6 +312,14 @@ typedef struct {
     long count;         /* a fixed count (a loop over a constant table), or -1: known at run time */
 } SizeName;
 
+/* A parameter as declared: theta[base .. base + size) is it, row-major (a scalar has rank 0). */
+typedef struct {
+    const char *name;
+    uint32_t base, size;
+    int ndims;
+    long dims[8];
+} ParamArray;
+
 typedef struct {
     const char *name;   /* the model prefix */
     uint32_t nparam;
@@ -327,9 +335,8 @@ typedef struct {
     /* array loops (sema_array_loops): how many sums stayed loops, or why the loss cannot keep them */
     uint32_t nvsums;
     const char *no_arrays;
-    uint32_t *blocks;    /* where each declared parameter starts in theta, in order */
-    uint32_t *block_inner; /* a matrix's row length (its second dimension), else 0 */
-    uint32_t nblocks;
+    ParamArray *arrays;  /* the declared parameters, in order */
+    uint32_t narrays;
 } Model;
 
 /* Checks the program and lowers it; errors are reported through diag. prefix_given: the

@@ -1905,10 +1905,10 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
             s->base = (uint32_t)ntheta;
             ntheta += s->size;
             params[np++] = s;
-            m->blocks = xrealloc(m->blocks, sizeof(uint32_t) * (m->nblocks + 2));
-            m->block_inner = xrealloc(m->block_inner, sizeof(uint32_t) * (m->nblocks + 2));
-            m->block_inner[m->nblocks] = s->ndims == 2 ? (uint32_t)s->dims[1] : 0;
-            m->blocks[m->nblocks++] = s->base;
+            m->arrays = xrealloc(m->arrays, sizeof(ParamArray) * (m->narrays + 1));
+            ParamArray *a = &m->arrays[m->narrays++];
+            *a = (ParamArray){.name = s->name, .base = s->base, .size = (uint32_t)s->size, .ndims = s->ndims};
+            memcpy(a->dims, s->dims, sizeof(long) * (size_t)s->ndims);
         }
     }
     m->nparam = (uint32_t)ntheta;
@@ -1982,8 +1982,7 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
 
 void model_free(Model *model)
 {
-    free(model->blocks);
-    free(model->block_inner);
+    free(model->arrays);
     for (uint32_t i = 0; i < model->nparam; i++)
         free(model->param_names[i]);
     free(model->param_names);

@@ -189,6 +189,36 @@ def the_examples_points_classify_as_computed_by_hand():
     ok(r['critical'] and r['verdict'] == 'saddle', r)
 
 
+@check
+def array_coordinates_are_named_and_found_by_their_names():
+    """Names are written by M_param_name from the declared arrays (not a table of N strings):
+    every coordinate of a rank-2 array, a rank-1 one and a scalar is found by its name, in any
+    order; a name that is not the one the model writes (leading zero, index out of range, too
+    few indices, spaces) is refused; the start point is M_start's."""
+    env = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+    hl = os.path.join(WORK.name, 'arrays.hl')
+    with open(hl, 'w') as f:
+        f.write('model arr;\nparam W[2][11] = 0.5, v[3] = {1, -2, 3}, c = 7;\n'
+                'loss sum(i, sum(j, (W[i][j] - j)^2)) + sum(k, (v[k] - k)^2) + (c - 1)^2;\n')
+    names = ['W[%d][%d]' % (i, j) for i in range(2) for j in range(11)] + ['v[0]', 'v[1]', 'v[2]', 'c']
+    at = {n: float(n.count('1')) for n in names}
+
+    def run_arr(*args):
+        return subprocess.run([HESSGEN, 'run', hl, *args], capture_output=True, env=env, timeout=120)
+    r = run_arr('classify', ','.join('%s=%r' % (n, at[n]) for n in reversed(names)), '--json')
+    ok(r.returncode == 0, r.stderr.decode())
+    j = json.loads(r.stdout)
+    ok(j['params'] == names, j['params'])
+    ok(j['theta'] == [at[n] for n in names], j['theta'])
+    r = run_arr('classify', '--json')
+    ok(r.returncode == 0, r.stderr.decode())
+    ok(json.loads(r.stdout)['theta'] == [0.5] * 22 + [1, -2, 3, 7], r.stdout)
+    rest = ','.join('%s=0' % n for n in names[1:])
+    for bad in ('W[00][0]', 'W[2][0]', 'W[0][11]', 'W[0]', 'W[0][0][0]', 'W [0][0]', 'W[0][-0]', 'c[0]', 'w[0][0]'):
+        r = run_arr('classify', bad + '=0,' + rest)
+        ok(r.returncode == 2 and b'is not a parameter of arr' in r.stderr, (bad, r.returncode, r.stderr))
+
+
 def main():
     return checks.run(stop_if_failed=(builds,))
 

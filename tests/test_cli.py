@@ -43,8 +43,8 @@ def loops_always_writes_loops_that_compile_pedantic_and_as_cpp():
         compiles(c)
         u = os.path.join(tmp, 'u.c')
         ok(hg(src, '--loops=never', '-o', u).returncode == 0, 'the unrolled build failed')
-        names = lambda t: t[t.index('mlp_param_names[105] = {'):t.index('};', t.index('mlp_param_names[105] = {'))]
-        ok(names(text) == names(open(u).read()), 'the parameter names differ between the two builds')
+        names = lambda t: t[t.index('mlp_param_arrays[6] = {'):t.index('};', t.index('mlp_param_arrays[6] = {'))]
+        ok(names(text) == names(open(u).read()), 'the parameter arrays differ between the two builds')
     r = hg(os.path.join(EX, 'weakest.hl'), '--dump=arrays')
     ok(r.returncode == 0 and r.stdout.decode().startswith('no array loops: no sum stays a loop'), r.stdout.decode())
     r = hg(os.path.join(EX, 'weakest.hl'), '--loops=sometimes')
@@ -168,7 +168,7 @@ def writes_the_file_and_it_compiles_alone():
         compiles(hdr)
         text = open(out).read()
         for sym in ('weakest_loss', 'weakest_grad', 'weakest_hess', 'weakest_hvp', 'weakest_hess_sparse',
-                    'weakest_param_names', 'weakest_param_start', 'weakest_model', 'weakest_hess_nnz'):
+                    'weakest_param_name', 'weakest_start', 'weakest_param_arrays', 'weakest_model', 'weakest_hess_nnz'):
             ok(sym in text, sym + ' missing')
         ok(sorted(os.listdir(d)) == ['w.c', 'w.h'], 'stray files: %s' % os.listdir(d))
 

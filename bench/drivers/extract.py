@@ -10,7 +10,7 @@ OUT.c is GEN.c with the definitions of the OTHER API functions (PREFIX_loss, _gr
 _hess_sparse, _hess_values), the `_any` wrappers and the model struct removed; everything else
 (includes, typedefs, static helpers, prototypes) is kept byte for byte, so each kept function
 compiles to the same code as in the whole file (bench/callgrind.sh --verify-extract checks that
-the instruction counts agree). Top-level data definitions (hess_rows, param_names, ...) are kept
+the instruction counts agree). Top-level data definitions (hess_rows, param_arrays, ...) are kept
 only with --data, so that several such files can be linked together."""
 import re, sys
 

@@ -72,7 +72,9 @@ int main(void)
     size_t nn = (size_t)n * n;
     double *h = malloc(sizeof(double) * nn), *g = malloc(sizeof(double) * n), *w = malloc(sizeof(double) * n),
            *z = malloc(sizeof(double) * nn), *copies = malloc(sizeof(double) * nn * (ITER + 1));
-    rosen_model.hess(rosen_model.param_start, NULL, g, h);
+    double *start = malloc(sizeof(double) * n);
+    rosen_model.start(start);
+    rosen_model.hess(start, NULL, g, h);
     double titer[REPS], teig[REPS], inside[REPS];
     int iterations = 0;
     for (int r = 0; r < REPS; r++) {
@@ -80,7 +82,7 @@ int main(void)
         o.max_iterations = ITER;
         hessrt_newton_result res;
         double t0 = now();
-        hessrt_newton(&rosen_model, NULL, rosen_model.param_start, &o, &res);
+        hessrt_newton(&rosen_model, NULL, start, &o, &res);
         double t1 = now();
         iterations = res.iterations;
         inside[r] = 100 * (1 - res.lapack_seconds / (t1 - t0));

@@ -34,8 +34,9 @@ typedef struct {
 
 static int param_index(const char *name)
 {
+    char buf[bench_NAME_MAX];
     for (int i = 0; i < bench_NPARAM; i++)
-        if (strcmp(bench_param_names[i], name) == 0)
+        if (bench_param_name(i, buf, sizeof buf) >= 0 && strcmp(buf, name) == 0)
             return i;
     fprintf(stderr, "evals: '%s' is not a parameter\n", name);
     exit(2);
@@ -49,7 +50,9 @@ static void parse_axis(const char *text, Axis *a)
         a->idx[0] = param_index(text);
         a->dir[0] = 1;
         a->nz = 1;
-        a->origin = bench_param_start[a->idx[0]];
+        double start[bench_NPARAM];
+        bench_start(start);
+        a->origin = start[a->idx[0]];
         return;
     }
     char *copy = strdup(text), *save = NULL;
@@ -127,7 +130,7 @@ int main(int argc, char **argv)
         }
     }
     double *point = malloc(sizeof(double) * bench_NPARAM), *theta = malloc(sizeof(double) * bench_NPARAM);
-    memcpy(point, bench_param_start, sizeof(double) * bench_NPARAM);
+    bench_start(point);
     memcpy(theta, point, sizeof(double) * bench_NPARAM);
     double sum = 0;
     long evaluations = 0;

@@ -17,7 +17,8 @@ double rosen_hess_sparse(const double *theta, double *grad, double *values);
 double rosen_hess(const double *theta, double *grad, double *hess);
 double rosen_grad(const double *theta, double *grad);
 extern const int rosen_hess_nnz, rosen_hess_rows[], rosen_hess_cols[];
-extern const double rosen_param_start[];
+void rosen_start(double *theta);
+int rosen_param_name(int k, char *buf, size_t cap);
 
 static void pattern_is_tridiagonal(void **state)
 {
@@ -60,8 +61,13 @@ static void values_match_hand_written(void **state)
 static void start_is_minus_1_2(void **state)
 {
     (void)state;
+    static double theta[N];
+    rosen_start(theta);
     for (int i = 0; i < N; i++)
-        assert_true(rosen_param_start[i] == -1.2);
+        assert_true(theta[i] == -1.2);
+    char name[16];
+    assert_int_equal(rosen_param_name(N - 1, name, sizeof name), 6);
+    assert_string_equal(name, "x[999]");
 }
 
 int main(void)

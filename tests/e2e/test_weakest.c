@@ -14,8 +14,8 @@ double weakest_hess(const double *theta, double *grad, double *hess);
 void weakest_hvp(const double *theta, const double *v, double *hv);
 double weakest_hess_sparse(const double *theta, double *grad, double *values);
 extern const int weakest_hess_nnz, weakest_hess_rows[], weakest_hess_cols[];
-extern const char *const weakest_param_names[];
-extern const double weakest_param_start[];
+int weakest_param_name(int k, char *buf, size_t cap);
+void weakest_start(double *theta);
 
 static void hessian_at_origin(void **state)
 {
@@ -68,9 +68,18 @@ static void sparse_matches_dense(void **state)
 static void names_and_start(void **state)
 {
     (void)state;
-    assert_string_equal(weakest_param_names[0], "w1");
-    assert_string_equal(weakest_param_names[1], "w2");
-    assert_true(weakest_param_start[0] == 0.0 && weakest_param_start[1] == 0.0);
+    char name[8] = "xxxxxxx", cut[2] = "x";
+    assert_int_equal(weakest_param_name(0, name, sizeof name), 2);
+    assert_string_equal(name, "w1");
+    assert_int_equal(weakest_param_name(1, name, sizeof name), 2);
+    assert_string_equal(name, "w2");
+    assert_int_equal(weakest_param_name(1, cut, sizeof cut), 2); /* cut to the buffer, length whole */
+    assert_string_equal(cut, "w");
+    assert_int_equal(weakest_param_name(2, name, sizeof name), -1);
+    assert_int_equal(weakest_param_name(-1, name, sizeof name), -1);
+    double theta[2] = {7, 7};
+    weakest_start(theta);
+    assert_true(theta[0] == 0.0 && theta[1] == 0.0);
 }
 
 int main(void)

@@ -30,8 +30,9 @@ HESSGEN, CC = 'hessgen', 'cc'  # set by main() (bench/mlp/eval.py imports this f
 class Model(ctypes.Structure):
     _fields_ = [('version', ctypes.c_int), ('name', ctypes.c_char_p), ('nparam', ctypes.c_int),
                 ('hess_nnz', ctypes.c_int), ('hess_rows', ctypes.POINTER(ctypes.c_int)),
-                ('hess_cols', ctypes.POINTER(ctypes.c_int)), ('param_names', ctypes.c_void_p),
-                ('param_start', ctypes.POINTER(ctypes.c_double)),
+                ('hess_cols', ctypes.POINTER(ctypes.c_int)), ('nparam_arrays', ctypes.c_int),
+                ('param_arrays', ctypes.c_void_p), ('name_max', ctypes.c_int), ('param_name', ctypes.c_void_p),
+                ('start', ctypes.c_void_p),
                 ('loss', ctypes.c_void_p), ('grad', ctypes.c_void_p), ('hess', ctypes.c_void_p),
                 ('hvp', ctypes.c_void_p), ('hess_sparse', ctypes.c_void_p), ('hess_values', ctypes.c_void_p),
                 ('ndata', ctypes.c_int), ('data_names', ctypes.POINTER(ctypes.c_char_p)),

@@ -21,7 +21,7 @@ For each file:
      failure. At each point it compares M_loss, M_grad (and the loss every function returns),
      M_hess (both triangles, with and without grad), M_hvp with a random v, and M_hess_sparse
      (values at M_hess_rows/M_hess_cols) with the exact values;
-  5. checks M_NPARAM, M_param_names, M_param_start (the correctly rounded double of the exact
+  5. checks M_NPARAM, M_param_name, M_start (the correctly rounded double of the exact
      start value) and the sparsity pattern (in range, lower triangle, no repeats, every exact
      nonzero lower entry present, dense M_hess entries outside it exactly 0);
   6. runs fd_check.c (central differences in long double) at the same points.
@@ -72,6 +72,7 @@ DRIVER = r"""
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 double M_loss(const double *theta);
 double M_grad(const double *theta, double *grad);
@@ -82,8 +83,8 @@ void   M_hess_values(const double *theta, double *values);
 extern const int M_hess_nnz;
 extern const int M_hess_rows[];
 extern const int M_hess_cols[];
-extern const char *const M_param_names[];
-extern const double M_param_start[];
+int M_param_name(int k, char *buf, size_t cap);
+void M_start(double *theta);
 
 #define CANARY 1234.5678
 
@@ -112,8 +113,18 @@ int main(void)
     int k, npts, p;
     double *theta = alloc(n), *v = alloc(n);
     printf("nparam %d\n", n);
-    for (k = 0; k < n; k++) printf("name %s\n", M_param_names[k] ? M_param_names[k] : "(null)");
-    for (k = 0; k < n; k++) printf("start %a\n", M_param_start[k]);
+    for (k = 0; k < n; k++) {
+        char name[512];
+        int len = M_param_name(k, name, sizeof name);
+        printf("name %s\n", len >= 0 && (size_t)len == strlen(name) ? name : "(no name, or not its length)");
+    }
+    {
+        char none[1];
+        if (M_param_name(n, none, 0) != -1 || M_param_name(-1, none, 0) != -1)
+            printf("name (coordinates -1 and N have a name)\n");
+    }
+    M_start(theta);
+    for (k = 0; k < n; k++) printf("start %a\n", theta[k]);
     printf("nnz %d\n", nnz);
     if (nnz < 0 || nnz > n * n) return 4;
     for (k = 0; k < nnz; k++) printf("entry %d %d\n", M_hess_rows[k], M_hess_cols[k]);
@@ -518,7 +529,7 @@ def check_file(path, args, workdir):
     res.ok()
 
     # 7. names, start values, pattern
-    res.check("M_param_names", None if out["names"] == model.names else
+    res.check("M_param_name", None if out["names"] == model.names else
               f"expected {model.names}, found {out['names']}")
     bad = []
     for nm, s, got in zip(model.names, model.start, out["start"]):
@@ -526,7 +537,7 @@ def check_file(path, args, workdir):
         if got != want and not (math.isnan(got) and math.isnan(want)):
             ulps = abs(got - want) / (math.ulp(want) if want else DBL_MIN)
             bad.append(f"{nm}: {got!r}, expected {want!r} ({s}; {ulps:.3g} ulp off)")
-    res.check("M_param_start", "; ".join(bad) if bad else None)
+    res.check("M_start", "; ".join(bad) if bad else None)
     entries = out["entries"]
     pat = set()
     perr = []

@@ -84,15 +84,17 @@ static int compare(const char *what, int point, const long double *fd, const dou
         }
     }
     if (bad || !(worst <= FD_RTOL * scale)) {
+        char row[HG(_NAME_MAX)], col[HG(_NAME_MAX)];
+        HG(_param_name)(ncols > 0 ? wk / ncols : wk, row, sizeof row);
+        HG(_param_name)(ncols > 0 ? wk % ncols : 0, col, sizeof col);
         if (ncols > 0)
             printf("fd_check: FAIL point %d %s[%d][%d] (%s, %s): generated %.17g, "
                    "differences %.17Lg, |err| %.3Lg > %.1Lg * %.3Lg\n",
-                   point, what, wk / ncols, wk % ncols, HG(_param_names)[wk / ncols],
-                   HG(_param_names)[wk % ncols], an[wk], fd[wk], worst, FD_RTOL, scale);
+                   point, what, wk / ncols, wk % ncols, row, col, an[wk], fd[wk], worst, FD_RTOL, scale);
         else
             printf("fd_check: FAIL point %d %s[%d] (%s): generated %.17g, differences %.17Lg, "
                    "|err| %.3Lg > %.1Lg * %.3Lg\n",
-                   point, what, wk, HG(_param_names)[wk], an[wk], fd[wk], worst, FD_RTOL,
+                   point, what, wk, row, an[wk], fd[wk], worst, FD_RTOL,
                    scale);
         return 1;
     }
@@ -187,7 +189,7 @@ static int read_line(FILE *f, double *vals, int max, int *eof)
 
 int main(int argc, char **argv)
 {
-    static double x[N], v[N], vals[2 * N];
+    static double x[N], v[N], vals[2 * N], start[N];
     int point = 0, fails = 0, nchecks = 0, i, k;
     unsigned long seed = 12345;
 
@@ -219,9 +221,10 @@ int main(int argc, char **argv)
         }
         if (f != stdin) fclose(f);
     } else {
+        HG(_start)(start);
         for (k = 0; k < 4; k++) {
             for (i = 0; i < N; i++) {
-                double s = HG(_param_start)[i], r1, r2;
+                double s = start[i], r1, r2;
                 seed = seed * 6364136223846793005UL + 1442695040888963407UL;
                 r1 = (double)((seed >> 33) % 2001) / 1000 - 1;   /* in [-1, 1] */
                 seed = seed * 6364136223846793005UL + 1442695040888963407UL;

@@ -30,7 +30,7 @@ static mlp_shape sh;
 
 static void entry_name(int idx, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s", M_param_names[idx]);
+    M_param_name(idx, buf, len);
 }
 
 /* prints and checks one comparison against the reference; returns 1 on failure */
@@ -121,20 +121,22 @@ int main(int argc, char **argv)
     for (int l = 1; l <= sh.L; l++)
         for (int k = 0; k < sh.n[l]; k++)
             for (int j = 0; j <= sh.n[l - 1]; j++) {
-                char buf[64];
+                char buf[64], got[64], unrolled[64] = "";
                 mlp_name(&sh, l, k, j, buf, sizeof buf);
                 int idx = mlp_idx(&sh, l, k, j);
-                if (strcmp(M_param_names[idx], buf) != 0
+                M_param_name(idx, got, sizeof got);
 #ifdef HAVE_UNROLLED
-                    || strcmp(U_param_names[idx], buf) != 0
+                U_param_name(idx, unrolled, sizeof unrolled);
+#else
+                strcpy(unrolled, buf);
 #endif
-                ) {
-                    fprintf(stderr, "mlp_bench: parameter %d is %s, expected %s\n", idx,
-                            M_param_names[idx], buf);
+                if (strcmp(got, buf) != 0 || strcmp(unrolled, buf) != 0) {
+                    fprintf(stderr, "mlp_bench: parameter %d is %s (unrolled: %s), expected %s\n", idx,
+                            got, unrolled, buf);
                     return 1;
                 }
             }
-    printf("params %d: order checked against M_param_names (W1[k][j] row-major, b1, ..., w%d, c)\n",
+    printf("params %d: order checked against M_param_name (W1[k][j] row-major, b1, ..., w%d, c)\n",
            N, sh.L);
 
     double *X = (double *)malloc(2 * n * sizeof(double)), *t = (double *)malloc(n * sizeof(double));
