@@ -24,13 +24,16 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: %s classify [POINT] [--json]\n"
-    "       %s newton --method pure|damped|saddle-free|trust-region [--from POINT] [--max-iter N]\n"
-    "              [--trace FILE.csv] [--json]\n"
-    "       %s gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]\n"
+    "usage: %s classify [POINT] [--gtol G] [--json]\n"
+    "       %s newton [--method trust-region|damped|saddle-free|pure] [--from POINT] [STOP] [--trace FILE.csv]\n"
+    "              [--json]\n"
+    "       %s gd [--from POINT] [--step S] [STOP] [--trace FILE.csv] [--json]\n"
     "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
     "       %s plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (%s plot --help)\n"
     "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n"
+    "STOP: --max-iter N, --gtol G (the gradient is zero when the Newton step it implies is <= G (1 + |theta|);\n"
+    "      default 1e-10, gd 1e-8), --xtol X (a step <= X (1 + |theta|) vanished; 1e-15), --ftol F (the loss\n"
+    "      stopped changing: |dL| <= F |L| for 10 steps; 1e-15). Exit 0 only when converged.\n"
     "A model over data needs --data NAME=FILE for each data array (CSV, or raw float64 as .f64).\n";
 
 typedef struct {
@@ -87,7 +90,7 @@ static void text_vector(FILE *f, const double *v, int n)
     fputc(')', f);
 }
 
-static void print_report_text(const hessgen_model *m, const double *theta, const hessrt_report *r)
+static void print_report_text(const hessgen_model *m, const double *theta, const hessrt_report *r, double gtol)
 {
     int n = m->nparam;
     printf("point        ");
@@ -95,6 +98,11 @@ static void print_report_text(const hessgen_model *m, const double *theta, const
     printf("\nloss         %.10g\ngradient     ", r->loss);
     text_vector(stdout, r->gradient, n);
     printf(", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
+    double tn = 0;
+    for (int i = 0; i < n; i++)
+        tn += theta[i] * theta[i];
+    printf("             (the Newton step it implies, %.3g, is %s gtol (1 + |theta|) = %.3g)\n", r->implied_step,
+           r->critical ? "within" : "beyond", gtol * (1 + sqrt(tn)));
     if (n <= 6) {
         printf("Hessian      [");
         for (int i = 0; i < n; i++) {
@@ -140,6 +148,8 @@ static void print_report_json(const hessgen_model *m, const double *theta, const
     json_array(stdout, r->gradient, m->nparam);
     printf(", \"gradient_norm\": ");
     json_number(stdout, r->gradient_norm);
+    printf(", \"implied_step\": ");
+    json_number(stdout, r->implied_step);
     printf(", \"hessian\": ");
     json_array(stdout, r->hessian, m->nparam * m->nparam);
     printf(", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
@@ -161,9 +171,14 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
     const hessgen_model *m = c->m;
     bool json = false;
     const char *point = NULL;
+    hessrt_options o = hessrt_default_options();
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
+        else if (strcmp(argv[i], "--gtol") == 0 && i + 1 < argc) {
+            if (!cli_parse_double(argv[++i], &o.grad_tol) || o.grad_tol < 0)
+                return bad(c, "--gtol takes a non-negative number, not '%s'", argv[i]);
+        }
         else if (argv[i][0] == '-' && argv[i][1] == '-')
             return bad(c, "classify: unknown option '%s'", argv[i]);
         else if (point)
@@ -179,12 +194,12 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
         return bad(c, "classify: %s", msg);
     }
     hessrt_report r;
-    int rc = hessrt_classify(m, c->data, theta, NULL, &r);
+    int rc = hessrt_classify(m, c->data, theta, &o, &r);
     if (rc == 0) {
         if (json)
             print_report_json(m, theta, &r);
         else
-            print_report_text(m, theta, &r);
+            print_report_text(m, theta, &r, o.grad_tol);
     } else if (rc == HESSRT_NOT_FINITE) {
         if (json) {
             printf("{");
@@ -247,10 +262,11 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
 {
     const hessgen_model *m = c->m;
     int n = m->nparam;
-    hessrt_method method = gd ? HESSRT_GD : HESSRT_DAMPED;
-    bool json = false, have_method = gd;
+    hessrt_method method = gd ? HESSRT_GD : HESSRT_TRUST_REGION;
+    bool json = false;
     const char *from = NULL, *trace = NULL;
-    double step = -1, max_iter = -1;
+    double step = -1, max_iter = -1, tols[3] = {-1, -1, -1};
+    static const char *const tol_names[3] = {"--gtol", "--xtol", "--ftol"};
     const char *name = gd ? "gd" : "newton";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -260,7 +276,6 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         } else if (strcmp(a, "--method") == 0 && !gd && has_value) {
             if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
                 return bad(c, "newton: unknown method '%s' (pure, damped, saddle-free, trust-region)", argv[i]);
-            have_method = true;
         } else if (strcmp(a, "--from") == 0 && has_value) {
             from = argv[++i];
         } else if (strcmp(a, "--trace") == 0 && has_value) {
@@ -271,14 +286,19 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         } else if (strcmp(a, "--max-iter") == 0 && has_value) {
             if (!cli_parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 || max_iter != floor(max_iter))
                 return bad(c, "--max-iter takes a whole number up to 10000000, not '%s'", argv[i]);
+        } else if ((strcmp(a, "--gtol") == 0 || strcmp(a, "--xtol") == 0 || strcmp(a, "--ftol") == 0) && has_value) {
+            int t = a[2] == 'g' ? 0 : a[2] == 'x' ? 1 : 2;
+            if (!cli_parse_double(argv[++i], &tols[t]) || tols[t] < 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "%s takes a non-negative number, not '%%s'", tol_names[t]);
+                return bad(c, msg, argv[i]);
+            }
         } else {
             char msg[128];
             snprintf(msg, sizeof msg, "%s: unknown or incomplete argument '%%s'", name);
             return bad(c, msg, a);
         }
     }
-    if (!have_method)
-        return bad(c, "newton: --method is required (pure, damped, saddle-free, trust-region)%s", "");
     double *theta = malloc(sizeof(double) * (size_t)n);
     m->start(theta);
     char msg[256];
@@ -291,10 +311,19 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         o.gd_step = step;
     if (max_iter >= 0)
         o.max_iterations = (int)max_iter;
+    if (tols[0] >= 0)
+        o.grad_tol = tols[0];
+    if (tols[1] >= 0)
+        o.step_tol = tols[1];
+    if (tols[2] >= 0)
+        o.loss_tol = tols[2];
     hessrt_newton_result r;
     hessrt_newton(m, c->data, theta, &o, &r);
     hessrt_report rep = {0};
-    bool classified = r.status != HESSRT_NON_FINITE && hessrt_classify(m, c->data, r.theta, NULL, &rep) == 0;
+    hessrt_options co = hessrt_default_options(); /* the verdict by the run's own zero-gradient test */
+    co.grad_tol = o.grad_tol;
+    co.eig_tol = o.eig_tol;
+    bool classified = isfinite(r.loss) && hessrt_classify(m, c->data, r.theta, &co, &rep) == 0;
     if (!classified)
         hessrt_report_free(&rep); /* nothing, or what a point that is not finite left */
     if (trace && !write_trace(&r, trace)) {
@@ -313,6 +342,8 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         json_number(stdout, r.loss);
         printf(", \"gradient_norm\": ");
         json_number(stdout, r.gradient_norm);
+        printf(", \"implied_step\": ");
+        json_number(stdout, r.implied_step);
         printf(", \"verdict\": %s%s%s", classified ? "\"" : "", classified ? hessrt_verdict_name(rep.verdict) : "null",
                classified ? "\"" : "");
         printf(", \"trace\": [");
@@ -342,9 +373,10 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     }
     if (classified)
         hessrt_report_free(&rep);
+    int rc = r.status == HESSRT_CONVERGED ? 0 : 1; /* a user's script must not take a failed run for an answer */
     hessrt_newton_result_free(&r);
     free(theta);
-    return 0;
+    return rc;
 }
 
 /* scan's starts: uniform in the box [lo, hi]^n */

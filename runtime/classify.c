@@ -28,6 +28,92 @@ hessrt_options hessrt_default_options(void)
     return o;
 }
 
+void hessrt_perturb(int n, const double *theta, int j, double *at)
+{
+    unsigned long long state = 0x9E3779B97F4A7C15ull * (unsigned long long)(j + 1); /* xorshift64* */
+    for (int i = 0; i < n; i++) {
+        state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
+        double u = (double)((state * 2685821657736338717ull) >> 11) / 9007199254740992.0; /* [0, 1) */
+        at[i] = theta[i] + (2 * u - 1) * 4 * DBL_EPSILON * (1 + fabs(theta[i]));
+    }
+}
+
+double hessrt_norm2(int n, const double *v)
+{
+    double big = 0, s = 0; /* scaled: a finite |v| above 1e154 squares to infinity */
+    for (int i = 0; i < n; i++)
+        big = fmax(big, fabs(v[i]));
+    if (!(big > 0) || isinf(big))
+        return big;
+    for (int i = 0; i < n; i++)
+        s += (v[i] / big) * (v[i] / big);
+    return big * sqrt(s);
+}
+
+double hessrt_implied_step(int n, const double *lambda, const double *q, double rho, double eig_tol)
+{
+    double scale = 0, s2 = 0;
+    for (int i = 0; i < n; i++)
+        scale = fmax(scale, fabs(lambda[i]));
+    for (int i = 0; i < n; i++) {
+        if (fabs(q[i]) <= rho)
+            continue; /* within the gradient's rounding */
+        if (fabs(lambda[i]) <= eig_tol * scale)
+            return INFINITY; /* a gradient along a curvature too small to resolve: no step is implied */
+        double si = (fabs(q[i]) - rho) / fabs(lambda[i]);
+        s2 += si * si;
+    }
+    return sqrt(s2);
+}
+
+double hessrt_gradient_rounding(const hessgen_model *m, const void *data, const double *theta, const double *g,
+                                int measure)
+{
+    int n = m->nparam;
+    double rho = 8.0 * n * DBL_EPSILON * hessrt_norm2(n, g); /* q = V^T g's own rounding */
+    if (!measure)
+        return rho;
+    double *d = alloc(sizeof(double) * (size_t)n), *at = alloc(sizeof(double) * (size_t)n);
+    double *g2 = alloc(sizeof(double) * (size_t)n), *hd = alloc(sizeof(double) * (size_t)n);
+    for (int j = 0; j < 4; j++) {
+        hessrt_perturb(n, theta, j, at);
+        for (int i = 0; i < n; i++)
+            d[i] = at[i] - theta[i];
+        double loss = m->grad(at, data, g2);
+        m->hvp(theta, data, d, hd);
+        for (int i = 0; i < n; i++)
+            g2[i] -= g[i] + hd[i]; /* what the gradient's change is not: its rounding */
+        double e = hessrt_norm2(n, g2);
+        if (isfinite(loss) && isfinite(e))
+            rho = fmax(rho, 2 * e);
+    }
+    free(d);
+    free(at);
+    free(g2);
+    free(hd);
+    return rho;
+}
+
+int hessrt_gradient_is_zero(const hessgen_model *m, const void *data, const double *theta, const double *g,
+                            const double *w, const double *q, double eig_tol, double grad_tol, double *step,
+                            double *rounding)
+{
+    int n = m->nparam;
+    double bound = grad_tol * (1 + hessrt_norm2(n, theta));
+    /* the floor of the rounding first; only where that fails is the rounding measured */
+    double rho = hessrt_gradient_rounding(m, data, theta, g, 0);
+    double s = hessrt_implied_step(n, w, q, rho, eig_tol);
+    if (!(s <= bound)) {
+        rho = hessrt_gradient_rounding(m, data, theta, g, 1);
+        s = hessrt_implied_step(n, w, q, rho, eig_tol);
+    }
+    if (step)
+        *step = s;
+    if (rounding)
+        *rounding = rho;
+    return s <= bound;
+}
+
 const char *hessrt_fault(const hessgen_model *m)
 {
     return m->fault_text ? m->fault_text() : NULL;
@@ -116,6 +202,41 @@ int hessrt_inertia(int n, const double *h, double eig_tol, int *negative, int *z
     return 0;
 }
 
+/* At a point the implied-step test calls critical but that is not one exactly, the critical
+ * point is about p = -H^-1 g away (the implied step, along the eigenvectors z of the eigenvalues
+ * w, with q = V^T g), and its Hessian differs from h by about H(theta + p) - h. An eigenvalue
+ * smaller than twice that (Frobenius norm, a bound on the 2-norm and so, by Weyl, on each
+ * eigenvalue's move) has no settled sign there: on the valley w1*w2 = 1 of the lecture's
+ * network, a point 1e-8 off it has a positive eigenvalue of 2e-8 where the valley's is 0.
+ * Returns that bound (0 if H(theta + p) is not finite: then the caller's threshold stands). */
+static double unsettled(const hessgen_model *m, const void *data, const double *theta, const double *h,
+                        const double *w, const double *z, const double *q, double rho)
+{
+    int n = m->nparam;
+    size_t nn = (size_t)n * (size_t)n;
+    double *c = alloc(sizeof(double) * (size_t)n), *at = alloc(sizeof(double) * (size_t)n);
+    double *g = alloc(sizeof(double) * (size_t)n), *h2 = alloc(sizeof(double) * nn);
+    for (int k = 0; k < n; k++) /* the implied step's coordinates, as hessrt_implied_step counts them */
+        c[k] = fabs(q[k]) > rho ? q[k] / w[k] : 0; /* w[k] is not 0 there: the test passed */
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < n; k++)
+            s += z[(size_t)i * n + k] * c[k];
+        at[i] = theta[i] - s;
+    }
+    double loss = m->hess(at, data, g, h2), d2 = 0;
+    bool finite = isfinite(loss);
+    for (size_t k = 0; k < nn; k++) {
+        finite = finite && isfinite(h2[k]);
+        d2 += (h2[k] - h[k]) * (h2[k] - h[k]);
+    }
+    free(c);
+    free(at);
+    free(g);
+    free(h2);
+    return finite ? 2 * sqrt(d2) : 0;
+}
+
 int hessrt_classify(const hessgen_model *m, const void *data, const double *theta, const hessrt_options *opt,
                     hessrt_report *r)
 {
@@ -129,12 +250,8 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
     double *h = alloc(sizeof(double) * nn), *z = alloc(sizeof(double) * nn);
     r->hessian = h;
     r->loss = m->hess(theta, data, r->gradient, h);
-    double g2 = 0;
-    for (int i = 0; i < n; i++)
-        g2 += r->gradient[i] * r->gradient[i];
-    r->gradient_norm = sqrt(g2);
-    r->critical = r->gradient_norm <= o.grad_tol * (1 + fabs(r->loss));
-    bool finite = isfinite(r->loss); /* entry by entry: g2 overflows for a finite |g| > 1e154 */
+    r->gradient_norm = hessrt_norm2(n, r->gradient);
+    bool finite = isfinite(r->loss);
     for (int i = 0; finite && i < n; i++)
         finite = isfinite(r->gradient[i]);
     for (size_t k = 0; finite && k < nn; k++)
@@ -152,9 +269,24 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
         hessrt_report_free(r);
         return info;
     }
+    /* the implied-step test (hessrt.h): q = V^T g, z's columns being V's */
+    double *q = alloc(sizeof(double) * (size_t)n);
+    for (int k = 0; k < n; k++)
+        q[k] = 0;
+    for (int i = 0; i < n; i++) {
+        const double *row = z + (size_t)i * n;
+        for (int k = 0; k < n; k++)
+            q[k] += row[k] * r->gradient[i];
+    }
+    double rho;
+    r->critical = hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.eig_tol, o.grad_tol,
+                                          &r->implied_step, &rho);
     for (int i = 0; i < n; i++)
         r->scale = fmax(r->scale, fabs(r->eigenvalues[i]));
     r->zero_threshold = o.eig_tol * r->scale;
+    if (r->critical && r->implied_step > 0)
+        r->zero_threshold = fmax(r->zero_threshold, unsettled(m, data, theta, h, r->eigenvalues, z, q, rho));
+    free(q);
     for (int i = 0; i < n; i++) {
         double l = r->eigenvalues[i];
         if (fabs(l) <= r->zero_threshold)

@@ -2,10 +2,28 @@
  *
  * It takes a model as a hessgen_model (declared identically in every generated file) and
  * classifies points by the Hessian's eigenvalues (LAPACKE). What a report means:
- *   - the gradient counts as zero when ||g||_2 <= grad_tol * (1 + |L|);
+ *   - the gradient counts as zero by the implied-step test: with H = V diag(lambda) V^T,
+ *     q = V^T g and delta = eig_tol * max_k |lambda_k|,
+ *         s_k = 0                             where |q_k| <= rho (within the gradient's rounding),
+ *         s_k = infinity                      where |lambda_k| <= delta (a gradient along a
+ *                                             curvature too small to resolve implies no step),
+ *         s_k = (|q_k| - rho) / |lambda_k|    elsewhere,
+ *     is the Newton step the gradient implies, and g counts as zero when
+ *         |s|_2 <= grad_tol * (1 + |theta|_2).
+ *     rho, the gradient's rounding, is 8 n eps |g|_2 (eps = 2^-52: the rounding of q = V^T g
+ *     itself) and, where the test fails with that, the larger of it and twice the largest
+ *     |g(theta + d) - g - H d|_2 over 4 fixed perturbations d of 4 eps (1 + |theta_i|): the
+ *     generated gradient's own error, measured as noise (a sum of large terms that cancel
+ *     rounds to far more than eps |g|).
+ *     Only g, H and theta enter: adding a constant to the loss or multiplying it by a positive
+ *     number changes nothing (a loss 1e6 + (x - 1)^2 is not critical at x = 1.001);
  *   - an eigenvalue counts as zero when |lambda| <= eig_tol * max_k |lambda_k| (the Hessian's
  *     scale, its 2-norm); below that, rounding in the eigen-solver (about n * 1e-16 of the
- *     scale) cannot tell it from 0;
+ *     scale) cannot tell it from 0. At a point the test calls critical but whose s is not 0,
+ *     the critical point itself is about p = -V s away, and also an eigenvalue with
+ *     |lambda| <= 2 |H(theta + p) - H(theta)|_F counts as zero: its sign there is not settled
+ *     (a point 1e-8 off the lecture's valley w1*w2 = 1 has a positive eigenvalue of 2e-8 where
+ *     the valley's is 0);
  *   - at a critical point: any negative and any positive eigenvalue make a saddle, zeros or not;
  *     all positive a local minimum, all negative a local maximum; a semidefinite Hessian with a
  *     zero eigenvalue is degenerate, and the second-order test cannot decide (hessgen
@@ -74,14 +92,15 @@ typedef enum {
 } hessrt_verdict;
 
 typedef struct {
-    double grad_tol; /* the gradient is zero when ||g|| <= grad_tol * (1 + |L|) */
+    double grad_tol; /* the gradient is zero when the step it implies is <= grad_tol * (1 + |theta|) */
     double eig_tol;  /* an eigenvalue is zero when |lambda| <= eig_tol * max |lambda| */
 } hessrt_options;
 
 typedef struct {
     int n;
     double loss, gradient_norm;
-    int critical;
+    double implied_step;         /* the Newton step the gradient implies, |s|_2 (see the top) */
+    int critical;                /* implied_step <= grad_tol * (1 + |theta|) */
     double *gradient;            /* n */
     double *hessian;             /* n*n, row-major */
     double *eigenvalues;         /* n, ascending */
@@ -106,6 +125,22 @@ const char *hessrt_fault(const hessgen_model *m);
 
 /* The defaults above. */
 hessrt_options hessrt_default_options(void);
+
+/* The zero-gradient test at theta (the top of this file), given g, the eigenvalues w[n] of H and
+ * q = V^T g: whether g counts as zero; the measure |s| into *step and rho into *rounding (either
+ * may be NULL). */
+int hessrt_gradient_is_zero(const hessgen_model *m, const void *data, const double *theta, const double *g,
+                            const double *w, const double *q, double eig_tol, double grad_tol, double *step,
+                            double *rounding);
+/* Perturbation j (0..3) of theta into at: theta_i + (a fixed number in [-1, 1)) 4 eps (1 +
+ * |theta_i|), the same every run; the rounding measures above use these four. */
+void hessrt_perturb(int n, const double *theta, int j, double *at);
+/* |v|_2 without overflow (a finite |v| above 1e154 is finite). */
+double hessrt_norm2(int n, const double *v);
+/* Its parts: |s|_2 from lambda[n], q and rho; and rho (measure 0: the floor alone). */
+double hessrt_implied_step(int n, const double *lambda, const double *q, double rho, double eig_tol);
+double hessrt_gradient_rounding(const hessgen_model *m, const void *data, const double *theta, const double *g,
+                                int measure);
 
 /* All eigenvalues (ascending, into w[n]) and, if z is not NULL, the orthonormal eigenvectors
  * (z[i*n + k] is component i of the k-th) of the symmetric n*n row-major matrix h, by
@@ -142,12 +177,15 @@ typedef enum {
 } hessrt_method;
 
 typedef enum {
-    HESSRT_CONVERGED,      /* the gradient vanished, or the step did (for trust-region: the
-                              region shrank below step_tol, as near as double precision gets) */
+    HESSRT_CONVERGED,      /* the implied-step test holds at the last iterate; the reason says which
+                              test stopped the run (that one, a vanishing step, a loss that stopped
+                              changing, or a trust region shrunk to rounding) */
     HESSRT_MAX_ITERATIONS,
     HESSRT_SINGULAR,       /* pure Newton met a singular Hessian and did not divide by it */
-    HESSRT_NON_FINITE,     /* a NaN or an infinity in the loss, gradient or Hessian */
-    HESSRT_STALLED,        /* the loss stopped changing while the gradient did not vanish */
+    HESSRT_DIVERGED,       /* a NaN or an infinity in the loss, gradient or Hessian, or the iterates
+                              left |theta| <= 1e10 (1 + |theta_0|) */
+    HESSRT_STALLED,        /* the steps or the loss stopped changing, and the implied-step test fails:
+                              a stalled loss is not a zero gradient */
 } hessrt_status;
 
 typedef struct {
@@ -159,10 +197,11 @@ typedef struct {
 
 typedef struct {
     hessrt_method method;
-    int max_iterations;    /* default 100; 10000 for gd */
-    double grad_tol;       /* converged when ||g|| <= grad_tol * (1 + |L|); default 1e-10 */
-    double step_tol;       /* converged when ||step|| <= step_tol * (1 + ||theta||); 1e-15 */
-    double loss_tol;       /* stalled when |dL| <= loss_tol * |L| for 10 steps; 1e-15 */
+    int max_iterations;    /* default 100; 10000 for gd (--max-iter) */
+    double grad_tol;       /* the implied-step test's (--gtol); default 1e-10, 1e-8 for gd */
+    double step_tol;       /* a step <= step_tol * (1 + |theta|) vanished (--xtol); 1e-15 */
+    double loss_tol;       /* the loss stopped changing: |dL| <= loss_tol * |L| (its rounding) for
+                              10 steps (--ftol); 1e-15 */
     double eig_tol;        /* as in hessrt_options; default 1e-9 */
     double gd_step;        /* gd's fixed step; default 0.1; 0 means backtracking */
     double radius;         /* the trust region's first radius; default 1 */
@@ -176,6 +215,7 @@ typedef struct {
     int n;
     double *theta;         /* the last iterate, n values */
     double loss, gradient_norm;
+    double implied_step;     /* the implied-step test's measure at the last iterate (NaN: not taken) */
     hessrt_trace_row *trace; /* iterations + 1 rows */
     int ntrace;
     double lapack_seconds;   /* wall-clock time spent in LAPACK (dsyevr) during the run */
@@ -191,7 +231,7 @@ void hessrt_newton_result_free(hessrt_newton_result *res);
 /* "pure", "damped", "saddle-free", "trust-region", "gd"; and back (0, or -1 if unknown). */
 const char *hessrt_method_name(hessrt_method m);
 int hessrt_method_parse(const char *name, hessrt_method *m);
-/* "converged", "max_iterations", "singular", "non_finite", "stalled" */
+/* "converged", "max_iterations", "singular", "diverged", "stalled" */
 const char *hessrt_status_name(hessrt_status s);
 
 /* ---- the analyzer (analyzer.c) ---- */

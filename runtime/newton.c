@@ -32,12 +32,16 @@ static void *alloc(size_t n)
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method)
 {
-    hessrt_newton_options o = {method, method == HESSRT_GD ? 10000 : 100, 1e-10, 1e-15, 1e-15, 1e-9, 0.1, 1.0, 0};
+    hessrt_newton_options o = {method, method == HESSRT_GD ? 10000 : 100, method == HESSRT_GD ? 1e-8 : 1e-10,
+                               1e-15, 1e-15, 1e-9, 0.1, 1.0, 0};
     return o;
 }
 
 static const char *const method_names[] = {"pure", "damped", "saddle-free", "trust-region", "gd"};
-static const char *const status_names[] = {"converged", "max_iterations", "singular", "non_finite", "stalled"};
+static const char *const status_names[] = {"converged", "max_iterations", "singular", "diverged", "stalled"};
+
+/* The iterates diverged when |theta| > DIVERGED_GROWTH * (1 + |theta_0|). */
+#define DIVERGED_GROWTH 1e10
 
 const char *hessrt_method_name(hessrt_method m)
 {
@@ -63,7 +67,7 @@ typedef struct {
     const hessgen_model *m;
     const void *data;
     int n;
-    double *g, *h, *w, *z, *q, *p, *trial;
+    double *g, *h, *w, *z, *q, *p, *trial, *gt; /* gt: the gradient at trial */
     double lapack_seconds;
 } Work;
 
@@ -130,11 +134,49 @@ static void from_eigenbasis(const Work *k, const double *c, double *p)
     }
 }
 
-/* Halves t until the loss falls enough (Armijo, c = 1e-4); returns t, 0 if it never does. */
+/* Whether a decrease is within the loss's own rounding, where the loss cannot judge a step:
+ * 64 eps |L|, or the noise measured in the loss at theta (the largest |L(theta + d) - L - g.d|
+ * over 4 fixed perturbations d of 4 eps (1 + |theta_i|): a loss that is a sum of terms that
+ * cancel rounds to far more than eps |L|). */
+static bool below_loss_rounding(Work *k, const double *theta, double decrease, double loss)
+{
+    if (fabs(decrease) <= 64 * DBL_EPSILON * fabs(loss))
+        return true;
+    int n = k->n;
+    double noise = 0;
+    for (int j = 0; j < 4; j++) {
+        hessrt_perturb(n, theta, j, k->gt); /* gt: scratch */
+        double gd = 0;
+        for (int i = 0; i < n; i++)
+            gd += k->g[i] * (k->gt[i] - theta[i]);
+        double l = k->m->loss(k->gt, k->data);
+        if (isfinite(l))
+            noise = fmax(noise, fabs(l - loss - gd));
+    }
+    return fabs(decrease) <= 4 * noise;
+}
+
+/* Near a critical point whose loss is large, the last steps decrease it by less than its
+ * rounding (a loss of 124 resolves 3e-14; a step of 1e-9 along a curvature of 4484 lowers it by
+ * 2e-15): there a step is judged by the gradient instead, taken if the gradient norm falls. */
+static bool gradient_falls(Work *k, const double *at, double gnorm, double *new_loss)
+{
+    *new_loss = k->m->grad(at, k->data, k->gt);
+    return isfinite(*new_loss) && all_finite(k->gt, (size_t)k->n) && hessrt_norm2(k->n, k->gt) < gnorm;
+}
+
+/* Halves t until the loss falls enough (Armijo, c = 1e-4); returns t, 0 if it never does. A
+ * full step whose first-order decrease is within the loss's rounding is judged by the gradient
+ * (gradient_falls). */
 static double backtrack(Work *k, const double *theta, double loss, const double *p, double *new_loss)
 {
     int n = k->n;
     double slope = dot(k->g, p, n);
+    if (below_loss_rounding(k, theta, slope, loss)) {
+        for (int i = 0; i < n; i++)
+            k->trial[i] = theta[i] + p[i];
+        return gradient_falls(k, k->trial, hessrt_norm2(n, k->g), new_loss) ? 1 : 0;
+    }
     for (double t = 1; t > 1e-20; t /= 2) {
         for (int i = 0; i < n; i++)
             k->trial[i] = theta[i] + t * p[i];
@@ -214,14 +256,54 @@ static void record(hessrt_newton_result *res, const double *theta, double loss, 
     res->ntrace++;
 }
 
-/* The iterate where a run stops after a step: evaluated, recorded, and the result's values. */
-static void record_last(Work *k, const double *theta, hessrt_newton_result *res, double step, bool newton)
+/* The iterate where a run stops after a step: evaluated, recorded, and the result's values;
+ * false (and the run diverged) if it is not finite. */
+static bool record_last(Work *k, const double *theta, hessrt_newton_result *res, double step, bool newton)
 {
     double loss;
-    evaluate(k, theta, &loss, newton);
+    if (!evaluate(k, theta, &loss, newton)) {
+        res->loss = loss;
+        res->status = HESSRT_DIVERGED;
+        snprintf(res->reason, sizeof res->reason,
+                 "the loss, gradient or Hessian is not finite at iteration %d", res->ntrace);
+        return false;
+    }
     res->loss = loss;
-    res->gradient_norm = sqrt(dot(k->g, k->g, k->n));
+    res->gradient_norm = hessrt_norm2(k->n, k->g);
     record(res, theta, loss, res->gradient_norm, step, newton ? k->w[0] : NAN);
+    return true;
+}
+
+/* The implied-step test at theta (hessrt.h), from the eigen-decomposition evaluate() left in
+ * k; gd, which has none, evaluates the Hessian here first. Its measure into *s. */
+static bool gradient_test(Work *k, const double *theta, bool have_hessian, const hessrt_newton_options *o,
+                          double *s)
+{
+    double loss;
+    *s = INFINITY;
+    if (!have_hessian && !evaluate(k, theta, &loss, true))
+        return false;
+    return hessrt_gradient_is_zero(k->m, k->data, theta, k->g, k->w, k->q, o->eig_tol, o->grad_tol, s, NULL);
+}
+
+/* A run that stopped moving (why: which test stopped it): converged if the implied-step test
+ * holds at the last iterate, else stalled. */
+static void settle(Work *k, const double *theta, bool newton, const hessrt_newton_options *o, hessrt_newton_result *res,
+                   const char *why)
+{
+    double s;
+    bool zero = gradient_test(k, theta, newton, o, &s);
+    res->implied_step = s;
+    res->status = zero ? HESSRT_CONVERGED : HESSRT_STALLED;
+    if (zero)
+        snprintf(res->reason, sizeof res->reason,
+                 "converged in %d iterations (%s): the Newton step the gradient implies, %.3g, is within gtol (1 + "
+                 "|theta|)", res->ntrace - 1, why, s);
+    else
+        snprintf(res->reason, sizeof res->reason,
+                 "stalled after %d iterations (%s), but the gradient is not zero: the Newton step it implies is "
+                 "%.3g, beyond gtol (1 + |theta|) = %.3g (gradient norm %.3g)", res->ntrace - 1, why, s,
+                 o->grad_tol * (1 + hessrt_norm2(k->n, theta)), res->gradient_norm);
 }
 
 int hessrt_newton(const hessgen_model *m, const void *data, const double *start, const hessrt_newton_options *opt,
@@ -229,44 +311,64 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
 {
     hessrt_newton_options o = opt ? *opt : hessrt_default_newton_options(HESSRT_DAMPED);
     memset(res, 0, sizeof *res);
-    if (!m || !start || m->nparam <= 0 || o.max_iterations < 0 || (unsigned)o.method > HESSRT_GD)
+    if (!m || !start || m->nparam <= 0 || o.max_iterations < 0 || (unsigned)o.method > HESSRT_GD ||
+        !(o.grad_tol >= 0) || !(o.step_tol >= 0) || !(o.loss_tol >= 0))
         return -1;
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
     Work k = {m, data, n, alloc(8 * (size_t)n), alloc(8 * nn), alloc(8 * (size_t)n), alloc(8 * nn),
-              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
+              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
     double *theta = alloc(8 * (size_t)n), *c = alloc(8 * (size_t)n);
     memcpy(theta, start, 8 * (size_t)n);
     res->n = n;
+    res->implied_step = NAN;
     res->trace = alloc(sizeof(hessrt_trace_row) * ((size_t)o.max_iterations + 1));
     if (o.record_path)
         res->path = alloc(sizeof(double) * (size_t)n * ((size_t)o.max_iterations + 1));
     bool newton = o.method != HESSRT_GD;
-    double loss, radius = o.radius > 0 ? o.radius : 1, last_step = 0;
+    double loss, radius = o.radius > 0 ? o.radius : 1, last_step = 0, start_norm = hessrt_norm2(n, start);
+    double gd_tested = INFINITY; /* gd: the gradient norm where the Hessian was last evaluated for the test */
     int quiet = 0, trials = 0;
     for (;;) {
         if (!evaluate(&k, theta, &loss, newton)) {
-            res->status = HESSRT_NON_FINITE;
+            res->status = HESSRT_DIVERGED;
             const char *fault = hessrt_fault(m);
             if (fault)
                 snprintf(res->reason, sizeof res->reason, "at iteration %d %s", res->ntrace, fault);
             else
                 snprintf(res->reason, sizeof res->reason,
-                         "the loss, gradient or Hessian is not finite at iteration %d: the method left the "
-                         "loss's domain or overflowed", res->ntrace);
+                         "the loss, gradient or Hessian is not finite at iteration %d (the method left "
+                         "the loss's domain or overflowed)", res->ntrace);
             res->loss = loss;
             break;
         }
-        double gnorm = sqrt(dot(k.g, k.g, n));
+        double gnorm = hessrt_norm2(n, k.g), tn = hessrt_norm2(n, theta);
         if (trials == 0 || last_step > 0)
             record(res, theta, loss, gnorm, last_step, newton ? k.w[0] : NAN);
         res->loss = loss;
         res->gradient_norm = gnorm;
         int it = res->ntrace - 1;
-        if (gnorm <= o.grad_tol * (1 + fabs(loss))) {
-            res->status = HESSRT_CONVERGED;
-            snprintf(res->reason, sizeof res->reason, "converged in %d iterations: the gradient vanished", it);
+        if (tn > DIVERGED_GROWTH * (1 + start_norm)) {
+            res->status = HESSRT_DIVERGED;
+            snprintf(res->reason, sizeof res->reason,
+                     "the iterates grow without bound: after %d iterations |theta| = %.3g, beyond 1e10 (1 + |theta_0|) (loss %.3g)", it, tn,
+                     loss);
             break;
+        }
+        /* the implied-step test: every iterate for Newton (its Hessian is at hand); for gd once
+         * its step is that short, and again only after the gradient halved */
+        if (newton || (trials > 0 && last_step <= o.grad_tol * (1 + tn) && gnorm <= 0.5 * gd_tested)) {
+            double s;
+            bool zero = gradient_test(&k, theta, newton, &o, &s);
+            gd_tested = gnorm;
+            res->implied_step = s;
+            if (zero) {
+                res->status = HESSRT_CONVERGED;
+                snprintf(res->reason, sizeof res->reason,
+                         "converged in %d iterations: the Newton step the gradient implies, %.3g, is within gtol "
+                         "(1 + |theta|) (gradient norm %.3g)", it, s, gnorm);
+                break;
+            }
         }
         if (it >= o.max_iterations || trials >= 10 * (o.max_iterations + 1)) {
             res->status = HESSRT_MAX_ITERATIONS;
@@ -321,19 +423,17 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             new_loss = m->loss(k.trial, data);
             double pn = sqrt(dot(k.p, k.p, n));
             double rho = predicted > 0 && isfinite(new_loss) ? (loss - new_loss) / predicted : -1;
+            if (predicted > 0 && !(rho >= 0.25) && below_loss_rounding(&k, theta, predicted, loss))
+                rho = gradient_falls(&k, k.trial, gnorm, &new_loss) ? 1 : -1;
             if (rho < 0.25)
                 radius = 0.25 * pn;
             else if (rho > 0.75 && pn >= 0.99 * radius)
                 radius *= 2;
             t = rho > 1e-4 ? 1 : 0;
-            double tn = sqrt(dot(theta, theta, n));
             if (t == 0 && radius <= o.step_tol * (1 + tn)) {
-                /* no step short enough to be trusted still moves theta: as close as double
-                 * precision gets (the loss's rounding hides any further decrease) */
-                res->status = HESSRT_CONVERGED;
-                snprintf(res->reason, sizeof res->reason,
-                         "converged in %d iterations: the trust region shrank below the step tolerance "
-                         "(gradient norm %.3g)", it, gnorm);
+                /* no step short enough to be trusted still moves theta: the loss's rounding hides
+                 * any further decrease */
+                settle(&k, theta, newton, &o, res, "the trust region shrank below xtol (1 + |theta|)");
                 goto done;
             }
             break;
@@ -352,36 +452,28 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             break;
         }
         if (t == 0 && o.method != HESSRT_TRUST_REGION) {
-            res->status = HESSRT_STALLED;
-            snprintf(res->reason, sizeof res->reason,
-                     "no step along the %s direction lowers the loss at iteration %d (gradient norm %.3g)",
-                     hessrt_method_name(o.method), it, gnorm);
+            char why[160];
+            snprintf(why, sizeof why, "no step along the %s direction lowers the loss", hessrt_method_name(o.method));
+            settle(&k, theta, newton, &o, res, why);
             break;
         }
-        double sn = 0, tn = 0;
         for (int i = 0; i < n; i++) {
-            sn += (t * step_dir[i]) * (t * step_dir[i]);
+            k.trial[i] = t * step_dir[i]; /* the step taken, for its length */
             theta[i] += t * step_dir[i];
-            tn += theta[i] * theta[i];
         }
-        last_step = sqrt(sn);
-        if (t > 0 && last_step <= o.step_tol * (1 + sqrt(tn))) {
-            record_last(&k, theta, res, last_step, newton);
-            res->status = HESSRT_CONVERGED;
-            snprintf(res->reason, sizeof res->reason,
-                     "converged in %d iterations: the step vanished (gradient norm %.3g)", res->ntrace - 1,
-                     res->gradient_norm);
+        last_step = hessrt_norm2(n, k.trial);
+        tn = hessrt_norm2(n, theta);
+        if (t > 0 && last_step <= o.step_tol * (1 + tn)) {
+            if (record_last(&k, theta, res, last_step, newton))
+                settle(&k, theta, newton, &o, res, "the step vanished: below xtol (1 + |theta|)");
             break;
         }
         if (t > 0 && o.method != HESSRT_PURE) {
-            /* relative to the loss itself: near a minimum of value 0 the loss keeps halving */
+            /* relative to the loss itself, its rounding: near a minimum of value 0 the loss keeps halving */
             quiet = fabs(loss - new_loss) <= o.loss_tol * fabs(loss) ? quiet + 1 : 0;
             if (quiet >= 10) {
-                record_last(&k, theta, res, last_step, newton);
-                res->status = HESSRT_STALLED;
-                snprintf(res->reason, sizeof res->reason,
-                         "the loss stopped changing, but the gradient norm is %.3g: a stalled loss is not a zero "
-                         "gradient", res->gradient_norm);
+                if (record_last(&k, theta, res, last_step, newton))
+                    settle(&k, theta, newton, &o, res, "the loss stopped changing: below ftol |L| for 10 steps");
                 break;
             }
         }
@@ -400,6 +492,7 @@ done:
     free(k.q);
     free(k.p);
     free(k.trial);
+    free(k.gt);
     return 0;
 }
 

@@ -1063,7 +1063,7 @@ static hessrt_newton_options method_options(const Options *o, hessrt_method m)
 /* the verdict where a run ended, for the legend ("" where the Hessian is too big to ask) */
 static const char *end_verdict(const Plot *p, const hessrt_newton_result *r)
 {
-    if (p->n > DENSE_LIMIT || r->status == HESSRT_NON_FINITE)
+    if (p->n > DENSE_LIMIT || !isfinite(r->loss))
         return "";
     hessrt_report rep;
     if (hessrt_classify(p->m, p->data, r->theta, NULL, &rep) != 0) {
@@ -1090,7 +1090,7 @@ static void ensure_start_row(const Plot *p, hessrt_newton_result *r, const doubl
 /* "converged after 3 iterations", or "not finite at the start" */
 static void run_outcome(const hessrt_newton_result *r, char *out, size_t len)
 {
-    if (r->status == HESSRT_NON_FINITE && r->iterations == 0)
+    if (r->status == HESSRT_DIVERGED && r->iterations == 0)
         snprintf(out, len, "not finite at the start");
     else
         snprintf(out, len, "%s after %d iterations", hessrt_status_name(r->status), r->iterations);
@@ -1271,7 +1271,7 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     }
     int started = 0;
     for (int k = 0; k < nm; k++)
-        started += !(runs[k].status == HESSRT_NON_FINITE && runs[k].iterations == 0);
+        started += !(runs[k].status == HESSRT_DIVERGED && runs[k].iterations == 0);
     if (started == 0) {
         fprintf(stderr, "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
                         "can start there, and there is nothing to draw\n", p->prog);

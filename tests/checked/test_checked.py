@@ -282,7 +282,7 @@ def the_analyzer_prints_where_it_began():
     r = subprocess.run([exe4, 'classify', 'x=1e52'], capture_output=True, timeout=60)
     ok(r.returncode == 0 and b'not critical' in r.stdout, r.stdout + r.stderr)
     r = subprocess.run([exe, 'newton', '--method', 'pure', '--from', 'x=0,y=1'], capture_output=True, timeout=60)
-    ok(b'non_finite: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
+    ok(b'diverged: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
 
 
 @check

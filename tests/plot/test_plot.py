@@ -489,14 +489,39 @@ def convergence_is_the_json_trace():
 GD = {}
 
 
-def gd_iterates(start, step=0.1, grad_tol=1e-10, max_iter=10000):
-    """gradient descent with a fixed step, as hessrt.h documents it, on SymPy's gradient"""
-    th, out = list(start), []
+def implied_step(th, g, eig_tol=1e-9):
+    """hessrt.h's implied-step measure |s| at th, on SymPy's Hessian (a 2x2 eigen-decomposition
+    in closed form): s_k = max(|q_k| - rho, 0) / max(|lambda_k|, eig_tol max|lambda|)"""
+    (a, b), (_, c) = HW(*th)
+    mean, rad = (a + c) / 2, math.hypot((a - c) / 2, b)
+    lams, q = (mean - rad, mean + rad), []
+    for lam in lams:
+        if b == 0:
+            v = (1.0, 0.0) if lam == min(a, c) and a <= c or lam == max(a, c) and a > c else (0.0, 1.0)
+        else:
+            u, w = (b, lam - a), (lam - c, b)
+            v = u if math.hypot(*u) >= math.hypot(*w) else w
+        q.append((v[0] * g[0] + v[1] * g[1]) / math.hypot(*v))
+    scale = max(abs(lams[0]), abs(lams[1]))
+    rho = 8 * 2 * 2.0 ** -52 * scale * (1 + math.hypot(*th))
+    s2 = sum(((abs(qk) - rho) / max(abs(lam), eig_tol * scale)) ** 2 for qk, lam in zip(q, lams) if abs(qk) > rho)
+    return math.sqrt(s2)
+
+
+def gd_iterates(start, step=0.1, gtol=1e-8, max_iter=10000):
+    """gradient descent with a fixed step, stopped as hessrt.h documents it: once a step is at
+    most gtol (1 + |theta|), and again each time the gradient has halved since, the implied-step
+    test (on SymPy's gradient and Hessian)"""
+    th, out, last, tested = list(start), [], None, math.inf
     for _ in range(max_iter + 1):
         g = GW(*th)
         out.append(tuple(th))
-        if math.hypot(*g) <= grad_tol * (1 + abs(LW(*th))):
-            break
+        tn, gn = math.hypot(*th), math.hypot(*g)
+        if last is not None and last <= gtol * (1 + tn) and gn <= 0.5 * tested:
+            tested = gn
+            if implied_step(th, g) <= gtol * (1 + tn):
+                break
+        last = math.hypot(step * g[0], step * g[1])
         th = [th[0] - step * g[0], th[1] - step * g[1]]
     return out
 

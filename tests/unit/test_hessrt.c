@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,62 @@ static void weakest_valley_is_degenerate(void **state)
     hessrt_report_free(&r);
 }
 
+/* The implied-step measure by hand: s_k = (|q_k| - rho) / |lambda_k|, 0 within rho, infinite
+ * along an unresolved curvature. */
+static void implied_step_by_hand(void **state)
+{
+    (void)state;
+    const double lam[2] = {2, 4}, q[2] = {0.002, 0};
+    assert_true(hessrt_implied_step(2, lam, q, 0, 1e-9) == 0.001);
+    assert_true(fabs(hessrt_implied_step(2, lam, q, 1e-3, 1e-9) - 0.0005) < 1e-18);
+    assert_true(hessrt_implied_step(2, lam, q, 0.002, 1e-9) == 0); /* all of it rounding */
+    /* scaling the loss (g, H and so rho alike) changes nothing */
+    const double lam6[2] = {2e6, 4e6}, q6[2] = {2e3, 0};
+    assert_true(hessrt_implied_step(2, lam6, q6, 0, 1e-9) == 0.001);
+    /* along a zero eigenvalue: a gradient within rho is zero, any other implies no step */
+    const double flat[2] = {0, 4}, qf[2] = {1e-12, 0};
+    assert_true(isinf(hessrt_implied_step(2, flat, qf, 1e-13, 1e-9)));
+    assert_true(hessrt_implied_step(2, flat, qf, 1e-12, 1e-9) == 0);
+    /* H = 0: a zero gradient is zero, any other is no step away */
+    const double zero[2] = {0, 0}, qz[2] = {1e-300, 0};
+    assert_true(hessrt_implied_step(2, zero, zero, 0, 1e-9) == 0);
+    assert_true(isinf(hessrt_implied_step(2, zero, qz, 0, 1e-9)));
+}
+
+/* The gradient's rounding: the floor is 8 n eps |g|; measured at a point of the weakest
+ * network, where the generated gradient is a few roundings of values of order 1, it stays
+ * within a few eps of |g|; at the saddle (g = 0 exactly) it is 0. */
+static void gradient_rounding_floor_and_measure(void **state)
+{
+    (void)state;
+    const double theta[2] = {0.3, 0.7}, g[2] = {-2 * (1 - 0.21) * 0.7, -2 * (1 - 0.21) * 0.3};
+    double gn = hypot(g[0], g[1]), floor_ = hessrt_gradient_rounding(&rtw_model, NULL, theta, g, 0);
+    assert_true(floor_ == 8.0 * 2 * DBL_EPSILON * gn);
+    double measured = hessrt_gradient_rounding(&rtw_model, NULL, theta, g, 1);
+    assert_true(measured >= floor_ && measured <= 64 * DBL_EPSILON * gn);
+    const double origin[2] = {0, 0}, zero[2] = {0, 0};
+    assert_true(hessrt_gradient_rounding(&rtw_model, NULL, origin, zero, 1) < 1e-40);
+}
+
+/* Points 1e-8 off the valley w1*w2 = 1 pass the zero-gradient test, and the small eigenvalue
+ * there (-2e-8 on one side, 2e-8 on the other: above eig_tol * scale, so once "saddle" and
+ * "min") is not the valley's, which is 0: both are degenerate. */
+static void near_the_valley_is_neither_saddle_nor_minimum(void **state)
+{
+    (void)state;
+    for (int side = -1; side <= 1; side += 2) {
+        const double theta[2] = {1 + side * 1e-8, 1};
+        hessrt_report r;
+        assert_int_equal(hessrt_classify(&rtw_model, NULL, theta, NULL, &r), 0);
+        assert_true(r.critical);
+        assert_true(fabs(r.eigenvalues[0]) > 1e-8 && fabs(r.eigenvalues[0]) < 3e-8);
+        assert_true(side < 0 ? r.eigenvalues[0] > 0 : r.eigenvalues[0] < 0);
+        assert_int_equal(r.verdict, HESSRT_DEGENERATE);
+        assert_int_equal(r.zero, 1);
+        hessrt_report_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +188,9 @@ int main(void)
         cmocka_unit_test(planted_inertia_200),
         cmocka_unit_test(weakest_origin_is_a_saddle),
         cmocka_unit_test(weakest_valley_is_degenerate),
+        cmocka_unit_test(implied_step_by_hand),
+        cmocka_unit_test(gradient_rounding_floor_and_measure),
+        cmocka_unit_test(near_the_valley_is_neither_saddle_nor_minimum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Verdicts a user can trust (issue 16): what the analyzer says about a run or a point holds,
+whatever constant is added to the loss and whatever its size.
+    test_verdicts.py HESSGEN SOURCE_DIR
+Each false statement main once printed is a case here: a gradient descent that blew up to a
+loss of 6e105 and a pure Newton run that went to mu = -7e19 were "converged" (now diverged,
+exit 1); a paraboloid lifted by 1e6 was "a critical point, local minimum" 1e-3 away from its
+minimum (now not critical). The true ones stay true: trust-region Newton (newton's default)
+reaches Himmelblau's minima and the Gaussian likelihood's maximum, and a critical point with a
+large loss is still critical. A run whose loss stalls while the gradient is not zero ends
+`stalled`, never `converged`; anything but `converged` exits 1.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import checks  # noqa: E402
+from checks import check, ok  # noqa: E402
+
+HESSGEN, SRC = sys.argv[1:3]
+HERE = os.path.join(SRC, 'tests', 'verdicts')
+WORK = tempfile.TemporaryDirectory()
+ENV = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+GAUSS = ['--data', 'x=' + os.path.join(HERE, 'gauss.csv')]
+
+
+def run(model, *args, rc=None):
+    r = subprocess.run([HESSGEN, 'run', os.path.join(HERE, model + '.hl'), *args, '--json'],
+                       capture_output=True, env=ENV, timeout=300)
+    ok(rc is None or r.returncode == rc, '%s %s: exit %d, %r' % (model, args, r.returncode, r.stderr[-400:]))
+    return json.loads(r.stdout) if r.stdout else None
+
+
+@check
+def gradient_descent_that_blows_up_diverged():
+    r = run('himmelblau', 'gd', '--from', 'x=-0.5,y=-0.5', '--step', '0.1', rc=1)
+    ok(r['status'] == 'diverged' and 'grow without bound' in r['reason'], r['reason'])
+    ok(r['loss'] > 1e50 and r['verdict'] == 'not_critical', (r['loss'], r['verdict']))
+    text = subprocess.run([HESSGEN, 'run', os.path.join(HERE, 'himmelblau.hl'), 'gd', '--from', 'x=-0.5,y=-0.5',
+                           '--step', '0.1'], capture_output=True, env=ENV, timeout=300)
+    ok(text.returncode == 1 and b'converged' not in text.stdout and b'diverged: ' in text.stdout, text.stdout[-300:])
+
+
+@check
+def pure_newton_that_runs_off_diverged():
+    r = run('gauss_nll', 'newton', '--method', 'pure', '--from', 'mu=0,ls=0', *GAUSS, rc=1)
+    ok(r['status'] == 'diverged' and abs(r['theta'][0]) > 1e10, (r['status'], r['theta']))
+
+
+@check
+def an_offset_makes_no_gradient_zero():
+    for model in ('plain', 'offset', 'scaled'):
+        r = run(model, 'classify', 'x=1.001,y=2', rc=0)
+        ok(not r['critical'] and r['verdict'] == 'not_critical', (model, r['implied_step'], r['verdict']))
+        ok(abs(r['implied_step'] - 1e-3) < 1e-9, (model, r['implied_step']))
+        r = run(model, 'classify', 'x=1,y=2', rc=0)
+        ok(r['critical'] and r['verdict'] == 'min' and r['implied_step'] == 0, (model, r))
+    # the same verdict, offset or scaled, from 1e-1 to 1e-12 away from the minimum
+    for k in range(1, 13):
+        point = 'x=%r,y=2' % (1 + 10.0 ** -k)
+        seen = {m: run(m, 'classify', point, rc=0) for m in ('plain', 'offset', 'scaled')}
+        crit = {m: (r['critical'], r['verdict']) for m, r in seen.items()}
+        ok(len(set(crit.values())) == 1, (point, crit))
+        ok(crit['plain'][0] == (10.0 ** -k <= 1e-8 * (1 + math.hypot(1 + 10.0 ** -k, 2))), (point, crit))
+
+
+@check
+def trust_region_is_newtons_default_and_finds_the_minima():
+    minima = set()
+    for start in ('x=1,y=1', 'x=-1,y=1', 'x=-1,y=-1', 'x=1,y=-1', 'x=4,y=-4', 'x=-4,y=4'):
+        r = run('himmelblau', 'newton', '--from', start, rc=0)
+        ok(r['method'] == 'trust-region' and r['status'] == 'converged' and r['verdict'] == 'min'
+           and r['loss'] < 1e-15, (start, r['method'], r['status'], r['verdict'], r['loss']))
+        minima.add(tuple(round(v, 6) for v in r['theta']))
+    ok({(3.0, 2.0), (-2.805118, 3.131313), (-3.77931, -3.283186), (3.584428, -1.848127)} == minima, minima)
+    r = run('himmelblau', 'gd', '--from', 'x=-0.5,y=-0.5', '--step', '0', rc=0)  # backtracking
+    ok(r['status'] == 'converged' and r['verdict'] == 'min', (r['status'], r['verdict']))
+
+
+@check
+def the_likelihoods_maximum_is_found_and_critical_with_a_large_loss():
+    xs = [float(v) for v in open(os.path.join(HERE, 'gauss.csv')).read().split()[1:]]
+    mean = sum(xs) / len(xs)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in xs) / len(xs))
+    r = run('gauss_nll', 'newton', '--from', 'mu=0,ls=0', *GAUSS, rc=0)
+    ok(r['status'] == 'converged' and r['verdict'] == 'min', (r['status'], r['verdict']))
+    ok(abs(r['theta'][0] - mean) < 1e-9 and abs(r['theta'][1] - math.log(sd)) < 1e-9, (r['theta'], mean, sd))
+    r = run('offset', 'newton', '--from', 'x=5,y=-3', rc=0)
+    ok(r['status'] == 'converged' and r['verdict'] == 'min' and r['loss'] == 1e6, r)
+
+
+@check
+def a_stalled_loss_is_not_a_zero_gradient():
+    # steps of 1e-12 change a loss of 1e6 by less than its rounding: the loss stalls, the
+    # gradient (0.002 at x = 1.001) does not vanish
+    r = run('offset', 'gd', '--from', 'x=1.001,y=2', '--step', '1e-12', rc=1)
+    ok(r['status'] == 'stalled' and 'not zero' in r['reason'], (r['status'], r['reason']))
+    ok(r['verdict'] == 'not_critical', r['verdict'])
+
+
+@check
+def stopping_options():
+    r = run('himmelblau', 'newton', '--from', 'x=0,y=0', '--max-iter', '2', rc=1)
+    ok(r['status'] == 'max_iterations' and r['iterations'] == 2, r['status'])
+    r = run('himmelblau', 'gd', '--from', 'x=1,y=1', '--step', '0.01', '--gtol', '1e-3', rc=0)
+    loose = r['iterations']
+    ok(r['status'] == 'converged' and r['implied_step'] <= 1e-3 * (1 + math.hypot(*r['theta'])), r)
+    r = run('himmelblau', 'gd', '--from', 'x=1,y=1', '--step', '0.01', rc=0)
+    ok(r['status'] == 'converged' and r['iterations'] > loose and r['implied_step'] <= 1e-8 * (1 + math.hypot(*r['theta'])),
+       (r['iterations'], loose))
+    for flag in ('--gtol', '--xtol', '--ftol', '--max-iter'):
+        for bad in ('-1', 'x', 'nan'):
+            p = subprocess.run([HESSGEN, 'run', os.path.join(HERE, 'himmelblau.hl'), 'newton', flag, bad],
+                               capture_output=True, env=ENV, timeout=300)
+            ok(p.returncode == 2 and flag.encode() in p.stderr and p.stdout == b'', (flag, bad, p.returncode, p.stderr))
+
+
+def main():
+    return checks.run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
