@@ -30,7 +30,8 @@ static const char usage[] =
     "       %s gd [--from POINT] [--step S] [STOP] [--trace FILE.csv] [--json]\n"
     "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
     "       %s plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (%s plot --help)\n"
-    "POINT: w1=0,w2=0 (every parameter by name) or 0,0 (values in parameter order)\n"
+    "POINT: w1=0,w2=0 (every parameter by name; an array as W={{1,2},{3,4}}, or W=0 for all of it) or 0,0\n"
+    "       (values in parameter order, braces allowed)\n"
     "STOP: --max-iter N, --gtol G (the gradient is zero when the Newton step it implies is <= G (1 + |theta|);\n"
     "      default 1e-10, gd 1e-8), --xtol X (a step <= X (1 + |theta|) vanished; 1e-15), --ftol F (the loss\n"
     "      stopped changing: |dL| <= F |L| for 10 steps; 1e-15). Exit 0 only when converged.\n"
@@ -118,8 +119,8 @@ static void print_report_text(const hessgen_model *m, const double *theta, const
         printf("%s%.6g", i ? ", " : "", r->eigenvalues[i] + 0.0);
     if (n > 12)
         printf(", ... %.6g", r->eigenvalues[n - 1]);
-    printf("   (%d negative, %d zero, %d positive; minimum ratio %.3g)\n", r->negative, r->zero, r->positive,
-           r->min_ratio);
+    printf("   (%d negative, %d zero, %d positive; minimum ratio %.3g, the share of positive eigenvalues)\n",
+           r->negative, r->zero, r->positive, r->min_ratio);
     printf("verdict      ");
     switch (r->verdict) {
     case HESSRT_DEGENERATE:
@@ -361,12 +362,18 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         printf("]}\n");
     } else {
         printf("iter  loss          |grad|        step          min eig\n");
-        for (int i = 0; i < r.ntrace; i++)
-            printf("%4d  %-12.6g  %-12.6g  %-12.3g  %.6g\n", r.trace[i].iteration, r.trace[i].loss,
-                   r.trace[i].gradient_norm, r.trace[i].step, r.trace[i].min_eigenvalue);
+        for (int i = 0; i < r.ntrace; i++) {
+            printf("%4d  %-12.6g  %-12.6g  %-12.3g  ", r.trace[i].iteration, r.trace[i].loss, r.trace[i].gradient_norm,
+                   r.trace[i].step);
+            if (isnan(r.trace[i].min_eigenvalue)) /* gd computes no Hessian */
+                printf("-\n");
+            else
+                printf("%.6g\n", r.trace[i].min_eigenvalue);
+        }
         printf("%s: %s\nended at ", hessrt_status_name(r.status), r.reason);
         cli_text_point(stdout, m, r.theta);
-        printf(", loss %.6g", r.loss);
+        printf(", loss ");
+        cli_put_number(stdout, r.loss);
         if (classified)
             printf(", %s", hessrt_verdict_name(rep.verdict));
         printf("\n");

@@ -67,72 +67,139 @@ int cli_param_index(const hessgen_model *m, const char *name)
     return -1;
 }
 
+/* The values of a point's item: a number, or a braced list of values (nested braces are
+ * flattened row-major), into out[0..cap); their count into *count, or false with a message. */
+typedef struct {
+    const char *at;
+    char *msg;
+    size_t msglen;
+} Reader;
+
+static bool read_values(Reader *r, double *out, int cap, int *count)
+{
+    if (*r->at == '{') {
+        r->at++;
+        for (;;) {
+            if (!read_values(r, out, cap, count))
+                return false;
+            if (*r->at == '}') {
+                r->at++;
+                return true;
+            }
+            if (*r->at != ',') {
+                snprintf(r->msg, r->msglen, "a '}' or ',' is missing before '%.20s'", *r->at ? r->at : "the end");
+                return false;
+            }
+            r->at++;
+        }
+    }
+    size_t len = strcspn(r->at, ",{}=");
+    char *word = strndup(r->at, len);
+    double v;
+    bool ok = word && cli_parse_double(word, &v);
+    if (!ok)
+        snprintf(r->msg, r->msglen, "'%s' is not a number", word ? word : "?");
+    else if (*count >= cap)
+        snprintf(r->msg, r->msglen, "more than %d values", cap), ok = false;
+    else
+        out[(*count)++] = v;
+    free(word);
+    r->at += len;
+    return ok;
+}
+
 bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, double *theta, char *msg, size_t msglen)
 {
     int n = m->nparam;
     bool named = strchr(text, '=') != NULL;
     bool *given = calloc((size_t)n, 1);
-    char *copy = strdup(text), *save = NULL;
-    int count = 0;
-    bool ok = given && copy;
-    for (char *tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
-        char *val = tok;
-        int which = count;
-        if (named) {
-            char *eq = strchr(tok, '=');
-            if (!eq) {
-                snprintf(msg, msglen, "'%s' is not NAME=VALUE", tok);
+    double *values = malloc(sizeof(double) * ((size_t)n + 1));
+    Reader r = {text, msg, msglen};
+    int count = 0; /* positional: values read so far */
+    bool ok = given && values;
+    while (ok && *r.at) {
+        if (!named) { /* values in parameter order, braces or not */
+            ok = read_values(&r, theta, n, &count);
+        } else {
+            size_t len = strcspn(r.at, "=,{}");
+            char *name = strndup(r.at, len);
+            r.at += len;
+            if (!name || *r.at != '=') {
+                snprintf(msg, msglen, "'%s' is not NAME=VALUE", name ? name : "?");
+                free(name);
                 ok = false;
                 break;
             }
-            *eq = 0;
-            val = eq + 1;
-            which = cli_param_index(m, tok);
-            if (which < 0) {
-                snprintf(msg, msglen, "'%s' is not a parameter of %s", tok, m->name);
-                ok = false;
-                break;
+            r.at++;
+            /* a coordinate by its name, or a whole array: one value fills it, a list gives each */
+            int first = cli_param_index(m, name), size = 1;
+            for (int a = 0; first < 0 && a < m->nparam_arrays; a++)
+                if (strcmp(m->param_arrays[a].name, name) == 0)
+                    first = m->param_arrays[a].base, size = m->param_arrays[a].size;
+            int got = 0;
+            if (first < 0)
+                snprintf(msg, msglen, "'%s' is not a parameter of %s", name, m->name), ok = false;
+            else if ((ok = read_values(&r, values, n + 1, &got)) && got != 1 && got != size)
+                snprintf(msg, msglen, "'%s' has %d value%s, and %d are given", name, size, size == 1 ? "" : "s", got),
+                    ok = false;
+            for (int k = 0; ok && k < size; k++) {
+                if (given[first + k]) {
+                    char *dup = cli_param_name(m, first + k);
+                    snprintf(msg, msglen, "'%s' is given twice", dup ? dup : name);
+                    free(dup);
+                    ok = false;
+                    break;
+                }
+                theta[first + k] = values[got == 1 ? 0 : k];
+                given[first + k] = true;
             }
-            if (given[which]) {
-                snprintf(msg, msglen, "'%s' is given twice", tok);
-                ok = false;
-                break;
-            }
-        } else if (which >= n) {
-            snprintf(msg, msglen, "more than %d values", n);
-            ok = false;
-            break;
+            free(name);
         }
-        if (!cli_parse_double(val, &theta[which])) {
-            snprintf(msg, msglen, "'%s' is not a number", val);
+        if (ok && *r.at && *r.at++ != ',') {
+            snprintf(msg, msglen, "a ',' is missing before '%.20s'", r.at - 1);
             ok = false;
-            break;
         }
-        given[which] = true;
-        count++;
     }
+    for (int i = 0; ok && !named && i < count; i++)
+        given[i] = true;
     for (int i = 0; ok && i < n; i++)
         if (!given[i] && !(sparse && named)) {
             if (named) {
                 char *name = cli_param_name(m, i);
                 snprintf(msg, msglen, "no value for '%s'", name ? name : "?");
                 free(name);
-            } else
+            } else {
                 snprintf(msg, msglen, "%d values needed, %d given", n, count);
+            }
             ok = false;
         }
     free(given);
-    free(copy);
+    free(values);
     return ok;
+}
+
+void cli_put_number(FILE *f, double v)
+{
+    char text[40];
+    for (int digits = 6; digits <= 17; digits++) { /* the shortest that reads back as v */
+        snprintf(text, sizeof text, "%.*g", digits, v + 0.0);
+        if (!isfinite(v) || strtod(text, NULL) == v)
+            break;
+    }
+    fputs(text, f);
 }
 
 void cli_text_point(FILE *f, const hessgen_model *m, const double *theta)
 {
-    for (int i = 0; i < m->nparam; i++) {
+    int shown = m->nparam > CLI_TEXT_MAX ? CLI_TEXT_MAX : m->nparam;
+    for (int i = 0; i < shown; i++) {
         char *name = cli_param_name(m, i);
-        fprintf(f, "%s%s = %.6g", i ? ", " : "", name ? name : "?", theta[i] + 0.0);
+        fprintf(f, "%s%s = ", i ? ", " : "", name ? name : "?");
+        cli_put_number(f, theta[i]);
         free(name);
     }
+    if (shown < m->nparam)
+        fprintf(f, ", ... (%d of %d coordinates; --json has all)", shown, m->nparam);
 }
 
 unsigned long long cli_seed(unsigned long long seed)

@@ -19,7 +19,10 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
 char *cli_param_name(const hessgen_model *m, int k);
 /* The index of the parameter called name, or -1. */
 int cli_param_index(const hessgen_model *m, const char *name);
-/* `w1 = 0.1, w2 = 0.05` */
+/* A number in the fewest digits (6 to 17) that read back as it: a point pastes back exactly. */
+void cli_put_number(FILE *f, double v);
+/* `w1 = 0.1, w2 = 0.05`: the first CLI_TEXT_MAX coordinates, and how many there are */
+enum { CLI_TEXT_MAX = 10 };
 void cli_text_point(FILE *f, const hessgen_model *m, const double *theta);
 
 /* A small deterministic generator (xorshift64*): a seed gives the same numbers anywhere. */

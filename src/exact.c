@@ -1877,6 +1877,30 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
     const char *s = spec;
     mpq_t q;
     mpq_init(q);
+    if (!strchr(spec, '=')) { /* values in parameter order, braces or not: the analyzer's syntax too */
+        uint32_t k = 0;
+        for (const char *t = spec; ok && *t;) {
+            size_t len = strcspn(t, ",{}");
+            if (len == 0) {
+                t++;
+                continue;
+            }
+            if (k >= n || !parse_rational(t, len, q)) {
+                fprintf(stderr, "hessgen: --at: %s\n", k >= n ? "more values than parameters" : "not a rational number");
+                fprintf(stderr, "  at '%.*s' (write 1/3, -2, 1e-12 or 0.1)\n", (int)len, t);
+                ok = false;
+                break;
+            }
+            num_set_q(&p[k], q);
+            given[k++] = true;
+            t += len;
+        }
+        if (ok && k < n) {
+            fprintf(stderr, "hessgen: --at: %u values for %u parameters\n", k, n);
+            ok = false;
+        }
+        s = "";
+    }
     while (*s && ok) {
         const char *eq = strchr(s, '=');
         if (!eq) {
@@ -1886,14 +1910,15 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
         }
         size_t nlen = (size_t)(eq - s);
         const char *v = eq + 1, *end;
-        if (*v == '{') {
-            end = strchr(v, '}');
-            if (!end) {
+        if (*v == '{') { /* to the matching brace: W={{1,2},{3,4}} is row-major */
+            int depth = 0;
+            for (end = v; *end && (end == v || depth > 0); end++)
+                depth += *end == '{' ? 1 : *end == '}' ? -1 : 0;
+            if (depth != 0) {
                 fprintf(stderr, "hessgen: --at: '{' without '}' in '%s'\n", s);
                 ok = false;
                 break;
             }
-            end++;
         } else {
             end = strchr(v, ',');
             if (!end)
@@ -1920,8 +1945,12 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
             const char *item = v + 1;
             uint32_t k = 0;
             while (ok && item < end - 1) {
+                if (*item == '{' || *item == '}' || *item == ',') { /* inner braces: row-major */
+                    item++;
+                    continue;
+                }
                 const char *comma = item;
-                while (comma < end - 1 && *comma != ',')
+                while (comma < end - 1 && *comma != ',' && *comma != '{' && *comma != '}')
                     comma++;
                 if (k >= count || !parse_rational(item, (size_t)(comma - item), q)) {
                     fprintf(stderr, "hessgen: --at: '%.*s' is not %s\n", (int)(end - v), v,

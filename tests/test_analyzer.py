@@ -6,6 +6,7 @@ bad arguments.   test_analyzer.py HESSGEN SOURCE_DIR CC HESSRT_LIB RUNTIME_DIR [
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -157,8 +158,11 @@ def the_readme_demo_shows_the_lecture():
     ok('1 saddle,' in out, 'the demo\'s surface does not mark the saddle')
     for fact in ('Hessian      [[0, -2], [-2, 0]]', 'eigenvalues  -2, 2', 'verdict      saddle',
                  'escape       along (0.707107, 0.707107)', 'loss 1, saddle',
-                 'ended at w1 = 1, w2 = 1', 'Hessian      [[2, 2], [2, 2]]', 'verdict      degenerate'):
+                 'Hessian      [[2, 2], [2, 2]]', 'verdict      degenerate'):
         ok(fact in out, 'the demo does not show: ' + fact)
+    # points in text read back exactly: saddle-free ends 2e-9 from (1, 1), printed in full
+    ends = re.findall(r'ended at w1 = ([-0-9.e]+), w2 = ([-0-9.e]+), loss', out)
+    ok(any(all(abs(float(v) - 1) < 1e-8 for v in e) and len(e[0]) > 8 for e in ends), ends)
 
 
 @check
@@ -213,6 +217,18 @@ def array_coordinates_are_named_and_found_by_their_names():
     r = run_arr('classify', '--json')
     ok(r.returncode == 0, r.stderr.decode())
     ok(json.loads(r.stdout)['theta'] == [0.5] * 22 + [1, -2, 3, 7], r.stdout)
+    # one point syntax: a whole array by a braced list (nested braces row-major) or one value
+    # that fills it, and values in parameter order with or without braces
+    start = [0.5] * 22 + [1, -2, 3, 7]
+    rows = ','.join('{' + ','.join(['0.5'] * 11) + '}' for _ in range(2))
+    for point in ('W={%s},v={1,-2,3},c=7' % rows, 'c=7,v={1,-2,3},W=0.5', 'W={%s},v={1,-2,3},c=7' % ','.join(['0.5'] * 22),
+                  ','.join(map(repr, start)), '{{%s},{1,-2,3}},7' % rows):
+        r = run_arr('classify', point, '--json')
+        ok(r.returncode == 0 and json.loads(r.stdout)['theta'] == start, (point, r.stderr))
+    for point, why in (('W={0.5,0.5},v=1,c=1', b"'W' has 22 values, and 2 are given"), ('W=0,W[0][0]=1,v=1,c=1', b'given twice'),
+                       ('v={1,2,3,c=1', b"'c' is not a number"), ('v={1,2,3}4,c=1', b"a ',' is missing before '4,c=1'"), ('v=1,c=1', b"no value for 'W[0][0]'")):
+        r = run_arr('classify', point)
+        ok(r.returncode == 2 and why in r.stderr, (point, r.stderr))
     rest = ','.join('%s=0' % n for n in names[1:])
     for bad in ('W[00][0]', 'W[2][0]', 'W[0][11]', 'W[0]', 'W[0][0][0]', 'W [0][0]', 'W[0][-0]', 'c[0]', 'w[0][0]'):
         r = run_arr('classify', bad + '=0,' + rest)

@@ -123,11 +123,19 @@ def arrays_in_at():
                               'at w = {0, 1, 2}, b = 0 expect strict_min;\n')
         rc, out, _ = hg('--check', f)
         ok(rc == 0, out)
-        for at in ('w={0,1,2},b=0', 'w[0]=0,w[1]=1,w[2]=2,b=0'):
+        for at in ('w={0,1,2},b=0', 'w[0]=0,w[1]=1,w[2]=2,b=0', '0,1,2,0', '{0,1,2},0'):  # the analyzer's syntax
             rc, out, err = hg('--classify', f, '--at', at)
             ok(rc == 0 and 'strict minimum' in out, at + out + err)
         rc, out, err = hg('--classify', f, '--at', 'w=0,b=0')
         ok(rc == 0 and 'not a critical point' in out, out + err)
+        m = write(d, 'm.hl', 'param W[2][2], c;\nloss sum(i, sum(j, (W[i][j] - i - j)^2)) + c^2;\n')
+        for at in ('W={{0,1},{1,2}},c=0', '{{0,1},{1,2}},0', '0,1,1,2,0'):  # nested braces are row-major
+            rc, out, err = hg('--classify', m, '--at', at)
+            ok(rc == 0 and 'strict minimum' in out, at + out + err)
+        for at, why in (('W={{0,1},{1}},c=0', "'W' has 3 values for 4 coordinates"), ('0,1,1,2', '4 values for 5 parameters'),
+                        ('0,1,1,2,0,0', 'more values than parameters'), ('W={{0,1},{1,2},c=0', "'{' without '}'")):
+            rc, out, err = hg('--classify', m, '--at', at)
+            ok(rc == 2 and why in err, (at, rc, err))
 
 
 @check

@@ -1,6 +1,12 @@
 #!/bin/sh
-# cmake --install puts hessgen, libhessrt and hessrt.pc in a prefix; a user's program built
-# with `pkg-config --cflags --libs hessrt` classifies the lecture's saddle through them.
+# cmake --install puts hessgen, libhessrt and hessrt.pc in a prefix; from there, with nothing
+# but PATH and PKG_CONFIG_PATH pointing into it (no LD_LIBRARY_PATH):
+#   1. a user's program built with `pkg-config --cflags --libs hessrt` classifies the lecture's
+#      saddle through the library;
+#   2. the README's route, `hessgen --main` then cc with pkg-config, runs (it finds
+#      libhessrt.so by itself);
+#   3. `hessgen run` on a loss over data files links (the generated C needs -lm itself) and
+#      fits the line.
 #   test_install.sh BUILD_DIR SOURCE_DIR CC
 set -e
 build=$1 src=$2 cc=$3
@@ -9,9 +15,13 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 pc=$(find "$tmp/prefix" -name hessrt.pc)
 test -n "$pc" || { echo "FAIL: no hessrt.pc installed"; exit 1; }
-libdir=$(dirname "$(dirname "$pc")")
-export PKG_CONFIG_PATH="$(dirname "$pc")"
-"$tmp/prefix/bin/hessgen" "$src/examples/weakest.hl" -o "$tmp/weakest_hess.c"
+export PKG_CONFIG_PATH="$(dirname "$pc")" PATH="$tmp/prefix/bin:$PATH" HESSGEN_CACHE="$tmp/cache"
+unset LD_LIBRARY_PATH
+passed=0
+pass() { echo "ok   $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; echo "$passed passed, 1 failed"; exit 1; }
+
+hessgen "$src/examples/weakest.hl" -o "$tmp/weakest_hess.c"
 cat > "$tmp/main.c" <<'C'
 #include <stdio.h>
 #include <hessrt.h>
@@ -28,12 +38,18 @@ int main(void)
 }
 C
 "$cc" "$tmp/main.c" "$tmp/weakest_hess.c" $(pkg-config --cflags --libs hessrt) -o "$tmp/classify"
-out=$(LD_LIBRARY_PATH="$libdir" "$tmp/classify")
-if [ "$out" = "saddle -2 2" ]; then
-    echo "ok   installed hessgen + libhessrt via pkg-config: $out"
-    echo "1 passed, 0 failed"
-else
-    echo "FAIL: expected 'saddle -2 2', got '$out'"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+out=$("$tmp/classify") || fail "the pkg-config program did not run: $out"
+[ "$out" = "saddle -2 2" ] || fail "expected 'saddle -2 2', got '$out'"
+pass "a program built with pkg-config against the installed libhessrt: $out"
+
+hessgen "$src/examples/weakest.hl" --main -o "$tmp/analyzer.c"
+"$cc" "$tmp/analyzer.c" $(pkg-config --cflags --libs hessrt) -o "$tmp/weakest"
+out=$("$tmp/weakest" classify w1=0,w2=0) || fail "the --main analyzer did not run: $out"
+echo "$out" | grep -q "verdict      saddle" || fail "the --main analyzer: $out"
+pass "the README's --main route runs without LD_LIBRARY_PATH"
+
+out=$(hessgen run "$src/examples/line_fit.hl" newton --data x="$src/examples/data/line_x.csv" \
+      --data y="$src/examples/data/line_y.csv" 2>&1) || fail "hessgen run on a loss over data: $out"
+echo "$out" | grep -q "^converged" || fail "hessgen run on a loss over data: $out"
+pass "hessgen run from the prefix on a loss over data files"
+echo "$passed passed, 0 failed"
