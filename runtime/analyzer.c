@@ -440,8 +440,9 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         printf("{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
                (int)starts, failed);
     else
-        printf("%d starts in [%g, %g]^%d by %s Newton: %d distinct critical points, %d runs did not converge\n",
-               (int)starts, lo, hi, n, hessrt_method_name(method), found, failed);
+        printf("%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
+               "or surfaces of critical points), %d runs did not converge\n",
+               (int)starts, lo, hi, n, hessrt_method_name(method), found, found == 1 ? "" : "s", failed);
     for (int k = 0; k < found; k++) {
         hessrt_report rep;
         if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0) {
@@ -453,10 +454,23 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             json_point(stdout, m, points + (size_t)k * n);
             printf(", \"loss\": ");
             json_number(stdout, rep.loss);
-            printf(", \"verdict\": \"%s\", \"reached\": %d}", hessrt_verdict_name(rep.verdict), hits[k]);
+            printf(", \"verdict\": \"%s\", \"reached\": %d, \"dimension\": %d, \"loss_range\": [",
+                   hessrt_verdict_name(rep.verdict), hits[k], cp.dimension[k]);
+            json_number(stdout, cp.loss_lo[k]);
+            printf(", ");
+            json_number(stdout, cp.loss_hi[k]);
+            printf("], \"samples\": [");
+            for (int j = 0; j < cp.nsamples[k]; j++) {
+                printf("%s", j ? ", " : "");
+                json_array(stdout, cp.samples + ((size_t)k * CLI_SAMPLES + (size_t)j) * n, n);
+            }
+            printf("]}");
         } else {
             printf("  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
             cli_text_point(stdout, m, points + (size_t)k * n);
+            if (cp.dimension[k] > 0)
+                printf("\n               on a connected set of critical points of dimension %d, loss %.6g to %.6g",
+                       cp.dimension[k], cp.loss_lo[k], cp.loss_hi[k]);
             printf("\n");
         }
         hessrt_report_free(&rep);

@@ -215,6 +215,224 @@ double cli_uniform(unsigned long long *s)
     return (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
+/* ---- critical sets: is a critical point isolated, and are two on one connected piece? ---- */
+
+typedef struct {
+    const hessgen_model *m;
+    const void *data;
+    int n;
+    double *g, *h, *w, *z, *q, *x;
+} Sets;
+
+/* H and its eigen-decomposition at x (into s->w, s->z, q = V^T g); false if not finite. */
+static bool decompose(Sets *s, const double *x, double *loss)
+{
+    int n = s->n;
+    *loss = s->m->hess(x, s->data, s->g, s->h);
+    if (!isfinite(*loss) || hessrt_eigen_inplace(n, s->h, s->w, s->z) != 0)
+        return false;
+    for (int k = 0; k < n; k++) {
+        s->q[k] = 0;
+        for (int i = 0; i < n; i++)
+            s->q[k] += s->z[(size_t)i * n + k] * s->g[i];
+    }
+    return true;
+}
+
+/* Brings x onto the critical set: Newton steps through the pseudo-inverse (the null space's
+ * components left alone) until the zero-gradient test holds; false if it does not in 50. */
+static bool project(Sets *s, double *x, double *loss)
+{
+    int n = s->n;
+    hessrt_options o = hessrt_default_options();
+    for (int it = 0; it < 50; it++) {
+        if (!decompose(s, x, loss))
+            return false;
+        if (hessrt_gradient_is_zero(s->m, s->data, x, s->g, s->w, s->q, o.eig_tol, o.grad_tol, NULL, NULL))
+            return true;
+        double scale = 0;
+        for (int k = 0; k < n; k++)
+            scale = fmax(scale, fabs(s->w[k]));
+        for (int i = 0; i < n; i++) {
+            double step = 0;
+            for (int k = 0; k < n; k++)
+                if (fabs(s->w[k]) > o.eig_tol * scale)
+                    step += s->z[(size_t)i * n + k] * s->q[k] / s->w[k];
+            x[i] -= step;
+        }
+    }
+    return false;
+}
+
+/* The null space at p: its eigenvectors' indices into s->z (eigenvalues within the numeric
+ * test's zero threshold), how many. */
+static int null_space(Sets *s, const double *p, int *idx)
+{
+    hessrt_report r;
+    int count = 0;
+    if (hessrt_classify(s->m, s->data, p, NULL, &r) != 0) {
+        hessrt_report_free(&r);
+        return 0;
+    }
+    double loss;
+    if (decompose(s, p, &loss))
+        for (int k = 0; k < s->n; k++)
+            if (fabs(s->w[k]) <= r.zero_threshold)
+                idx[count++] = k;
+    hessrt_report_free(&r);
+    return count;
+}
+
+static double distance(const double *a, const double *b, int n)
+{
+    double d = 0;
+    for (int i = 0; i < n; i++)
+        d += (a[i] - b[i]) * (a[i] - b[i]);
+    return sqrt(d);
+}
+
+/* The dimension of the critical set at p: of its null directions, how many lead, a step h
+ * away and projected back, to another critical point (not back to p: x^4 + y^4 at 0 is
+ * isolated though its Hessian is 0). */
+static int set_dimension(Sets *s, const double *p)
+{
+    int n = s->n, *idx = malloc(sizeof(int) * (size_t)n), dim = 0;
+    double *v = malloc(sizeof(double) * (size_t)n * (size_t)n), loss;
+    int k0 = null_space(s, p, idx);
+    for (int a = 0; a < k0; a++)
+        for (int i = 0; i < n; i++)
+            v[(size_t)a * n + i] = s->z[(size_t)i * n + idx[a]];
+    double h = 1e-3 * (1 + hessrt_norm2(n, p));
+    for (int a = 0; a < k0; a++) {
+        for (int i = 0; i < n; i++)
+            s->x[i] = p[i] + h * v[(size_t)a * n + i];
+        if (project(s, s->x, &loss) && distance(s->x, p, n) >= 0.5 * h)
+            dim++;
+    }
+    free(idx);
+    free(v);
+    return dim;
+}
+
+/* Whether a path of critical points joins a to b: steps of at most |b - a|/20 along the null
+ * space's share of the way to b, each projected back onto the critical set; the loss seen on
+ * the way widens [lo, hi]. */
+static bool connected(Sets *s, const double *a, const double *b, double *lo, double *hi)
+{
+    int n = s->n, *idx = malloc(sizeof(int) * (size_t)n);
+    double *p = malloc(sizeof(double) * (size_t)n), *d = malloc(sizeof(double) * (size_t)n), loss;
+    memcpy(p, a, sizeof(double) * (size_t)n);
+    double most = distance(a, b, n) / 20;
+    bool joined = false;
+    for (int step = 0; step < 400; step++) {
+        double left = distance(p, b, n);
+        if (left <= 1e-6 * (1 + hessrt_norm2(n, b))) {
+            joined = true;
+            break;
+        }
+        int k0 = null_space(s, p, idx);
+        for (int i = 0; i < n; i++)
+            d[i] = 0;
+        for (int c = 0; c < k0; c++) { /* (b - p) projected onto the null space */
+            double along = 0;
+            for (int i = 0; i < n; i++)
+                along += s->z[(size_t)i * n + idx[c]] * (b[i] - p[i]);
+            for (int i = 0; i < n; i++)
+                d[i] += along * s->z[(size_t)i * n + idx[c]];
+        }
+        double dn = hessrt_norm2(n, d);
+        if (k0 == 0 || dn < 0.1 * left) /* b is not along the set from here */
+            break;
+        double t = fmin(most, dn) / dn;
+        for (int i = 0; i < n; i++)
+            s->x[i] = p[i] + t * d[i];
+        if (!project(s, s->x, &loss) || distance(s->x, p, n) < 1e-3 * t * dn)
+            break;
+        memcpy(p, s->x, sizeof(double) * (size_t)n);
+        *lo = fmin(*lo, loss);
+        *hi = fmax(*hi, loss);
+    }
+    free(idx);
+    free(p);
+    free(d);
+    return joined;
+}
+
+static int find_root(int *parent, int i)
+{
+    while (parent[i] != i)
+        i = parent[i] = parent[parent[i]];
+    return i;
+}
+
+/* Merges the distinct points of out into connected pieces (their arrays rewritten). */
+static void group_sets(const hessgen_model *m, const void *data, cli_critical_points *out)
+{
+    int n = m->nparam, found = out->found;
+    size_t nn = (size_t)n * (size_t)n;
+    Sets s = {m, data, n, malloc(8 * (size_t)n), malloc(8 * nn), malloc(8 * (size_t)n), malloc(8 * nn),
+              malloc(8 * (size_t)n), malloc(8 * (size_t)n)};
+    int *dim = malloc(sizeof(int) * (size_t)found + 1), *parent = malloc(sizeof(int) * (size_t)found + 1);
+    double *lo = malloc(sizeof(double) * (size_t)found + 8), *hi = malloc(sizeof(double) * (size_t)found + 8);
+    for (int i = 0; i < found; i++) {
+        const double *p = out->points + (size_t)i * n;
+        double loss;
+        parent[i] = i;
+        lo[i] = hi[i] = decompose(&s, p, &loss) ? loss : NAN;
+        dim[i] = set_dimension(&s, p);
+    }
+    for (int i = 0; i < found; i++)
+        for (int j = i + 1; j < found; j++)
+            if (dim[i] > 0 && dim[i] == dim[j] && find_root(parent, i) != find_root(parent, j)) {
+                double l = lo[i], h = hi[i];
+                if (connected(&s, out->points + (size_t)i * n, out->points + (size_t)j * n, &l, &h)) {
+                    int a = find_root(parent, i), b = find_root(parent, j);
+                    parent[b] = a;
+                    lo[a] = fmin(fmin(lo[a], lo[b]), l);
+                    hi[a] = fmax(fmax(hi[a], hi[b]), h);
+                }
+            }
+    /* one entry per piece: the member reached most often represents it */
+    cli_critical_points g = {0, out->failed, malloc(sizeof(double) * (size_t)n * (size_t)found + 8),
+                             malloc(sizeof(int) * (size_t)found + 1), malloc(sizeof(int) * (size_t)found + 1),
+                             malloc(sizeof(double) * (size_t)found + 8), malloc(sizeof(double) * (size_t)found + 8),
+                             malloc(sizeof(double) * (size_t)n * CLI_SAMPLES * (size_t)found + 8),
+                             malloc(sizeof(int) * (size_t)found + 1)};
+    for (int i = 0; i < found; i++) {
+        if (find_root(parent, i) != i)
+            continue;
+        int e = g.found++, best = i, hits = 0, ns = 0;
+        for (int j = 0; j < found; j++)
+            if (find_root(parent, j) == i) {
+                hits += out->hits[j];
+                if (out->hits[j] > out->hits[best])
+                    best = j;
+                if (ns < CLI_SAMPLES)
+                    memcpy(g.samples + ((size_t)e * CLI_SAMPLES + (size_t)ns++) * n, out->points + (size_t)j * n,
+                           sizeof(double) * (size_t)n);
+            }
+        memcpy(g.points + (size_t)e * n, out->points + (size_t)best * n, sizeof(double) * (size_t)n);
+        g.hits[e] = hits;
+        g.dimension[e] = dim[i];
+        g.loss_lo[e] = lo[i];
+        g.loss_hi[e] = hi[i];
+        g.nsamples[e] = ns;
+    }
+    free(out->points);
+    free(out->hits);
+    *out = g;
+    free(dim);
+    free(parent);
+    free(lo);
+    free(hi);
+    free(s.g);
+    free(s.h);
+    free(s.w);
+    free(s.z);
+    free(s.q);
+    free(s.x);
+}
+
 void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method method, int starts,
                        void (*draw)(void *user, unsigned long long *state, double *theta),
                        bool (*keep)(void *user, const double *theta), void *user, unsigned long long seed,
@@ -263,12 +481,17 @@ void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method m
         hessrt_newton_result_free(&r);
     }
     free(theta);
+    group_sets(m, data, out);
 }
 
 void cli_critical_points_free(cli_critical_points *c)
 {
     free(c->points);
     free(c->hits);
-    c->points = NULL;
-    c->hits = NULL;
+    free(c->dimension);
+    free(c->loss_lo);
+    free(c->loss_hi);
+    free(c->samples);
+    free(c->nsamples);
+    memset(c, 0, sizeof *c);
 }

@@ -29,13 +29,23 @@ void cli_text_point(FILE *f, const hessgen_model *m, const double *theta);
 unsigned long long cli_seed(unsigned long long seed);
 double cli_uniform(unsigned long long *state);
 
-/* Distinct critical points found by Newton (`method`) from `starts` start points that
- * draw() writes into theta; those keep() refuses (NULL: none) are dropped. Points within 1e-6
- * (relative) of each other are one. The arrays are malloc'd: points found*n, hits found. */
+/* The critical sets found by Newton (`method`) from `starts` start points that draw() writes
+ * into theta; runs that do not converge are counted in failed, those keep() refuses (NULL:
+ * none) dropped. Points within 1e-6 (relative) of each other are one; points joined by a path
+ * of critical points (cli.c: continuation along the Hessian's null space) are one entry, a
+ * connected piece of a curve or surface of critical points, with its dimension (0: an isolated
+ * point) and the range of the loss seen on it. The arrays are malloc'd, found entries each:
+ * points (n values: a representative), hits, dimension, loss_lo, loss_hi, and samples
+ * (CLI_SAMPLES points of n values, nsamples of them used). */
+enum { CLI_SAMPLES = 3 };
 typedef struct {
     int found, failed;
     double *points;
     int *hits; /* how many starts reached each */
+    int *dimension;
+    double *loss_lo, *loss_hi;
+    double *samples;
+    int *nsamples;
 } cli_critical_points;
 void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method method, int starts,
                        void (*draw)(void *user, unsigned long long *state, double *theta),

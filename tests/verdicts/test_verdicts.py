@@ -119,6 +119,29 @@ def stopping_options():
             ok(p.returncode == 2 and flag.encode() in p.stderr and p.stdout == b'', (flag, bad, p.returncode, p.stderr))
 
 
+@check
+def one_entry_per_critical_set():
+    """A degenerate point approached from every side is one entry; the lecture's valley
+    w1*w2 = 1 is two (its two branches), each of dimension 1; diverged runs are no entry."""
+    for model in ('quartic', 'monkey'):
+        r = run(model, 'scan', '--box', '-2:2', '--starts', '50', rc=0)
+        ok(len(r['points']) == 1 and r['points'][0]['dimension'] == 0 and r['points'][0]['reached'] == 50
+           and max(map(abs, r['points'][0]['theta'])) < 1e-8, (model, r['points']))
+    p = subprocess.run([HESSGEN, 'run', os.path.join(SRC, 'examples', 'weakest.hl'), 'scan', '--box', '-2:2',
+                        '--starts', '50', '--seed', '1', '--json'], capture_output=True, env=ENV, timeout=300)
+    r = json.loads(p.stdout)
+    pieces = sorted((e['verdict'], e['dimension']) for e in r['points'])
+    ok(pieces == [('degenerate', 1), ('degenerate', 1), ('saddle', 0)], pieces)
+    ok(sorted(e['theta'][0] > 0 for e in r['points'] if e['dimension'] == 1) == [False, True], 'one entry per branch')
+    ok(sum(e['reached'] for e in r['points']) + r['failed'] == 50, r)
+    for e in r['points']:
+        if e['dimension'] == 1:  # its samples lie on the valley, the loss on it is 0
+            ok(all(abs(a * b - 1) < 1e-7 for a, b in e['samples']) and len(e['samples']) >= 2, e['samples'])
+            ok(0 <= e['loss_range'][0] <= e['loss_range'][1] < 1e-12, e['loss_range'])
+    r = run('himmelblau', 'scan', '--box', '-6:6', '--starts', '200', '--method', 'trust-region', rc=0)
+    ok(all(max(map(abs, e['theta'])) < 10 for e in r['points']), 'a diverged run listed')
+
+
 def main():
     return checks.run()
 
