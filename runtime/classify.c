@@ -50,17 +50,19 @@ double hessrt_norm2(int n, const double *v)
     return big * sqrt(s);
 }
 
-double hessrt_implied_step(int n, const double *lambda, const double *q, double rho, double eig_tol)
+double hessrt_implied_step(int n, const double *lambda, const double *q, double rho)
 {
     double scale = 0, s2 = 0;
     for (int i = 0; i < n; i++)
         scale = fmax(scale, fabs(lambda[i]));
+    double floor_ = 8.0 * n * DBL_EPSILON * scale; /* what the eigen-solver resolves */
     for (int i = 0; i < n; i++) {
         if (fabs(q[i]) <= rho)
             continue; /* within the gradient's rounding */
-        if (fabs(lambda[i]) <= eig_tol * scale)
-            return INFINITY; /* a gradient along a curvature too small to resolve: no step is implied */
-        double si = (fabs(q[i]) - rho) / fabs(lambda[i]);
+        double d = fmax(fabs(lambda[i]), floor_);
+        if (!(d > 0))
+            return INFINITY; /* H = 0 and g is not: no step brings g to 0 */
+        double si = (fabs(q[i]) - rho) / d;
         s2 += si * si;
     }
     return sqrt(s2);
@@ -95,17 +97,16 @@ double hessrt_gradient_rounding(const hessgen_model *m, const void *data, const 
 }
 
 int hessrt_gradient_is_zero(const hessgen_model *m, const void *data, const double *theta, const double *g,
-                            const double *w, const double *q, double eig_tol, double grad_tol, double *step,
-                            double *rounding)
+                            const double *w, const double *q, double grad_tol, double *step, double *rounding)
 {
     int n = m->nparam;
     double bound = grad_tol * (1 + hessrt_norm2(n, theta));
     /* the floor of the rounding first; only where that fails is the rounding measured */
     double rho = hessrt_gradient_rounding(m, data, theta, g, 0);
-    double s = hessrt_implied_step(n, w, q, rho, eig_tol);
+    double s = hessrt_implied_step(n, w, q, rho);
     if (!(s <= bound)) {
         rho = hessrt_gradient_rounding(m, data, theta, g, 1);
-        s = hessrt_implied_step(n, w, q, rho, eig_tol);
+        s = hessrt_implied_step(n, w, q, rho);
     }
     if (step)
         *step = s;
@@ -214,10 +215,13 @@ static double unsettled(const hessgen_model *m, const void *data, const double *
 {
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
+    double scale = 0;
+    for (int k = 0; k < n; k++)
+        scale = fmax(scale, fabs(w[k]));
     double *c = alloc(sizeof(double) * (size_t)n), *at = alloc(sizeof(double) * (size_t)n);
     double *g = alloc(sizeof(double) * (size_t)n), *h2 = alloc(sizeof(double) * nn);
     for (int k = 0; k < n; k++) /* the implied step's coordinates, as hessrt_implied_step counts them */
-        c[k] = fabs(q[k]) > rho ? q[k] / w[k] : 0; /* w[k] is not 0 there: the test passed */
+        c[k] = fabs(q[k]) > rho ? q[k] / copysign(fmax(fabs(w[k]), 8.0 * n * DBL_EPSILON * scale), w[k]) : 0;
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int k = 0; k < n; k++)
@@ -279,7 +283,7 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
             q[k] += row[k] * r->gradient[i];
     }
     double rho;
-    r->critical = hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.eig_tol, o.grad_tol,
+    r->critical = hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.grad_tol,
                                           &r->implied_step, &rho);
     for (int i = 0; i < n; i++)
         r->scale = fmax(r->scale, fabs(r->eigenvalues[i]));

@@ -248,7 +248,7 @@ static bool project(Sets *s, double *x, double *loss)
     for (int it = 0; it < 50; it++) {
         if (!decompose(s, x, loss))
             return false;
-        if (hessrt_gradient_is_zero(s->m, s->data, x, s->g, s->w, s->q, o.eig_tol, o.grad_tol, NULL, NULL))
+        if (hessrt_gradient_is_zero(s->m, s->data, x, s->g, s->w, s->q, o.grad_tol, NULL, NULL))
             return true;
         double scale = 0;
         for (int k = 0; k < n; k++)

@@ -3,15 +3,13 @@
  * It takes a model as a hessgen_model (declared identically in every generated file) and
  * classifies points by the Hessian's eigenvalues (LAPACKE). What a report means:
  *   - the gradient counts as zero by the implied-step test: with H = V diag(lambda) V^T,
- *     q = V^T g and delta = eig_tol * max_k |lambda_k|,
- *         s_k = 0                             where |q_k| <= rho (within the gradient's rounding),
- *         s_k = infinity                      where |lambda_k| <= delta (a gradient along a
- *                                             curvature too small to resolve implies no step),
- *         s_k = (|q_k| - rho) / |lambda_k|    elsewhere,
+ *     q = V^T g and mu = 8 n eps max_k |lambda_k| (eps = 2^-52: the curvature the eigen-solver
+ *     resolves),
+ *         s_k = 0                                     where |q_k| <= rho (the gradient's rounding),
+ *         s_k = (|q_k| - rho) / max(|lambda_k|, mu)   elsewhere (infinite when H = 0),
  *     is the Newton step the gradient implies, and g counts as zero when
  *         |s|_2 <= grad_tol * (1 + |theta|_2).
- *     rho, the gradient's rounding, is 8 n eps |g|_2 (eps = 2^-52: the rounding of q = V^T g
- *     itself) and, where the test fails with that, the larger of it and twice the largest
+ *     rho, the gradient's rounding, is 8 n eps |g|_2 (the rounding of q = V^T g itself) and, where the test fails with that, the larger of it and twice the largest
  *     |g(theta + d) - g - H d|_2 over 4 fixed perturbations d of 4 eps (1 + |theta_i|): the
  *     generated gradient's own error, measured as noise (a sum of large terms that cancel
  *     rounds to far more than eps |g|).
@@ -130,15 +128,14 @@ hessrt_options hessrt_default_options(void);
  * q = V^T g: whether g counts as zero; the measure |s| into *step and rho into *rounding (either
  * may be NULL). */
 int hessrt_gradient_is_zero(const hessgen_model *m, const void *data, const double *theta, const double *g,
-                            const double *w, const double *q, double eig_tol, double grad_tol, double *step,
-                            double *rounding);
+                            const double *w, const double *q, double grad_tol, double *step, double *rounding);
 /* Perturbation j (0..3) of theta into at: theta_i + (a fixed number in [-1, 1)) 4 eps (1 +
  * |theta_i|), the same every run; the rounding measures above use these four. */
 void hessrt_perturb(int n, const double *theta, int j, double *at);
 /* |v|_2 without overflow (a finite |v| above 1e154 is finite). */
 double hessrt_norm2(int n, const double *v);
 /* Its parts: |s|_2 from lambda[n], q and rho; and rho (measure 0: the floor alone). */
-double hessrt_implied_step(int n, const double *lambda, const double *q, double rho, double eig_tol);
+double hessrt_implied_step(int n, const double *lambda, const double *q, double rho);
 double hessrt_gradient_rounding(const hessgen_model *m, const void *data, const double *theta, const double *g,
                                 int measure);
 

@@ -283,7 +283,7 @@ static bool gradient_test(Work *k, const double *theta, bool have_hessian, const
     *s = INFINITY;
     if (!have_hessian && !evaluate(k, theta, &loss, true))
         return false;
-    return hessrt_gradient_is_zero(k->m, k->data, theta, k->g, k->w, k->q, o->eig_tol, o->grad_tol, s, NULL);
+    return hessrt_gradient_is_zero(k->m, k->data, theta, k->g, k->w, k->q, o->grad_tol, s, NULL);
 }
 
 /* A run that stopped moving (why: which test stopped it): converged if the implied-step test
