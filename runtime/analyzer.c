@@ -319,7 +319,10 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     if (tols[2] >= 0)
         o.loss_tol = tols[2];
     hessrt_newton_result r;
-    hessrt_newton(m, c->data, theta, &o, &r);
+    if (hessrt_newton(m, c->data, theta, &o, &r) != 0) {
+        free(theta);
+        return bad(c, "%s: invalid options", name);
+    }
     hessrt_report rep = {0};
     hessrt_options co = hessrt_default_options(); /* the verdict by the run's own zero-gradient test */
     co.grad_tol = o.grad_tol;
@@ -419,7 +422,7 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             if (!cli_parse_double(argv[++i], &starts) || starts < 1 || starts > 1e6 || starts != floor(starts))
                 return bad(c, "scan: --starts takes a whole number from 1 to 1000000, not '%s'", argv[i]);
         } else if (strcmp(a, "--seed") == 0 && has_value) {
-            if (!cli_parse_double(argv[++i], &seed) || seed < 0 || seed != floor(seed))
+            if (!cli_parse_double(argv[++i], &seed) || seed < 0 || seed >= 1.8e19 || seed != floor(seed))
                 return bad(c, "scan: --seed takes a whole number, not '%s'", argv[i]);
         } else if (strcmp(a, "--method") == 0 && has_value) {
             if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
@@ -443,14 +446,14 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         printf("%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
                "or surfaces of critical points), %d runs did not converge\n",
                (int)starts, lo, hi, n, hessrt_method_name(method), found, found == 1 ? "" : "s", failed);
-    for (int k = 0; k < found; k++) {
+    for (int k = 0, printed = 0; k < found; k++) {
         hessrt_report rep;
         if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0) {
             hessrt_report_free(&rep);
             continue;
         }
         if (json) {
-            printf("%s{", k ? ", " : "");
+            printf("%s{", printed++ ? ", " : "");
             json_point(stdout, m, points + (size_t)k * n);
             printf(", \"loss\": ");
             json_number(stdout, rep.loss);

@@ -41,8 +41,11 @@ void hessrt_perturb(int n, const double *theta, int j, double *at)
 double hessrt_norm2(int n, const double *v)
 {
     double big = 0, s = 0; /* scaled: a finite |v| above 1e154 squares to infinity */
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (isnan(v[i]))
+            return NAN;
         big = fmax(big, fabs(v[i]));
+    }
     if (!(big > 0) || isinf(big))
         return big;
     for (int i = 0; i < n; i++)
@@ -221,7 +224,8 @@ static double unsettled(const hessgen_model *m, const void *data, const double *
     double *c = alloc(sizeof(double) * (size_t)n), *at = alloc(sizeof(double) * (size_t)n);
     double *g = alloc(sizeof(double) * (size_t)n), *h2 = alloc(sizeof(double) * nn);
     for (int k = 0; k < n; k++) /* the implied step's coordinates, as hessrt_implied_step counts them */
-        c[k] = fabs(q[k]) > rho ? q[k] / copysign(fmax(fabs(w[k]), 8.0 * n * DBL_EPSILON * scale), w[k]) : 0;
+        c[k] = fabs(q[k]) > rho ? copysign(fabs(q[k]) - rho, q[k]) / copysign(fmax(fabs(w[k]), 8.0 * n * DBL_EPSILON * scale), w[k])
+                                : 0;
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int k = 0; k < n; k++)

@@ -73,17 +73,33 @@ typedef struct {
     const char *at;
     char *msg;
     size_t msglen;
+    int depth;
 } Reader;
+
+/* Spaces around names, values and punctuation are skipped: a point printed as
+ * `w1 = 0.1, w2 = 0.05` reads back (quoted, as one argument). */
+static void skip_spaces(Reader *r)
+{
+    while (isspace((unsigned char)*r->at))
+        r->at++;
+}
 
 static bool read_values(Reader *r, double *out, int cap, int *count)
 {
+    skip_spaces(r);
     if (*r->at == '{') {
+        if (++r->depth > 32) {
+            snprintf(r->msg, r->msglen, "braces nested more than 32 deep");
+            return false;
+        }
         r->at++;
         for (;;) {
             if (!read_values(r, out, cap, count))
                 return false;
+            skip_spaces(r);
             if (*r->at == '}') {
                 r->at++;
+                r->depth--;
                 return true;
             }
             if (*r->at != ',') {
@@ -94,6 +110,8 @@ static bool read_values(Reader *r, double *out, int cap, int *count)
         }
     }
     size_t len = strcspn(r->at, ",{}=");
+    while (len > 0 && isspace((unsigned char)r->at[len - 1]))
+        len--;
     char *word = strndup(r->at, len);
     double v;
     bool ok = word && cli_parse_double(word, &v);
@@ -114,15 +132,18 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
     bool named = strchr(text, '=') != NULL;
     bool *given = calloc((size_t)n, 1);
     double *values = malloc(sizeof(double) * ((size_t)n + 1));
-    Reader r = {text, msg, msglen};
+    Reader r = {text, msg, msglen, 0};
     int count = 0; /* positional: values read so far */
     bool ok = given && values;
     while (ok && *r.at) {
         if (!named) { /* values in parameter order, braces or not */
             ok = read_values(&r, theta, n, &count);
         } else {
-            size_t len = strcspn(r.at, "=,{}");
-            char *name = strndup(r.at, len);
+            skip_spaces(&r);
+            size_t len = strcspn(r.at, "=,{}"), end = len;
+            while (end > 0 && isspace((unsigned char)r.at[end - 1]))
+                end--;
+            char *name = strndup(r.at, end);
             r.at += len;
             if (!name || *r.at != '=') {
                 snprintf(msg, msglen, "'%s' is not NAME=VALUE", name ? name : "?");
@@ -155,9 +176,17 @@ bool cli_parse_point(const hessgen_model *m, const char *text, bool sparse, doub
             }
             free(name);
         }
-        if (ok && *r.at && *r.at++ != ',') {
-            snprintf(msg, msglen, "a ',' is missing before '%.20s'", r.at - 1);
+        skip_spaces(&r);
+        if (ok && *r.at && *r.at != ',') {
+            snprintf(msg, msglen, "a ',' is missing before '%.20s'", r.at);
             ok = false;
+        } else if (ok && *r.at == ',') {
+            r.at++;
+            skip_spaces(&r);
+            if (!*r.at) {
+                snprintf(msg, msglen, "a value is missing after the last ','");
+                ok = false;
+            }
         }
     }
     for (int i = 0; ok && !named && i < count; i++)
@@ -216,6 +245,14 @@ double cli_uniform(unsigned long long *s)
 }
 
 /* ---- critical sets: is a critical point isolated, and are two on one connected piece? ---- */
+
+static void *need(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p)
+        abort();
+    return p;
+}
 
 typedef struct {
     const hessgen_model *m;
@@ -296,9 +333,10 @@ static double distance(const double *a, const double *b, int n)
  * isolated though its Hessian is 0). */
 static int set_dimension(Sets *s, const double *p)
 {
-    int n = s->n, *idx = malloc(sizeof(int) * (size_t)n), dim = 0;
-    double *v = malloc(sizeof(double) * (size_t)n * (size_t)n), loss;
+    int n = s->n, *idx = need(sizeof(int) * (size_t)n), dim = 0;
+    double loss;
     int k0 = null_space(s, p, idx);
+    double *v = need(sizeof(double) * (size_t)n * (size_t)k0); /* the null directions, before project() */
     for (int a = 0; a < k0; a++)
         for (int i = 0; i < n; i++)
             v[(size_t)a * n + i] = s->z[(size_t)i * n + idx[a]];
@@ -319,8 +357,8 @@ static int set_dimension(Sets *s, const double *p)
  * the way widens [lo, hi]. */
 static bool connected(Sets *s, const double *a, const double *b, double *lo, double *hi)
 {
-    int n = s->n, *idx = malloc(sizeof(int) * (size_t)n);
-    double *p = malloc(sizeof(double) * (size_t)n), *d = malloc(sizeof(double) * (size_t)n), loss;
+    int n = s->n, *idx = need(sizeof(int) * (size_t)n);
+    double *p = need(sizeof(double) * (size_t)n), *d = need(sizeof(double) * (size_t)n), loss;
     memcpy(p, a, sizeof(double) * (size_t)n);
     double most = distance(a, b, n) / 20;
     bool joined = false;
@@ -358,6 +396,17 @@ static bool connected(Sets *s, const double *a, const double *b, double *lo, dou
     return joined;
 }
 
+typedef struct {
+    double d;
+    int i, j;
+} Pair;
+
+static int pair_order(const void *x, const void *y)
+{
+    const Pair *a = x, *b = y;
+    return a->d < b->d ? -1 : a->d > b->d ? 1 : 0;
+}
+
 static int find_root(int *parent, int i)
 {
     while (parent[i] != i)
@@ -370,10 +419,10 @@ static void group_sets(const hessgen_model *m, const void *data, cli_critical_po
 {
     int n = m->nparam, found = out->found;
     size_t nn = (size_t)n * (size_t)n;
-    Sets s = {m, data, n, malloc(8 * (size_t)n), malloc(8 * nn), malloc(8 * (size_t)n), malloc(8 * nn),
-              malloc(8 * (size_t)n), malloc(8 * (size_t)n)};
-    int *dim = malloc(sizeof(int) * (size_t)found + 1), *parent = malloc(sizeof(int) * (size_t)found + 1);
-    double *lo = malloc(sizeof(double) * (size_t)found + 8), *hi = malloc(sizeof(double) * (size_t)found + 8);
+    Sets s = {m, data, n, need(8 * (size_t)n), need(8 * nn), need(8 * (size_t)n), need(8 * nn),
+              need(8 * (size_t)n), need(8 * (size_t)n)};
+    int *dim = need(sizeof(int) * (size_t)found + 1), *parent = need(sizeof(int) * (size_t)found + 1);
+    double *lo = need(sizeof(double) * (size_t)found + 8), *hi = need(sizeof(double) * (size_t)found + 8);
     for (int i = 0; i < found; i++) {
         const double *p = out->points + (size_t)i * n;
         double loss;
@@ -381,23 +430,43 @@ static void group_sets(const hessgen_model *m, const void *data, cli_critical_po
         lo[i] = hi[i] = decompose(&s, p, &loss) ? loss : NAN;
         dim[i] = set_dimension(&s, p);
     }
+    /* nearest pairs first (a curve's points join by short walks before any walk between
+     * pieces is tried), pairs of pieces (roots) only, a pair of pieces that failed not again,
+     * and at most 4 walks per point: past that, pieces stay apart (more entries, never a false
+     * merge) */
+    size_t npairs = 0, cap = (size_t)found * (size_t)(found > 0 ? found - 1 : 0) / 2;
+    Pair *pairs = need(sizeof(Pair) * cap + 1);
     for (int i = 0; i < found; i++)
         for (int j = i + 1; j < found; j++)
-            if (dim[i] > 0 && dim[i] == dim[j] && find_root(parent, i) != find_root(parent, j)) {
-                double l = lo[i], h = hi[i];
-                if (connected(&s, out->points + (size_t)i * n, out->points + (size_t)j * n, &l, &h)) {
-                    int a = find_root(parent, i), b = find_root(parent, j);
-                    parent[b] = a;
-                    lo[a] = fmin(fmin(lo[a], lo[b]), l);
-                    hi[a] = fmax(fmax(hi[a], hi[b]), h);
-                }
-            }
+            if (dim[i] > 0 && dim[i] == dim[j])
+                pairs[npairs++] = (Pair){distance(out->points + (size_t)i * n, out->points + (size_t)j * n, n), i, j};
+    qsort(pairs, npairs, sizeof(Pair), pair_order);
+    unsigned char *failed = calloc((size_t)found * (size_t)found + 1, 1);
+    if (!failed)
+        abort();
+    long tries = 0, most = 4L * found + 64;
+    for (size_t t = 0; t < npairs && tries < most; t++) {
+        int a = find_root(parent, pairs[t].i), b = find_root(parent, pairs[t].j);
+        if (a == b || failed[(size_t)a * found + b])
+            continue;
+        tries++;
+        double l = lo[a], h = hi[a];
+        if (connected(&s, out->points + (size_t)pairs[t].i * n, out->points + (size_t)pairs[t].j * n, &l, &h)) {
+            parent[b] = a;
+            lo[a] = fmin(fmin(lo[a], lo[b]), l);
+            hi[a] = fmax(fmax(hi[a], hi[b]), h);
+        } else {
+            failed[(size_t)a * found + b] = failed[(size_t)b * found + a] = 1;
+        }
+    }
+    free(pairs);
+    free(failed);
     /* one entry per piece: the member reached most often represents it */
-    cli_critical_points g = {0, out->failed, malloc(sizeof(double) * (size_t)n * (size_t)found + 8),
-                             malloc(sizeof(int) * (size_t)found + 1), malloc(sizeof(int) * (size_t)found + 1),
-                             malloc(sizeof(double) * (size_t)found + 8), malloc(sizeof(double) * (size_t)found + 8),
-                             malloc(sizeof(double) * (size_t)n * CLI_SAMPLES * (size_t)found + 8),
-                             malloc(sizeof(int) * (size_t)found + 1)};
+    cli_critical_points g = {0, out->failed, need(sizeof(double) * (size_t)n * (size_t)found + 8),
+                             need(sizeof(int) * (size_t)found + 1), need(sizeof(int) * (size_t)found + 1),
+                             need(sizeof(double) * (size_t)found + 8), need(sizeof(double) * (size_t)found + 8),
+                             need(sizeof(double) * (size_t)n * CLI_SAMPLES * (size_t)found + 8),
+                             need(sizeof(int) * (size_t)found + 1)};
     for (int i = 0; i < found; i++) {
         if (find_root(parent, i) != i)
             continue;

@@ -312,8 +312,11 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     hessrt_newton_options o = opt ? *opt : hessrt_default_newton_options(HESSRT_DAMPED);
     memset(res, 0, sizeof *res);
     if (!m || !start || m->nparam <= 0 || o.max_iterations < 0 || (unsigned)o.method > HESSRT_GD ||
-        !(o.grad_tol >= 0) || !(o.step_tol >= 0) || !(o.loss_tol >= 0))
+        !(o.grad_tol >= 0) || !(o.step_tol >= 0) || !(o.loss_tol >= 0)) {
+        res->status = HESSRT_MAX_ITERATIONS; /* never read as converged */
+        snprintf(res->reason, sizeof res->reason, "invalid arguments: no run");
         return -1;
+    }
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
     Work k = {m, data, n, alloc(8 * (size_t)n), alloc(8 * nn), alloc(8 * (size_t)n), alloc(8 * nn),

@@ -57,6 +57,7 @@ def classify_the_saddle():
     e = r['escape_direction']
     ok(abs(abs(e[0]) - 2 ** -0.5) < 1e-12 and abs(e[0] - e[1]) < 1e-12, e)
     ok(abs(r['predicted_decrease'] - 1) < 1e-12 and r['min_ratio'] == 0.5, r)
+    ok(js('classify', ' w1 = 0 , w2 = 0 ')['theta'] == [0, 0], 'spaces around names and values are skipped')
     text = run('classify', '0,0').stdout.decode()
     ok('saddle' in text and '-2, 2' in text, text)
 
@@ -120,7 +121,8 @@ def bad_arguments():
                        (['classify', 'w1=x,w2=0'], b'not a number'), (['newton', '--gtol', 'x'], b'--gtol'),
                        (['newton', '--method', 'fast'], b'unknown method'), (['scan'], b'--box'),
                        (['scan', '--box', '2:1'], b'LO < HI'), (['frobnicate'], b'unknown subcommand'), ([], b'subcommand'),
-                       (['gd', '--step', '-1'], b'--step')):
+                       (['gd', '--step', '-1'], b'--step'), (['classify', '0,0,'], b'missing after the last'),
+                       (['classify', '{' * 40 + '0'], b'nested more than 32'), (['scan', '--box', '0:1', '--seed', '1e20'], b'--seed')):
         r = run(*args)
         ok(r.returncode == 2 and text in r.stderr and r.stdout == b'', '%s: %d %r' % (args, r.returncode, r.stderr))
     r = run('newton', '--method', 'pure', '--trace', '/nonexistent/t.csv')

@@ -138,6 +138,10 @@ def one_entry_per_critical_set():
         if e['dimension'] == 1:  # its samples lie on the valley, the loss on it is 0
             ok(all(abs(a * b - 1) < 1e-7 for a, b in e['samples']) and len(e['samples']) >= 2, e['samples'])
             ok(0 <= e['loss_range'][0] <= e['loss_range'][1] < 1e-12, e['loss_range'])
+    p = subprocess.run([HESSGEN, 'run', os.path.join(SRC, 'examples', 'weakest.hl'), 'scan', '--box', '-2:2',
+                        '--starts', '1000', '--json'], capture_output=True, env=ENV, timeout=300)
+    ok(sorted((e['verdict'], e['dimension']) for e in json.loads(p.stdout)['points'])
+       == [('degenerate', 1), ('degenerate', 1), ('saddle', 0)], 'with 1000 starts, still one entry per piece')
     r = run('himmelblau', 'scan', '--box', '-6:6', '--starts', '200', '--method', 'trust-region', rc=0)
     ok(all(max(map(abs, e['theta'])) < 10 for e in r['points']), 'a diverged run listed')
 
