@@ -60,6 +60,14 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+/* A JSON string's body: quotes and backslashes escaped, control characters as spaces (a
+ * --checked fault names the .hl file and quotes its source). */
+static void json_text(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? " " : "%c", *s);
+}
+
 static void json_array(FILE *f, const double *v, int n)
 {
     fputc('[', f);
@@ -208,8 +216,7 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
             printf(", \"loss\": ");
             json_number(stdout, r.loss);
             printf(", \"verdict\": null, \"fault\": \"");
-            for (const char *s = r.fault; *s; s++)
-                printf(*s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? " " : "%c", *s);
+            json_text(stdout, r.fault);
             printf("\"}\n");
         } else {
             printf("point        ");
@@ -339,8 +346,10 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         return 1;
     }
     if (json) {
-        printf("{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"%s\", \"iterations\": %d, ",
-               hessrt_method_name(method), hessrt_status_name(r.status), r.reason, r.iterations);
+        printf("{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"", hessrt_method_name(method),
+               hessrt_status_name(r.status));
+        json_text(stdout, r.reason);
+        printf("\", \"iterations\": %d, ", r.iterations);
         json_point(stdout, m, r.theta);
         printf(", \"loss\": ");
         json_number(stdout, r.loss);

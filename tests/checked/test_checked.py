@@ -7,6 +7,7 @@ same fault; the analyzer prints it; and code without --checked has none of it.
 The cases of sums kept as loops are compiled as array loops (--loops=always) and unrolled.
 """
 import math
+import json
 import os
 import subprocess
 import sys
@@ -283,6 +284,17 @@ def the_analyzer_prints_where_it_began():
     ok(r.returncode == 0 and b'not critical' in r.stdout, r.stdout + r.stderr)
     r = subprocess.run([exe, 'newton', '--method', 'pure', '--from', 'x=0,y=1'], capture_output=True, timeout=60)
     ok(b'diverged: at iteration 0 the gradient entry 0 (dL/dx) is inf' in r.stdout, r.stdout)
+    # the reason names the .hl file: a quote or backslash in its name stays valid JSON
+    odd = os.path.join(WORK.name, 'odd')
+    os.makedirs(odd, exist_ok=True)
+    hl5, c5, exe5 = os.path.join(odd, 'q"u\\te.hl'), os.path.join(odd, 'an.c'), os.path.join(odd, 'an')
+    with open(hl5, 'w') as f:
+        f.write('model an;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n')
+    ok(subprocess.run([HESSGEN, hl5, '--main', '--checked', '-o', c5]).returncode == 0, 'odd path')
+    ok(subprocess.run([CC, *EXTRA, c5, '-I', RUNTIME, LIB, '-llapacke', '-lm', '-o', exe5]).returncode == 0, 'odd')
+    r = subprocess.run([exe5, 'newton', '--method', 'pure', '--from', 'x=0,y=1', '--json'], capture_output=True, timeout=60)
+    j = json.loads(r.stdout)
+    ok(r.returncode == 1 and j['status'] == 'diverged' and 'q"u\\te.hl:3:14' in j['reason'], (r.returncode, j['reason']))
 
 
 @check
