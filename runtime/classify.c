@@ -38,6 +38,17 @@ void hessrt_perturb(int n, const double *theta, int j, double *at)
     }
 }
 
+void hessrt_to_eigenbasis(int n, const double *z, const double *g, double *q)
+{
+    for (int k = 0; k < n; k++)
+        q[k] = 0;
+    for (int i = 0; i < n; i++) { /* row by row of V, so that memory is read in order */
+        const double *row = z + (size_t)i * n;
+        for (int k = 0; k < n; k++)
+            q[k] += row[k] * g[i];
+    }
+}
+
 double hessrt_norm2(int n, const double *v)
 {
     double big = 0, s = 0; /* scaled: a finite |v| above 1e154 squares to infinity */
@@ -277,15 +288,9 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
         hessrt_report_free(r);
         return info;
     }
-    /* the implied-step test (hessrt.h): q = V^T g, z's columns being V's */
+    /* the implied-step test (hessrt.h) */
     double *q = alloc(sizeof(double) * (size_t)n);
-    for (int k = 0; k < n; k++)
-        q[k] = 0;
-    for (int i = 0; i < n; i++) {
-        const double *row = z + (size_t)i * n;
-        for (int k = 0; k < n; k++)
-            q[k] += row[k] * r->gradient[i];
-    }
+    hessrt_to_eigenbasis(n, z, r->gradient, q);
     double rho;
     r->critical = hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.grad_tol,
                                           &r->implied_step, &rho);

@@ -268,11 +268,7 @@ static bool decompose(Sets *s, const double *x, double *loss)
     *loss = s->m->hess(x, s->data, s->g, s->h);
     if (!isfinite(*loss) || hessrt_eigen_inplace(n, s->h, s->w, s->z) != 0)
         return false;
-    for (int k = 0; k < n; k++) {
-        s->q[k] = 0;
-        for (int i = 0; i < n; i++)
-            s->q[k] += s->z[(size_t)i * n + k] * s->g[i];
-    }
+    hessrt_to_eigenbasis(n, s->z, s->g, s->q);
     return true;
 }
 

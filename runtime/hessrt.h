@@ -132,6 +132,9 @@ int hessrt_gradient_is_zero(const hessgen_model *m, const void *data, const doub
 /* Perturbation j (0..3) of theta into at: theta_i + (a fixed number in [-1, 1)) 4 eps (1 +
  * |theta_i|), the same every run; the rounding measures above use these four. */
 void hessrt_perturb(int n, const double *theta, int j, double *at);
+/* q = V^T g, where z holds V row-major (z[i*n + k] is component i of eigenvector k, as
+ * hessrt_eigen writes it). */
+void hessrt_to_eigenbasis(int n, const double *z, const double *g, double *q);
 /* |v|_2 without overflow (a finite |v| above 1e154 is finite). */
 double hessrt_norm2(int n, const double *v);
 /* Its parts: |s|_2 from lambda[n], q and rho; and rho (measure 0: the floor alone). */

@@ -111,14 +111,7 @@ static bool evaluate(Work *k, const double *theta, double *loss, bool hessian)
     k->lapack_seconds += seconds() - t0;
     if (info != 0)
         return false;
-    /* q = V^T g, row by row of V so that memory is read in order */
-    for (int i = 0; i < n; i++)
-        k->q[i] = 0;
-    for (int j = 0; j < n; j++) {
-        const double *row = k->z + (size_t)j * n;
-        for (int i = 0; i < n; i++)
-            k->q[i] += row[i] * k->g[j];
-    }
+    hessrt_to_eigenbasis(n, k->z, k->g, k->q);
     return true;
 }
 
