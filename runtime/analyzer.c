@@ -3,7 +3,7 @@
  *   PROGRAM classify [POINT] [--json]
  *   PROGRAM newton --method M [--from POINT] [--max-iter N] [--trace FILE.csv] [--json]
  *   PROGRAM gd [--from POINT] [--step S] [--max-iter N] [--trace FILE.csv] [--json]
- *   PROGRAM scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]
+ *   PROGRAM scan --box LO:HI [--starts K] [--seed S] [--method M] [--points FILE] [--json]
  *   PROGRAM plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (plot.c)
  *
  * A model over data takes `--data NAME=FILE` for each of its data arrays, with any subcommand
@@ -28,14 +28,16 @@ static const char usage[] =
     "       %s newton [--method trust-region|damped|saddle-free|pure] [--from POINT] [STOP] [--trace FILE.csv]\n"
     "              [--json]\n"
     "       %s gd [--from POINT] [--step S] [STOP] [--trace FILE.csv] [--json]\n"
-    "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--json]\n"
+    "       %s scan --box LO:HI [--starts K] [--seed S] [--method M] [--points FILE] [--json]\n"
     "       %s plot surface|paths|convergence|slice -o FILE.png|FILE.svg ...   (%s plot --help)\n"
     "POINT: w1=0,w2=0 (every parameter by name; an array as W={{1,2},{3,4}}, or W=0 for all of it) or 0,0\n"
     "       (values in parameter order, braces allowed)\n"
     "STOP: --max-iter N, --gtol G (the gradient is zero when the Newton step it implies is <= G (1 + |theta|);\n"
     "      default 1e-10, gd 1e-8), --xtol X (a step <= X (1 + |theta|) vanished; 1e-15), --ftol F (the loss\n"
     "      stopped changing: |dL| <= F |L| for 10 steps; 1e-15). Exit 0 only when converged.\n"
-    "A model over data needs --data NAME=FILE for each data array (CSV, or raw float64 as .f64).\n";
+    "A model over data needs --data NAME=FILE for each data array (CSV, or raw float64 as .f64).\n"
+    "scan --points FILE writes each entry's point, one line of values in parameter order; `hessgen run FILE.hl\n"
+    "scan ... --certify` uses it to prove each entry (hessgen --classify FILE.hl --near POINT).\n";
 
 typedef struct {
     const hessgen_model *m;
@@ -417,6 +419,7 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     int n = m->nparam;
     double lo = 0, hi = 0, starts = 20, seed = 1;
     bool json = false, have_box = false;
+    const char *points_file = NULL;
     hessrt_method method = HESSRT_PURE;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -436,12 +439,19 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         } else if (strcmp(a, "--method") == 0 && has_value) {
             if (hessrt_method_parse(argv[++i], &method) != 0 || method == HESSRT_GD)
                 return bad(c, "scan: unknown method '%s'", argv[i]);
+        } else if (strcmp(a, "--points") == 0 && has_value) {
+            points_file = argv[++i];
         } else {
             return bad(c, "scan: unknown or incomplete argument '%s'", a);
         }
     }
     if (!have_box)
         return bad(c, "scan: --box LO:HI is required%s", "");
+    FILE *points_out = NULL;
+    if (points_file && !(points_out = fopen(points_file, "w"))) {
+        fprintf(stderr, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
+        return 1;
+    }
     Box box = {n, lo, hi};
     cli_critical_points cp;
     cli_find_critical(m, c->data, method, (int)starts, draw_in_box, NULL, &box, (unsigned long long)seed, &cp);
@@ -461,6 +471,8 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             hessrt_report_free(&rep);
             continue;
         }
+        for (int i = 0; points_out && i < n; i++) /* round-trip digits, for --near */
+            fprintf(points_out, "%.17g%s", points[(size_t)k * n + i], i + 1 < n ? "," : "\n");
         if (json) {
             printf("%s{", printed++ ? ", " : "");
             json_point(stdout, m, points + (size_t)k * n);
@@ -490,6 +502,10 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     if (json)
         printf("]}\n");
     cli_critical_points_free(&cp);
+    if (points_out && fclose(points_out) != 0) {
+        fprintf(stderr, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
+        return 1;
+    }
     return 0;
 }
 

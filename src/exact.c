@@ -64,6 +64,16 @@ static char *vformat(const char *fmt, va_list ap)
 }
 
 /* One line of the reasoning: "label      text". */
+void put_step(Buf *steps, const char *label, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    buf_printf(steps, "%-10s %s\n", label, text);
+    free(text);
+}
+
 static void step(Result *r, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void step(Result *r, const char *label, const char *fmt, ...)
 {
@@ -71,7 +81,7 @@ static void step(Result *r, const char *label, const char *fmt, ...)
     va_start(ap, fmt);
     char *text = vformat(fmt, ap);
     va_end(ap);
-    buf_printf(&r->steps, "%-10s %s\n", label, text);
+    put_step(&r->steps, label, "%s", text);
     free(text);
 }
 
@@ -96,7 +106,7 @@ static char *num_text(const Num *x)
     return b.data;
 }
 
-static void json_str(Buf *b, const char *s)
+void json_string(Buf *b, const char *s)
 {
     buf_puts(b, "\"");
     for (; *s; s++) {
@@ -113,10 +123,28 @@ static void json_str(Buf *b, const char *s)
     buf_puts(b, "\"");
 }
 
+void json_lines(Buf *b, const Buf *text)
+{
+    buf_puts(b, "[");
+    const char *s = text->data ? text->data : "";
+    for (bool first = true; *s; first = false) {
+        const char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        char *line = xmalloc(len + 1);
+        memcpy(line, s, len);
+        line[len] = 0;
+        buf_puts(b, first ? "" : ", ");
+        json_string(b, line);
+        free(line);
+        s += len + (e ? 1 : 0);
+    }
+    buf_puts(b, "]");
+}
+
 static void json_num(Buf *b, const Num *x)
 {
     char *s = num_text(x);
-    json_str(b, s);
+    json_string(b, s);
     free(s);
 }
 
@@ -573,7 +601,7 @@ static void theta_json(Buf *b, const TPoly *th, uint32_t n)
         tp_put(&s, &th[i], false);
         if (i)
             buf_puts(b, ", ");
-        json_str(b, s.data);
+        json_string(b, s.data);
         buf_free(&s);
     }
     buf_puts(b, "]");
@@ -693,7 +721,7 @@ static void classify(const Problem *pb, Result *r)
     step(r, "loss", "%s%s", b.data, L->exact ? "" : num_is_symbolic(L) ? " (exact, irrational)"
                                                               : " (irrational: a certified enclosure)");
     buf_puts(&r->json, "\"loss\": ");
-    json_str(&r->json, ls);
+    json_string(&r->json, ls);
     free(ls);
 
     /* 1. the gradient */
@@ -1227,7 +1255,7 @@ static bool weights_certificate(Buf *out, const Problem *pb, const SerCtx *c, Se
                 buf_puts(&sub, ")");
             }
     }
-    json_str(out, sub.data);
+    json_string(out, sub.data);
     buf_free(&sub);
     buf_puts(out, "}");
     for (int j = 0; j < dnull; j++)
@@ -1458,7 +1486,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     if (!(dm.weighted && weights_certificate(&r->cert, pb, &c, phi, in, V, dnull, &dm))) {
                         buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": ");
                         buf_printf(&r->cert, "%d, \"reason\": ", sg);
-                        json_str(&r->cert, dm.why.data);
+                        json_string(&r->cert, dm.why.data);
                         buf_puts(&r->cert, "}");
                     }
                     step(r, "verdict", "strict %s: %s", ext, dm.why.data);
@@ -1466,7 +1494,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     say(r, V_STRICT_MAX, "the Hessian is 0 and the loss has a strict maximum: %s", dM.why.data);
                     if (!(dM.weighted && weights_certificate(&r->cert, pb, &c, phi, in, V, dnull, &dM))) {
                         buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": -1, \"reason\": ");
-                        json_str(&r->cert, dM.why.data);
+                        json_string(&r->cert, dM.why.data);
                         buf_puts(&r->cert, "}");
                     }
                     step(r, "verdict", "strict maximum: %s", dM.why.data);
@@ -1606,9 +1634,9 @@ static bool label_holds(const char *label, const Result *r)
 static void result_json(Buf *b, const Problem *pb, const Result *r)
 {
     buf_puts(b, "\"verdict\": ");
-    json_str(b, verdict_name[r->verdict]);
+    json_string(b, verdict_name[r->verdict]);
     buf_puts(b, ", \"reason\": ");
-    json_str(b, r->reason.data ? r->reason.data : "");
+    json_string(b, r->reason.data ? r->reason.data : "");
     buf_puts(b, ", \"critical\": ");
     buf_puts(b, r->critical < 0 ? "null" : r->critical ? "true" : "false");
     buf_puts(b, ", \"degenerate\": ");
@@ -1621,7 +1649,7 @@ static void result_json(Buf *b, const Problem *pb, const Result *r)
     for (uint32_t i = 0; i < pb->n; i++) {
         if (i)
             buf_puts(b, ", ");
-        json_str(b, pb->m->param_names[i]);
+        json_string(b, pb->m->param_names[i]);
     }
     buf_puts(b, "], \"point\": [");
     for (uint32_t i = 0; i < pb->n; i++) {
@@ -1642,23 +1670,8 @@ static void result_json(Buf *b, const Problem *pb, const Result *r)
         buf_put(b, r->cert.data, r->cert.len);
     else
         buf_puts(b, "null");
-    buf_puts(b, ", \"steps\": [");
-    const char *s = r->steps.data ? r->steps.data : "";
-    bool first = true;
-    while (*s) {
-        const char *e = strchr(s, '\n');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        char *line = xmalloc(len + 1);
-        memcpy(line, s, len);
-        line[len] = 0;
-        if (!first)
-            buf_puts(b, ", ");
-        json_str(b, line);
-        free(line);
-        first = false;
-        s += len + (e ? 1 : 0);
-    }
-    buf_puts(b, "]");
+    buf_puts(b, ", \"steps\": ");
+    json_lines(b, &r->steps);
 }
 
 static void result_init(Result *r)
@@ -1743,7 +1756,7 @@ int exact_check(const Model *m, const Deriv *d, const char *file, int order, boo
     int failed = 0, passed = 0;
     if (json) {
         buf_puts(&out, "{\"file\": ");
-        json_str(&out, file);
+        json_string(&out, file);
         buf_printf(&out, ", \"order\": %d, \"results\": [", order);
     }
     for (int a = 0; a < m->nat; a++) {
@@ -1762,7 +1775,7 @@ int exact_check(const Model *m, const Deriv *d, const char *file, int order, boo
         diag_line_col(at->span.begin, &line, &col);
         if (json) {
             buf_printf(&out, "%s{\"line\": %d, \"expected\": ", a ? ", " : "", line);
-            json_str(&out, at->label);
+            json_string(&out, at->label);
             buf_printf(&out, ", \"ok\": %s, ", ok ? "true" : "false");
             result_json(&out, &pb, &r);
             buf_puts(&out, "}");
@@ -1869,7 +1882,7 @@ static bool parse_rational(const char *s, size_t len, mpq_t out)
     return ok;
 }
 
-static bool parse_point(const Model *m, const char *spec, Num *p)
+bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *p)
 {
     uint32_t n = m->nparam;
     bool *given = xcalloc(n + 1, 1);
@@ -1886,7 +1899,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
                 continue;
             }
             if (k >= n || !parse_rational(t, len, q)) {
-                fprintf(stderr, "hessgen: --at: %s\n", k >= n ? "more values than parameters" : "not a rational number");
+                fprintf(stderr, "hessgen: %s: %s\n", flag, k >= n ? "more values than parameters" : "not a rational number");
                 fprintf(stderr, "  at '%.*s' (write 1/3, -2, 1e-12 or 0.1)\n", (int)len, t);
                 ok = false;
                 break;
@@ -1896,7 +1909,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
             t += len;
         }
         if (ok && k < n) {
-            fprintf(stderr, "hessgen: --at: %u values for %u parameters\n", k, n);
+            fprintf(stderr, "hessgen: %s: %u values for %u parameters\n", flag, k, n);
             ok = false;
         }
         s = "";
@@ -1904,7 +1917,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
     while (*s && ok) {
         const char *eq = strchr(s, '=');
         if (!eq) {
-            fprintf(stderr, "hessgen: --at: expected NAME=VALUE at '%s'\n", s);
+            fprintf(stderr, "hessgen: %s: expected NAME=VALUE at '%s'\n", flag, s);
             ok = false;
             break;
         }
@@ -1915,7 +1928,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
             for (end = v; *end && (end == v || depth > 0); end++)
                 depth += *end == '{' ? 1 : *end == '}' ? -1 : 0;
             if (depth != 0) {
-                fprintf(stderr, "hessgen: --at: '{' without '}' in '%s'\n", s);
+                fprintf(stderr, "hessgen: %s: '{' without '}' in '%s'\n", flag, s);
                 ok = false;
                 break;
             }
@@ -1937,7 +1950,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
             }
         }
         if (count == 0) {
-            fprintf(stderr, "hessgen: --at: '%.*s' is not a parameter\n", (int)nlen, s);
+            fprintf(stderr, "hessgen: %s: '%.*s' is not a parameter\n", flag, (int)nlen, s);
             ok = false;
             break;
         }
@@ -1953,7 +1966,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
                 while (comma < end - 1 && *comma != ',' && *comma != '{' && *comma != '}')
                     comma++;
                 if (k >= count || !parse_rational(item, (size_t)(comma - item), q)) {
-                    fprintf(stderr, "hessgen: --at: '%.*s' is not %s\n", (int)(end - v), v,
+                    fprintf(stderr, "hessgen: %s: '%.*s' is not %s\n", flag, (int)(end - v), v,
                             k >= count ? "the right number of values" : "a list of rational numbers");
                     ok = false;
                 } else {
@@ -1964,17 +1977,17 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
                 item = comma + 1;
             }
             if (ok && k != count) {
-                fprintf(stderr, "hessgen: --at: '%.*s' has %u values for %u coordinates\n", (int)nlen, s, k, count);
+                fprintf(stderr, "hessgen: %s: '%.*s' has %u values for %u coordinates\n", flag, (int)nlen, s, k, count);
                 ok = false;
             }
         } else if (!parse_rational(v, (size_t)(end - v), q)) {
-            fprintf(stderr, "hessgen: --at: '%.*s' is not a rational number (write 1/3, -2, 1e-12 or 0.1)\n",
+            fprintf(stderr, "hessgen: %s: '%.*s' is not a rational number (write 1/3, -2, 1e-12 or 0.1)\n", flag,
                     (int)(end - v), v);
             ok = false;
         } else {
             for (uint32_t k = 0; k < count; k++) {
                 if (given[first + k]) {
-                    fprintf(stderr, "hessgen: --at: '%s' is given twice\n", m->param_names[first + k]);
+                    fprintf(stderr, "hessgen: %s: '%s' is given twice\n", flag, m->param_names[first + k]);
                     ok = false;
                 }
                 num_set_q(&p[first + k], q);
@@ -1985,7 +1998,7 @@ static bool parse_point(const Model *m, const char *spec, Num *p)
     }
     for (uint32_t i = 0; i < n && ok; i++)
         if (!given[i]) {
-            fprintf(stderr, "hessgen: --at gives no value for parameter '%s'\n", m->param_names[i]);
+            fprintf(stderr, "hessgen: %s gives no value for parameter '%s'\n", flag, m->param_names[i]);
             ok = false;
         }
     mpq_clear(q);
@@ -2002,7 +2015,7 @@ int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bo
         return 2;
     }
     Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
-    if (!parse_point(m, at, pb.p)) {
+    if (!exact_parse_point(m, at, "--at", pb.p)) {
         vec_free(pb.p, pb.n);
         return 2;
     }

@@ -113,7 +113,14 @@ void sereval_free(SerEval *e);
  * smooth there, or a sign that decides cannot be certified (fail_node, fail_why say which). */
 const Num *sereval(SerEval *e, Node n);
 
-/* ---- shared by exact.c and reduce.c: vectors, text, curves ---- */
+/* ---- shared by exact.c, certify.c and reduce.c: points, vectors, text, curves ---- */
+
+/* POINT as --at takes it (x=0,y=1/3,w={1,2} or values in order); errors name `flag` */
+bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *p);
+/* One line of the reasoning: "label      text" */
+void put_step(Buf *steps, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void json_string(Buf *b, const char *s); /* a JSON string, escaped */
+void json_lines(Buf *b, const Buf *text); /* the lines of text as a JSON array of strings */
 
 Num *vec_new(uint32_t n);
 void vec_free(Num *v, uint32_t n);

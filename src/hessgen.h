@@ -600,6 +600,9 @@ void checked_release(void);
 int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json);
 /* Classifies the point given as "x=0,y=1/3"; returns 0, or 2 for a bad point. */
 int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json);
+/* hessgen --classify --near POINT (certify.c): a critical point proved near an approximate
+ * POINT by interval arithmetic (Krawczyk's test) and classified from the Hessian over the box */
+int exact_near(const Model *m, const Deriv *d, const char *near, bool json);
 
 /* ---- run.c: hessgen run FILE.hl SUBCOMMAND ... ---- */
 

@@ -27,6 +27,7 @@ static const char usage[] =
     "               [--max-nodes N] [--version] [--help]\n"
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
+    "       hessgen --classify FILE.hl --near x=3.5844,y=-1.8481 [--json]\n"
     "       hessgen run FILE.hl [--loops=auto|always|never] classify|newton|gd|scan|plot [ARGS...]\n";
 
 static const char help[] =
@@ -60,6 +61,10 @@ static const char help[] =
     "                   whether it is what the line expects (exit 1 if any is not)\n"
     "  --classify       classify the point given by --at exactly, with the reasoning\n"
     "  --at POINT       x=0,y=1/3,w={1,2}: exact rationals for every parameter\n"
+    "  --near POINT     x=3.5844,y=-1.8481 (decimals, or values in order): an approximate\n"
+    "                   critical point; prove a box near it that holds exactly one critical\n"
+    "                   point (interval arithmetic, Krawczyk's test) and classify that point\n"
+    "                   from the Hessian over the box, or say undetermined and why\n"
     "  --order K        the highest Taylor order the degenerate cases are examined to\n"
     "                   (default 10; lower orders first, the first that decides wins)\n"
     "  --json           print the result of --check or --classify as one JSON object\n"
@@ -67,7 +72,7 @@ static const char help[] =
     "  --help           print this help\n";
 
 typedef struct {
-    const char *input, *output, *header, *prefix, *dump, *at;
+    const char *input, *output, *header, *prefix, *dump, *at, *near;
     bool print, with_main, check, classify, json;
     int order, checked;
     int loops; /* LOOPS_* */
@@ -124,13 +129,18 @@ static int parse_args(int argc, char **argv, Options *o)
                 return 2;
             }
             dag_max_nodes = (uint32_t)k;
-        } else if (strcmp(a, "--at") == 0 || strcmp(a, "--order") == 0) {
+        } else if (strcmp(a, "--at") == 0 || strcmp(a, "--near") == 0 || strcmp(a, "--order") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "hessgen: %s needs a value\n%s", a, usage);
                 return 2;
             }
-            if (a[2] == 'a') {
-                o->at = argv[++i];
+            if (a[2] == 'a' || a[2] == 'n') {
+                const char **slot = a[2] == 'a' ? &o->at : &o->near;
+                if (*slot) {
+                    fprintf(stderr, "hessgen: %s is given twice\n", a);
+                    return 2;
+                }
+                *slot = argv[++i];
             } else {
                 char *end;
                 long k = strtol(argv[++i], &end, 10);
@@ -176,9 +186,19 @@ static int parse_args(int argc, char **argv, Options *o)
         fprintf(stderr, "hessgen: --check and --classify are two different jobs; give one\n");
         return 2;
     }
-    if (o->classify != (o->at != NULL)) {
-        fprintf(stderr, "hessgen: %s\n", o->classify ? "--classify needs the point: --at x=0,y=1/3"
-                                                       : "--at gives the point for --classify");
+    if (o->at && o->near) {
+        fprintf(stderr, "hessgen: --at (an exact point) and --near (an approximate one) are two jobs; give one\n");
+        return 2;
+    }
+    if (o->classify != (o->at || o->near)) {
+        fprintf(stderr, "hessgen: %s\n", o->classify ? "--classify needs the point: --at x=0,y=1/3 (exact) or --near "
+                                                         "x=3.5844,y=-1.8481 (approximate)"
+                                                       : o->at ? "--at gives the point for --classify"
+                                                               : "--near gives the point for --classify");
+        return 2;
+    }
+    if (o->near && o->order) {
+        fprintf(stderr, "hessgen: --order applies to --check and --classify --at; --near needs no Taylor order\n");
         return 2;
     }
     if ((o->json || o->order) && !o->check && !o->classify) {
@@ -531,7 +551,8 @@ static int compile(int argc, char **argv)
         }
         if (opt.check || opt.classify) {
             rc = opt.check ? exact_check(&model, &deriv, display, opt.order, opt.json)
-                           : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
+                 : opt.near ? exact_near(&model, &deriv, opt.near, opt.json)
+                            : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
             goto cleanup;
         }
         EmitOptions eo = {opt.prefix ? opt.prefix : model.name, base_name(opt.input), opt.with_main, opt.checked};

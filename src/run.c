@@ -34,8 +34,9 @@ extern char **environ;
 #define HESSGEN_RUN_CFLAGS ""
 #endif
 
-/* Runs argv, waits; its exit status, or -1. With out, its standard output is captured. */
-static int spawn(char *const argv[], Buf *out)
+/* Runs the program `path` (PATH searched) with argv, waits; its exit status, or -1. With out,
+ * its standard output is captured, and with quiet its standard error is dropped. */
+static int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet)
 {
     int fds[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
@@ -45,10 +46,11 @@ static int spawn(char *const argv[], Buf *out)
             return -1;
         posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
         posix_spawn_file_actions_addclose(&fa, fds[0]);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     }
+    if (quiet)
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (out) {
         close(fds[1]);
@@ -66,6 +68,11 @@ static int spawn(char *const argv[], Buf *out)
     if (waitpid(pid, &status, 0) < 0)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int spawn(char *const argv[], Buf *out)
+{
+    return spawn_program(argv[0], argv, out, out != NULL);
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -203,6 +210,110 @@ static void write_sum(const char *exe, const char *sum)
     buf_free(&tmp);
 }
 
+/* The string value of the first "key": "..." in JSON that hessgen wrote (escapes undone). */
+static void json_field(const char *json, const char *key, Buf *out)
+{
+    Buf pattern = {0};
+    buf_printf(&pattern, "\"%s\": \"", key);
+    const char *p = strstr(json, pattern.data);
+    buf_free(&pattern);
+    out->len = 0;
+    buf_puts(out, "");
+    if (!p)
+        return;
+    for (p = strstr(p, ": \"") + 3; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        buf_put(out, p, 1);
+    }
+}
+
+/* `scan ... --certify`: the scan (its output as usual), then each entry it lists proved by
+ * `hessgen --classify FILE.hl --near POINT` (certify.c). With --json, one object:
+ * {"scan": the scan's object, "certified": [each --near object]}. */
+static int scan_certified(const char *self, const char *src, const char *exe, char *name, int argc, char **argv,
+                          int skip)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++)
+        json = json || (i != skip && strcmp(argv[i], "--json") == 0);
+    const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    Buf path = {0};
+    buf_printf(&path, "%s/hessgen-scan-XXXXXX", tmpdir);
+    int fd = mkstemp(path.data);
+    if (fd < 0) {
+        fprintf(stderr, "hessgen: --certify: cannot create a file in %s: %s\n", tmpdir, strerror(errno));
+        buf_free(&path);
+        return 1;
+    }
+    close(fd);
+    char **args = xcalloc((size_t)argc + 3, sizeof(char *));
+    int k = 0;
+    args[k++] = name;
+    for (int i = 1; i < argc; i++)
+        if (i != skip)
+            args[k++] = argv[i];
+    args[k++] = "--points";
+    args[k++] = path.data;
+    Buf scan = {0}, near = {0}, field = {0}, all = {0};
+    fflush(stdout);
+    int rc = spawn_program(exe, args, json ? &scan : NULL, false);
+    free(args);
+    FILE *f = rc == 0 ? fopen(path.data, "r") : NULL;
+    if (rc != 0) {
+        fwrite(scan.data ? scan.data : "", 1, scan.len, stdout);
+        rc = rc < 0 ? 1 : rc;
+    } else if (!f) {
+        fprintf(stderr, "hessgen: --certify: cannot read the scan's points: %s\n", strerror(errno));
+        rc = 1;
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        int entry = 0;
+        if (!json)
+            printf("certified by interval arithmetic (hessgen --classify %s --near POINT shows the box and the "
+                   "reasoning):\n",
+                   src);
+        for (ssize_t len; rc == 0 && (len = getline(&line, &cap, f)) > 0;) {
+            line[strcspn(line, "\n")] = 0;
+            char *cmd[] = {(char *)self, "--classify", (char *)src, "--near", line, "--json", NULL};
+            near.len = 0;
+            entry++;
+            if (spawn_program(self, cmd, &near, false) != 0 || near.len == 0) {
+                fprintf(stderr, "hessgen: --certify: entry %d (%s) could not be certified\n", entry, line);
+                rc = 1;
+                break;
+            }
+            near.data[--near.len] = 0; /* the newline */
+            if (json) {
+                buf_puts(&all, entry > 1 ? ", " : "");
+                buf_put(&all, near.data, near.len);
+            } else {
+                json_field(near.data, "verdict", &field);
+                printf("  %-3d %-13s", entry, field.data);
+                json_field(near.data, "reason", &field);
+                printf("%s\n", field.data);
+            }
+        }
+        if (!json && entry == 0 && rc == 0)
+            printf("  (no entries)\n");
+        free(line);
+        fclose(f);
+        if (json && rc == 0) {
+            while (scan.len && (scan.data[scan.len - 1] == '\n'))
+                scan.data[--scan.len] = 0;
+            printf("{\"scan\": %s, \"certified\": [%s]}\n", scan.data, all.data ? all.data : "");
+        }
+    }
+    unlink(path.data);
+    buf_free(&path);
+    buf_free(&scan);
+    buf_free(&near);
+    buf_free(&field);
+    buf_free(&all);
+    return rc;
+}
+
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
@@ -281,6 +392,16 @@ int run_command(const char *self, int argc, char **argv)
         Buf name = {0};
         buf_printf(&name, "hessgen run %s", argv[0]);
         args[0] = name.data;
+        int certify = 0; /* scan --certify: this process runs the scan, then proves its entries */
+        for (int i = 2; i < argc && argc > 1 && strcmp(argv[1], "scan") == 0; i++)
+            if (strcmp(argv[i], "--certify") == 0)
+                certify = i;
+        if (certify) {
+            rc = scan_certified(self, src, exe.data, name.data, argc, argv, certify);
+            free(args);
+            buf_free(&name);
+            goto done;
+        }
         for (int i = 1; i < argc; i++)
             args[i] = argv[i];
         fflush(stdout);
@@ -289,6 +410,7 @@ int run_command(const char *self, int argc, char **argv)
         free(args);
         rc = 1;
     }
+done:
     free(dir);
     buf_free(&exe);
     buf_free(&csrc);
