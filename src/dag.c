@@ -975,16 +975,21 @@ Node dag_powq(Node base, mpq_srcptr e)
                 return n;
         }
     } else if (dag_op(base) == OP_POW && int_e) {
-        /* R11: (x^a)^b = x^(a*b) for integers a, b. Not for a fractional a: (x^(1/2))^2 is
-         * undefined for x < 0 while x is not. */
+        /* R11: (x^a)^b = x^(a*b) for an integer b, when a is an integer or a*b is not: both
+         * sides are then defined for the same x (a fractional power needs x >= 0, and 0 to a
+         * negative power is inf on both). Not (x^(1/2))^2 = x: undefined for x < 0 while x is
+         * not. (x^(1/2))^3 = x^(3/2) keeps the derivatives of sqrt(x^2 + y^2)^3 free of
+         * (x^2 + y^2)^(-3/2), which overflows near 0 where x^2 * (x^2 + y^2)^(-1/2) does not. */
         long a;
-        if (dag_is_int_const(dag_args(base)[1], &a)) {
+        if (dag_is_const(dag_args(base)[1])) {
             mpq_t ab;
             mpq_init(ab);
             mpq_mul(ab, dag_rat(dag_args(base)[1]), e);
-            Node n = dag_powq(dag_args(base)[0], ab);
+            bool merge = dag_is_int_const(dag_args(base)[1], &a) || mpz_cmp_ui(mpq_denref(ab), 1) != 0;
+            Node n = merge ? dag_powq(dag_args(base)[0], ab) : 0;
             mpq_clear(ab);
-            return n;
+            if (merge)
+                return n;
         }
     } else if (dag_op(base) == OP_MUL && int_e && dag_is_const(dag_args(base)[0])) {
         /* R12: (c*m)^k = c^k * m^k for an integer k: the constant leaves the power. */
@@ -1038,6 +1043,7 @@ Node dag_unary(Op op, Node a)
         case OP_RELU: return s > 0 ? a : dag.zero;
         case OP_SIGN: return dag_int(s);
         case OP_STEP: return s > 0 ? dag.one : dag.zero;
+        case OP_NONZERO: return s ? a : dag.one;
         default: break;
         }
         if (s == 0) {
@@ -1132,6 +1138,7 @@ static long double eval_const(Node n)
     }
     case OP_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case OP_STEP: return x > 0 ? 1 : 0;
+    case OP_NONZERO: return x != 0 ? x : 1;
     default: fatal("dag_eval_const: node %u depends on a coordinate", n);
     }
 }

@@ -887,6 +887,10 @@ static void put_helpers(Buf *b, const bool used[OP__COUNT])
     if (used[OP_STEP])
         buf_printf(b, "/* The derivative of relu: 1 for t > 0, 0 for t <= 0 (the one-sided convention). */\n"
                       "static double %s_step(double t)\n{\n    return t > 0 ? 1.0 : t <= 0 ? 0.0 : t;\n}\n\n", P);
+    if (used[OP_NONZERO])
+        buf_printf(b, "/* t, or 1 where t = 0: under a negative power of a sum of squares in a term that\n"
+                      "   vanishes with the sum (its limit, 0, instead of inf * 0). */\n"
+                      "static double %s_nonzero(double t)\n{\n    return t != 0 ? t : 1.0;\n}\n\n", P);
 }
 
 /* ---- loops over families (models with many parameters) ---- */

@@ -376,6 +376,9 @@ void diff_hvp(const Model *m, Deriv *d);
 /* d->row_range, for a loss over one row count that is linear in its outermost row sums. */
 void diff_row_range(const Model *m, Deriv *d);
 void deriv_free(Deriv *d);
+/* vanish.c: in derivative terms that vanish where a sum of squares u does, u^q (q < 0) becomes
+ * nonzero(u)^q, so the generated code returns their limit, 0, at u = 0 instead of NaN. */
+void vanish_rewrite(const Model *m, Deriv *d);
 /* Reverse accumulation's bookkeeping (diff.c and adiff.c): each node's contributions to its
  * adjoint, as a linked list in a pool (index 0: none). */
 typedef struct {

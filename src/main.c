@@ -525,6 +525,7 @@ static int compile(int argc, char **argv)
          * the dumps and formulas, which a limit met here then leaves whole) */
         if (!opt.check && !opt.classify) {
             diff_row_range(&model, &deriv);
+            vanish_rewrite(&model, &deriv);
             sched_share(&model, &deriv);
         }
         dag_freeze(); /* the phases below only read the graph */

@@ -16,6 +16,8 @@
  *
  * sech2, sign and step are internal: they are the one-sided derivatives of abs and relu
  * (0 at the kink, as LANGUAGE.md specifies), and their own derivative is 0.
+ * nonzero(u) is u, or 1 where u = 0: vanish.c puts it under a negative power of a sum of
+ * squares in a derivative term that vanishes with that sum (never differentiated again).
  */
 #ifndef HESSGEN_OPS_H
 #define HESSGEN_OPS_H
@@ -38,7 +40,8 @@
     X(RELU,     "relu",     "relu",     1, U(STEP, a))                                \
     X(SECH2,    NULL,       "sech2",    1, MUL(dag_int(-2), MUL(f, U(TANH, a))))      \
     X(SIGN,     NULL,       "sign",     1, ZERO)                                      \
-    X(STEP,     NULL,       "step",     1, ZERO)
+    X(STEP,     NULL,       "step",     1, ZERO)                                      \
+    X(NONZERO,  NULL,       "nonzero",  1, ONE)
 
 /* Every node kind: leaves, the n-ary canonical sum and product, the power with a
  * constant rational exponent, then the unary functions above. */

@@ -1478,6 +1478,19 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
             num_set_si(&z->c[0], s > 0, 1);
         }
         break;
+    case OP_NONZERO: /* a, or 1 at a = 0, where it does not continue smoothly */
+        if (s == SIGN_UNKNOWN || (s == 0 && K > 0)) {
+            ok = false;
+            *why = s ? "the sign of the argument cannot be certified" : "it is not continuous at 0";
+            break;
+        }
+        for (int k = 0; k <= K; k++)
+            num_set_si(&z->c[k], k == 1, 1);
+        if (s)
+            num_set(&z->c[0], a0);
+        else
+            num_set_si(&z->c[0], 1, 1);
+        break;
     default:
         ok = false;
         *why = "internal error: an operation the exact evaluator does not know";

@@ -146,6 +146,28 @@ def one_entry_per_critical_set():
     ok(all(max(map(abs, e['theta'])) < 10 for e in r['points']), 'a diverged run listed')
 
 
+@check
+def derivatives_that_exist_are_computed():
+    """r^3 (three spellings) is twice differentiable at 0 with gradient and Hessian 0, |y|^3 + x^2
+    with Hessian diag(2, 0): the generated code returns them there, not NaN; r itself and a loss
+    not defined at 0 stay not finite; near 0 the values are the formulas' (r^3: H = 3 r I + 3
+    t t^T / r)."""
+    for model, hess in (('halfpow_sum', [0, 0, 0, 0]), ('halfpow_sqrt_cubed', [0, 0, 0, 0]),
+                        ('halfpow_one_square', [2, 0, 0, 0])):
+        r = run(model, 'classify', '0,0', rc=0)
+        ok(r['loss'] == 0 and r['gradient'] == [0, 0] and r['hessian'] == hess and r['critical'], (model, r))
+    for model, what in (('halfpow_norm', 'the gradient entry 0 (dL/dx) is NaN'), ('halfpow_undefined', 'the loss')):
+        r = run(model, 'classify', '0,0')
+        ok(r['verdict'] is None and what in r['fault'], (model, r))
+    for model in ('halfpow_sum', 'halfpow_sqrt_cubed'):
+        for x, y in ((1e-9, -2e-9), (1e-150, 2e-150), (0.5, 0.25)):
+            r = run(model, 'classify', '%r,%r' % (x, y))
+            rad = math.hypot(x, y)
+            want = [3 * rad + 3 * x * x / rad, 3 * x * y / rad, 3 * x * y / rad, 3 * rad + 3 * y * y / rad]
+            ok(all(abs(a - b) <= 1e-12 * max(map(abs, want)) for a, b in zip(r['hessian'], want)),
+               (model, x, y, r['hessian'], want))
+
+
 def main():
     return checks.run()
 
