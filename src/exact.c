@@ -55,6 +55,18 @@ typedef struct {
     Num *p; /* the point */
 } Problem;
 
+static char *vformat(const char *fmt, va_list ap);
+
+static char *vformat_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *vformat_str(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    return text;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
     char *text;
@@ -1706,8 +1718,9 @@ static void classify_point(const Problem *pb, Result *r)
      * higher order that cannot finish does not take it back */
     Result kept;
     result_init(&kept);
-    int kept_order = 0;
-    for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < pb->order ? order * 2 : pb->order) {
+    int kept_order = 0, done = 0, cap = pb->order; /* done: the highest order that finished */
+    char *limit_note = NULL;
+    for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < cap ? order * 2 : cap) {
         at.order = order;
         for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
             num_prec = precs[k];
@@ -1724,9 +1737,22 @@ static void classify_point(const Problem *pb, Result *r)
                  kept_order);
             result_free(r);
             *r = kept;
+            free(limit_note);
             return;
         }
-        if (decided(r) || order == pb->order || r->limited)
+        if (r->limited && order - 1 > done && order - 1 >= 3 && !limit_note) { /* once */
+            /* the series met a size limit: the orders between the last that finished and this
+             * one may fit (a product of 9 coordinates needs order 9, and order 10 in 9 variables
+             * is too large) */
+            free(limit_note);
+            limit_note = vformat_str("%d: %s", order, r->reason.data ? r->reason.data : "");
+            cap = order - 1;
+            order = cap / 2; /* the loop's step doubles it back to cap */
+            if (order * 2 < cap)
+                order = cap;
+            continue;
+        }
+        if (decided(r) || order == cap || r->limited)
             break;
         if (r->verdict != V_UNDETERMINED) {
             result_free(&kept);
@@ -1734,7 +1760,13 @@ static void classify_point(const Problem *pb, Result *r)
             kept_order = order;
             result_init(r);
         }
+        done = order;
     }
+    if (limit_note && r->verdict == V_UNDETERMINED) { /* why no higher order was examined */
+        step(r, "order", "%s", limit_note);
+        buf_printf(&r->reason, " (order %s)", limit_note);
+    }
+    free(limit_note);
     result_free(&kept);
 }
 

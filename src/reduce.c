@@ -14,6 +14,7 @@
  * axis and g decided again. Last, the Newton diagram test: even positive monomials with a pure
  * power of each variable below every other term.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -558,10 +559,132 @@ static bool form_exact(const SerCtx *c, const Num *g, const int *w, long D)
     return true;
 }
 
+/* The form in doubles: F(y) = sum_t coef_t prod_v y_v^e_tv, and its gradient. */
+typedef struct {
+    int d, nt;
+    double *coef;
+    const unsigned char *const *exps; /* per term: d exponents */
+} DForm;
+
+static double dform_eval(const DForm *f, const double *y, double *grad)
+{
+    double F = 0;
+    if (grad)
+        memset(grad, 0, sizeof(double) * (size_t)f->d);
+    for (int t = 0; t < f->nt; t++) {
+        const unsigned char *e = f->exps[t];
+        double p = f->coef[t];
+        for (int v = 0; v < f->d; v++)
+            for (int k = 0; k < e[v]; k++)
+                p *= y[v];
+        F += p;
+        for (int v = 0; grad && v < f->d; v++) {
+            if (!e[v])
+                continue;
+            double q = f->coef[t] * e[v]; /* d/dy_v: y_v^(e-1) times the rest */
+            for (int u = 0; u < f->d; u++)
+                for (int k = 0; k < e[u] - (u == v); k++)
+                    q *= y[u];
+            grad[v] += q;
+        }
+    }
+    return F;
+}
+
+static double uniform_pm1(unsigned long long *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*state >> 11) / 4503599627370496.0 - 1; /* [-1, 1) */
+}
+
+static double normalize(double *y, int d)
+{
+    double n = 0;
+    for (int v = 0; v < d; v++)
+        n += y[v] * y[v];
+    n = sqrt(n);
+    for (int v = 0; v < d && n > 0; v++)
+        y[v] /= n;
+    return n;
+}
+
+/* Local minimisation of the form on the unit sphere in floating point (gradient steps projected
+ * on the sphere, from deterministic pseudo-random starts and the axes), then each minimiser with
+ * a negative value rounded to dyadic rationals of growing precision until the exact form is
+ * certainly negative there. Finds the narrow cones a grid misses, in any number of variables:
+ * (3x - y)^2 (x^2 + y^2 + z^2) - x^4/100 is negative only within 0.6 degrees of 3x = y. */
+static bool sphere_search(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value,
+                          int *starts_out)
+{
+    int d = c->d;
+    DForm f = {d, 0, xmalloc(sizeof(double) * (size_t)c->M), xmalloc(sizeof(unsigned char *) * (size_t)c->M)};
+    double scale = 0;
+    for (int i = 1; i < c->M; i++)
+        if (!num_is_zero(&g[i]) && wdeg(c, i, w) == D) {
+            f.coef[f.nt] = num_to_double(&g[i]);
+            ((const unsigned char **)f.exps)[f.nt++] = c->exps + (size_t)i * d;
+            scale = fmax(scale, fabs(num_to_double(&g[i])));
+        }
+    bool found = false;
+    /* work: starts x steps x terms x d^2 within about 2e8 operations */
+    long per = (long)f.nt * d * d * 60 + 1;
+    int starts = (int)fmin(48 + 16 * d, fmax(4, 2e8 / (double)per));
+    *starts_out = starts;
+    double *y = xmalloc(sizeof(double) * (size_t)d), *gr = xmalloc(sizeof(double) * (size_t)d);
+    double *trial = xmalloc(sizeof(double) * (size_t)d);
+    unsigned long long state = 0x9E3779B97F4A7C15ull ^ (unsigned long long)(d * 131 + f.nt);
+    for (int s = 0; s < starts && !found && f.nt > 0 && scale > 0; s++) {
+        for (int v = 0; v < d; v++) /* the first d starts: the axes, then random directions */
+            y[v] = s < d ? (v == s) : uniform_pm1(&state);
+        if (normalize(y, d) == 0)
+            continue;
+        double F = dform_eval(&f, y, gr), step = 1 / scale;
+        for (int it = 0; it < 60 && step > 1e-18 / scale; it++) {
+            double dot = 0;
+            for (int v = 0; v < d; v++)
+                dot += gr[v] * y[v];
+            for (int v = 0; v < d; v++) /* the gradient along the sphere */
+                gr[v] -= dot * y[v];
+            for (;;) { /* backtracking: a step that lowers F on the sphere, or a smaller one */
+                for (int v = 0; v < d; v++)
+                    trial[v] = y[v] - step * gr[v];
+                normalize(trial, d);
+                double Ft = dform_eval(&f, trial, NULL);
+                if (Ft < F) {
+                    memcpy(y, trial, sizeof(double) * (size_t)d);
+                    F = dform_eval(&f, y, gr);
+                    step *= 2;
+                    break;
+                }
+                step /= 4;
+                if (step <= 1e-18 / scale)
+                    break;
+            }
+        }
+        if (!(F < -1e-13 * scale))
+            continue;
+        /* rationals near y: y rounded to multiples of 2^-b */
+        for (int b = 1; b <= 52 && !found; b = b < 8 ? b * 2 : b + 11) {
+            for (int v = 0; v < d; v++) {
+                mpq_set_d(x[v], nearbyint(ldexp(y[v], b)));
+                mpq_div_2exp(x[v], x[v], (mp_bitcnt_t)b);
+            }
+            form_eval(value, c, g, w, D, x);
+            found = num_sign(value) == -1;
+        }
+    }
+    free(y);
+    free(gr);
+    free(trial);
+    free(f.coef);
+    free((void *)f.exps);
+    return found;
+}
+
 /* Candidate points where a form may be negative: for a binary exact form, points on the slices
  * x = +-1 between and around the real roots (found by bisection with rational samples);
  * otherwise a small grid. Returns the first point where the form is certainly negative. */
-static bool find_negative(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value)
+static bool find_negative(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value, int *starts)
 {
     int d = c->d;
     if (d == 2 && form_exact(c, g, w, D)) {
@@ -620,10 +743,10 @@ static bool find_negative(const SerCtx *c, const Num *g, const int *w, long D, m
             }
         return false;
     }
-    /* a grid {-2, -1, -1/2, 0, 1/2, 1, 2}^d, for up to 5 variables */
+    /* a grid {-2, -1, -1/2, 0, 1/2, 1, 2}^d, for up to 5 variables; then the sphere */
     static const int nums[] = {1, -1, 2, -2, 1, -1, 0}, dens[] = {1, 1, 1, 1, 2, 2, 1};
     if (d > 5)
-        return false;
+        return sphere_search(c, g, w, D, x, value, starts);
     long total = 1;
     for (int v = 0; v < d; v++)
         total *= 7;
@@ -637,7 +760,7 @@ static bool find_negative(const SerCtx *c, const Num *g, const int *w, long D, m
         if (num_sign(value) == -1)
             return true;
     }
-    return false;
+    return sphere_search(c, g, w, D, x, value, starts);
 }
 
 /* Whether the form is certainly positive definite. */
@@ -1024,6 +1147,7 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
     int ws[24][SER_MAX_VARS]; /* d may be up to SER_MAX_VARS: 8 overflowed at a null space of 10 */
     int nw = candidate_weights(c, g, ws, 24);
     bool semidefinite_seen = false;
+    int starts = 0; /* the sphere search's starts, for the sentence */
     for (int k = 0; k < nw; k++) {
         const int *w = ws[k];
         long D = -1, minw = w[0];
@@ -1042,7 +1166,7 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
         /* definiteness first: it is one Sturm count, the search for a negative value many
          * evaluations that find nothing when the form is definite */
         bool pd = positive_definite(c, g, w, D);
-        bool neg = !pd && find_negative(c, g, w, D, x, &value);
+        bool neg = !pd && find_negative(c, g, w, D, x, &value, &starts);
         if (neg) {
             out->kind = D_NOT_MIN;
             TPoly *u = xmalloc(sizeof(TPoly) * (size_t)d);
@@ -1184,7 +1308,10 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
     out->kind = D_UNKNOWN;
     out->why.len = 0;
     if (semidefinite_seen)
-        buf_printf(&out->why, "its lowest forms are semidefinite and not definite through order %d", rc->K);
+        buf_printf(&out->why, "no proof found through order %d: its lowest forms were not proved definite, and no "
+                              "point where one is negative was found (%s%d starts of local minimisation on the unit "
+                              "sphere)",
+                   rc->K, starts == 0 ? "the slices of the binary form, " : d <= 5 ? "a grid of 7 values per variable, then " : "", starts);
     else
         buf_printf(&out->why, "no weighted form of it is decided through order %d", rc->K);
 }

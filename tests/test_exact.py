@@ -117,6 +117,20 @@ def too_low_an_order_is_undetermined_with_the_reason():
 
 
 @check
+def no_claim_without_a_proof():
+    """Motzkin's form, non-negative but neither proved definite nor found negative anywhere: the
+    verdict says what was tried and claims nothing about the form (it once said 'semidefinite and
+    not definite', also of forms that were never searched: six null directions, a narrow cone)."""
+    with tempfile.TemporaryDirectory() as d:
+        f = write(d, 'm.hl', 'param x, y, z;\nloss x^4*y^2 + x^2*y^4 - 3*x^2*y^2*z^2 + z^6;\n')
+        rc, out, _ = hg('--classify', f, '--at', '0,0,0', '--json')
+        r = json.loads(out)
+        ok(rc == 0 and r['verdict'] == 'undetermined' and r['reason'].startswith('no proof found through order 10')
+           and 'semidefinite' not in r['reason'] and 'starts of local minimisation on the unit sphere' in r['reason'],
+           r['reason'])
+
+
+@check
 def arrays_in_at():
     with tempfile.TemporaryDirectory() as d:
         f = write(d, 'a.hl', 'param w[3], b;\nloss sum(i = 0..2, (w[i] - i)^2) + b^4;\n'

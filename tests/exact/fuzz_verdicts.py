@@ -98,11 +98,11 @@ mp = mpmath.mp
 mp.dps = 420
 ZTOL = mpmath.mpf(10) ** -330   # an inexact value smaller than this is "zero, not certain"
 
-PARAMS = ["x", "y", "z"]
+PARAMS = ["x", "y", "z"] + ["w%d" % i for i in range(4, 13)]
 FAMILIES = ["nondeg", "split", "null2", "hzero", "irrdouble", "cusp", "shift", "symbolic", "nonstrict",
-            "kink", "notcrit"]
+            "kink", "notcrit", "many"]
 WEIGHTS = {"nondeg": 3, "split": 5, "null2": 3, "hzero": 3, "irrdouble": 2, "cusp": 1, "shift": 3,
-           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2}
+           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2, "many": 2}
 
 
 class Undefined(Exception):
@@ -1217,6 +1217,38 @@ def gen_hzero(rng):
     return Case("hzero", n, loss, ctx.lets, p, truth, note, pick_order(rng, 40 if n < 3 else 14))
 
 
+def gen_many(rng):
+    """The Hessian 0 at a point in 6 to 10 variables (issue 17: such forms went unsearched and
+    were called semidefinite), in rotated, shifted coordinates v = M (theta - p), each form plus
+    terms of the next degree: a cubic (odd, nonzero: a saddle); a narrow cone
+    (a v0 - v1)^2 (v0^2 + ... + v_{n-1}^2) - e v0^4, negative only near v1 = a v0 and positive at
+    v = e_1 (a saddle); a product of 3 to 5 of the coordinates (an odd exponent: a saddle)."""
+    n = rng.randint(6, 10)
+    ctx = Ctx(rng, n)
+    p = rand_point(rng, n)
+    us = offsets(ctx, p)
+    vs = coords(ctx, us, rand_matrix(rng, n, 1))
+    kind = rng.choice(["cubic", "cone", "product"])
+    if kind == "cubic":
+        d = 3
+        terms = [scale(rq(rng, -3, 3, 2), mul(*[vs[i] for i in idx]))
+                 for idx in {tuple(sorted(rng.sample(range(n), 3))) for _ in range(rng.randint(1, 4))}]
+        note = "a cubic form in %d variables" % n
+    elif kind == "cone":
+        d = 4
+        a, e = rq(rng, -3, 3, 3), Q(1, rng.choice([50, 100, 1000]))
+        terms = [mul(pw(sub(scale(a, vs[0]), vs[1]), 2), add(*[pw(v, 2) for v in vs])), scale(-e, pw(vs[0], 4))]
+        note = "a cone: (%s v0 - v1)^2 |v|^2 - %s v0^4 in %d variables" % (a, e, n)
+    else:
+        d = rng.randint(3, 5)
+        terms = [scale(rq(rng, -3, 3, 2), mul(*[vs[i] for i in rng.sample(range(n), d)]))]
+        note = "a product of %d of %d coordinates" % (d, n)
+    for _ in range(rng.randint(0, 2)):
+        terms.append(scale(rq(rng, -3, 3, 3), rand_monomial(rng, us, d + 1)))
+    loss = add(C(rq(rng, -3, 3, 2, nonzero=False)), *terms)
+    return Case("many", n, loss, ctx.lets, p, "saddle", note)
+
+
 def gen_irrdouble(rng):
     n = rng.choice([2, 2, 3])
     ctx = Ctx(rng, n)
@@ -1581,7 +1613,7 @@ def gen_notcrit(rng):
     return case
 
 
-GENERATORS = {"nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
+GENERATORS = {"many": gen_many, "nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
               "irrdouble": gen_irrdouble, "nonstrict": gen_nonstrict, "kink": gen_kink,
               "cusp": gen_cusp, "symbolic": gen_symbolic, "shift": gen_shift, "notcrit": gen_notcrit}
 
