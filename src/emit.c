@@ -12,7 +12,9 @@
  *     row-range Hessians call it (with --checked each has its own, so a fault names it);
  *   - sigmoid and softplus go through small overflow-safe helpers; log1p and expm1 are C's.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,12 +251,13 @@ static const bool has_helper[OP__COUNT] = {
 /* The C function of a unary operation: "tanh", or the helper "P_sigmoid". */
 const char *emit_function_name(Op op, const char *prefix)
 {
-    static char name[300];
+    static Buf name; /* grows with the prefix, which has no length limit */
+    name.len = 0;
     if (has_helper[op])
-        snprintf(name, sizeof name, "%s_%s", prefix, c_names[op]);
+        buf_printf(&name, "%s_%s", prefix, c_names[op]);
     else
-        snprintf(name, sizeof name, "%s", c_names[op]);
-    return name;
+        buf_puts(&name, c_names[op]);
+    return name.data;
 }
 
 static void put_step(Buf *b, const Step *s)
@@ -429,6 +432,46 @@ static void put_loop_body(Buf *b, const Loop *l, int depth, uint32_t id)
     forget(&l->body);
 }
 
+/* Texts made of the prefix and the user's names, which have no length limit: formatted into
+ * the heap, kept until the file is written (pool_release). */
+static struct {
+    char **v;
+    size_t n, cap;
+} pool;
+
+static char *efmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *efmt(const char *fmt, ...)
+{
+    char *text;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    if (pool.n == pool.cap)
+        pool.v = xrealloc(pool.v, sizeof(char *) * (pool.cap = pool.cap ? 2 * pool.cap : 16));
+    return pool.v[pool.n++] = text;
+}
+
+static void pool_release(void)
+{
+    for (size_t i = 0; i < pool.n; i++)
+        free(pool.v[i]);
+    free(pool.v);
+    memset(&pool, 0, sizeof pool);
+}
+
+/* A row loop's count, malloc'd: the number for a fixed count, N_name for a run-time one (a
+ * size's name is the user's identifier, of any length). */
+static char *loop_count(const Model *m, const Loop *l)
+{
+    Buf b = {0};
+    if (m->sizes[l->size].count >= 0)
+        buf_printf(&b, "%ld", m->sizes[l->size].count);
+    else
+        buf_printf(&b, "N_%s", m->sizes[l->size].name);
+    return b.data;
+}
 
 /* A loop over rows: outermost ones are functions of their own (put_outlined_loop); a loop
  * inside one runs inline, accumulating into its local s<k>[]. */
@@ -439,16 +482,13 @@ static void put_loop(Buf *b, const Loop *l, int depth)
         return;
     }
     const char *in = indent_of(depth);
-    char size[64]; /* the loop's count: N_n for a run-time count, the number for a fixed one */
-    if (E.m->sizes[l->size].count >= 0)
-        snprintf(size, sizeof size, "%ld", E.m->sizes[l->size].count);
-    else
-        snprintf(size, sizeof size, "N_%.60s", E.m->sizes[l->size].name);
+    char *size = loop_count(E.m, l); /* N_n for a run-time count, the number for a fixed one */
     uint32_t id = E.nloops++;
     unsigned r = l->level;
     buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
     buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
     buf_printf(b, "%sfor (size_t r%u = 0; r%u < %s; r%u++) {\n", in, r, r, size, r);
+    free(size);
     put_loop_body(b, l, depth, id);
     for (uint32_t k = 0; k < l->nsums; k++) {
         Node x = l->sums[k];
@@ -466,11 +506,7 @@ static void put_outlined_loop(Buf *b, const Loop *l)
 {
     const Model *m = E.m;
     uint32_t id = E.nloops++;
-    char size[64];
-    if (m->sizes[l->size].count >= 0)
-        snprintf(size, sizeof size, "%ld", m->sizes[l->size].count);
-    else
-        snprintf(size, sizeof size, "N_%.60s", m->sizes[l->size].name);
+    char *size = loop_count(m, l);
     bool split = l->level == 0 && E.split_size == (int)l->size;
 
     /* 1. the loop's function, into E.pre: its temporaries and loops numbered from 0, so that
@@ -541,6 +577,7 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     else
         buf_printf(b, "    %s_rows%u(theta, %s, %s, 0, %s, ", E.P, fn, E.has_v ? "v" : "NULL", m->ndata ? "data" : "NULL",
                    size);
+    free(size);
     if (ninv)
         buf_printf(b, "inv%u, s%u);\n", id, id);
     else
@@ -752,11 +789,12 @@ static const char MODEL_TYPE[] =
 /* The signature's data parameter, empty for a loss without data. */
 static const char *data_param(void)
 {
-    static char s[160];
+    static Buf s;
     if (E.m->ndata == 0)
         return "";
-    snprintf(s, sizeof s, ", const %s_data *data", E.P);
-    return s;
+    s.len = 0;
+    buf_printf(&s, ", const %s_data *data", E.P);
+    return s.data;
 }
 
 static void put_data_struct(Buf *b, const Model *m)
@@ -1316,16 +1354,17 @@ static void put_data_locals(Buf *b)
 /* NaN into out[0..n) and return: what an evaluation does with data it cannot read. */
 static const char *fail_fill(const char *out, const char *n, bool value)
 {
-    static char s[400];
+    static Buf s;
+    s.len = 0;
     if (out[0] == '?') /* an optional output */
-        snprintf(s, sizeof s, "        if (%s != NULL)\n            for (size_t k = 0; k < %s; k++)\n                %s[k] = NAN;\n%s",
-                 out + 1, n, out + 1, value ? "        return NAN;\n" : "        return;\n");
+        buf_printf(&s, "        if (%s != NULL)\n            for (size_t k = 0; k < %s; k++)\n                %s[k] = NAN;\n%s",
+                   out + 1, n, out + 1, value ? "        return NAN;\n" : "        return;\n");
     else if (out[0])
-        snprintf(s, sizeof s, "        for (size_t k = 0; k < %s; k++)\n            %s[k] = NAN;\n%s", n, out,
-                 value ? "        return NAN;\n" : "        return;\n");
+        buf_printf(&s, "        for (size_t k = 0; k < %s; k++)\n            %s[k] = NAN;\n%s", n, out,
+                   value ? "        return NAN;\n" : "        return;\n");
     else
-        snprintf(s, sizeof s, "%s", value ? "        return NAN;\n" : "        return;\n");
-    return s;
+        buf_puts(&s, value ? "        return NAN;\n" : "        return;\n");
+    return s.data;
 }
 
 /* The prologue of a function that stores the optional gradient and one more array. */
@@ -1430,8 +1469,7 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     uint32_t N = m->nparam;
     bool data = m->ndata > 0;
     const char *pass = data ? ", (const " : "";
-    char cast[160];
-    snprintf(cast, sizeof cast, "%s_data *)data", P);
+    char *cast = efmt("%s_data *)data", P);
     const char *arg = data ? cast : "";
     const char *voiddata = data ? "" : "    (void)data;\n";
     buf_printf(b, "static double %s_loss_any(const double *theta, const void *data)\n{\n%s    return %s_loss(theta%s%s);\n}\n\n", P, voiddata, P, pass, arg);
@@ -1513,8 +1551,7 @@ static void put_hess_zero(Buf *b, const Deriv *d)
 static void put_hvp(Buf *b, const Deriv *d, const Schedule *s_hvp)
 {
     const char *P = E.P;
-    char nparam[200];
-    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
+    char *nparam = efmt("%s_NPARAM", P);
     E.fstart = b->len;
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, data_param());
     put_enter(b, true);
@@ -1613,10 +1650,7 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     uint32_t N = d->n;
     bool data = m->ndata > 0;
     const char *pass = data ? ", data" : "";
-    char range[300];
-    snprintf(range, sizeof range, "%s", rows ? ", 0, N_" : "");
-    if (rows)
-        snprintf(range, sizeof range, ", 0, N_%s", m->sizes[0].name);
+    char *range = rows ? efmt(", 0, N_%s", m->sizes[0].name) : "";
 
     /* the values in hess[0..nnz) spread in place */
     buf_printf(b, "/* The Hessian's nonzeros, in hess[0..%s_hess_nnz), spread in place over the dense matrix,\n"
@@ -1782,8 +1816,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     E.m = m;
     E.indent = "    ";
     E.split_size = -1;
-    char nparam[64];
-    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
+    char *nparam = efmt("%s_NPARAM", P);
     const char *D = data_param();
 
     /* the schedules come from the scheduling phase (sched_model); the graph is frozen */
@@ -1838,9 +1871,8 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         put_data_functions(b, m);
 
     /* what an evaluation over data stores on bad data: NaN in the optional gradient, ... */
-    char nn[160], grad_nan[600];
-    snprintf(nn, sizeof nn, "(size_t)%s * %s", nparam, nparam);
-    snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
+    char *nn = efmt("(size_t)%s * %s", nparam, nparam);
+    char *grad_nan = efmt("%s", fail_fill("?grad", nparam, false));
     grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
     if (reroll) {
         put_rerolled_functions(b, m, d);
@@ -1906,6 +1938,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     E.inv = NULL;
     E.inv_cap = 0;
     E.temp = E.stamp = E.inv_stamp = E.inv_slot = NULL;
+    pool_release();
 }
 
 /* ---- array loops (sema_array_loops): the same API, bodies from aemit.c ---- */
@@ -2121,16 +2154,13 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     put_const_tables(b, m);
     if (data)
         put_data_functions(b, m);
-    char nparam[64], nn[160], grad_nan[600];
-    snprintf(nparam, sizeof nparam, "%s_NPARAM", P);
-    snprintf(nn, sizeof nn, "(size_t)%s * %s", nparam, nparam);
-    snprintf(grad_nan, sizeof grad_nan, "%s", fail_fill("?grad", nparam, false));
+    char *nparam = efmt("%s_NPARAM", P);
+    char *nn = efmt("(size_t)%s * %s", nparam, nparam);
+    char *grad_nan = efmt("%s", fail_fill("?grad", nparam, false));
     grad_nan[strlen(grad_nan) - strlen("        return;\n")] = 0;
-    char store[300], clipped[300], rows_n[200];
-    snprintf(store, sizeof store, "%s_hstore(out, packed, (size_t)(%%s), (size_t)(%%s), %%s);", P);
-    snprintf(clipped, sizeof clipped, "out[%s_hrow(packed, (size_t)(%%s)) + (size_t)(%%s)] += %%s;", P);
-    if (split)
-        snprintf(rows_n, sizeof rows_n, "N_%s", m->sizes[0].name);
+    char *store = efmt("%s_hstore(out, packed, (size_t)(%%s), (size_t)(%%s), %%s);", P);
+    char *clipped = efmt("out[%s_hrow(packed, (size_t)(%%s)) + (size_t)(%%s)] += %%s;", P);
+    char *rows_n = split ? efmt("N_%s", m->sizes[0].name) : "";
 
     /* the Hessian's columns, H e_c for every c (each inside the passes over rows, after what
      * does not depend on c); column c is row c of the symmetric matrix, and its entries up to
@@ -2163,9 +2193,9 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     put_enter(b, false);
     put_data_prologue(b, fail_fill("", "", true));
     const char *pass = data ? ", data" : "";
-    char call[200];
+    char *call;
     if (checked) {
-        snprintf(call, sizeof call, "%s_loss_all(theta%s)", P, pass);
+        call = efmt("%s_loss_all(theta%s)", P, pass);
         put_end_text(b, "loss", call, false, NULL, NULL, 0, NULL);
     } else if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
@@ -2179,7 +2209,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     put_enter(b, false);
     put_data_prologue(b, fail_fill("grad", nparam, true));
     if (checked) {
-        snprintf(call, sizeof call, "%s_grad_all(theta%s, grad)", P, pass);
+        call = efmt("%s_grad_all(theta%s, grad)", P, pass);
         put_end_text(b, "grad", call, true, NULL, NULL, 0, NULL);
     } else if (split) {
         buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
@@ -2256,4 +2286,5 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     if (o->with_main)
         put_main(b);
     E.dense_pattern = false;
+    pool_release();
 }

@@ -771,8 +771,10 @@ static void classify(const Problem *pb, Result *r)
     buf_puts(&r->json, "]");
     b.len = 0;
     put_vec(&b, g, n > 12 ? 12 : n);
-    if (n > 12)
-        b.data[b.len - 1] = 0, buf_puts(&b, ", ...)");
+    if (n > 12) { /* "(g1, ..., g12" + ", ...)": the ')' put_vec wrote is replaced, not hidden behind a NUL */
+        b.data[--b.len] = 0;
+        buf_puts(&b, ", ...)");
+    }
     if (nonzero >= 0) {
         r->critical = 0;
         step(r, "gradient", "%s: not zero, so this is not a critical point", b.data);

@@ -258,6 +258,12 @@ static char *read_source(const char *path, size_t *len)
         free(text);
         return NULL;
     }
+    /* a UTF-8 byte-order mark, which some editors write first, is not part of the program (and
+     * columns count from after it, as the editor shows them) */
+    if (n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(text, text + 3, n - 3);
+        n -= 3;
+    }
     *len = n;
     return text;
 }

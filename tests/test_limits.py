@@ -75,6 +75,52 @@ def a_long_name_compiles():
 
 
 @check
+def long_prefixes_and_names_give_c_that_compiles():
+    """An 80-character --prefix and a 70-character size name over data rows, plain, --checked,
+    --main and in array loops: the C compiles with -Wall -Werror (fixed buffers in the emitter
+    once cut such names: 'P_NPARAM' became an undeclared identifier)."""
+    prefix, size = 'p' * 80, 's' * 70
+    text = ('param a = 1, b = 0;\ndata x[%s], y[%s];\nloss mean(i, (a*x[i] + b - y[i])^2);\n' % (size, size))
+    loops = ('param W[3][3];\ndata X[n][3];\nloss mean(i, sum(k = 0..2, (sum(j = 0..2, W[k][j]*X[i][j]) - 1)^2));\n')
+    for name, body, extra in (('lin', text, []), ('lin', text, ['--checked']), ('lin', text, ['--main']),
+                              ('mat', loops, ['--loops=always']), ('mat', loops, ['--loops=always', '--checked'])):
+        path = source(name, body)
+        r, wrote = hessgen(path, '--prefix', prefix, *extra)
+        ok(r.returncode == 0 and wrote, (extra, first_lines(r, 3)))
+        cc = subprocess.run(['cc', '-c', '-Wall', '-Werror', '-I', os.path.join(SRC, 'runtime'),
+                             os.path.join(WORK.name, 'out.c'), '-o', os.path.join(WORK.name, 'out.o')],
+                            capture_output=True)
+        ok(cc.returncode == 0, (name, extra, cc.stderr[-600:]))
+
+
+@check
+def a_byte_order_mark_is_not_part_of_the_program():
+    """A UTF-8 byte-order mark first (some editors write one) is skipped, and columns count from
+    after it, as the editor shows them (it was refused as "unexpected character")."""
+    path = os.path.join(WORK.name, 'bom.hl')
+    with open(path, 'wb') as f:
+        f.write(b'\xef\xbb\xbfparam x;\nloss (x - 1)^2;\n')
+    r, wrote = hessgen(path)
+    ok(r.returncode == 0 and wrote, first_lines(r, 3))
+    with open(path, 'wb') as f:
+        f.write(b'\xef\xbb\xbfparam x y;\nloss x^2;\n')
+    r, wrote = hessgen(path)
+    ok(r.returncode == 1 and not wrote and first_lines(r, 1)[0].startswith(path + ':1:9: error: '), first_lines(r, 3))
+
+
+@check
+def a_long_gradient_is_abbreviated_not_cut():
+    """13 or more parameters: the gradient line lists 12 entries, then ', ...)', and goes on (a NUL
+    written into the line once cut it after the 12th entry)."""
+    f = source('g13', 'param x[13];\nloss sum(i = 0..12, (x[i] - 1)^2);\n')
+    r = subprocess.run([HESSGEN, '--classify', f, '--at', 'x=0'], capture_output=True, timeout=60)
+    rc, out = r.returncode, r.stdout.decode()
+    line = next(l for l in out.splitlines() if l.startswith('gradient'))
+    ok(rc == 0 and line == 'gradient   (' + ', '.join(['-2'] * 12) + ', ...): not zero, so this is not a '
+       'critical point' and '\0' not in out, repr(line))
+
+
+@check
 def three_thousand_nested_calls_stop_at_the_depth_limit():
     text = 'param x;\ndef f0(a) = a*a + 1;\n'
     text += ''.join('def f%d(a) = f%d(a) + 1;\n' % (i, i - 1) for i in range(1, 3000))
