@@ -696,6 +696,35 @@ static bool structural_extremum(const Problem *pb, Result *r, const Num *L, cons
     return true;
 }
 
+/* A non-strict extremum from the loss's affine symmetries (symmetry.c): their values at the
+ * point span the null space of a semidefinite Hessian. min_ok, max_ok: not refuted already. */
+static bool symmetric_extremum(const Problem *pb, Result *r, Num **V, int dnull, bool min_ok, bool max_ok,
+                               const char *why_not)
+{
+    bool min = r->nneg == 0 && min_ok, max = r->npos == 0 && max_ok;
+    if (!min && !max)
+        return false;
+    Buf fields = {0}, json = {0};
+    bool ok = symmetry_span(pb->m, pb->d, pb->p, V, dnull, &fields, &json);
+    if (ok) {
+        r->nonstrict = 1;
+        say(r, min ? V_MIN : V_MAX,
+            "the loss is constant along the flows of %s (grad L . X = 0 identically, proved on its Taylor "
+            "polynomial), whose values at the point span the Hessian's null space: the critical points through it "
+            "form a manifold of dimension %d, across which the %s Hessian is definite (Morse-Bott)",
+            fields.data, dnull, min ? "positive semidefinite" : "negative semidefinite");
+        buf_free(&r->cert);
+        buf_printf(&r->cert, "{\"kind\": \"symmetry\", \"fields\": %s, \"dimension\": %d, \"strict\": false}",
+                   json.data, dnull);
+        step(r, "symmetry", "grad L . X = 0 identically for X = %s, and at the point they span the null space",
+             fields.data);
+        step(r, "verdict", "%s, not strict: %s (%s)", min ? "minimum" : "maximum", r->reason.data, why_not);
+    }
+    buf_free(&fields);
+    buf_free(&json);
+    return ok;
+}
+
 static void classify(const Problem *pb, Result *r)
 {
     uint32_t n = pb->n;
@@ -1591,7 +1620,20 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                                    dm.why.data, dM.why.data);
                     else
                         buf_printf(&why, "%s", dm.why.data);
+                    size_t before = r->steps.len;
                     if (dm.kind != D_NOT_MIN && structural_extremum(pb, r, L, why.data)) {
+                        if (!r->nonstrict) { /* a minimum: the symmetries may show it is not strict */
+                            Buf said = {0};
+                            buf_put(&said, r->steps.data + before, r->steps.len - before);
+                            r->steps.len = before;
+                            r->steps.data[before] = 0;
+                            if (!symmetric_extremum(pb, r, V, dnull, r->verdict == V_MIN, r->verdict == V_MAX,
+                                                    why.data))
+                                buf_put(&r->steps, said.data, said.len);
+                            buf_free(&said);
+                        }
+                    } else if (symmetric_extremum(pb, r, V, dnull, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN,
+                                                  why.data)) {
                     } else {
                         say(r, V_UNDETERMINED, "%s%s", why.data,
                             dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "

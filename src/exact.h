@@ -147,6 +147,16 @@ void tp_put(Buf *b, const TPoly *p, bool brief);
 /* The polynomial s (in the variables of c) at u(t). */
 TPoly tp_compose(const SerCtx *c, const Num *s, const TPoly *u);
 
+/* ---- symmetry.c: affine symmetries of a polynomial loss ---- */
+
+/* Whether affine vector fields X = A theta + b with grad L . X = 0 identically (proved exactly)
+ * have values at the critical point p that span the Hessian's null space (dnull vectors null,
+ * exact): then the critical points near p form a manifold with that tangent space. On true,
+ * `fields` gets "(x, -y), ..." and `json` a JSON array of fields, each an array of component
+ * strings. */
+bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields,
+                   Buf *json);
+
 /* ---- reduce.c: the reduced function's decision ---- */
 
 typedef enum { D_UNKNOWN, D_STRICT_MIN, D_NOT_MIN, D_ZERO } Decision;

@@ -130,6 +130,57 @@ def no_claim_without_a_proof():
            r['reason'])
 
 
+def sympy_checks_symmetry(source, point, r):
+    """The certificate re-checked independently: grad L . X simplifies to 0 for every field, the
+    fields' values at the point span the Hessian's null space, and the Hessian is semidefinite."""
+    import sympy as sp
+    names = r['params']
+    syms = [sp.Symbol(n.replace('[', '_').replace(']', '')) for n in names]
+    env = {n.replace('[', '_').replace(']', ''): s for n, s in zip(names, syms)}
+
+    def parse(text):
+        for n in names:
+            text = text.replace(n, n.replace('[', '_').replace(']', ''))
+        return sp.sympify(text.replace('^', '**'), locals=env)
+    L = parse(source)
+    grad = [sp.diff(L, v) for v in syms]
+    at = dict(zip(syms, [sp.Rational(x) for x in point]))
+    H = sp.Matrix([[sp.diff(g, v) for v in syms] for g in grad]).subs(at)
+    cert = r['certificate']
+    ok(cert['kind'] == 'symmetry' and cert['strict'] is False, cert)
+    values = []
+    for field in cert['fields']:
+        X = [parse(c) for c in field]
+        ok(sp.expand(sum(g * x for g, x in zip(grad, X))) == 0, ('not a symmetry', field))
+        values.append([x.subs(at) for x in X])
+    nullity = len(syms) - H.rank()
+    ok(sp.Matrix(values).rank() == nullity == cert['dimension'], (values, nullity))
+    ok(sp.Matrix.hstack(sp.Matrix(values).T, sp.Matrix(H.nullspace()).reshape(len(syms), nullity)).rank() == nullity,
+       'the fields do not span the null space')
+    ev = [e for e, k in H.eigenvals().items() for _ in range(k)]
+    ok(all(e >= 0 for e in ev) or all(e <= 0 for e in ev), ev)
+
+
+@check
+def non_strict_minima_from_symmetries():
+    """Issue 17's minima that were undetermined: matrix factorization at its best rank-one fit,
+    (x + y^2)^2 expanded, (x^2 - y^2)^2 expanded, x^2*y^2 away from the origin; each a minimum,
+    not strict, by an affine symmetry whose certificate SymPy re-checks."""
+    cases = [('param u[2], v[2];\nloss (2 - u[0]*v[0])^2 + (0 - u[0]*v[1])^2 + (0 - u[1]*v[0])^2 + (1 - u[1]*v[1])^2;\n',
+              '(2 - u[0]*v[0])^2 + (0 - u[0]*v[1])^2 + (0 - u[1]*v[0])^2 + (1 - u[1]*v[1])^2', 'u={1,0},v={2,0}',
+              ['1', '0', '2', '0']),
+             ('param x, y;\nloss x^2 + 2*x*y^2 + y^4;\n', 'x^2 + 2*x*y^2 + y^4', '0,0', ['0', '0']),
+             ('param x, y;\nloss x^4 - 2*x^2*y^2 + y^4;\n', 'x^4 - 2*x^2*y^2 + y^4', '1,1', ['1', '1']),
+             ('param x, y;\nloss x^2*y^2;\n', 'x^2*y^2', '1,0', ['1', '0'])]
+    with tempfile.TemporaryDirectory() as d:
+        for text, source, at, point in cases:
+            f = write(d, 's.hl', text)
+            rc, out, _ = hg('--classify', f, '--at', at, '--json')
+            r = json.loads(out)
+            ok(rc == 0 and r['verdict'] == 'min' and r['strict'] is False, (source, r['verdict'], r['reason']))
+            sympy_checks_symmetry(source, point, r)
+
+
 @check
 def arrays_in_at():
     with tempfile.TemporaryDirectory() as d:

@@ -100,9 +100,9 @@ ZTOL = mpmath.mpf(10) ** -330   # an inexact value smaller than this is "zero, n
 
 PARAMS = ["x", "y", "z"] + ["w%d" % i for i in range(4, 13)]
 FAMILIES = ["nondeg", "split", "null2", "hzero", "irrdouble", "cusp", "shift", "symbolic", "nonstrict",
-            "kink", "notcrit", "many"]
+            "kink", "notcrit", "many", "symmetric"]
 WEIGHTS = {"nondeg": 3, "split": 5, "null2": 3, "hzero": 3, "irrdouble": 2, "cusp": 1, "shift": 3,
-           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2, "many": 2}
+           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2, "many": 2, "symmetric": 2}
 
 
 class Undefined(Exception):
@@ -1249,6 +1249,37 @@ def gen_many(rng):
     return Case("many", n, loss, ctx.lets, p, "saddle", note)
 
 
+def gen_symmetric(rng):
+    """A loss with a planted affine symmetry, expanded in the parameters (so that no square is
+    visible), at a point of its manifold of minima (or maxima): with v = M (theta - p),
+    S = v0*v1 + b v0 + a v1 (invariant under v0 + a -> c (v0 + a), v1 + b -> (v1 + b) / c),
+    S = v0 + k v1^2 + a v1 (the shear along S = const) or S = (v0 + a)^2 - (v1 + b)^2 - a^2 + b^2
+    (a hyperbolic rotation), and L = +-(c S^2 + m (v2^2 + ...)), c, m > 0. S = 0 through the
+    point with grad S != 0 there: a manifold of minima (maxima), not strict."""
+    n = rng.randint(2, 4)
+    ctx = Ctx(rng, n)
+    p = rand_point(rng, n)
+    us = offsets(ctx, p)
+    vs = coords(ctx, us, rand_matrix(rng, n, 1))
+    a, b = rq(rng, -3, 3, 3), rq(rng, -3, 3, 3)
+    kind = rng.choice(["scaling", "shear", "hyperbolic"])
+    if kind == "scaling":
+        S = add(mul(vs[0], vs[1]), scale(b, vs[0]), scale(a, vs[1]))
+    elif kind == "shear":
+        S = add(vs[0], scale(rq(rng, -3, 3, 3), pw(vs[1], 2)), scale(a, vs[1]))
+    else:
+        S = add(pw(add(vs[0], C(a)), 2), neg(pw(add(vs[1], C(b)), 2)), C(b * b - a * a))
+    terms = [scale(rq(rng, 1, 3, 3), pw(S, 2))] + [scale(rq(rng, 1, 3, 3), pw(v, 2)) for v in vs[2:]]
+    sg = rng.choice([1, -1])
+    body = add(*terms)
+    loss = add(C(rq(rng, -3, 3, 2, nonzero=False)), body if sg > 0 else neg(body))
+    poly = expand_polynomial(loss, n)
+    if poly is None:
+        raise GenRetry("not expanded")
+    return Case("symmetric", n, poly, [], p, "min" if sg > 0 else "max",
+                f"{'+' if sg > 0 else '-'}(c S^2 + m |v'|^2), S invariant under a {kind} (expanded)")
+
+
 def gen_irrdouble(rng):
     n = rng.choice([2, 2, 3])
     ctx = Ctx(rng, n)
@@ -1613,7 +1644,7 @@ def gen_notcrit(rng):
     return case
 
 
-GENERATORS = {"many": gen_many, "nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
+GENERATORS = {"symmetric": gen_symmetric, "many": gen_many, "nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
               "irrdouble": gen_irrdouble, "nonstrict": gen_nonstrict, "kink": gen_kink,
               "cusp": gen_cusp, "symbolic": gen_symbolic, "shift": gen_shift, "notcrit": gen_notcrit}
 
@@ -1725,6 +1756,33 @@ def parse_expr(text, names):
     if peek() is not None:
         raise ParseError(f"unexpected {peek()!r} in {text!r}")
     return e
+
+
+def check_symmetry(case, cert):
+    """hessgen's {"kind": "symmetry", "fields": [[X_1, ..., X_n], ...], "dimension": d}: with
+    SymPy, grad L . X expands to 0 for every field, the fields' values at the point have rank d,
+    and d is the Hessian's nullity there. None when it holds (or the loss has lets: not checked)."""
+    import sympy as sp
+    if case.lets:
+        return None
+    syms = sp.symbols(PARAMS[:case.n])
+    env = dict(zip(PARAMS[:case.n], syms))
+    try:
+        L = sp.sympify(hl(case.loss, True).replace("^", "**"), locals=env)
+        fields = [[sp.sympify(c.replace("^", "**"), locals=env) for c in f] for f in cert["fields"]]
+    except (sp.SympifyError, TypeError, KeyError) as e:
+        return f"cannot read it ({e})"
+    grad = [sp.diff(L, v) for v in syms]
+    at = {v: sp.Rational(q.numerator, q.denominator) for v, q in zip(syms, case.point)}
+    for f in fields:
+        if len(f) != case.n or sp.expand(sum(g * x for g, x in zip(grad, f))) != 0:
+            return f"grad L . X is not 0 for X = {f}"
+    H = sp.Matrix([[sp.diff(g, v) for v in syms] for g in grad]).subs(at)
+    d = cert.get("dimension")
+    rank = sp.Matrix([[x.subs(at) for x in f] for f in fields]).rank() if fields else 0
+    if rank != d or case.n - H.rank() != d:
+        return f"the fields' rank {rank} at the point, the Hessian's nullity {case.n - H.rank()}, dimension {d}"
+    return None
 
 
 def check_curve(case, member, want_sign):
@@ -2163,6 +2221,10 @@ def judge(case, res):
                 why = check_curve(case, member, want)
                 if why:
                     problems.append(f"{name} curve does not check: {why}")
+    if v in ("min", "max") and cert.get("kind") == "symmetry":
+        why = check_symmetry(case, cert)
+        if why:
+            problems.append(f"symmetry certificate does not check: {why}")
     if v == "not_critical" and cert.get("kind") == "gradient":
         g = exact_gradient(case.loss, case.point)
         vals = cert.get("gradient", [])
