@@ -2,7 +2,7 @@
 # Installs what hessgen needs to build and test, from Debian's packages, as root.
 # Installs nothing that is already there; safe to run again.
 set -e
-need="cmake make gcc g++ flex bison libgmp-dev libflint-arb-dev libcmocka-dev liblapacke-dev libopenblas-dev pkg-config python3 valgrind gnuplot-nox"
+need="cmake make gcc g++ flex bison libgmp-dev libflint-arb-dev libcmocka-dev liblapacke-dev libopenblas-dev pkg-config python3 valgrind gnuplot-nox coinor-csdp"
 missing=""
 for p in $need; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -725,6 +725,33 @@ static bool symmetric_extremum(const Problem *pb, Result *r, Num **V, int dnull,
     return ok;
 }
 
+/* An extremum from an exact sum of squares (sos.c): L - L(p), or L(p) - L, is one. */
+static bool sos_extremum(const Problem *pb, Result *r, bool min_ok, bool max_ok, const char *why_not)
+{
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        if (!(sign > 0 ? r->nneg == 0 && min_ok : r->npos == 0 && max_ok))
+            continue;
+        Buf why = {0}, json = {0};
+        bool strict = false;
+        bool ok = sos_certificate(pb->m, pb->d, pb->p, sign, &why, &json, &strict);
+        if (ok) {
+            r->nonstrict = 0;
+            say(r, strict ? (sign > 0 ? V_STRICT_MIN : V_STRICT_MAX) : (sign > 0 ? V_MIN : V_MAX), "%s%s", why.data,
+                strict ? ", definite on every monomial of its lowest degree" : "");
+            buf_free(&r->cert);
+            buf_put(&r->cert, json.data, json.len);
+            step(r, "squares", "%s", why.data);
+            step(r, "verdict", "%s%s: a sum of squares, so the loss stays %s its value everywhere (%s)",
+                 sign > 0 ? "minimum" : "maximum", strict ? ", strict" : "", sign > 0 ? "above" : "below", why_not);
+        }
+        buf_free(&why);
+        buf_free(&json);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
 static void classify(const Problem *pb, Result *r)
 {
     uint32_t n = pb->n;
@@ -1634,6 +1661,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                         }
                     } else if (symmetric_extremum(pb, r, V, dnull, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN,
                                                   why.data)) {
+                    } else if (sos_extremum(pb, r, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN, why.data)) {
                     } else {
                         say(r, V_UNDETERMINED, "%s%s", why.data,
                             dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "

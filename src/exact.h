@@ -157,6 +157,17 @@ TPoly tp_compose(const SerCtx *c, const Num *s, const TPoly *u);
 bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields,
                    Buf *json);
 
+/* The degree of the node as a polynomial in the parameters, or -1 when it is not one. */
+int loss_poly_degree(Node root);
+
+/* ---- sos.c: sum-of-squares certificates ---- */
+
+/* Whether sign * (L(p + u) - L(p)) is an exact sum of squares z^T G z (CSDP, rounded and
+ * checked): then `why` gets the sentence, `json` the certificate {"kind": "sos", "sign",
+ * "variables", "basis", "gram", "strict"}, and *strict whether G is definite on a basis holding
+ * every monomial of its lowest degree (a strict extremum). */
+bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf *why, Buf *json, bool *strict);
+
 /* ---- reduce.c: the reduced function's decision ---- */
 
 typedef enum { D_UNKNOWN, D_STRICT_MIN, D_NOT_MIN, D_ZERO } Decision;

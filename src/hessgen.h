@@ -609,6 +609,10 @@ int exact_near(const Model *m, const Deriv *d, const char *near, bool json);
 
 /* ---- run.c: hessgen run FILE.hl SUBCOMMAND ... ---- */
 
+/* Runs the program `path` (PATH searched) with argv, waits; its exit status, or -1. With out,
+ * its standard output is captured; with quiet, its standard error is dropped. */
+int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet);
+
 /* Generates, compiles (cached) and runs the analyzer; returns only on failure. self is this
  * program's path, to generate the C with. */
 int run_command(const char *self, int argc, char **argv);

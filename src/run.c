@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +21,6 @@
 
 #include "hessgen.h"
 
-extern char **environ;
 
 #ifndef HESSGEN_RUNTIME_INCLUDE
 #define HESSGEN_RUNTIME_INCLUDE ""
@@ -33,42 +31,6 @@ extern char **environ;
 #ifndef HESSGEN_RUN_CFLAGS
 #define HESSGEN_RUN_CFLAGS ""
 #endif
-
-/* Runs the program `path` (PATH searched) with argv, waits; its exit status, or -1. With out,
- * its standard output is captured, and with quiet its standard error is dropped. */
-static int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet)
-{
-    int fds[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (out) {
-        if (pipe(fds) != 0)
-            return -1;
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-    }
-    if (quiet)
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (out) {
-        close(fds[1]);
-        if (rc == 0) {
-            char chunk[4096];
-            ssize_t got;
-            while ((got = read(fds[0], chunk, sizeof chunk)) > 0)
-                buf_put(out, chunk, (size_t)got);
-        }
-        close(fds[0]);
-    }
-    if (rc != 0)
-        return -1;
-    int status;
-    if (waitpid(pid, &status, 0) < 0)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int spawn(char *const argv[], Buf *out)
 {

@@ -29,8 +29,7 @@
  * most (ten parameters and degree 6 took 20 s: 110 unknowns over the rationals, 8008 terms) */
 enum { SYM_MAX_PARAMS = 8, SYM_MAX_DEGREE = 12, SYM_MAX_TERMS = 4000 };
 
-/* The degree of the loss as a polynomial in the parameters, or -1 when it is not one. */
-static int poly_degree(Node root)
+int loss_poly_degree(Node root)
 {
     int *deg = xmalloc(sizeof(int) * ((size_t)root + 1));
     for (Node n = 0; n <= root; n++) {
@@ -273,7 +272,7 @@ bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *nul
         for (uint32_t i = 0; i < n; i++)
             if (!null[k][i].exact)
                 return false;
-    int deg = poly_degree(m->loss);
+    int deg = loss_poly_degree(m->loss);
     if (deg < 1 || deg > SYM_MAX_DEGREE)
         return false;
     long terms = 1; /* C(n + deg, deg), the Taylor polynomial's monomials */

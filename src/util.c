@@ -1,12 +1,18 @@
-/* util.c: allocation, arenas and growable text.
+/* util.c: allocation, arenas, growable text, and running another program.
  *
  * An allocation failure is a clean fatal error, never a NULL passed on. The syntax tree
  * lives in an arena that is freed once when the compiler is done with it.
  */
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hessgen.h"
+
+extern char **environ;
 
 _Noreturn void fatal(const char *fmt, ...)
 {
@@ -140,4 +146,39 @@ void buf_free(Buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+/* (hessgen.h) run.c runs cc and the analyzer with it, sos.c the SDP solver. */
+int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet)
+{
+    int fds[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out) {
+        if (pipe(fds) != 0)
+            return -1;
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+    }
+    if (quiet)
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, path, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out) {
+        close(fds[1]);
+        if (rc == 0) {
+            char chunk[4096];
+            ssize_t got;
+            while ((got = read(fds[0], chunk, sizeof chunk)) > 0)
+                buf_put(out, chunk, (size_t)got);
+        }
+        close(fds[0]);
+    }
+    if (rc != 0)
+        return -1;
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

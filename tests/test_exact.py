@@ -181,6 +181,47 @@ def non_strict_minima_from_symmetries():
             sympy_checks_symmetry(source, point, r)
 
 
+def sympy_checks_squares(source, point, r):
+    """The sum of squares re-checked independently: m^T G m expands to sign*(L(p + u) - L(p)) and
+    G is positive semidefinite (SymPy's exact LDL^T pivots), definite when 'strict' says so."""
+    import sympy as sp
+    cert = r['certificate']
+    ok(cert['kind'] == 'sos', cert)
+    names = r['params']
+    u = [sp.Symbol(v) for v in cert['variables']]
+    theta = {sp.Symbol(n): ui + sp.Rational(q) for n, ui, q in zip(names, u, point)}
+    L = sp.sympify(source.replace('^', '**'), locals={n: sp.Symbol(n) for n in names})
+    P = sp.expand(cert['sign'] * (L.subs(theta, simultaneous=True) - L.subs({k: sp.Rational(q) for k, q in
+                                                                           zip(theta, point)})))
+    loc = {v: s for v, s in zip(cert['variables'], u)}
+    m = sp.Matrix([sp.sympify(b.replace('^', '**'), locals=loc) for b in cert['basis']])
+    G = sp.Matrix([[sp.Rational(x) for x in row] for row in cert['gram']])
+    ok(G == G.T and sp.expand((m.T * G * m)[0] - P) == 0, 'm^T G m is not the loss')
+    ev = G.eigenvals()
+    ok(all(e >= 0 for e in ev) and (not cert['strict'] or all(e > 0 for e in ev)), ev)
+
+
+@check
+def sums_of_squares():
+    """Forms in three variables that no weighted form decides (not diagonal, not binary): a sum
+    of squares from CSDP, rounded and checked exactly, proves them; SymPy re-checks the Gram
+    matrix. Motzkin's form (non-negative, no sum of squares) stays undetermined."""
+    cases = [('x^4 + y^4 + z^4 - x^2*y^2 + x*y*z^2', '0,0,0', 'strict_min'),
+             ('3 - (x^4 + y^4 + z^4 - x^2*y^2 + x*y*z^2)', '0,0,0', 'strict_max'),
+             ('x^4 + y^4 + z^4 - x^2*y^2 - y^2*z^2 - z^2*x^2', '0,0,0', 'min'),
+             ('(x - 1)^4 + (y + 2)^4 + z^4 - (x - 1)^2*(y + 2)^2 + (x - 1)*(y + 2)*z^2', '1,-2,0', 'strict_min')]
+    with tempfile.TemporaryDirectory() as d:
+        for source, at, want in cases:
+            f = write(d, 's.hl', 'param x, y, z;\nloss %s;\n' % source)
+            rc, out, _ = hg('--classify', f, '--at', at, '--json')
+            r = json.loads(out)
+            ok(rc == 0 and r['verdict'] == want, (source, r['verdict'], r['reason']))
+            sympy_checks_squares(source, at.split(','), r)
+        f = write(d, 'm.hl', 'param x, y, z;\nloss x^4*y^2 + x^2*y^4 - 3*x^2*y^2*z^2 + z^6;\n')
+        rc, out, _ = hg('--classify', f, '--at', '0,0,0', '--json')
+        ok(json.loads(out)['verdict'] == 'undetermined', out[:300])
+
+
 @check
 def arrays_in_at():
     with tempfile.TemporaryDirectory() as d:

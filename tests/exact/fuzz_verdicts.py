@@ -1785,6 +1785,39 @@ def check_symmetry(case, cert):
     return None
 
 
+def check_sos(case, cert):
+    """hessgen's {"kind": "sos", "sign", "variables", "basis", "gram"}: with SymPy, m^T G m expands
+    to sign * (L(p + u) - L(p)) and G is positive semidefinite (exact LDL^T). None when it holds
+    (or the loss has lets: not checked)."""
+    import sympy as sp
+    if case.lets:
+        return None
+    syms = sp.symbols(PARAMS[:case.n])
+    env = dict(zip(PARAMS[:case.n], syms))
+    try:
+        L = sp.sympify(hl(case.loss, True).replace("^", "**"), locals=env)
+        u = [sp.Symbol(v) for v in cert["variables"]]
+        loc = {v: s for v, s in zip(cert["variables"], u)}
+        m = sp.Matrix([sp.sympify(b.replace("^", "**"), locals=loc) for b in cert["basis"]])
+        G = sp.Matrix([[sp.Rational(x) for x in row] for row in cert["gram"]])
+    except (sp.SympifyError, TypeError, KeyError, ValueError) as e:
+        return f"cannot read it ({e})"
+    at = {v: sp.Rational(q.numerator, q.denominator) for v, q in zip(syms, case.point)}
+    P = sp.expand(cert["sign"] * (L.subs({v: ui + at[v] for v, ui in zip(syms, u)}, simultaneous=True) - L.subs(at)))
+    if G != G.T or sp.expand((m.T * G * m)[0] - P) != 0:
+        return "m^T G m is not the loss"
+    A = G.copy()
+    for k in range(A.rows):   # exact symmetric elimination
+        if A[k, k] < 0 or (A[k, k] == 0 and any(A[k, j] != 0 for j in range(k + 1, A.rows))):
+            return "G is not positive semidefinite"
+        if A[k, k] != 0:
+            for i in range(k + 1, A.rows):
+                f = A[i, k] / A[k, k]
+                for j in range(k, A.rows):
+                    A[i, j] -= f * A[k, j]
+    return None
+
+
 def check_curve(case, member, want_sign):
     """None when the curve certificate checks, else why not. Values smaller than the working
     precision can tell (exp(-1700) at a point with a large coordinate) are tried again with
@@ -2225,6 +2258,10 @@ def judge(case, res):
         why = check_symmetry(case, cert)
         if why:
             problems.append(f"symmetry certificate does not check: {why}")
+    if v in ("min", "strict_min", "max", "strict_max") and cert.get("kind") == "sos":
+        why = check_sos(case, cert)
+        if why:
+            problems.append(f"sum-of-squares certificate does not check: {why}")
     if v == "not_critical" and cert.get("kind") == "gradient":
         g = exact_gradient(case.loss, case.point)
         vals = cert.get("gradient", [])
