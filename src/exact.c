@@ -53,6 +53,7 @@ typedef struct {
     int order;
     uint32_t n;
     Num *p; /* the point */
+    bool last; /* the last order classify_point tries: where the costly certificates are sought */
 } Problem;
 
 static char *vformat(const char *fmt, va_list ap);
@@ -1649,7 +1650,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                         buf_printf(&why, "%s", dm.why.data);
                     size_t before = r->steps.len;
                     if (dm.kind != D_NOT_MIN && structural_extremum(pb, r, L, why.data)) {
-                        if (!r->nonstrict) { /* a minimum: the symmetries may show it is not strict */
+                        if (!r->nonstrict && pb->last) { /* a minimum: the symmetries may show it is not strict */
                             Buf said = {0};
                             buf_put(&said, r->steps.data + before, r->steps.len - before);
                             r->steps.len = before;
@@ -1659,9 +1660,9 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                                 buf_put(&r->steps, said.data, said.len);
                             buf_free(&said);
                         }
-                    } else if (symmetric_extremum(pb, r, V, dnull, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN,
-                                                  why.data)) {
-                    } else if (sos_extremum(pb, r, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN, why.data)) {
+                    } else if (pb->last && symmetric_extremum(pb, r, V, dnull, dm.kind != D_NOT_MIN,
+                                                              dM.kind != D_NOT_MIN, why.data)) {
+                    } else if (pb->last && sos_extremum(pb, r, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN, why.data)) {
                     } else {
                         say(r, V_UNDETERMINED, "%s%s", why.data,
                             dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
@@ -1794,6 +1795,7 @@ static void classify_point(const Problem *pb, Result *r)
     char *limit_note = NULL;
     for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < cap ? order * 2 : cap) {
         at.order = order;
+        at.last = order >= cap;
         for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
             num_prec = precs[k];
             result_free(r);
@@ -1855,7 +1857,7 @@ static void put_indented(FILE *out, const Buf *steps, const char *indent)
 
 int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json)
 {
-    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
+    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam), false};
     Buf out = {0};
     int failed = 0, passed = 0;
     if (json) {
@@ -2118,7 +2120,7 @@ int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bo
                 EXACT_MAX_PARAMS, m->nparam);
         return 2;
     }
-    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam)};
+    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam), false};
     if (!exact_parse_point(m, at, "--at", pb.p)) {
         vec_free(pb.p, pb.n);
         return 2;

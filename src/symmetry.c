@@ -27,7 +27,7 @@
 
 /* at most 8 parameters (72 unknowns) and a Taylor polynomial of at most 4000 terms: a second at
  * most (ten parameters and degree 6 took 20 s: 110 unknowns over the rationals, 8008 terms) */
-enum { SYM_MAX_PARAMS = 8, SYM_MAX_DEGREE = 12, SYM_MAX_TERMS = 4000 };
+enum { SYM_MAX_PARAMS = 8, SYM_MAX_DEGREE = 12, SYM_MAX_TERMS = 4000, SYM_MAX_FIELDS = 12 };
 
 int loss_poly_degree(Node root)
 {
@@ -290,7 +290,7 @@ bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *nul
             mpq_array_free(cand, (size_t)count * U);
         cand = NULL;
         count = candidates(m, d, 0x5DEECE66Dull + (unsigned long long)attempt * 7919, &cand);
-        all = count > 0;
+        all = count > 0 && count <= SYM_MAX_FIELDS; /* each is a series to prove */
         for (int k = 0; k < count && all; k++)
             all = proved(m, d, &c, cand + (size_t)k * U);
     }

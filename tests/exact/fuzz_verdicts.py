@@ -100,9 +100,9 @@ ZTOL = mpmath.mpf(10) ** -330   # an inexact value smaller than this is "zero, n
 
 PARAMS = ["x", "y", "z"] + ["w%d" % i for i in range(4, 13)]
 FAMILIES = ["nondeg", "split", "null2", "hzero", "irrdouble", "cusp", "shift", "symbolic", "nonstrict",
-            "kink", "notcrit", "many", "symmetric"]
+            "kink", "notcrit", "many", "symmetric", "sos"]
 WEIGHTS = {"nondeg": 3, "split": 5, "null2": 3, "hzero": 3, "irrdouble": 2, "cusp": 1, "shift": 3,
-           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2, "many": 2, "symmetric": 2}
+           "symbolic": 3, "nonstrict": 3, "kink": 1, "notcrit": 2, "many": 2, "symmetric": 2, "sos": 2}
 
 
 class Undefined(Exception):
@@ -1218,17 +1218,17 @@ def gen_hzero(rng):
 
 
 def gen_many(rng):
-    """The Hessian 0 at a point in 6 to 10 variables (issue 17: such forms went unsearched and
+    """The Hessian 0 at a point in 6 to 12 variables (issue 17: such forms went unsearched and
     were called semidefinite), in rotated, shifted coordinates v = M (theta - p), each form plus
     terms of the next degree: a cubic (odd, nonzero: a saddle); a narrow cone
     (a v0 - v1)^2 (v0^2 + ... + v_{n-1}^2) - e v0^4, negative only near v1 = a v0 and positive at
     v = e_1 (a saddle); a product of 3 to 5 of the coordinates (an odd exponent: a saddle)."""
-    n = rng.randint(6, 10)
+    kind = rng.choice(["cubic", "cone", "product"])
+    n = rng.randint(6, 10 if kind == "product" else 12)  # a product of 5 needs order 8: 10 variables at most
     ctx = Ctx(rng, n)
     p = rand_point(rng, n)
     us = offsets(ctx, p)
     vs = coords(ctx, us, rand_matrix(rng, n, 1))
-    kind = rng.choice(["cubic", "cone", "product"])
     if kind == "cubic":
         d = 3
         terms = [scale(rq(rng, -3, 3, 2), mul(*[vs[i] for i in idx]))
@@ -1278,6 +1278,39 @@ def gen_symmetric(rng):
         raise GenRetry("not expanded")
     return Case("symmetric", n, poly, [], p, "min" if sg > 0 else "max",
                 f"{'+' if sg > 0 else '-'}(c S^2 + m |v'|^2), S invariant under a {kind} (expanded)")
+
+
+def gen_sos(rng):
+    """A planted sum of squares of quadratic forms, expanded, in v = M (theta - p), 3 variables:
+    strict, sum_k q_k(v)^2 + c (v0^4 + v1^4 + v2^4), positive definite (a strict minimum); or
+    not strict, sum_k q_k(v)^2 with every q_k free of v0^2, so all vanish on the line v1 = v2 = 0
+    (a minimum, not strict). Negated for maxima. The Hessian is 0 there and no square is
+    visible: neither the second-order test nor the non-negative-terms test decides."""
+    n = 3
+    ctx = Ctx(rng, n)
+    p = rand_point(rng, n)
+    us = offsets(ctx, p)
+    vs = coords(ctx, us, rand_matrix(rng, n, 1))
+    strict = rng.random() < 0.5
+    pairs = [(i, j) for i in range(n) for j in range(i, n) if strict or (i, j) != (0, 0)]
+    quads = []
+    for _ in range(rng.randint(2, 4)):
+        q = [scale(rq(rng, -2, 2, 2), mul(vs[i], vs[j])) for i, j in pairs if rng.random() < 0.5]
+        if q:
+            quads.append(pw(add(*q), 2))
+    if not quads:
+        raise GenRetry("no square")
+    if strict:
+        quads.append(scale(rq(rng, 1, 3, 2), add(*[pw(v, 4) for v in vs])))
+    sg = rng.choice([1, -1])
+    body = add(*quads)
+    loss = add(C(rq(rng, -3, 3, 2, nonzero=False)), body if sg > 0 else neg(body))
+    poly = expand_polynomial(loss, n)
+    if poly is None:
+        raise GenRetry("not expanded")
+    truth = ("strict_" if strict else "") + ("min" if sg > 0 else "max")
+    return Case("sos", n, poly, [], p, truth,
+                f"{'+' if sg > 0 else '-'}(sum of squares of quadratic forms{', + c |v|_4^4' if strict else ', all 0 on a line'}) (expanded)")
 
 
 def gen_irrdouble(rng):
@@ -1644,7 +1677,7 @@ def gen_notcrit(rng):
     return case
 
 
-GENERATORS = {"symmetric": gen_symmetric, "many": gen_many, "nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
+GENERATORS = {"sos": gen_sos, "symmetric": gen_symmetric, "many": gen_many, "nondeg": gen_nondeg, "split": gen_split, "null2": gen_null2, "hzero": gen_hzero,
               "irrdouble": gen_irrdouble, "nonstrict": gen_nonstrict, "kink": gen_kink,
               "cusp": gen_cusp, "symbolic": gen_symbolic, "shift": gen_shift, "notcrit": gen_notcrit}
 
