@@ -734,7 +734,7 @@ static bool sos_extremum(const Problem *pb, Result *r, bool min_ok, bool max_ok,
             continue;
         Buf why = {0}, json = {0};
         bool strict = false;
-        bool ok = sos_certificate(pb->m, pb->d, pb->p, sign, &why, &json, &strict);
+        bool ok = sos_certificate(pb->m, pb->p, sign, &why, &json, &strict);
         if (ok) {
             r->nonstrict = 0;
             say(r, strict ? (sign > 0 ? V_STRICT_MIN : V_STRICT_MAX) : (sign > 0 ? V_MIN : V_MAX), "%s%s", why.data,

@@ -166,7 +166,7 @@ int loss_poly_degree(Node root);
  * checked): then `why` gets the sentence, `json` the certificate {"kind": "sos", "sign",
  * "variables", "basis", "gram", "strict"}, and *strict whether G is definite on a basis holding
  * every monomial of its lowest degree (a strict extremum). */
-bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf *why, Buf *json, bool *strict);
+bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict);
 
 /* ---- reduce.c: the reduced function's decision ---- */
 

@@ -27,11 +27,6 @@
 
 enum { SOS_MAX_PARAMS = 8, SOS_MAX_TERMS = 4000, SOS_MAX_BASIS = 60 };
 
-static int degree_of(const SerCtx *c, int i)
-{
-    return c->deg[i];
-}
-
 /* exact symmetric elimination: G positive semidefinite? *definite: all pivots > 0 */
 static bool psd(mpq_t *G, int N, bool *definite)
 {
@@ -79,9 +74,8 @@ static void put_monomial_text(Buf *b, const SerCtx *c, int i, char *const *names
         buf_puts(b, "1");
 }
 
-bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf *why, Buf *json, bool *strict)
+bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict)
 {
-    (void)d;
     uint32_t n = m->nparam;
     if (n == 0 || n > SOS_MAX_PARAMS)
         return false;
@@ -125,8 +119,8 @@ bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf
             mpq_neg(P[i], P[i]);
         if (mpq_sgn(P[i])) {
             if (lo < 0)
-                lo = degree_of(&c, i);
-            hi = degree_of(&c, i);
+                lo = c.deg[i];
+            hi = c.deg[i];
         }
     }
     sereval_free(&ev);
@@ -139,7 +133,7 @@ bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf
     if (ok) {
         z = xmalloc(sizeof(int) * (size_t)c.M);
         for (int i = 1; i < c.M; i++)
-            if (degree_of(&c, i) >= lo / 2 && degree_of(&c, i) <= hi / 2)
+            if (c.deg[i] >= lo / 2 && c.deg[i] <= hi / 2)
                 z[N++] = i;
         ok = N <= SOS_MAX_BASIS;
     }
@@ -270,7 +264,7 @@ bool sos_certificate(const Model *m, const Deriv *d, const Num *p, int sign, Buf
             full = full * ((long)n + k - 1) / k;
         int have = 0;
         for (int a = 0; a < N; a++)
-            have += degree_of(&c, z[a]) == lo / 2;
+            have += c.deg[z[a]] == lo / 2;
         *strict = definite && have == full;
         char **names = xmalloc(sizeof(char *) * n);
         for (uint32_t v = 0; v < n; v++) {

@@ -1249,6 +1249,16 @@ def gen_many(rng):
     return Case("many", n, loss, ctx.lets, p, "saddle", note)
 
 
+def signed_expanded(rng, terms, n):
+    """(sign, c0 +- sum(terms) expanded into monomials of the parameters): no square visible."""
+    sg = rng.choice([1, -1])
+    body = add(*terms)
+    poly = expand_polynomial(add(C(rq(rng, -3, 3, 2, nonzero=False)), body if sg > 0 else neg(body)), n)
+    if poly is None:
+        raise GenRetry("not expanded")
+    return sg, poly
+
+
 def gen_symmetric(rng):
     """A loss with a planted affine symmetry, expanded in the parameters (so that no square is
     visible), at a point of its manifold of minima (or maxima): with v = M (theta - p),
@@ -1270,12 +1280,7 @@ def gen_symmetric(rng):
     else:
         S = add(pw(add(vs[0], C(a)), 2), neg(pw(add(vs[1], C(b)), 2)), C(b * b - a * a))
     terms = [scale(rq(rng, 1, 3, 3), pw(S, 2))] + [scale(rq(rng, 1, 3, 3), pw(v, 2)) for v in vs[2:]]
-    sg = rng.choice([1, -1])
-    body = add(*terms)
-    loss = add(C(rq(rng, -3, 3, 2, nonzero=False)), body if sg > 0 else neg(body))
-    poly = expand_polynomial(loss, n)
-    if poly is None:
-        raise GenRetry("not expanded")
+    sg, poly = signed_expanded(rng, terms, n)
     return Case("symmetric", n, poly, [], p, "min" if sg > 0 else "max",
                 f"{'+' if sg > 0 else '-'}(c S^2 + m |v'|^2), S invariant under a {kind} (expanded)")
 
@@ -1302,12 +1307,7 @@ def gen_sos(rng):
         raise GenRetry("no square")
     if strict:
         quads.append(scale(rq(rng, 1, 3, 2), add(*[pw(v, 4) for v in vs])))
-    sg = rng.choice([1, -1])
-    body = add(*quads)
-    loss = add(C(rq(rng, -3, 3, 2, nonzero=False)), body if sg > 0 else neg(body))
-    poly = expand_polynomial(loss, n)
-    if poly is None:
-        raise GenRetry("not expanded")
+    sg, poly = signed_expanded(rng, quads, n)
     truth = ("strict_" if strict else "") + ("min" if sg > 0 else "max")
     return Case("sos", n, poly, [], p, truth,
                 f"{'+' if sg > 0 else '-'}(sum of squares of quadratic forms{', + c |v|_4^4' if strict else ', all 0 on a line'}) (expanded)")
