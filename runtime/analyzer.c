@@ -237,31 +237,26 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
  * fails or is interrupted leaves no half-written trace, and an old one stays as it was. */
 static bool write_trace(const hessrt_newton_result *r, const char *path)
 {
-    size_t len = strlen(path) + sizeof ".tmpXXXXXX";
-    char *tmp = malloc(len);
-    if (!tmp)
+    char *tmp;
+    int fd = cli_temporary(path, &tmp);
+    if (fd < 0)
         return false;
-    snprintf(tmp, len, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    FILE *f = fdopen(fd, "w");
     bool ok = f != NULL;
     if (ok) {
-        mode_t mask = umask(0);
-        umask(mask);
-        fchmod(fd, 0666 & ~mask);
         fprintf(f, "iteration,loss,gradient_norm,step,min_eigenvalue\n");
         for (int i = 0; i < r->ntrace; i++)
             fprintf(f, "%d,%.17g,%.17g,%.17g,%.17g\n", r->trace[i].iteration, r->trace[i].loss,
                     r->trace[i].gradient_norm, r->trace[i].step, r->trace[i].min_eigenvalue);
         ok = !ferror(f);
         ok = fclose(f) == 0 && ok;
-    } else if (fd >= 0) {
+    } else {
         close(fd);
     }
     int saved = errno;
     if (ok && rename(tmp, path) != 0)
         ok = false, saved = errno;
-    if (!ok && fd >= 0)
+    if (!ok)
         unlink(tmp);
     free(tmp);
     errno = saved;

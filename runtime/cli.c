@@ -3,8 +3,32 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+int cli_temporary(const char *final, char **tmp)
+{
+    size_t len = strlen(final) + sizeof ".tmpXXXXXX";
+    *tmp = malloc(len);
+    if (!*tmp)
+        return -1;
+    snprintf(*tmp, len, "%s.tmpXXXXXX", final);
+    int fd = mkstemp(*tmp);
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0) {
+        if (fd >= 0) {
+            close(fd);
+            unlink(*tmp);
+        }
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    return fd;
+}
 
 bool cli_parse_double(const char *s, double *out)
 {

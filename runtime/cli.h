@@ -25,6 +25,11 @@ void cli_put_number(FILE *f, double v);
 enum { CLI_TEXT_MAX = 10 };
 void cli_text_point(FILE *f, const hessgen_model *m, const double *theta);
 
+/* A new temporary file beside final (in its directory, so that a rename into place is atomic)
+ * with a new file's permissions (as the umask leaves them; mkstemp makes 0600): its descriptor,
+ * and its name in *tmp (malloc'd), or -1 and NULL. */
+int cli_temporary(const char *final, char **tmp);
+
 /* A small deterministic generator (xorshift64*): a seed gives the same numbers anywhere. */
 unsigned long long cli_seed(unsigned long long seed);
 double cli_uniform(unsigned long long *state);

@@ -553,25 +553,13 @@ static void remove_pending(int sig)
     raise(sig);
 }
 
-/* A new temporary file in the directory of final (so that rename is atomic), registered in
- * pending[slot]; its name into tmp, or -1 and NULL. */
+/* A new temporary file beside final (cli_temporary), registered in pending[slot]; its name into
+ * tmp, or -1 and NULL. */
 static int temporary(const char *final, int slot, char **tmp)
 {
-    mode_t mask = umask(0); /* mkstemp makes 0600; the result should be as any new file */
-    umask(mask);
-    size_t dirlen = (size_t)(basename_of(final) - final);
-    *tmp = malloc(dirlen + sizeof ".plot-XXXXXX");
-    if (!*tmp)
-        abort();
-    snprintf(*tmp, dirlen + sizeof ".plot-XXXXXX", "%.*s.plot-XXXXXX", (int)dirlen, final);
-    int fd = mkstemp(*tmp);
-    if (fd < 0) {
-        free(*tmp);
-        *tmp = NULL;
-        return -1;
-    }
-    pending[slot] = *tmp;
-    fchmod(fd, 0666 & ~mask);
+    int fd = cli_temporary(final, tmp);
+    if (fd >= 0)
+        pending[slot] = *tmp;
     return fd;
 }
 

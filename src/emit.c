@@ -738,53 +738,13 @@ static int name_max(const Model *m)
     return (int)longest + 1;
 }
 
-/* The hessgen_model type, as runtime/hessrt.h declares it (version 2: with the data set; 3: the
- * fault of --checked code; 4: the parameters as declared arrays, their names and start point
- * written by functions, so that the file grows with the source, not with N). */
+/* The hessgen_model type: runtime/hessgen_model.h, which runtime/hessrt.h includes, turned into
+ * a C string at configure time (CMakeLists.txt), so both sides read one text (version 2: with
+ * the data set; 3: the fault of --checked code; 4: the parameters as declared arrays, their
+ * names and start point written by functions, so that the file grows with the source, not N). */
 static const char MODEL_TYPE[] =
-    "#ifndef HESSGEN_MODEL_DEFINED\n"
-    "#define HESSGEN_MODEL_DEFINED\n"
-    "/* What libhessrt takes: declared identically in runtime/hessrt.h. */\n"
-    "typedef struct hessgen_param_array {\n"
-    "    const char *name;                 /* as declared */\n"
-    "    int base, size;                   /* it is theta[base .. base + size), row-major */\n"
-    "    int rank;                         /* 0: a scalar */\n"
-    "    int dims[8];                      /* its dimensions, rank of them */\n"
-    "} hessgen_param_array;\n"
-    "typedef struct hessgen_model {\n"
-    "    int version;                      /* 4 */\n"
-    "    const char *name;                 /* the model's prefix */\n"
-    "    int nparam;                       /* N, the length of theta */\n"
-    "    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */\n"
-    "    const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the\n"
-    "                                         lower triangle, entry r*(r+1)/2 + c at (r, c)) */\n"
-    "    int nparam_arrays;                /* the parameters as declared, in theta's order */\n"
-    "    const hessgen_param_array *param_arrays;\n"
-    "    int name_max;                     /* the longest coordinate name's length, plus 1 */\n"
-    "    int (*param_name)(int k, char *buf, size_t cap); /* theta[k]'s name: \"w1\", \"M[1][2]\" */\n"
-    "    void (*start)(double *theta);     /* writes the start point */\n"
-    "    double (*loss)(const double *theta, const void *data);\n"
-    "    double (*grad)(const double *theta, const void *data, double *grad);\n"
-    "    double (*hess)(const double *theta, const void *data, double *grad, double *hess);\n"
-    "    void (*hvp)(const double *theta, const void *data, const double *v, double *hv);\n"
-    "    double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);\n"
-    "    void (*hess_values)(const double *theta, const void *data, double *values);\n"
-    "    /* the data set (ndata 0: the loss reads none, and data may be NULL) */\n"
-    "    int ndata;                        /* data arrays */\n"
-    "    const char *const *data_names;    /* their names */\n"
-    "    const int *data_width;            /* values per row (all values when not row-indexed) */\n"
-    "    const int *data_size;             /* the row count of each (index into size_names), or -1 */\n"
-    "    int nsizes;                       /* row counts */\n"
-    "    const char *const *size_names;\n"
-    "    const int *size_needed;           /* 1 where the loss needs at least one row (a mean) */\n"
-    "    size_t data_bytes;                /* sizeof the model's data struct */\n"
-    "    int (*data_bind)(void *data, const size_t *counts, const double *const *arrays);\n"
-    "    int (*data_check)(const void *data);\n"
-    "    const char *(*data_error)(int code);\n"
-    "    /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */\n"
-    "    const char *(*fault_text)(void);\n"
-    "} hessgen_model;\n"
-    "#endif\n\n";
+#include "model_type.h"
+    "\n";
 
 /* The signature's data parameter, empty for a loss without data. */
 static const char *data_param(void)

@@ -612,6 +612,10 @@ int exact_near(const Model *m, const Deriv *d, const char *near, bool json);
 /* Runs the program `path` (PATH searched) with argv, waits; its exit status, or -1. With out,
  * its standard output is captured; with quiet, its standard error is dropped. */
 int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet);
+/* Writes len bytes to path through a temporary file beside it and a rename, so that path holds
+ * its old content or all of the new, with a new file's permissions (as the umask leaves them);
+ * false, errno set and no file left behind if it cannot. */
+bool write_file_atomically(const char *path, const void *data, size_t len);
 
 /* Generates, compiles (cached) and runs the analyzer; returns only on failure. self is this
  * program's path, to generate the C with. */

@@ -308,28 +308,10 @@ static bool write_atomically(const char *path, const Buf *text)
         fwrite(text->data, 1, text->len, stdout);
         return fflush(stdout) == 0;
     }
-    size_t n = strlen(path);
-    char *tmp = xmalloc(n + 16);
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "hessgen: cannot write '%s': %s\n", path, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    FILE *f = fdopen(fd, "wb");
-    bool ok = f && fwrite(text->data, 1, text->len, f) == text->len;
-    ok = f && fclose(f) == 0 && ok;
-    if (ok)
-        (void)chmod(tmp, 0644 & ~(unsigned)0);
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        fprintf(stderr, "hessgen: cannot write '%s': %s\n", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok;
+    if (write_file_atomically(path, text->data, text->len))
+        return true;
+    fprintf(stderr, "hessgen: cannot write '%s': %s\n", path, strerror(errno));
+    return false;
 }
 
 static bool same_file(const char *a, const char *b)

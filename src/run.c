@@ -157,19 +157,12 @@ static bool cache_entry_valid(const char *exe, const char *sum)
     return *have && strcmp(want, have) == 0;
 }
 
-/* The sum of a new entry, written atomically (a temporary, then a rename). */
+/* The sum of a new entry, written atomically. */
 static void write_sum(const char *exe, const char *sum)
 {
     char text[64];
     file_sum(exe, text, sizeof text);
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp%ld", sum, (long)getpid());
-    FILE *f = fopen(tmp.data, "wb");
-    bool ok = f && fputs(text, f) >= 0;
-    ok = f && fclose(f) == 0 && ok;
-    if (!ok || rename(tmp.data, sum) != 0)
-        unlink(tmp.data);
-    buf_free(&tmp);
+    (void)write_file_atomically(sum, text, strlen(text)); /* no sum: the entry is built again */
 }
 
 /* The string value of the first "key": "..." in JSON that hessgen wrote (escapes undone). */

@@ -1,12 +1,15 @@
-/* util.c: allocation, arenas, growable text, and running another program.
+/* util.c: allocation, arenas, growable text, writing a file atomically, and running another
+ * program.
  *
  * An allocation failure is a clean fatal error, never a NULL passed on. The syntax tree
  * lives in an arena that is freed once when the compiler is done with it.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,4 +184,28 @@ int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet)
     if (waitpid(pid, &status, 0) < 0)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool write_file_atomically(const char *path, const void *data, size_t len)
+{
+    size_t n = strlen(path) + sizeof ".tmpXXXXXX";
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return false;
+    }
+    mode_t mask = umask(0); /* mkstemp makes 0600; the file gets a new file's permissions */
+    umask(mask);
+    FILE *f = fdopen(fd, "wb");
+    bool ok = f && fchmod(fd, 0666 & ~mask) == 0 && fwrite(data, 1, len, f) == len;
+    ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
+    ok = ok && rename(tmp, path) == 0;
+    int saved = errno;
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    errno = saved;
+    return ok;
 }

@@ -222,6 +222,41 @@ def unreadable_input_and_unwritable_output():
 
 
 @check
+def output_files_have_the_permissions_the_umask_gives():
+    """the generated file and header are made like any new file: 0666 less the umask (they were
+    0644 whatever the umask), and no temporary is left beside them"""
+    with tempfile.TemporaryDirectory() as d:
+        for mask, mode in ((0o002, 0o664), (0o077, 0o600), (0o022, 0o644)):
+            c, h = os.path.join(d, 'w%o.c' % mask), os.path.join(d, 'w%o.h' % mask)
+            old = os.umask(mask)
+            try:
+                r = hg(os.path.join(EX, 'weakest.hl'), '-o', c, '--header', h)
+            finally:
+                os.umask(old)
+            ok(r.returncode == 0, r.stderr.decode())
+            for f in (c, h):
+                got = os.stat(f).st_mode & 0o777
+                ok(got == mode, '%s: mode %o under umask %03o, not %o' % (f, got, mask, mode))
+        ok(sorted(os.listdir(d)) == sorted('w%o.%s' % (m, e) for m in (0o002, 0o077, 0o022) for e in 'ch'),
+           'left behind: %s' % os.listdir(d))
+
+
+@check
+def the_model_descriptor_is_the_runtimes_own_header():
+    """hessgen_model, copied into every generated file, is runtime/hessgen_model.h word for word
+    (the one source both sides read: hessrt.h includes it, the emitter embeds it)"""
+    header = open(os.path.join(SRC, 'runtime', 'hessgen_model.h')).read()
+    rt = open(os.path.join(SRC, 'runtime', 'hessrt.h')).read()
+    ok('#include "hessgen_model.h"' in rt and 'typedef struct hessgen_model' not in rt,
+       'runtime/hessrt.h declares hessgen_model itself')
+    with tempfile.TemporaryDirectory() as d:
+        c = os.path.join(d, 'w.c')
+        r = hg(os.path.join(EX, 'weakest.hl'), '-o', c)
+        ok(r.returncode == 0, r.stderr.decode())
+        ok(header in open(c).read(), 'the generated hessgen_model differs from runtime/hessgen_model.h')
+
+
+@check
 def never_overwrites_its_input():
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, 'l.hl')

@@ -27,7 +27,7 @@ RT=$TMP/rt
 mkdir -p "$RT/lib/pkgconfig" "$RT/include"
 cp "$HESSGEN" "$RT/hessgen"
 cp "$(dirname "$HESSGEN")/runtime/libhessrt.a" "$RT/lib/"
-cp "$HERE/../../runtime/hessrt.h" "$RT/include/"
+cp "$HERE/../../runtime/hessrt.h" "$HERE/../../runtime/hessgen_model.h" "$RT/include/"
 ar t "$RT/lib/libhessrt.a" | grep -q plot || { echo "run.sh: no libhessrt.a beside $HESSGEN (or a partial one)" >&2; exit 1; }
 cat > "$RT/lib/pkgconfig/hessrt.pc" << EOF
 Name: hessrt

@@ -1,0 +1,43 @@
+#ifndef HESSGEN_MODEL_DEFINED
+#define HESSGEN_MODEL_DEFINED
+/* What libhessrt takes: declared identically in runtime/hessrt.h. */
+typedef struct hessgen_param_array {
+    const char *name;                 /* as declared */
+    int base, size;                   /* it is theta[base .. base + size), row-major */
+    int rank;                         /* 0: a scalar */
+    int dims[8];                      /* its dimensions, rank of them */
+} hessgen_param_array;
+typedef struct hessgen_model {
+    int version;                      /* 4 */
+    const char *name;                 /* the model's prefix */
+    int nparam;                       /* N, the length of theta */
+    int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
+    const int *hess_rows, *hess_cols; /* their coordinates, row-major order (NULL: all of the
+                                         lower triangle, entry r*(r+1)/2 + c at (r, c)) */
+    int nparam_arrays;                /* the parameters as declared, in theta's order */
+    const hessgen_param_array *param_arrays;
+    int name_max;                     /* the longest coordinate name's length, plus 1 */
+    int (*param_name)(int k, char *buf, size_t cap); /* theta[k]'s name: "w1", "M[1][2]" */
+    void (*start)(double *theta);     /* writes the start point */
+    double (*loss)(const double *theta, const void *data);
+    double (*grad)(const double *theta, const void *data, double *grad);
+    double (*hess)(const double *theta, const void *data, double *grad, double *hess);
+    void (*hvp)(const double *theta, const void *data, const double *v, double *hv);
+    double (*hess_sparse)(const double *theta, const void *data, double *grad, double *values);
+    void (*hess_values)(const double *theta, const void *data, double *values);
+    /* the data set (ndata 0: the loss reads none, and data may be NULL) */
+    int ndata;                        /* data arrays */
+    const char *const *data_names;    /* their names */
+    const int *data_width;            /* values per row (all values when not row-indexed) */
+    const int *data_size;             /* the row count of each (index into size_names), or -1 */
+    int nsizes;                       /* row counts */
+    const char *const *size_names;
+    const int *size_needed;           /* 1 where the loss needs at least one row (a mean) */
+    size_t data_bytes;                /* sizeof the model's data struct */
+    int (*data_bind)(void *data, const size_t *counts, const double *const *arrays);
+    int (*data_check)(const void *data);
+    const char *(*data_error)(int code);
+    /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */
+    const char *(*fault_text)(void);
+} hessgen_model;
+#endif
