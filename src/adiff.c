@@ -21,7 +21,6 @@
 
 #include "hessgen.h"
 
-enum { MAX_COLUMN_BLOCKS = 4, BLOCK_BUDGET = 136, MAX_BLOCKS_EVER = 16 }; /* see arrays_build */
 
 /* Sums value over every variable it depends on outside keep, the highest variable innermost. */
 static Node sum_out(Node value, uint64_t keep)
@@ -175,18 +174,6 @@ static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t ro
     }
 }
 
-/* The smallest and largest index a map takes over its variables' ranges. */
-static void map_range(const IndexMap *map, int64_t *first, int64_t *last)
-{
-    *first = *last = map->base;
-    for (uint32_t t = 0; t < map->nterms; t++) {
-        const IndexVar *x = dag_var(map->var[t]);
-        int64_t a = map->coef[t] * x->lo, b = map->coef[t] * (x->lo + x->count - 1);
-        *first += a < b ? a : b;
-        *last += a < b ? b : a;
-    }
-}
-
 /* ---- e_c's Kronecker structure ----
  * Along e_c, the tangent of x[base + v] is delta(base + v == c): a sum over v of a product
  * with that factor is the product at v = c - base, one term instead of a loop (the tangent of
@@ -249,6 +236,66 @@ static bool unit_on(Node u, uint32_t v, const ColumnBlock *col, uint32_t *c, int
     return cv->lo + *off >= x->lo && cv->lo + cv->count - 1 + *off <= x->lo + x->count - 1;
 }
 
+/* The sum of terms, with the factors every term has that depend on a column variable taken
+ * out: a[cc] x + a[cc] y = a[cc] (x + y). Along W[cr][cc], whose use W[k][j] h[j] seeds
+ * delta(k == cr) h[cc], every tangent downstream is h[cc] times one along b[cr]; with the
+ * factor kept outside each sum, the sums over the layers above (and dag_vsum, which takes
+ * a factor free of its variable out of the sum) are computed once per cr, outside the loop
+ * over cc, as a hand-written Hessian carries one tangent per unit, not per weight. */
+static Node sum_factored(const Node *terms, size_t nt, uint64_t colvars)
+{
+    if (nt == 0)
+        return dag.zero;
+    if (nt == 1)
+        return terms[0];
+    Node first = terms[0];
+    uint32_t k0 = dag_op(first) == OP_MUL ? dag_nargs(first) : 1;
+    Node *common = xmalloc(sizeof(Node) * k0);
+    uint32_t nc = 0;
+    for (uint32_t f = 0; f < k0; f++) {
+        Node x = dag_op(first) == OP_MUL ? dag_args(first)[f] : first;
+        if (!(dag_vars(x) & colvars) || dag_is_const(x))
+            continue;
+        bool everywhere = true;
+        for (size_t t = 1; t < nt && everywhere; t++) {
+            Node y = terms[t];
+            bool has = y == x;
+            if (!has && dag_op(y) == OP_MUL)
+                for (uint32_t g = 0; g < dag_nargs(y) && !has; g++)
+                    has = dag_args(y)[g] == x;
+            everywhere = has;
+        }
+        if (everywhere)
+            common[nc++] = x;
+    }
+    Node r;
+    if (nc == 0) {
+        r = dag_add_n(terms, nt);
+    } else {
+        Node *rest = xmalloc(sizeof(Node) * nt);
+        for (size_t t = 0; t < nt; t++) {
+            Node y = terms[t];
+            for (uint32_t c = 0; c < nc; c++) {
+                if (y == common[c]) {
+                    y = dag.one;
+                    continue;
+                }
+                for (uint32_t g = 0; dag_op(y) == OP_MUL && g < dag_nargs(y); g++)
+                    if (dag_args(y)[g] == common[c]) {
+                        y = dag_mul_without(y, g);
+                        break;
+                    }
+            }
+            rest[t] = y;
+        }
+        common[nc++] = dag_add_n(rest, nt);
+        r = dag_mul_n(common, nc);
+        free(rest);
+    }
+    free(common);
+    return r;
+}
+
 /* sum over v of t, with every term that is a product with a factor delta(base + v == c)
  * taken at v = c - base. */
 static Node sum_kronecker(Node t, uint32_t v, const ColumnBlock *col)
@@ -282,9 +329,10 @@ static Node sum_kronecker(Node t, uint32_t v, const ColumnBlock *col)
         done[nd++] = subst(&sb, others);
         free(sb.memo);
     }
+    uint64_t colvars = 1ull << col->vc | (col->vr != UINT32_MAX ? 1ull << col->vr : 0);
     if (nr)
-        done[nd++] = dag_vsum(nr == 1 ? rest[0] : dag_add_n(rest, nr), v);
-    Node r = nd == 0 ? dag.zero : nd == 1 ? done[0] : dag_add_n(done, nd);
+        done[nd++] = dag_vsum(sum_factored(rest, nr, colvars), v);
+    Node r = sum_factored(done, nd, colvars);
     free(terms);
     free(done);
     free(rest);
@@ -437,7 +485,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
             if (dag_op(n) == OP_PAT)
                 unit = *dag_map_get(dag_rec(n)->aux);
             int64_t first, last;
-            map_range(&unit, &first, &last);
+            dag_map_range(&unit, &first, &last);
             if (last < lo || first >= hi) {
                 tan[n] = dag.zero; /* outside the block of columns */
             } else if (col->vr != UINT32_MAX) {
@@ -468,20 +516,23 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
             if (dag_has_param(c) && tan[c] != dag.zero)
                 terms[nt++] = dag_mul(diff_partial(n, i), tan[c]);
         }
-        tan[n] = nt == 0 ? dag.zero : nt == 1 ? terms[0] : dag_add_n(terms, nt);
+        tan[n] = col ? sum_factored(terms, nt, colvars) : nt == 0 ? dag.zero : nt == 1 ? terms[0] : dag_add_n(terms, nt);
     }
     for (uint32_t s = 0; s < g->ngrad; s++) {
         Node t = tan[g->grad[s].value];
         if (t == dag.zero)
             continue;
         if (col) {
-            /* column c is row c of the symmetric Hessian, and only its entries up to the
-             * diagonal (index <= c) are stored: a scatter whose indices are all past this
-             * block's last column is the mirror of another's */
+            /* column c is row c of the symmetric Hessian, and only its entries from the
+             * diagonal on (index >= c) are stored: a scatter whose indices are all before this
+             * block's first column is the mirror of another's. That half, not the other: the
+             * parameters are numbered in the order they are declared, inputs first, so a
+             * column of a layer needs the tangents of that layer and those above it only, not
+             * the backward sweep down to the first layer */
             int64_t first = g->grad[s].coord, last = g->grad[s].coord;
             if (g->grad[s].map != UINT32_MAX)
-                map_range(dag_map_get(g->grad[s].map), &first, &last);
-            if (first >= hi)
+                dag_map_range(dag_map_get(g->grad[s].map), &first, &last);
+            if (last < lo)
                 continue;
         }
         Scatter x = {g->grad[s].map, g->grad[s].coord, t, col ? col->map : UINT32_MAX, g->grad[s].over | colvars};
@@ -873,7 +924,7 @@ static void mark_params(Node n, uint8_t *seen, uint8_t *coupled, uint32_t nparam
         coupled[dag_rec(n)->aux] = 1;
     if (dag_op(n) == OP_PAT) {
         int64_t first, last;
-        map_range(dag_map_get(dag_rec(n)->aux), &first, &last);
+        dag_map_range(dag_map_get(dag_rec(n)->aux), &first, &last);
         for (int64_t k = first < 0 ? 0 : first; k <= last && k < (int64_t)nparam; k++)
             coupled[k] = 1;
     }
@@ -937,12 +988,60 @@ static bool matrix_reads_split(const ArrayDeriv *g, uint32_t lo, uint32_t hi, ui
             continue;
         const IndexMap *m = dag_map_get(dag_rec(n)->aux);
         int64_t first, last;
-        map_range(m, &first, &last);
+        dag_map_range(m, &first, &last);
         if (last >= lo && first < hi)
             ok = matrix_split(m, &col);
     }
     free(in);
     return ok;
+}
+
+/* The blocks of the Hessian's columns, within a budget of code. A block writes the tangents of
+ * everything downstream of its parameters; with the declared arrays as the proxy for depth
+ * (a network declares its layers in order), its code is about one unit (1 KB) per array from
+ * its first on, and its time one sweep through those arrays per matrix row (a matrix block:
+ * the tangent along W[cr][cc] is h[cc] times one along row cr, sum_factored) or per column
+ * (any other block). The rest of the file is about 2.4 units per array. One block per array
+ * is fastest; past CODE_UNITS in all (C of about 190 KB) or the index variables left, the two
+ * neighbours whose merge costs the least time per unit saved are merged (a merged block is
+ * not one matrix). MLP 2-8x8-1, 18 arrays: 15 blocks, 170 KB, 1.7 times the hand BLAS Hessian
+ * (4.8 times with the 7 blocks of the budget before); 2-8x16-1, 34 arrays: 11 blocks and 4.7
+ * times, as within this budget its lower layers are merged blocks (issue 15). Returns the
+ * count; start, inner, first hold the blocks. */
+enum { CODE_UNITS = 205 };
+
+static double block_time(uint32_t size, uint32_t inner, uint32_t arrays_after)
+{
+    return (double)(inner >= 2 ? size / inner : size) * arrays_after;
+}
+
+static uint32_t merge_blocks(const Model *m, uint32_t *start, uint32_t *inner, uint32_t *first, uint32_t nb, uint32_t room)
+{
+    uint32_t A = m->narrays;
+    for (;;) {
+        uint64_t units = 0;
+        for (uint32_t k = 0; k < nb; k++)
+            units += A - first[k];
+        if (nb <= 1 || (units + 12 * (uint64_t)A / 5 <= CODE_UNITS && nb <= room))
+            return nb;
+        uint32_t best = 1;
+        double best_cost = 0;
+        for (uint32_t k = 1; k < nb; k++) {
+            uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam;
+            double before = block_time(start[k] - start[k - 1], inner[k - 1], A - first[k - 1]) +
+                            block_time(end - start[k], inner[k], A - first[k]);
+            double cost = (block_time(end - start[k - 1], 0, A - first[k - 1]) - before) / (A - first[k]);
+            if (k == 1 || cost < best_cost) {
+                best = k;
+                best_cost = cost;
+            }
+        }
+        inner[best - 1] = 0;
+        memmove(start + best, start + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        memmove(inner + best, inner + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        memmove(first + best, first + best + 1, sizeof(uint32_t) * (nb - best - 1));
+        nb--;
+    }
 }
 
 bool arrays_build(const Program *prog, const char *stem, bool prefix_given, ArrayModel *a)
@@ -975,24 +1074,19 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     adiff_gradient(m, &a->grad);
     adiff_hvp(&a->grad, &a->hvp);
     /* the Hessian's columns: one block per declared parameter array (or run of scalars declared
-     * together), looped over like data rows; past the limit below, the smallest neighbouring
-     * blocks are merged */
+     * together), looped over like data rows; past the code budget below, neighbouring blocks
+     * are merged (merge_blocks) */
     uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
-    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
+    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->narrays + 1)), *first = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
     for (uint32_t k = 0; k < m->narrays; k++) {
         const ParamArray *p = &m->arrays[k];
         bool scalar = p->size == 1, prev_scalar = k > 0 && m->arrays[k - 1].size == 1;
         if (!(scalar && prev_scalar)) {
             inner[nb] = p->ndims == 2 ? (uint32_t)p->dims[1] : 0; /* a matrix's row length */
+            first[nb] = k;
             start[nb++] = p->base;
         }
     }
-    /* each block writes the tangents of everything downstream of its parameters: more blocks
-     * skip more zero tangents, but the code grows with blocks x depth; with the arrays as the
-     * depth's proxy, blocks x arrays stays within BLOCK_BUDGET (and at least MAX_COLUMN_BLOCKS
-     * blocks, at most MAX_BLOCKS_EVER), so a network 16 layers deep keeps 4 blocks (its C at 200
-     * KB) while 4 layers keep one block per array (2-8x4-1: 22 ms, 2.8 times the hand BLAS
-     * Hessian, against 34 ms with 4 blocks) */
     uint32_t room = MAX_VARS > dag_nvars() + 1 ? MAX_VARS - dag_nvars() - 1 : 0;
     if (room == 0) {
         arrays_free(a);
@@ -1000,24 +1094,11 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
         a->why = "more reductions than index variables (64)";
         free(start);
         free(inner);
+        free(first);
         return false;
     }
-    uint32_t budget = BLOCK_BUDGET / (nb ? nb : 1), most = budget > MAX_COLUMN_BLOCKS ? budget : MAX_COLUMN_BLOCKS;
-    if (most > MAX_BLOCKS_EVER)
-        most = MAX_BLOCKS_EVER;
-    uint32_t limit = room < most ? room : most;
-    while (nb > limit && nb > 1) { /* merge the smallest neighbours */
-        uint32_t best = 1;
-        for (uint32_t k = 1; k < nb; k++) {
-            uint32_t end = k + 1 < nb ? start[k + 1] : m->nparam, best_end = best + 1 < nb ? start[best + 1] : m->nparam;
-            if (end - start[k - 1] < best_end - start[best - 1])
-                best = k;
-        }
-        inner[best - 1] = 0; /* a merged block is not one matrix */
-        memmove(start + best, start + best + 1, sizeof(uint32_t) * (nb - best - 1));
-        memmove(inner + best, inner + best + 1, sizeof(uint32_t) * (nb - best - 1));
-        nb--;
-    }
+    nb = merge_blocks(m, start, inner, first, nb, room);
+    free(first);
     /* a matrix's block of columns is two variables, its row and its column (e_c's Kronecker
      * structure: a sum over either index of a matrix read at it is a single term), when every
      * read of it splits so and there are variables to spare */
@@ -1042,6 +1123,8 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
         if (col.vc == UINT32_MAX || (matrix && col.vr == UINT32_MAX))
             fatal("internal error: adiff: out of index variables for the Hessian's columns");
         a->columns |= 1ull << col.vc | (matrix ? 1ull << col.vr : 0);
+        a->nblocks++;
+        a->nmatrices += matrix;
         ArrayDeriv block;
         adiff_columns(&a->grad, &block, &col);
         for (uint32_t s = 0; s < block.ngrad; s++) {

@@ -46,7 +46,7 @@ static struct {
     uint32_t ntemps;
     const Scatter *scatters;
     const char *out_store; /* how a scatter adds: a printf format with %s (index) and %s (value) */
-    const char *clipped_store; /* a column's scatter whose loop stops at the diagonal (or NULL) */
+    const char *clipped_store; /* a column's scatter whose loop starts at the diagonal (or NULL) */
     uint32_t passes;
     uint32_t *seen, stamp; /* hoist's visits */
     uint32_t epoch, *memo_epoch; /* ready's memo (epoch 0 is never current) */
@@ -553,15 +553,24 @@ static void put_scatter(const Scatter *s, uint64_t bound)
             f |= 1ull << map->var[t];
         f &= ~A.rowvars; /* a map may read a column's variable: bound by its pass */
     }
-    /* a column c stores its entries up to the diagonal (index <= c): when the index is
-     * inner + rest with inner the innermost loop's variable, that loop stops at c - rest */
+    /* a column c stores its entries from the diagonal on (index >= c): when the index is
+     * inner + rest with inner the innermost loop's variable, that loop starts at c - rest */
     int inner = -1;
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (f >> v & 1)
             inner = (int)v;
-    bool clip = false;
+    bool clip = false, past = false;
     IndexMap rest = {0};
-    if (s->column != UINT32_MAX && A.clipped_store && s->map != UINT32_MAX && inner >= 0 &&
+    if (s->column != UINT32_MAX && A.clipped_store) { /* every index past every column: no test */
+        int64_t lo, hi, clo, chi;
+        if (s->map != UINT32_MAX)
+            dag_map_range(dag_map_get(s->map), &lo, &hi);
+        else
+            lo = hi = s->coord;
+        dag_map_range(dag_map_get(s->column), &clo, &chi);
+        past = lo >= chi;
+    }
+    if (!past && s->column != UINT32_MAX && A.clipped_store && s->map != UINT32_MAX && inner >= 0 &&
         dag_var((uint32_t)inner)->size == NO_SIZE) {
         rest = *dag_map_get(s->map);
         for (uint32_t t = 0; t < rest.nterms && !clip; t++)
@@ -572,20 +581,19 @@ static void put_scatter(const Scatter *s, uint64_t bound)
                 rest.nterms--;
             }
     }
-    if (clip) /* a scope for its bound e<var> */
+    if (clip) /* a scope for its bound s<var> */
         buf_printf(b, "%s{\n", ind(depth++));
     for (uint32_t v = 0; v < MAX_VARS; v++) {
         if (!(f >> v & 1))
             continue;
         if (clip && (int)v == inner) {
             const IndexVar *x = dag_var(v);
-            buf_printf(b, "%slong e%u = (long)(", ind(depth), v);
+            buf_printf(b, "%slong s%u = (long)(", ind(depth), v);
             put_map_index(b, dag_map_get(s->column));
             buf_puts(b, ") - (");
             put_map_index(b, &rest);
-            buf_printf(b, ") + 1;\n%sif (e%u > %ld)\n%s    e%u = %ld;\n", ind(depth), v, x->lo + x->count, ind(depth), v,
-                       x->lo + x->count);
-            buf_printf(b, "%sfor (long i%u = %ld; i%u < e%u; i%u++) {\n", ind(depth), v, x->lo, v, v, v);
+            buf_printf(b, ");\n%sif (s%u < %ld)\n%s    s%u = %ld;\n", ind(depth), v, x->lo, ind(depth), v, x->lo);
+            buf_printf(b, "%sfor (long i%u = s%u; i%u < %ld; i%u++) {\n", ind(depth), v, v, v, x->lo + x->count, v);
             depth++;
             continue;
         }
@@ -602,7 +610,7 @@ static void put_scatter(const Scatter *s, uint64_t bound)
     if (s->column != UINT32_MAX) {
         Buf column = {0};
         put_map_index(&column, dag_map_get(s->column));
-        buf_printf(b, clip ? A.clipped_store : A.out_store, column.data, at.data, x.data);
+        buf_printf(b, clip || past ? A.clipped_store : A.out_store, column.data, at.data, x.data);
         buf_free(&column);
     } else {
         buf_printf(b, A.out_store, at.data, x.data);

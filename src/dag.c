@@ -441,6 +441,17 @@ const IndexMap *dag_map_get(uint32_t id)
     return &maps[id];
 }
 
+void dag_map_range(const IndexMap *map, int64_t *first, int64_t *last)
+{
+    *first = *last = map->base;
+    for (uint32_t t = 0; t < map->nterms; t++) {
+        const IndexVar *x = dag_var(map->var[t]);
+        int64_t a = map->coef[t] * x->lo, b = map->coef[t] * (x->lo + x->count - 1);
+        *first += a < b ? a : b;
+        *last += a < b ? b : a;
+    }
+}
+
 Node dag_ivar(uint32_t v)
 {
     (void)dag_var(v);

@@ -2100,11 +2100,11 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
                   " * Hessian's columns are Hessian-vector products along each e_c (dense pattern).\n"
                   " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
                P, N, N == 1 ? "" : "s", split ? "; with OpenMP (-fopenmp) the rows are split across threads" : "");
-    buf_puts(b, "#include <math.h>\n#include <stddef.h>\n");
+    buf_puts(b, "#include <math.h>\n#include <stddef.h>\n#include <stdlib.h>\n");
     if (checked)
         buf_puts(b, "#include <stdio.h> /* --checked: the fault's text */\n");
     else if (split)
-        buf_puts(b, "#ifdef _OPENMP\n#include <omp.h>\n#include <stdlib.h>\n#endif\n");
+        buf_puts(b, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
     buf_puts(b, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     put_declarations(b, m, &pat, split);
     buf_puts(b, "\n");
@@ -2123,15 +2123,29 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     char *rows_n = split ? efmt("N_%s", m->sizes[0].name) : "";
 
     /* the Hessian's columns, H e_c for every c (each inside the passes over rows, after what
-     * does not depend on c); column c is row c of the symmetric matrix, and its entries up to
-     * the diagonal are a row of the lower triangle, contiguous whether out is N x N (packed 0)
-     * or the lower triangle row-major (packed 1): one base per column, then + i */
-    buf_printf(b, "static size_t %s_hrow(int packed, size_t c)\n{\n    return packed ? c * (c + 1) / 2 : c * %s;\n}\n\n",
-               P, nparam);
+     * does not depend on c); column c is row c of the symmetric matrix, and its entries from
+     * the diagonal on (adiff.c says why that half) are a row of the upper triangle, contiguous
+     * whether out is N x N (packed 0) or the upper triangle row-major (packed 1): one base per
+     * column, then + i. P_lower_from_upper turns packed 1 into the lower triangle the API
+     * returns. */
+    buf_printf(b, "static size_t %s_hrow(int packed, size_t c)\n{\n    return packed ? c * %s - c * (c + 1) / 2 : c * %s;\n}\n\n",
+               P, nparam, nparam);
     buf_printf(b, "static void %s_hstore(double *out, int packed, size_t c, size_t i, double x)\n{\n"
-                  "    if (i > c)\n        return; /* above the diagonal: the mirror of (c, i) */\n"
+                  "    if (i < c)\n        return; /* below the diagonal: the mirror of (c, i) */\n"
                   "    out[%s_hrow(packed, c) + i] += x;\n}\n\n",
                P, P);
+    buf_printf(b, "/* values, the upper triangle row-major (packed 1 above), made the lower triangle row-major\n"
+                  " * (entry r * (r + 1) / 2 + c at (r, c)): the same numbers, H being symmetric, moved through a\n"
+                  " * copy; NaN everywhere if there is no memory for the copy. */\n"
+                  "static void %s_lower_from_upper(double *values)\n{\n"
+                  "    const size_t n = %s, nnz = n * (n + 1) / 2;\n"
+                  "    double *u = (double *)malloc(nnz * sizeof(double));\n"
+                  "    if (u == NULL) {\n        for (size_t k = 0; k < nnz; k++)\n            values[k] = NAN;\n        return;\n    }\n"
+                  "    for (size_t k = 0; k < nnz; k++)\n        u[k] = values[k];\n"
+                  "    for (size_t r = 0; r < n; r++)\n        for (size_t c = 0; c <= r; c++)\n"
+                  "            values[r * (r + 1) / 2 + c] = u[c * n - c * (c + 1) / 2 + r];\n"
+                  "    free(u);\n}\n\n",
+               P, nparam);
     if (split) {
         put_row_parts(b, a, store, clipped);
     } else {
@@ -2191,9 +2205,9 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     /* the dense Hessian, the sparse one (the dense lower triangle), the values alone */
     char nnz[64];
     snprintf(nnz, sizeof nnz, "%u", pat.nnz);
-    const char *mirror = "    /* the upper triangle: the lower one mirrored */\n"
+    const char *mirror = "    /* the lower triangle: the upper one mirrored */\n"
                          "    for (size_t r = 0; r < %s; r++)\n        for (size_t c = r + 1; c < %s; c++)\n"
-                         "            hess[r * %s + c] = hess[c * %s + r];\n";
+                         "            hess[c * %s + r] = hess[r * %s + c];\n";
     /* checked: the loss and gradient from the parts that neither enter nor scan (P_loss_all) */
     const char *suffix = checked ? "_all" : "";
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
@@ -2213,12 +2227,14 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
                suffix, pass);
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
     put_hcols_call(b, split, rows_n, "values", nnz, 1);
+    buf_printf(b, "    %s_lower_from_upper(values);\n", P);
     put_loss_end(b, "hess_sparse", "values", 3, nnz);
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);
     put_enter(b, false);
     put_data_prologue(b, fail_fill("values", nnz, false));
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
     put_hcols_call(b, split, rows_n, "values", nnz, 1);
+    buf_printf(b, "    %s_lower_from_upper(values);\n", P);
     put_end_text(b, "hess_values", NULL, false, "values", "Hessian", 3, nnz);
 
     /* a part of the rows */

@@ -276,6 +276,8 @@ const IndexVar *dag_var(uint32_t v);
 uint32_t dag_nvars(void);
 uint32_t dag_map(const IndexMap *m); /* interned: equal maps have one id */
 const IndexMap *dag_map_get(uint32_t id);
+/* The smallest and largest index a map takes over its variables' ranges. */
+void dag_map_range(const IndexMap *map, int64_t *first, int64_t *last);
 static inline uint64_t dag_vars(Node n) { return dag.vars[n]; }
 Node dag_ivar(uint32_t v);
 Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT, OP_DAT, or OP_UNIT (the map's array: the column variable) */
@@ -439,6 +441,7 @@ typedef struct {
     Model model;
     ArrayDeriv grad, hvp, cols; /* cols: every block's column scatters */
     uint64_t columns;  /* the columns' variables, one per block of parameters */
+    uint32_t nblocks, nmatrices; /* the blocks of columns, and those that are one matrix */
     const char *why;   /* when arrays_build fails: why the sums cannot stay loops */
     /* M_hess_row_range: the outer row variables, whose loops run over [row_begin, row_end),
      * the loss and the gradient's and columns' scatters rewritten as rows + w_free * free;

@@ -388,6 +388,7 @@ static void dump_arrays(const Program *prog, const char *stem, bool prefix_given
            a.model.nparam, a.long_product ? ", a product of more than 8 factors" : "",
            a.loops_pay ? "loops" : "unrolled");
     printf("# M_hess_row_range: %s\n", a.split_vars ? "yes" : a.no_split);
+    printf("# the Hessian's columns: %u block%s, %u of them a matrix\n", a.nblocks, a.nblocks == 1 ? "" : "s", a.nmatrices);
     adiff_dump(stdout, &a.model, &a.grad, "grad");
     printf("# Hessian times v\n");
     adiff_dump(stdout, &a.model, &a.hvp, "hvp");
