@@ -70,10 +70,10 @@ static void json_text(FILE *f, const char *s)
         fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : (unsigned char)*s < 0x20 ? " " : "%c", *s);
 }
 
-static void json_array(FILE *f, const double *v, int n)
+static void json_array(FILE *f, const double *v, size_t n)
 {
     fputc('[', f);
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i)
             fputs(", ", f);
         json_number(f, v[i]);
@@ -162,7 +162,7 @@ static void print_report_json(const hessgen_model *m, const double *theta, const
     printf(", \"implied_step\": ");
     json_number(stdout, r->implied_step);
     printf(", \"hessian\": ");
-    json_array(stdout, r->hessian, m->nparam * m->nparam);
+    json_array(stdout, r->hessian, (size_t)m->nparam * (size_t)m->nparam); /* N^2 overflows an int from N = 46341 */
     printf(", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
     json_array(stdout, r->eigenvalues, m->nparam);
     printf(", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);

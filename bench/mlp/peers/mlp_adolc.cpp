@@ -155,9 +155,12 @@ int main(int argc, char **argv)
     }
     const double dl = fabs(fval - gl) / fabs(gl);
     const bool ok = dh <= 1e-9 * hs && dg <= 1e-9 * gs && dl <= 1e-9;
+    char rname[64], cname[64];
+    M_param_name(ar, rname, sizeof rname);
+    M_param_name(ac, cname, sizeof cname);
     printf("check adolc (%zu rows): Hessian max|diff| %.3g = %.3g * max|H| (max|H| %.4g) at "
            "H[%s][%s] = %.17g vs %.17g; gradient max|diff| %.3g * max|g|; loss rel %.3g; %s\n",
-           n, dh, dh / hs, hs, M_param_names[ar], M_param_names[ac], H[ar][ac],
+           n, dh, dh / hs, hs, rname, cname, H[ar][ac],
            gh[(size_t)ar * N + ac], dg / gs, dl, ok ? "ok (tolerance 1e-9)" : "FAIL (tolerance 1e-9)");
     printf("err adolc %.6g\n", dh / hs);
     if (!ok) {
