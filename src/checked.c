@@ -255,15 +255,20 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "                 f->input, nin);\n"
                "    else if (!f->file)\n"
                "        snprintf(text + at, sizeof text - at, \": where it began could not be traced\");\n"
-               "    for (int k = 0; f->input < 0 && k < f->sources && at < sizeof text; k++) {\n"
+               "    for (int k = 0, told = 0; f->input < 0 && k < f->sources && at < sizeof text; k++) {\n"
                "        const int s = %s_src[k];\n"
+               "        int again = 0; /* two sites of one operation (a value and its derivative's): said once */\n"
+               "        for (int q = 0; q < k && !again; q++)\n"
+               "            again = %s_sites[%s_src[q]].line == %s_sites[s].line && %s_sites[%s_src[q]].col == %s_sites[s].col &&\n"
+               "                    strcmp(%s_sites[%s_src[q]].op, %s_sites[s].op) == 0;\n"
+               "        if (again)\n            continue;\n"
                "        w = snprintf(text + at, sizeof text - at, \"%%s %%s at %%s:%%d:%%d, in '%%s'\",\n"
-               "                     k == 0 ? \": it began with\" : \"; and with\", %s_sites[s].op, %s_file, %s_sites[s].line,\n"
+               "                     told++ == 0 ? \": it began with\" : \"; and with\", %s_sites[s].op, %s_file, %s_sites[s].line,\n"
                "                     %s_sites[s].col, %s_sites[s].source);\n"
                "        at += w > 0 ? (size_t)w : 0;\n"
                "    }\n"
                "    return text;\n}\n\n",
-               P, P, P, P, P, P, P, P, P, P, P, P, P);
+               P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
 }
 
 void checked_release(void)

@@ -1811,7 +1811,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
                P, N, N == 1 ? "" : "s", d->nnz, d->nnz == 1 ? "" : "s",
                data ? "; with -fopenmp the loops over rows run in parallel" : "");
     buf_printf(b, "#include <math.h>\n#include <stddef.h>\n%s\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-               E.checked ? "#include <stdio.h> /* --checked: the fault's text */\n" : "");
+               E.checked ? "#include <stdio.h> /* --checked: the fault's text */\n#include <string.h>\n" : "");
     put_declarations(b, m, d, rows != NULL);
     buf_puts(b, "\n");
     put_helpers(b, used);
@@ -2102,7 +2102,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
                P, N, N == 1 ? "" : "s", split ? "; with OpenMP (-fopenmp) the rows are split across threads" : "");
     buf_puts(b, "#include <math.h>\n#include <stddef.h>\n#include <stdlib.h>\n");
     if (checked)
-        buf_puts(b, "#include <stdio.h> /* --checked: the fault's text */\n");
+        buf_puts(b, "#include <stdio.h> /* --checked: the fault's text */\n#include <string.h>\n");
     else if (split)
         buf_puts(b, "#ifdef _OPENMP\n#include <omp.h>\n#endif\n");
     buf_puts(b, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
