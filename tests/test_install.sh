@@ -6,7 +6,9 @@
 #   2. the README's route, `hessgen --main` then cc with pkg-config, runs (it finds
 #      libhessrt.so by itself);
 #   3. `hessgen run` on a loss over data files links (the generated C needs -lm itself) and
-#      fits the line.
+#      fits the line;
+#   4. the Python package imports from the prefix and finds hessgen on PATH (when
+#      /usr/bin/python3 has numpy).
 #   test_install.sh BUILD_DIR SOURCE_DIR CC
 set -e
 build=$1 src=$2 cc=$3
@@ -52,4 +54,13 @@ out=$(hessgen run "$src/examples/line_fit.hl" newton --data x="$src/examples/dat
       --data y="$src/examples/data/line_y.csv" 2>&1) || fail "hessgen run on a loss over data: $out"
 echo "$out" | grep -q "^converged" || fail "hessgen run on a loss over data: $out"
 pass "hessgen run from the prefix on a loss over data files"
+site=$(find "$tmp/prefix" -type d -name hessgen -path '*dist-packages*' | head -1)
+test -n "$site" || fail "no python/hessgen installed"
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    out=$(cd "$tmp" && PYTHONPATH="$(dirname "$site")" /usr/bin/python3 -c \
+        "import hessgen, numpy; m = hessgen.load('$src/examples/weakest.hl'); print(hessgen.__file__.startswith('$tmp'), sorted(numpy.linalg.eigvalsh(m.hess([0, 0]))))" 2>&1) ||
+        fail "the installed Python package: $out"
+    [ "$out" = "True [-2.0, 2.0]" ] || fail "the installed Python package: '$out'"
+    pass "the Python package from the prefix, hessgen found on PATH: $out"
+fi
 echo "$passed passed, 0 failed"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The README's commands work and print what it shows. Every `$ ...` line of its code blocks
-runs, in order, in a scratch directory that has the repository's examples/ and tests/ and a
-build/hessgen (this build's).
+runs, in order, in a scratch directory that has the repository's examples/, tests/ and python/
+and a build/hessgen (this build's), with /usr/bin first on PATH (the README's machine is Debian).
   - A `$ cat FILE` shows a file the README's reader writes: the test writes it.
   - A command whose output is shown must print those lines first (stdout, then stderr). A shown
     line that ends in `...` stands for any line that starts with the text before it.
@@ -55,7 +55,7 @@ def commands():
 def setup():
     os.makedirs(os.path.join(WORK.name, 'build'))
     os.symlink(HESSGEN, os.path.join(WORK.name, 'build', 'hessgen'))
-    for d in ('examples', 'tests'):
+    for d in ('examples', 'tests', 'python'):
         os.symlink(os.path.join(SRC, d), os.path.join(WORK.name, d))
     for name, text in FIXTURES.items():
         with open(os.path.join(WORK.name, name), 'w') as f:
@@ -86,7 +86,9 @@ def run_one(no, cmd, shown):
         return
     runtime = '-I%s %s -llapacke -lm' % (os.path.join(SRC, 'runtime'), RUNTIME_LIB)
     cmd = cmd.replace('$(pkg-config --cflags --libs hessrt)', runtime)
-    env = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'))
+    # the README's commands are a Debian machine's: its python3 is /usr/bin/python3
+    env = dict(os.environ, HESSGEN_CACHE=os.path.join(WORK.name, 'cache'), PATH='/usr/bin:' + os.environ['PATH'])
+    env.pop('HESSGEN', None)
     r = subprocess.run(cmd, shell=True, cwd=WORK.name, capture_output=True, timeout=600, env=env)
     got = (r.stdout.decode(errors='replace') + r.stderr.decode(errors='replace')).split('\n')
     error_shown = any(re.search(r'error|not a finite number|^not finite', s) for s in shown)
