@@ -23,6 +23,7 @@ depth|depth/run.py|2 min|compositions 10 to 10000 deep: C size, hessgen time and
 mlp|mlp/run.py|2-5 min|MLPs by width and depth: hessgen time, C size, gcc -O2 time and memory
 mlp-eval|mlp/eval.py|2 min|the MLPs loss, gradient, HVP and Hessian per evaluation, array loops against unrolled
 peers|mlp/peers/bench.py|4-8 min|the MLPs Hessian against a hand BLAS Hessian, ADOL-C and central differences
+python|python/run.py|1 min|the Python package per call against the same C function called from C
 e2e|e2e/run.py|8 min|hessgen then gcc -O2 against SymPy then gcc, end to end (MLP, logistic regression, prodexp)
 data|data/run.sh|2-4 min|logistic regression over 100000 data rows: the Hessian against a hand BLAS one (dsyrk) and ADOL-C
 checked|checked/run.sh|3 min|what --checked costs, and that code without it is unchanged

@@ -57,8 +57,9 @@ def test_sparse_hessian_has_the_exact_pattern_both_triangles():
     for _ in range(3):
         p = RNG.uniform(-2, 2, m.n)
         s = m.hess_sparse(p)
-        assert s.nnz == 2 * 19 - 10
+        assert s.nnz == 2 * 19 - 10 and s.has_sorted_indices
         assert np.array_equal(s.toarray(), m.hess(p))
+        assert np.array_equal(m.hess_values(p), m.hess(p)[rows, cols])
 
 
 def test_array_loops_and_unrolled_code_agree():
