@@ -25,7 +25,9 @@ The evaluations are the generated functions themselves, through the model's desc
 (`hessgen_model`, runtime/hessgen_model.h); the structure below mirrors it.
 """
 import ctypes
+import fractions
 import hashlib
+import json
 import math
 import os
 import re
@@ -36,7 +38,7 @@ import tempfile
 
 import numpy as np
 
-__all__ = ['load', 'compile', 'Model', 'HessgenError', 'find_hessgen']
+__all__ = ['load', 'compile', 'Model', 'HessgenError', 'find_hessgen', 'check', 'classify_exact']
 
 class HessgenError(Exception):
     """The model could not be generated or compiled; the text is the compiler's diagnostic."""
@@ -144,6 +146,48 @@ def _build(source, name, flags, prefix, path=None):
         shutil.copyfile(tmp, part)
         os.replace(part, so)  # atomic: a concurrent load sees the old name absent or the whole file
     return so
+
+
+def _exact(args):
+    """hessgen's exact classifier with --json, as Python objects; its diagnostic raised."""
+    r = subprocess.run([find_hessgen(), *args, '--json'], capture_output=True)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        raise HessgenError(r.stderr.decode(errors='replace').rstrip() or 'hessgen exited %d' % r.returncode) from None
+
+
+def _point(at):
+    """A point as hessgen reads it: "x=0,y=1/3" as is; a dict {name: value} or a sequence of
+    values in parameter order, each an exact rational (int, Fraction, or a str like "1/3" or
+    "1e-12"); a float is read as the shortest decimal that gives it back (0.1 is 1/10)."""
+    def text(v):
+        if isinstance(v, float):
+            return repr(v)
+        if isinstance(v, fractions.Fraction):
+            return '%d/%d' % (v.numerator, v.denominator)
+        return str(v)
+    if isinstance(at, str):
+        return at
+    if isinstance(at, dict):
+        return ','.join('%s=%s' % (k, text(v)) for k, v in at.items())
+    return ','.join(text(v) for v in at)
+
+
+def check(path, order=None):
+    """Every `at ... expect` line of a .hl file decided exactly (hessgen --check --json): a dict
+    with "file", "order" and "results" (one per line: "ok", "verdict", "reason", the exact
+    gradient and Hessian as strings, the certificate)."""
+    return _exact(['--check', path] + (['--order', str(order)] if order else []))
+
+
+def classify_exact(path, at=None, near=None, order=None):
+    """One point classified exactly (hessgen --classify --at, --json), or the critical point
+    near a point certified in interval arithmetic (--near): the verdict, its reason and proof."""
+    if (at is None) == (near is None):
+        raise ValueError('classify_exact: give at= (exact) or near= (certified), one of them')
+    args = ['--classify', path, '--at' if at is not None else '--near', _point(at if at is not None else near)]
+    return _exact(args + (['--order', str(order)] if order else []))
 
 
 def load(path, data=None, loops=None):

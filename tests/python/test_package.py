@@ -209,3 +209,19 @@ def test_the_python_example_runs():
     assert 'pure Newton from (0.1, 0.05) ends at the saddle' in out
     assert 'trust-exact ends in the valley: w1*w2 = 1' in out
     assert 'logistic regression' in out
+
+
+def test_the_exact_classifier_as_python_objects():
+    r = hessgen.check(os.path.join(EX, 'weakest.hl'))
+    assert r['results'] and all(x['ok'] for x in r['results'])
+    assert r['results'][0]['verdict'] == 'saddle' and r['results'][0]['hessian'] == [['0', '-2'], ['-2', '0']]
+    d = hessgen.classify_exact(os.path.join(EX, 'degenerate_minus.hl'), at={'x': 0, 'y': 0})
+    assert d['verdict'] == 'saddle' and d['degenerate'] and d['inertia'] == {'negative': 0, 'zero': 1, 'positive': 1}
+    p = hessgen.classify_exact(os.path.join(EX, 'degenerate_plus.hl'), at=[0, sympy.Rational(0)])
+    assert p['verdict'] == 'strict_min'  # x^2 + y^4: a strict minimum the Hessian cannot see, proven
+    c = hessgen.classify_exact(os.path.join(SRC, 'tests', 'verdicts', 'himmelblau.hl'), near=[3.58, -1.85])
+    assert c['verdict'] == 'strict_min' and c['certified']['unique']
+    with pytest.raises(hessgen.HessgenError, match=r"--at gives no value for parameter 'w2'"):
+        hessgen.classify_exact(os.path.join(EX, 'weakest.hl'), at='w1=0')
+    with pytest.raises(ValueError, match=r'give at= \(exact\) or near='):
+        hessgen.classify_exact(os.path.join(EX, 'weakest.hl'))
