@@ -21,7 +21,6 @@
 
 #include "hessgen.h"
 
-
 /* Sums value over every variable it depends on outside keep, the highest variable innermost. */
 static Node sum_out(Node value, uint64_t keep)
 {
@@ -516,7 +515,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
             if (dag_has_param(c) && tan[c] != dag.zero)
                 terms[nt++] = dag_mul(diff_partial(n, i), tan[c]);
         }
-        tan[n] = col ? sum_factored(terms, nt, colvars) : nt == 0 ? dag.zero : nt == 1 ? terms[0] : dag_add_n(terms, nt);
+        tan[n] = sum_factored(terms, nt, colvars); /* colvars 0 (the HVP): a plain sum */
     }
     for (uint32_t s = 0; s < g->ngrad; s++) {
         Node t = tan[g->grad[s].value];

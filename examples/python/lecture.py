@@ -18,20 +18,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EX = os.path.dirname(HERE)
 
 m = hessgen.load(os.path.join(EX, 'weakest.hl'))
-ev = np.linalg.eigvalsh(m.hess([0.0, 0.0]))
+g0, ev = m.grad([0.0, 0.0]), np.linalg.eigvalsh(m.hess([0.0, 0.0]))
 print('weakest network: %d parameters (%s), loss at the origin %g' % (m.n, ', '.join(m.names), m.loss([0, 0])))
-print('saddle at the origin: eigenvalues %g, %g' % tuple(ev))
+# a saddle: the gradient is exactly 0 there and the Hessian has eigenvalues of both signs
+kind = 'saddle' if not g0.any() and ev[0] < 0 < ev[-1] else 'not a saddle'
+print('%s at the origin: eigenvalues %g, %g' % ((kind,) + tuple(ev)))
 
 theta = np.array([0.1, 0.05])
 for _ in range(50):  # pure Newton: the step solves H s = -g
     theta = theta - np.linalg.solve(m.hess(theta), m.grad(theta))
-print('pure Newton from (0.1, 0.05) ends at the saddle: (%.3g, %.3g), gradient norm %.2g'
-      % (theta[0], theta[1], np.linalg.norm(m.grad(theta))))
+at_saddle = np.linalg.norm(theta) < 1e-12
+print('pure Newton from (0.1, 0.05) %s: (%.3g, %.3g), gradient norm %.2g'
+      % ('ends at the saddle' if at_saddle else 'does not end at the saddle', theta[0], theta[1],
+         np.linalg.norm(m.grad(theta))))
 
 r = scipy.optimize.minimize(m.loss, [0.1, 0.05], jac=m.grad, hess=m.hess, method='trust-exact', options={'gtol': 1e-10})
 w1, w2 = r.x
-print('trust-exact ends in the valley: w1*w2 = %.12f at (%.6f, %.6f), loss %.2g, Hessian eigenvalues %s'
-      % (w1 * w2, w1, w2, r.fun, np.round(np.linalg.eigvalsh(m.hess(r.x)), 6)))
+in_valley = r.success and abs(w1 * w2 - 1) < 1e-9  # the minima are the curve w1*w2 = 1
+print('trust-exact %s: w1*w2 = %.12f at (%.6f, %.6f), loss %.2g, Hessian eigenvalues %s'
+      % ('ends in the valley' if in_valley else 'does not reach the valley', w1 * w2, w1, w2, r.fun,
+         np.round(np.linalg.eigvalsh(m.hess(r.x)), 6)))
 
 # logistic regression over the example's data (CSV with a header line)
 X = np.loadtxt(os.path.join(EX, 'data', 'logistic_X.csv'), delimiter=',', skiprows=1)
@@ -39,6 +45,6 @@ y = np.loadtxt(os.path.join(EX, 'data', 'logistic_y.csv'), delimiter=',', skipro
 lr = hessgen.load(os.path.join(EX, 'logistic.hl'), data={'X': X, 'y': y})
 r = scipy.optimize.minimize(lr.loss, lr.start, jac=lr.grad, hessp=lr.hvp, method='trust-krylov')
 ev = np.linalg.eigvalsh(lr.hess(r.x))
-print('logistic regression on %d rows: %s = %s, loss %.6f, gradient norm %.1e, Hessian eigenvalues %.3g to %.3g'
-      % (len(y), ', '.join(lr.names), np.array2string(r.x, precision=4), r.fun, np.linalg.norm(lr.grad(r.x)),
+print('logistic regression on %d rows%s: %s = %s, loss %.6f, gradient norm %.1e, Hessian eigenvalues %.3g to %.3g'
+      % (len(y), '' if r.success else ' (scipy did not report convergence)', ', '.join(lr.names), np.array2string(r.x, precision=4), r.fun, np.linalg.norm(lr.grad(r.x)),
          ev[0], ev[-1]))
