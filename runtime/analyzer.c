@@ -43,14 +43,17 @@ typedef struct {
     const hessgen_model *m;
     const char *prog;
     const void *data; /* the model's data struct, from --data; NULL for a model without data */
+    FILE *out, *err;  /* what the command prints, and its diagnostics (stdout and stderr, or memory) */
+    bool usage;       /* a bad argument also prints the usage (the command line, not hessrt_run) */
 } Ctx;
 
 static int bad(const Ctx *c, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "%s: ", c->prog);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    fprintf(stderr, usage, c->prog, c->prog, c->prog, c->prog, c->prog, c->prog);
+    fprintf(c->err, "%s: ", c->prog);
+    fprintf(c->err, fmt, arg);
+    fprintf(c->err, "\n");
+    if (c->usage)
+        fprintf(c->err, usage, c->prog, c->prog, c->prog, c->prog, c->prog, c->prog);
     return 2;
 }
 
@@ -101,85 +104,86 @@ static void text_vector(FILE *f, const double *v, int n)
     fputc(')', f);
 }
 
-static void print_report_text(const hessgen_model *m, const double *theta, const hessrt_report *r, double gtol)
+static void print_report_text(FILE *out, const hessgen_model *m, const double *theta, const hessrt_report *r, double gtol)
 {
     int n = m->nparam;
-    printf("point        ");
-    cli_text_point(stdout, m, theta);
-    printf("\nloss         %.10g\ngradient     ", r->loss);
-    text_vector(stdout, r->gradient, n);
-    printf(", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
+    fprintf(out, "point        ");
+    cli_text_point(out, m, theta);
+    fprintf(out, "\nloss         %.10g\ngradient     ", r->loss);
+    text_vector(out, r->gradient, n);
+    fprintf(out, ", norm %.3g: %s\n", r->gradient_norm, r->critical ? "a critical point" : "not a critical point");
     double tn = 0;
     for (int i = 0; i < n; i++)
         tn += theta[i] * theta[i];
-    printf("             (the Newton step it implies, %.3g, is %s gtol (1 + |theta|) = %.3g)\n", r->implied_step,
+    fprintf(out, "             (the Newton step it implies, %.3g, is %s gtol (1 + |theta|) = %.3g)\n", r->implied_step,
            r->critical ? "within" : "beyond", gtol * (1 + sqrt(tn)));
     if (n <= 6) {
-        printf("Hessian      [");
+        fprintf(out, "Hessian      [");
         for (int i = 0; i < n; i++) {
-            printf("%s[", i ? ", " : "");
+            fprintf(out, "%s[", i ? ", " : "");
             for (int j = 0; j < n; j++)
-                printf("%s%.6g", j ? ", " : "", r->hessian[(size_t)i * n + j] + 0.0);
-            printf("]");
+                fprintf(out, "%s%.6g", j ? ", " : "", r->hessian[(size_t)i * n + j] + 0.0);
+            fprintf(out, "]");
         }
-        printf("]\n");
+        fprintf(out, "]\n");
     }
-    printf("eigenvalues  ");
+    fprintf(out, "eigenvalues  ");
     for (int i = 0; i < n && i < 12; i++)
-        printf("%s%.6g", i ? ", " : "", r->eigenvalues[i] + 0.0);
+        fprintf(out, "%s%.6g", i ? ", " : "", r->eigenvalues[i] + 0.0);
     if (n > 12)
-        printf(", ... %.6g", r->eigenvalues[n - 1]);
-    printf("   (%d negative, %d zero, %d positive; minimum ratio %.3g, the share of positive eigenvalues)\n",
+        fprintf(out, ", ... %.6g", r->eigenvalues[n - 1]);
+    fprintf(out, "   (%d negative, %d zero, %d positive; minimum ratio %.3g, the share of positive eigenvalues)\n",
            r->negative, r->zero, r->positive, r->min_ratio);
-    printf("verdict      ");
+    fprintf(out, "verdict      ");
     switch (r->verdict) {
     case HESSRT_DEGENERATE:
-        printf("degenerate: the second-order test cannot decide (try hessgen --classify)\n");
+        fprintf(out, "degenerate: the second-order test cannot decide (try hessgen --classify)\n");
         break;
     case HESSRT_NOT_CRITICAL:
-        printf("not critical: the gradient is not zero here\n");
+        fprintf(out, "not critical: the gradient is not zero here\n");
         break;
     default:
-        printf("%s\n", r->verdict == HESSRT_MIN ? "local minimum" : r->verdict == HESSRT_MAX ? "local maximum" : "saddle");
+        fprintf(out, "%s\n", r->verdict == HESSRT_MIN ? "local minimum" : r->verdict == HESSRT_MAX ? "local maximum" : "saddle");
     }
     if (r->escape) {
-        printf("escape       along ");
-        text_vector(stdout, r->escape, n);
-        printf(" the loss falls as %.6g - %.6g t^2 to second order\n", r->loss, r->predicted_decrease);
+        fprintf(out, "escape       along ");
+        text_vector(out, r->escape, n);
+        fprintf(out, " the loss falls as %.6g - %.6g t^2 to second order\n", r->loss, r->predicted_decrease);
     }
 }
 
-static void print_report_json(const hessgen_model *m, const double *theta, const hessrt_report *r)
+static void print_report_json(FILE *out, const hessgen_model *m, const double *theta, const hessrt_report *r)
 {
-    printf("{");
-    json_point(stdout, m, theta);
-    printf(", \"loss\": ");
-    json_number(stdout, r->loss);
-    printf(", \"gradient\": ");
-    json_array(stdout, r->gradient, m->nparam);
-    printf(", \"gradient_norm\": ");
-    json_number(stdout, r->gradient_norm);
-    printf(", \"implied_step\": ");
-    json_number(stdout, r->implied_step);
-    printf(", \"hessian\": ");
-    json_array(stdout, r->hessian, (size_t)m->nparam * (size_t)m->nparam); /* N^2 overflows an int from N = 46341 */
-    printf(", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
-    json_array(stdout, r->eigenvalues, m->nparam);
-    printf(", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);
-    printf(", \"verdict\": \"%s\", \"min_ratio\": ", hessrt_verdict_name(r->verdict));
-    json_number(stdout, r->min_ratio);
+    fprintf(out, "{");
+    json_point(out, m, theta);
+    fprintf(out, ", \"loss\": ");
+    json_number(out, r->loss);
+    fprintf(out, ", \"gradient\": ");
+    json_array(out, r->gradient, m->nparam);
+    fprintf(out, ", \"gradient_norm\": ");
+    json_number(out, r->gradient_norm);
+    fprintf(out, ", \"implied_step\": ");
+    json_number(out, r->implied_step);
+    fprintf(out, ", \"hessian\": ");
+    json_array(out, r->hessian, (size_t)m->nparam * (size_t)m->nparam); /* N^2 overflows an int from N = 46341 */
+    fprintf(out, ", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
+    json_array(out, r->eigenvalues, m->nparam);
+    fprintf(out, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);
+    fprintf(out, ", \"verdict\": \"%s\", \"min_ratio\": ", hessrt_verdict_name(r->verdict));
+    json_number(out, r->min_ratio);
     if (r->escape) {
-        printf(", \"escape_direction\": ");
-        json_array(stdout, r->escape, m->nparam);
-        printf(", \"predicted_decrease\": ");
-        json_number(stdout, r->predicted_decrease);
+        fprintf(out, ", \"escape_direction\": ");
+        json_array(out, r->escape, m->nparam);
+        fprintf(out, ", \"predicted_decrease\": ");
+        json_number(out, r->predicted_decrease);
     }
-    printf("}\n");
+    fprintf(out, "}\n");
 }
 
 static int cmd_classify(const Ctx *c, int argc, char **argv)
 {
     const hessgen_model *m = c->m;
+    FILE *out = c->out;
     bool json = false;
     const char *point = NULL;
     hessrt_options o = hessrt_default_options();
@@ -208,25 +212,25 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
     int rc = hessrt_classify(m, c->data, theta, &o, &r);
     if (rc == 0) {
         if (json)
-            print_report_json(m, theta, &r);
+            print_report_json(c->out, m, theta, &r);
         else
-            print_report_text(m, theta, &r, o.grad_tol);
+            print_report_text(c->out, m, theta, &r, o.grad_tol);
     } else if (rc == HESSRT_NOT_FINITE) {
         if (json) {
-            printf("{");
-            json_point(stdout, m, theta);
-            printf(", \"loss\": ");
-            json_number(stdout, r.loss);
-            printf(", \"verdict\": null, \"fault\": \"");
-            json_text(stdout, r.fault);
-            printf("\"}\n");
+            fprintf(out, "{");
+            json_point(out, m, theta);
+            fprintf(out, ", \"loss\": ");
+            json_number(out, r.loss);
+            fprintf(out, ", \"verdict\": null, \"fault\": \"");
+            json_text(out, r.fault);
+            fprintf(out, "\"}\n");
         } else {
-            printf("point        ");
-            cli_text_point(stdout, m, theta);
-            printf("\nnot finite   %s\n", r.fault);
+            fprintf(out, "point        ");
+            cli_text_point(out, m, theta);
+            fprintf(out, "\nnot finite   %s\n", r.fault);
         }
     } else {
-        fprintf(stderr, "%s: the eigen-solver failed (LAPACK info %d)\n", c->prog, rc);
+        fprintf(c->err, "%s: the eigen-solver failed (LAPACK info %d)\n", c->prog, rc);
     }
     hessrt_report_free(&r);
     free(theta);
@@ -266,6 +270,7 @@ static bool write_trace(const hessrt_newton_result *r, const char *path)
 static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
 {
     const hessgen_model *m = c->m;
+    FILE *out = c->out;
     int n = m->nparam;
     hessrt_method method = gd ? HESSRT_GD : HESSRT_TRUST_REGION;
     bool json = false;
@@ -335,7 +340,7 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     if (!classified)
         hessrt_report_free(&rep); /* nothing, or what a point that is not finite left */
     if (trace && !write_trace(&r, trace)) {
-        fprintf(stderr, "%s: cannot write the trace to '%s': %s\n", c->prog, trace, strerror(errno));
+        fprintf(c->err, "%s: cannot write the trace to '%s': %s\n", c->prog, trace, strerror(errno));
         hessrt_newton_result_free(&r);
         if (classified)
             hessrt_report_free(&rep);
@@ -343,49 +348,49 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         return 1;
     }
     if (json) {
-        printf("{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"", hessrt_method_name(method),
+        fprintf(out, "{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"", hessrt_method_name(method),
                hessrt_status_name(r.status));
-        json_text(stdout, r.reason);
-        printf("\", \"iterations\": %d, ", r.iterations);
-        json_point(stdout, m, r.theta);
-        printf(", \"loss\": ");
-        json_number(stdout, r.loss);
-        printf(", \"gradient_norm\": ");
-        json_number(stdout, r.gradient_norm);
-        printf(", \"implied_step\": ");
-        json_number(stdout, r.implied_step);
-        printf(", \"verdict\": %s%s%s", classified ? "\"" : "", classified ? hessrt_verdict_name(rep.verdict) : "null",
+        json_text(out, r.reason);
+        fprintf(out, "\", \"iterations\": %d, ", r.iterations);
+        json_point(out, m, r.theta);
+        fprintf(out, ", \"loss\": ");
+        json_number(out, r.loss);
+        fprintf(out, ", \"gradient_norm\": ");
+        json_number(out, r.gradient_norm);
+        fprintf(out, ", \"implied_step\": ");
+        json_number(out, r.implied_step);
+        fprintf(out, ", \"verdict\": %s%s%s", classified ? "\"" : "", classified ? hessrt_verdict_name(rep.verdict) : "null",
                classified ? "\"" : "");
-        printf(", \"trace\": [");
+        fprintf(out, ", \"trace\": [");
         for (int i = 0; i < r.ntrace; i++) {
-            printf("%s{\"iteration\": %d, \"loss\": ", i ? ", " : "", r.trace[i].iteration);
-            json_number(stdout, r.trace[i].loss);
-            printf(", \"gradient_norm\": ");
-            json_number(stdout, r.trace[i].gradient_norm);
-            printf(", \"step\": ");
-            json_number(stdout, r.trace[i].step);
-            printf(", \"min_eigenvalue\": ");
-            json_number(stdout, r.trace[i].min_eigenvalue);
-            printf("}");
+            fprintf(out, "%s{\"iteration\": %d, \"loss\": ", i ? ", " : "", r.trace[i].iteration);
+            json_number(out, r.trace[i].loss);
+            fprintf(out, ", \"gradient_norm\": ");
+            json_number(out, r.trace[i].gradient_norm);
+            fprintf(out, ", \"step\": ");
+            json_number(out, r.trace[i].step);
+            fprintf(out, ", \"min_eigenvalue\": ");
+            json_number(out, r.trace[i].min_eigenvalue);
+            fprintf(out, "}");
         }
-        printf("]}\n");
+        fprintf(out, "]}\n");
     } else {
-        printf("iter  loss          |grad|        step          min eig\n");
+        fprintf(out, "iter  loss          |grad|        step          min eig\n");
         for (int i = 0; i < r.ntrace; i++) {
-            printf("%4d  %-12.6g  %-12.6g  %-12.3g  ", r.trace[i].iteration, r.trace[i].loss, r.trace[i].gradient_norm,
+            fprintf(out, "%4d  %-12.6g  %-12.6g  %-12.3g  ", r.trace[i].iteration, r.trace[i].loss, r.trace[i].gradient_norm,
                    r.trace[i].step);
             if (isnan(r.trace[i].min_eigenvalue)) /* gd computes no Hessian */
-                printf("-\n");
+                fprintf(out, "-\n");
             else
-                printf("%.6g\n", r.trace[i].min_eigenvalue);
+                fprintf(out, "%.6g\n", r.trace[i].min_eigenvalue);
         }
-        printf("%s: %s\nended at ", hessrt_status_name(r.status), r.reason);
-        cli_text_point(stdout, m, r.theta);
-        printf(", loss ");
-        cli_put_number(stdout, r.loss);
+        fprintf(out, "%s: %s\nended at ", hessrt_status_name(r.status), r.reason);
+        cli_text_point(out, m, r.theta);
+        fprintf(out, ", loss ");
+        cli_put_number(out, r.loss);
         if (classified)
-            printf(", %s", hessrt_verdict_name(rep.verdict));
-        printf("\n");
+            fprintf(out, ", %s", hessrt_verdict_name(rep.verdict));
+        fprintf(out, "\n");
     }
     if (classified)
         hessrt_report_free(&rep);
@@ -411,6 +416,7 @@ static void draw_in_box(void *user, unsigned long long *state, double *theta)
 static int cmd_scan(const Ctx *c, int argc, char **argv)
 {
     const hessgen_model *m = c->m;
+    FILE *out = c->out;
     int n = m->nparam;
     double lo = 0, hi = 0, starts = 20, seed = 1;
     bool json = false, have_box = false;
@@ -442,10 +448,17 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     }
     if (!have_box)
         return bad(c, "scan: --box LO:HI is required%s", "");
-    FILE *points_out = NULL;
-    if (points_file && !(points_out = fopen(points_file, "w"))) {
-        fprintf(stderr, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
-        return 1;
+    FILE *points_out = NULL; /* a temporary file beside points_file, renamed into place at the end */
+    char *points_tmp = NULL;
+    if (points_file) {
+        int fd = cli_temporary(points_file, &points_tmp);
+        if (fd < 0 || !(points_out = fdopen(fd, "w"))) {
+            fprintf(c->err, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
+            if (fd >= 0)
+                close(fd), unlink(points_tmp);
+            free(points_tmp);
+            return 1;
+        }
     }
     Box box = {n, lo, hi};
     cli_critical_points cp;
@@ -454,10 +467,10 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     double *points = cp.points;
     int *hits = cp.hits;
     if (json)
-        printf("{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
+        fprintf(out, "{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
                (int)starts, failed);
     else
-        printf("%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
+        fprintf(out, "%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
                "or surfaces of critical points), %d runs did not converge\n",
                (int)starts, lo, hi, n, hessrt_method_name(method), found, found == 1 ? "" : "s", failed);
     for (int k = 0, printed = 0; k < found; k++) {
@@ -469,39 +482,46 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
         for (int i = 0; points_out && i < n; i++) /* round-trip digits, for --near */
             fprintf(points_out, "%.17g%s", points[(size_t)k * n + i], i + 1 < n ? "," : "\n");
         if (json) {
-            printf("%s{", printed++ ? ", " : "");
-            json_point(stdout, m, points + (size_t)k * n);
-            printf(", \"loss\": ");
-            json_number(stdout, rep.loss);
-            printf(", \"verdict\": \"%s\", \"reached\": %d, \"dimension\": %d, \"loss_range\": [",
+            fprintf(out, "%s{", printed++ ? ", " : "");
+            json_point(out, m, points + (size_t)k * n);
+            fprintf(out, ", \"loss\": ");
+            json_number(out, rep.loss);
+            fprintf(out, ", \"verdict\": \"%s\", \"reached\": %d, \"dimension\": %d, \"loss_range\": [",
                    hessrt_verdict_name(rep.verdict), hits[k], cp.dimension[k]);
-            json_number(stdout, cp.loss_lo[k]);
-            printf(", ");
-            json_number(stdout, cp.loss_hi[k]);
-            printf("], \"samples\": [");
+            json_number(out, cp.loss_lo[k]);
+            fprintf(out, ", ");
+            json_number(out, cp.loss_hi[k]);
+            fprintf(out, "], \"samples\": [");
             for (int j = 0; j < cp.nsamples[k]; j++) {
-                printf("%s", j ? ", " : "");
-                json_array(stdout, cp.samples + ((size_t)k * CLI_SAMPLES + (size_t)j) * n, n);
+                fprintf(out, "%s", j ? ", " : "");
+                json_array(out, cp.samples + ((size_t)k * CLI_SAMPLES + (size_t)j) * n, n);
             }
-            printf("]}");
+            fprintf(out, "]}");
         } else {
-            printf("  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
-            cli_text_point(stdout, m, points + (size_t)k * n);
+            fprintf(out, "  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
+            cli_text_point(out, m, points + (size_t)k * n);
             if (cp.dimension[k] > 0)
-                printf("\n               on a connected set of critical points of dimension %d, loss %.6g to %.6g",
+                fprintf(out, "\n               on a connected set of critical points of dimension %d, loss %.6g to %.6g",
                        cp.dimension[k], cp.loss_lo[k], cp.loss_hi[k]);
-            printf("\n");
+            fprintf(out, "\n");
         }
         hessrt_report_free(&rep);
     }
     if (json)
-        printf("]}\n");
+        fprintf(out, "]}\n");
     cli_critical_points_free(&cp);
-    if (points_out && fclose(points_out) != 0) {
-        fprintf(stderr, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
-        return 1;
+    int rc = 0;
+    if (points_out) {
+        bool ok = !ferror(points_out);
+        ok = fclose(points_out) == 0 && ok;
+        if (!ok || rename(points_tmp, points_file) != 0) {
+            fprintf(c->err, "%s: scan: cannot write '%s': %s\n", c->prog, points_file, strerror(errno));
+            unlink(points_tmp);
+            rc = 1;
+        }
+        free(points_tmp);
     }
-    return 0;
+    return rc;
 }
 
 /* Runs one subcommand with the data set loaded (argv without the --data options). */
@@ -519,23 +539,30 @@ static int run_subcommand(const Ctx *c, int argc, char **argv)
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(c, argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0)
-        return cli_plot(c->m, c->data, c->prog, argc - 2, argv + 2);
+        return cli_plot(c->m, c->data, c->prog, c->out, c->err, argc - 2, argv + 2);
     return bad(c, "unknown subcommand '%s'", cmd);
+}
+
+/* The model's layout is the one this libhessrt reads (nothing past version can be read otherwise). */
+static bool readable(const Ctx *c)
+{
+    if (c->m->version == 4)
+        return true;
+    fprintf(c->err, "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
+                    "generate its C again\n", c->prog, c->m->version);
+    return false;
 }
 
 int hessrt_main(const hessgen_model *m, int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
-    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer", NULL};
+    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer", NULL, stdout, stderr, true};
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf(usage, c.prog, c.prog, c.prog, c.prog, c.prog, c.prog);
         return 0;
     }
-    if (m->version != 4) { /* the model's layout is another one: nothing past version can be read */
-        fprintf(stderr, "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
-                        "generate its C again\n", c.prog, m->version);
+    if (!readable(&c))
         return 2;
-    }
     /* --data NAME=FILE (or --data=NAME=FILE) anywhere: taken out before the subcommand parses */
     char **rest = malloc(sizeof(char *) * ((size_t)argc + 1));
     const char **specs = malloc(sizeof(char *) * ((size_t)argc + 1));
@@ -571,4 +598,52 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
     free(rest);
     free(specs);
     return rc;
+}
+
+int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *const *argv, char **out, char **err)
+{
+    size_t out_len = 0, err_len = 0;
+    *out = *err = NULL;
+    FILE *o = open_memstream(out, &out_len), *e = open_memstream(err, &err_len);
+    if (!o || !e) {
+        if (o)
+            fclose(o);
+        if (e)
+            fclose(e);
+        free(*out), free(*err);
+        *out = *err = NULL;
+        return -1;
+    }
+    Ctx c = {m, m->name && *m->name ? m->name : "hessrt", data, o, e, false};
+    int rc = 2;
+    /* the subcommand parsers take argv as main does: the program's name first */
+    char **args = malloc(sizeof(char *) * ((size_t)(argc > 0 ? argc : 0) + 2));
+    if (!args)
+        fprintf(e, "%s: out of memory\n", c.prog);
+    else if (readable(&c)) {
+        args[0] = (char *)c.prog;
+        for (int i = 0; i < argc; i++)
+            args[i + 1] = (char *)argv[i];
+        args[argc > 0 ? argc + 1 : 1] = NULL;
+        if (m->ndata > 0 && !data)
+            fprintf(e, "%s: the model reads data (%d array%s), and none is bound\n", c.prog, m->ndata,
+                    m->ndata == 1 ? "" : "s");
+        else if (m->ndata > 0 && m->data_check(data) != 0)
+            fprintf(e, "%s: %s\n", c.prog, m->data_error(m->data_check(data)));
+        else
+            rc = run_subcommand(&c, (argc > 0 ? argc : 0) + 1, args);
+    }
+    free(args);
+    bool lost = ferror(o) || ferror(e);
+    if (fclose(o) != 0 || fclose(e) != 0 || lost) { /* out of memory: the text is not whole */
+        free(*out), free(*err);
+        *out = *err = NULL;
+        return -1;
+    }
+    return rc;
+}
+
+void hessrt_free(void *p)
+{
+    free(p);
 }

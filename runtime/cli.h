@@ -58,7 +58,9 @@ void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method m
                        cli_critical_points *out);
 void cli_critical_points_free(cli_critical_points *c);
 
-/* `plot surface|paths|convergence|slice ...` (plot.c): the exit status. */
-int cli_plot(const hessgen_model *m, const void *data, const char *prog, int argc, char **argv);
+/* `plot surface|paths|convergence|slice ...` (plot.c), its summary into report and its
+ * diagnostics into diag: the exit status. */
+int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, int argc,
+             char **argv);
 
 #endif

@@ -192,8 +192,6 @@ int hessrt_method_parse(const char *name, hessrt_method *m);
 /* "converged", "max_iterations", "singular", "diverged", "stalled" */
 const char *hessrt_status_name(hessrt_status s);
 
-/* ---- the analyzer (analyzer.c) ---- */
-
 /* ---- data sets (data.c) ---- */
 
 /* A model's data set, loaded from files: the struct its functions take, and the arrays. */
@@ -217,6 +215,16 @@ int hessrt_read_array(const char *path, int width, double **values, size_t *rows
 /* The command line of a program made by `hessgen --main`: classify, newton, gd, scan and plot
  * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
 int hessrt_main(const hessgen_model *m, int argc, char **argv);
+
+/* The same subcommands in process, for bindings (hessgen's Python package): argv[0] is the
+ * subcommand ("classify", "newton", "gd", "scan" or "plot") and the rest its options, as on the
+ * command line but without --data: data is the model's data struct, bound by the caller (NULL
+ * for a model without data). What the command prints goes into *out and its diagnostics into
+ * *err, each a new NUL-terminated string to release with hessrt_free. Returns the exit status
+ * the program would (0; 1 for a run that did not converge or a failure; 2 for bad arguments),
+ * or -1 with *out and *err NULL when memory ran out. */
+int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *const *argv, char **out, char **err);
+void hessrt_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -115,6 +115,7 @@ typedef struct {
     const char *prog, *kind;
     int n;
     const char *out; /* the image */
+    FILE *report, *diag; /* where the summary and the diagnostics go (stdout and stderr, or memory) */
     bool svg, keep;
     long loss_evaluations;
     char cmdline[1024]; /* the plot's arguments, for the script's header */
@@ -124,9 +125,9 @@ static int refuse(const Plot *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: plot %s: ", p->prog, p->kind);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    fprintf(p->diag, "%s: plot %s: ", p->prog, p->kind);
+    vfprintf(p->diag, fmt, ap);
+    fprintf(p->diag, "\n");
     va_end(ap);
     return 2;
 }
@@ -603,7 +604,7 @@ static bool write_temporary(const Plot *p, int slot, const Text *t, char **tmp)
 {
     int fd = temporary(p->out, slot, tmp);
     if (fd < 0 || !write_all(fd, t)) {
-        fprintf(stderr, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
+        fprintf(p->diag, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
                 strerror(errno));
         discard(slot, tmp);
         return false;
@@ -668,23 +669,23 @@ static int render(Plot *p, const Text *dat, const Text *gp)
     if (!write_temporary(p, DAT, dat, &tmp[DAT]) || !write_temporary(p, GP, gp, &tmp[GP]))
         goto out;
     if (!gnuplot) {
-        fprintf(stderr,
+        fprintf(p->diag,
                 "%s: plot %s: gnuplot is not on the PATH, and it draws the plots: install it (on Debian, "
                 "`apt-get install gnuplot-nox`) and run this again\n",
                 p->prog, p->kind);
         if (p->keep) {
             if (place(DAT, &tmp[DAT], final_dat) && place(GP, &tmp[GP], final_gp))
-                fprintf(stderr, "%s: plot %s: the data and script are written: %s and %s\n", p->prog, p->kind,
+                fprintf(p->diag, "%s: plot %s: the data and script are written: %s and %s\n", p->prog, p->kind,
                         final_dat, final_gp);
             else
-                fprintf(stderr, "%s: plot %s: cannot write %s: %s\n", p->prog, p->kind,
+                fprintf(p->diag, "%s: plot %s: cannot write %s: %s\n", p->prog, p->kind,
                         tmp[DAT] ? final_dat : final_gp, strerror(errno));
         }
         goto out;
     }
     int fd = temporary(p->out, IMG, &tmp[IMG]);
     if (fd < 0) {
-        fprintf(stderr, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
+        fprintf(p->diag, "%s: plot %s: cannot write in the directory of '%s': %s\n", p->prog, p->kind, p->out,
                 strerror(errno));
         goto out;
     }
@@ -720,13 +721,13 @@ static int render(Plot *p, const Text *dat, const Text *gp)
             snprintf(why, sizeof why, "exit status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         else
             snprintf(why, sizeof why, "what it wrote is not a whole %s image", p->svg ? "SVG" : "PNG");
-        fprintf(stderr, "%s: plot %s: gnuplot failed (%s) and no image was written\n", p->prog, p->kind, why);
+        fprintf(p->diag, "%s: plot %s: gnuplot failed (%s) and no image was written\n", p->prog, p->kind, why);
         if (err) {
             rewind(err);
             char line[512];
             int lines = 0;
             while (fgets(line, sizeof line, err) && lines++ < 20)
-                fprintf(stderr, "  gnuplot: %s", line);
+                fprintf(p->diag, "  gnuplot: %s", line);
         }
     }
     if (err)
@@ -735,16 +736,16 @@ static int render(Plot *p, const Text *dat, const Text *gp)
         goto out;
     /* the data and script first: if they cannot be placed, the old image is left as it was */
     if (p->keep && !place(DAT, &tmp[DAT], final_dat)) {
-        fprintf(stderr, "%s: plot %s: cannot write '%s': %s\n", p->prog, p->kind, final_dat, strerror(errno));
+        fprintf(p->diag, "%s: plot %s: cannot write '%s': %s\n", p->prog, p->kind, final_dat, strerror(errno));
         goto out;
     }
     if (p->keep && !place(GP, &tmp[GP], final_gp)) {
-        fprintf(stderr, "%s: plot %s: cannot write '%s': %s (%s is written)\n", p->prog, p->kind, final_gp,
+        fprintf(p->diag, "%s: plot %s: cannot write '%s': %s (%s is written)\n", p->prog, p->kind, final_gp,
                 strerror(errno), final_dat);
         goto out;
     }
     if (!place(IMG, &tmp[IMG], p->out)) {
-        fprintf(stderr, "%s: plot %s: cannot write '%s': %s%s\n", p->prog, p->kind, p->out, strerror(errno),
+        fprintf(p->diag, "%s: plot %s: cannot write '%s': %s%s\n", p->prog, p->kind, p->out, strerror(errno),
                 p->keep ? " (its data and script are written)" : "");
         goto out;
     }
@@ -762,14 +763,14 @@ out:
 
 static void report_written(const Plot *p)
 {
-    printf("wrote %s", p->out);
+    fprintf(p->report, "wrote %s", p->out);
     if (p->keep) {
         char *dat = beside(p->out, ".dat"), *gp = beside(p->out, ".gp");
-        printf(", %s and %s", dat, gp);
+        fprintf(p->report, ", %s and %s", dat, gp);
         free(dat);
         free(gp);
     }
-    printf("\n");
+    fprintf(p->report, "\n");
 }
 
 /* ---- the loss on a grid (surface, paths) ---- */
@@ -985,18 +986,18 @@ static int plot_surface(Plot *p, int argc, char **argv)
     rc = render(p, &dat, &gp);
     if (rc == 0) {
         report_written(p);
-        printf("%dx%d grid: %ld loss evaluations, no derivatives", grid, grid, grid_evaluations);
+        fprintf(p->report, "%dx%d grid: %ld loss evaluations, no derivatives", grid, grid, grid_evaluations);
         if (starts > 0) {
             static const char *const one[] = {"minimum", "maximum", "saddle", "degenerate point"};
             static const char *const many[] = {"minima", "maxima", "saddles", "degenerate points"};
-            printf("; %d Newton starts found on the plane:", starts);
+            fprintf(p->report, "; %d Newton starts found on the plane:", starts);
             int listed = 0;
             for (int k = 0; k < 4; k++)
                 if (count[k])
-                    printf("%s %d %s", listed++ ? "," : "", count[k], count[k] == 1 ? one[k] : many[k]);
-            printf(listed ? "" : " no critical point");
+                    fprintf(p->report, "%s %d %s", listed++ ? "," : "", count[k], count[k] == 1 ? one[k] : many[k]);
+            fprintf(p->report, listed ? "" : " no critical point");
         }
-        printf("\n");
+        fprintf(p->report, "\n");
     }
     cli_critical_points_free(&cp);
     free(dat.s);
@@ -1197,9 +1198,9 @@ static int plot_paths(Plot *p, int argc, char **argv)
                 block, colour, title);
             put(&gp, ", \\\n     datafile index %d every ::%d::%d using 2:3 with points pt 5 ps 2.2 lc rgb '%s' notitle",
                 block, r->ntrace - 1, r->ntrace - 1, colour);
-            printf("%-13s from start %d: %s at ", hessrt_method_name(methods[k]), f + 1, outcome);
-            cli_text_point(stdout, p->m, r->theta);
-            printf(", loss %.6g%s%s\n", r->loss, *verdict ? ", " : "", verdict);
+            fprintf(p->report, "%-13s from start %d: %s at ", hessrt_method_name(methods[k]), f + 1, outcome);
+            cli_text_point(p->report, p->m, r->theta);
+            fprintf(p->report, ", loss %.6g%s%s\n", r->loss, *verdict ? ", " : "", verdict);
         }
     put(&gp, ", \\\n     datafile index 1 every ::0::0 using 2:3 with points pt 13 ps 2.2 lc rgb 'black' title 'start'");
     for (int f = 1; f < nfrom; f++)
@@ -1261,7 +1262,7 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     for (int k = 0; k < nm; k++)
         started += !(runs[k].status == HESSRT_DIVERGED && runs[k].iterations == 0);
     if (started == 0) {
-        fprintf(stderr, "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
+        fprintf(p->diag, "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
                         "can start there, and there is nothing to draw\n", p->prog);
         rc = 1;
         goto done;
@@ -1335,7 +1336,7 @@ static int plot_convergence(Plot *p, int argc, char **argv)
         {
             char outcome[64];
             run_outcome(&runs[k], outcome, sizeof outcome);
-            printf("%-13s %s, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]), outcome, runs[k].loss,
+            fprintf(p->report, "%-13s %s, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]), outcome, runs[k].loss,
                    runs[k].gradient_norm);
         }
         report_written(p);
@@ -1422,7 +1423,7 @@ static int plot_slice(Plot *p, int argc, char **argv)
         l0, slope < 0 ? "-" : "+", fabs(slope), curvature < 0 ? "-" : "+", fabs(0.5 * curvature));
     rc = render(p, &dat, &gp);
     if (rc == 0) {
-        printf("%s%s: loss %.6g at the point, slope %.6g, curvature %.6g; %d loss evaluations\n",
+        fprintf(p->report, "%s%s: loss %.6g at the point, slope %.6g, curvature %.6g; %d loss evaluations\n",
                a.param >= 0 ? "along " : "", a.label, l0, slope, curvature, count);
         report_written(p);
     }
@@ -1437,11 +1438,12 @@ done:
     return rc;
 }
 
-int cli_plot(const hessgen_model *m, const void *data, const char *prog, int argc, char **argv)
+int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, int argc,
+             char **argv)
 {
-    Plot p = {m, data, prog, argc > 0 ? argv[0] : "", m->nparam, NULL, false, false, 0, ""};
+    Plot p = {m, data, prog, argc > 0 ? argv[0] : "", m->nparam, NULL, report, diag, false, false, 0, ""};
     if (argc < 1 || strcmp(argv[0], "--help") == 0) {
-        fprintf(argc < 1 ? stderr : stdout, plot_usage, prog, prog, prog, prog);
+        fprintf(argc < 1 ? diag : report, plot_usage, prog, prog, prog, prog);
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "surface") == 0)
@@ -1452,7 +1454,7 @@ int cli_plot(const hessgen_model *m, const void *data, const char *prog, int arg
         return plot_convergence(&p, argc - 1, argv + 1);
     if (strcmp(argv[0], "slice") == 0)
         return plot_slice(&p, argc - 1, argv + 1);
-    fprintf(stderr, "%s: plot: unknown kind '%s' (surface, paths, convergence, slice)\n", prog, argv[0]);
-    fprintf(stderr, plot_usage, prog, prog, prog, prog);
+    fprintf(diag, "%s: plot: unknown kind '%s' (surface, paths, convergence, slice)\n", prog, argv[0]);
+    fprintf(diag, plot_usage, prog, prog, prog, prog);
     return 2;
 }

@@ -58,9 +58,9 @@ site=$(find "$tmp/prefix" -type d -name hessgen -path '*dist-packages*' | head -
 test -n "$site" || fail "no python/hessgen installed"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     out=$(cd "$tmp" && PYTHONPATH="$(dirname "$site")" /usr/bin/python3 -c \
-        "import hessgen, numpy; m = hessgen.load('$src/examples/weakest.hl'); print(hessgen.__file__.startswith('$tmp'), sorted(numpy.linalg.eigvalsh(m.hess([0, 0]))))" 2>&1) ||
+        "import hessgen, numpy; m = hessgen.load('$src/examples/weakest.hl'); print(hessgen.__file__.startswith('$tmp'), sorted(numpy.linalg.eigvalsh(m.hess([0, 0]))), hessgen.find_runtime().startswith('$tmp/prefix/'), m.classify([0, 0])['verdict'])" 2>&1) ||
         fail "the installed Python package: $out"
-    [ "$out" = "True [-2.0, 2.0]" ] || fail "the installed Python package: '$out'"
-    pass "the Python package from the prefix, hessgen found on PATH: $out"
+    [ "$out" = "True [-2.0, 2.0] True saddle" ] || fail "the installed Python package: '$out'"
+    pass "the Python package from the prefix, hessgen found on PATH and the prefix's libhessrt in process: $out"
 fi
 echo "$passed passed, 0 failed"

@@ -182,6 +182,47 @@ static void near_the_valley_is_neither_saddle_nor_minimum(void **state)
     }
 }
 
+/* hessrt_run: the analyzer's subcommands in process, their output and diagnostics as strings
+ * (what bindings call); the exit statuses are the program's. */
+static int run(const char *const *argv, int argc, char **out, char **err)
+{
+    return hessrt_run(&rtw_model, NULL, argc, argv, out, err);
+}
+
+static void subcommands_in_process(void **state)
+{
+    (void)state;
+    char *out, *err;
+    const char *classify[] = {"classify", "0,0", "--json"};
+    assert_int_equal(run(classify, 3, &out, &err), 0);
+    assert_non_null(strstr(out, "\"eigenvalues\": [-2, 2]"));
+    assert_non_null(strstr(out, "\"verdict\": \"saddle\""));
+    assert_string_equal(err, "");
+    hessrt_free(out), hessrt_free(err);
+
+    const char *pure[] = {"newton", "--method", "pure", "--from", "0.1,0.05", "--json"};
+    assert_int_equal(run(pure, 6, &out, &err), 0);
+    assert_non_null(strstr(out, "\"status\": \"converged\""));
+    assert_non_null(strstr(out, "\"verdict\": \"saddle\""));
+    hessrt_free(out), hessrt_free(err);
+
+    const char *short_run[] = {"newton", "--method", "pure", "--from", "3,-2", "--max-iter", "1"};
+    assert_int_equal(run(short_run, 7, &out, &err), 1); /* not converged: status 1, the text still printed */
+    assert_non_null(strstr(out, "max_iterations"));
+    hessrt_free(out), hessrt_free(err);
+
+    const char *unknown[] = {"newton", "--method", "newtonian"};
+    assert_int_equal(run(unknown, 3, &out, &err), 2);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(err, "rtw: newton: unknown method 'newtonian'"));
+    assert_null(strstr(err, "usage:")); /* the command line's usage is not a binding's business */
+    hessrt_free(out), hessrt_free(err);
+
+    assert_int_equal(run(NULL, 0, &out, &err), 2);
+    assert_non_null(strstr(err, "a subcommand is needed"));
+    hessrt_free(out), hessrt_free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +233,7 @@ int main(void)
         cmocka_unit_test(implied_step_by_hand),
         cmocka_unit_test(gradient_rounding_floor_and_measure),
         cmocka_unit_test(near_the_valley_is_neither_saddle_nor_minimum),
+        cmocka_unit_test(subcommands_in_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
