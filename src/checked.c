@@ -28,14 +28,19 @@ typedef struct {
 static struct {
     Site *sites; /* sites[0] is "none" */
     uint32_t n, cap;
-    uint32_t *table; /* open addressing: site index, 0 empty */
-    uint32_t table_cap;
+    HashIndex index; /* the sites by (span, op) */
 } C;
 
 static uint64_t site_hash(Span s, uint8_t op)
 {
     uint64_t h = ((uint64_t)s.begin << 32 | s.end) * 0x9E3779B97F4A7C15ull;
     return (h ^ (h >> 29) ^ op) * 0xBF58476D1CE4E5B9ull;
+}
+
+static uint64_t site_hash_of(uint32_t i, void *ctx)
+{
+    (void)ctx;
+    return site_hash(C.sites[i].span, C.sites[i].op);
 }
 
 static uint32_t checked_site(Node n, bool division)
@@ -51,32 +56,18 @@ static uint32_t checked_site(Node n, bool division)
         C.sites = xcalloc(C.cap, sizeof(Site));
         C.n = 1;
     }
-    if ((C.n + 1) * 2 > C.table_cap) {
-        uint32_t cap = C.table_cap ? C.table_cap * 2 : 1024;
-        uint32_t *t = xcalloc(cap, sizeof(uint32_t));
-        for (uint32_t i = 1; i < C.n; i++) {
-            uint64_t h = site_hash(C.sites[i].span, C.sites[i].op);
-            uint32_t k = (uint32_t)h & (cap - 1);
-            while (t[k])
-                k = (k + 1) & (cap - 1);
-            t[k] = i;
-        }
-        free(C.table);
-        C.table = t;
-        C.table_cap = cap;
-    }
-    uint32_t k = (uint32_t)site_hash(s, op) & (C.table_cap - 1);
-    for (; C.table[k]; k = (k + 1) & (C.table_cap - 1)) {
-        const Site *x = &C.sites[C.table[k]];
+    uint64_t h = site_hash(s, op);
+    for (uint32_t k = 0, i; (i = hash_index_next(&C.index, h, &k));) {
+        const Site *x = &C.sites[i];
         if (x->span.begin == s.begin && x->span.end == s.end && x->op == op)
-            return C.table[k];
+            return i;
     }
     if (C.n == C.cap) {
         C.cap = C.cap ? C.cap * 2 : 256;
         C.sites = xrealloc(C.sites, sizeof(Site) * C.cap);
     }
     C.sites[C.n] = (Site){s, op, division};
-    C.table[k] = C.n;
+    hash_index_add(&C.index, h, C.n, site_hash_of, NULL);
     return C.n++;
 }
 
@@ -275,6 +266,6 @@ void checked_release(void)
 {
     /* the sites are one file's: emit_c ends with this */
     free(C.sites);
-    free(C.table);
+    hash_index_free(&C.index);
     memset(&C, 0, sizeof C);
 }

@@ -103,39 +103,17 @@ static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, m
     return n == 0 || memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
 }
 
-static void table_insert(Node m)
+static uint64_t node_hash(uint32_t m, void *ctx)
 {
-    uint32_t mask = dag.table_cap - 1, i = dag.nodes[m].hash & mask;
-    while (dag.table[i])
-        i = (i + 1) & mask;
-    dag.table[i] = m;
-    dag.table_used++;
-}
-
-static void table_grow(void)
-{
-    uint32_t cap = dag.table_cap ? dag.table_cap * 2 : 1024;
-    if (cap < dag.table_cap)
-        fatal("expression graph too large");
-    free(dag.table);
-    dag.table = xcalloc(cap, sizeof(Node));
-    dag.table_cap = cap;
-    dag.table_used = 0;
-    for (Node m = 1; m < dag.nnodes; m++)
-        if (dag.nodes[m].op != OP_NONE)
-            table_insert(m);
+    (void)ctx;
+    return dag.nodes[m].hash;
 }
 
 static Node lookup(uint32_t h, Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
 {
-    if (!dag.table_cap)
-        return 0;
-    uint32_t mask = dag.table_cap - 1;
-    for (uint32_t i = h & mask; dag.table[i]; i = (i + 1) & mask) {
-        Node m = dag.table[i];
+    for (uint32_t k = 0, m; (m = hash_index_next(&dag.index, h, &k));)
         if (dag.nodes[m].hash == h && same_node(m, op, args, n, aux, q))
             return m;
-    }
     return 0;
 }
 
@@ -148,8 +126,6 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         return found;
     if (frozen)
         fatal("internal error: a node was made after the graph was frozen (scheduling and emission only read it)");
-    if ((dag.table_used + 1) * 2 > dag.table_cap)
-        table_grow();
     if (dag.nnodes >= dag_max_nodes)
         diag_fatal(dag_blame, "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
                    "derivatives or the sums and functions it expands are too large; write it with fewer terms, or "
@@ -247,7 +223,7 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         mpq_set(dag.rats[dag.nrats], q);
         r->aux = dag.nrats++;
     }
-    table_insert(m);
+    hash_index_add(&dag.index, h, m, node_hash, NULL);
     return m;
 }
 
@@ -287,7 +263,6 @@ void dag_init(void)
     dag.spans = xcalloc(dag.cap, sizeof(Span));
     dag.vars = xcalloc(dag.cap, sizeof(uint64_t));
     dag_blame = (Span){0, 0};
-    table_grow();
     dag.zero = dag_int(0);
     dag.one = dag_int(1);
     dag.minus_one = dag_int(-1);
@@ -322,7 +297,7 @@ void dag_free(void)
     free(maps);
     maps = NULL;
     nmaps = maps_cap = 0;
-    free(dag.table);
+    hash_index_free(&dag.index);
     memset(&dag, 0, sizeof dag);
 }
 

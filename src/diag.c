@@ -20,11 +20,18 @@ static struct {
     int errors;
     /* hashes of every diagnostic reported, to drop exact repeats */
     uint64_t *seen;
-    size_t nseen, seen_cap;
+    uint32_t nseen, seen_cap;
+    HashIndex seen_index;
     bool last_shown; /* whether the last error or warning was printed: its notes follow it */
     uint32_t *line_starts; /* offsets of the lines' first bytes, made on the first lookup */
     size_t nlines;
 } D;
+
+static uint64_t seen_hash(uint32_t i, void *ctx)
+{
+    (void)ctx;
+    return D.seen[i - 1];
+}
 
 /* True if this (place, kind, text) was reported before; remembers it otherwise. */
 static bool seen_before(uint32_t begin, const char *kind, const char *msg)
@@ -34,28 +41,15 @@ static bool seen_before(uint32_t begin, const char *kind, const char *msg)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
     for (const char *p = msg; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h |= 1; /* 0 marks an empty slot */
-    if ((D.nseen + 1) * 2 > D.seen_cap) {
-        size_t cap = D.seen_cap ? D.seen_cap * 2 : 64;
-        uint64_t *t = xcalloc(cap, sizeof(uint64_t));
-        for (size_t i = 0; i < D.seen_cap; i++) {
-            if (!D.seen[i])
-                continue;
-            size_t j = D.seen[i] & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = D.seen[i];
-        }
-        free(D.seen);
-        D.seen = t;
-        D.seen_cap = cap;
-    }
-    size_t i = h & (D.seen_cap - 1);
-    for (; D.seen[i]; i = (i + 1) & (D.seen_cap - 1))
-        if (D.seen[i] == h)
+    for (uint32_t k = 0, i; (i = hash_index_next(&D.seen_index, h, &k));)
+        if (D.seen[i - 1] == h)
             return true;
-    D.seen[i] = h;
-    D.nseen++;
+    if (D.nseen == D.seen_cap) {
+        D.seen_cap = D.seen_cap ? D.seen_cap * 2 : 64;
+        D.seen = xrealloc(D.seen, sizeof(uint64_t) * D.seen_cap);
+    }
+    D.seen[D.nseen++] = h;
+    hash_index_add(&D.seen_index, h, D.nseen, seen_hash, NULL);
     return false;
 }
 
@@ -64,6 +58,7 @@ void diag_release(void)
     free(D.seen);
     D.seen = NULL;
     D.nseen = D.seen_cap = 0;
+    hash_index_free(&D.seen_index);
     free(D.line_starts);
     D.line_starts = NULL;
     D.nlines = 0;

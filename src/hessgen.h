@@ -42,6 +42,28 @@ void buf_puts(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_free(Buf *b);
 
+/* A hash index: open addressing with linear probing over items the caller keeps and numbers
+ * from 1 (graph nodes, symbols, memo entries, diagnostics, checked sites). It holds their
+ * numbers and finds the candidates for a hash; the caller decides which one matches:
+ *     for (uint32_t k = 0, item; (item = hash_index_next(&t, h, &k));)
+ *         if (matches(item)) return item;
+ *     hash_index_add(&t, h, new_item, hash_of, ctx);   // not found: add it */
+typedef struct {
+    uint32_t *slots; /* cap of them: an item's number, 0 for none */
+    uint32_t cap;    /* 0, or a power of two, at least twice used: a probe always ends */
+    uint32_t used;
+} HashIndex;
+/* The next item on hash h's probe sequence (*k counts the steps, from 0), or 0 at its end. */
+static inline uint32_t hash_index_next(const HashIndex *t, uint64_t h, uint32_t *k)
+{
+    return t->cap ? t->slots[((uint32_t)h + (*k)++) & (t->cap - 1)] : 0;
+}
+/* Adds item (not 0) under hash h. When the index would be more than half full it first
+ * doubles, placing every item again by hash_of(item, ctx). */
+void hash_index_add(HashIndex *t, uint64_t h, uint32_t item, uint64_t (*hash_of)(uint32_t item, void *ctx),
+                    void *ctx);
+void hash_index_free(HashIndex *t);
+
 /* ---- diag.c: diagnostics with file:line:col and a caret under the span ---- */
 
 /* A span is a half-open byte range into the kept source text. */
@@ -169,8 +191,7 @@ typedef struct {
     mpq_t *rats;
     uint32_t nrats, rats_cap;
     uint64_t *vars; /* the index variables each node depends on (array loops), a bit each */
-    Node *table; /* open addressing, power-of-two size */
-    uint32_t table_cap, table_used;
+    HashIndex index; /* the nodes by hash: hash-consing finds an equal node here */
     Node zero, one, minus_one;
 } Dag;
 

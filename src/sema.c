@@ -80,8 +80,9 @@ typedef struct {
 static struct {
     TableUse *tables;
     uint32_t ntables;
-    Sym **table;
-    uint32_t cap, used;
+    Sym **syms; /* every symbol, in the order declared; found by name through sym_index */
+    uint32_t nsyms, syms_cap;
+    HashIndex sym_index;
     long lowered;
     bool too_large;
     bool recovering;      /* errors came before sema: nothing will be emitted */
@@ -100,9 +101,10 @@ static struct {
     uint32_t natables;
     const char *array_fail;
     uint32_t nvsums;
-    /* memo of def calls (memo_find): open addressing over (def, arguments) */
+    /* memo of def calls (memo_find): (def, arguments) -> node, found through memo_index */
     struct { const Sym *sym; uint32_t hash, args, row_depth; Node node; } *memo;
-    uint32_t memo_cap, memo_used;
+    uint32_t nmemo, memo_cap;
+    HashIndex memo_index;
     Node *memo_args;
     uint32_t memo_nargs, memo_args_cap;
     Model *model;
@@ -128,39 +130,30 @@ static uint32_t name_hash(const char *s)
 
 static Sym *sym_find(const char *name)
 {
-    uint32_t mask = S.cap - 1;
-    for (uint32_t i = name_hash(name) & mask; S.table[i]; i = (i + 1) & mask)
-        if (strcmp(S.table[i]->name, name) == 0)
-            return S.table[i];
+    for (uint32_t k = 0, i; (i = hash_index_next(&S.sym_index, name_hash(name), &k));)
+        if (strcmp(S.syms[i - 1]->name, name) == 0)
+            return S.syms[i - 1];
     return NULL;
+}
+
+static uint64_t sym_hash(uint32_t i, void *ctx)
+{
+    (void)ctx;
+    return name_hash(S.syms[i - 1]->name);
 }
 
 static Sym *sym_add(const char *name, SymKind kind, Span span)
 {
-    if ((S.used + 1) * 2 > S.cap) {
-        uint32_t cap = S.cap ? S.cap * 2 : 256;
-        Sym **t = xcalloc(cap, sizeof(Sym *));
-        for (uint32_t i = 0; i < S.cap; i++) {
-            if (!S.table[i])
-                continue;
-            uint32_t j = name_hash(S.table[i]->name) & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = S.table[i];
-        }
-        free(S.table);
-        S.table = t;
-        S.cap = cap;
+    if (S.nsyms == S.syms_cap) {
+        S.syms_cap = S.syms_cap ? S.syms_cap * 2 : 256;
+        S.syms = xrealloc(S.syms, sizeof(Sym *) * S.syms_cap);
     }
     Sym *s = xcalloc(1, sizeof(Sym));
     s->kind = kind;
     s->name = name;
     s->span = span;
-    uint32_t mask = S.cap - 1, i = name_hash(name) & mask;
-    while (S.table[i])
-        i = (i + 1) & mask;
-    S.table[i] = s;
-    S.used++;
+    S.syms[S.nsyms++] = s;
+    hash_index_add(&S.sym_index, name_hash(name), S.nsyms, sym_hash, NULL);
     return s;
 }
 
@@ -790,59 +783,49 @@ static uint32_t memo_hash(const Sym *s, const Env *binds, int n)
     return (uint32_t)(h ^ h >> 31);
 }
 
-static bool memo_same(uint32_t slot, const Sym *s, const Env *binds, int n)
+static bool memo_same(uint32_t e, const Sym *s, const Env *binds, int n)
 {
-    if (S.memo[slot].sym != s || S.memo[slot].row_depth != S.row_depth)
+    if (S.memo[e].sym != s || S.memo[e].row_depth != S.row_depth)
         return false;
     for (int i = 0; i < n; i++)
-        if (S.memo_args[S.memo[slot].args + (uint32_t)i] != binds[i].value)
+        if (S.memo_args[S.memo[e].args + (uint32_t)i] != binds[i].value)
             return false;
     return true;
 }
 
 static Node memo_find(const Sym *s, const Env *binds, int n)
 {
-    if (!S.memo_cap)
-        return 0;
-    for (uint32_t i = memo_hash(s, binds, n) & (S.memo_cap - 1); S.memo[i].sym; i = (i + 1) & (S.memo_cap - 1))
-        if (memo_same(i, s, binds, n))
-            return S.memo[i].node;
+    for (uint32_t k = 0, i; (i = hash_index_next(&S.memo_index, memo_hash(s, binds, n), &k));)
+        if (memo_same(i - 1, s, binds, n))
+            return S.memo[i - 1].node;
     return 0;
+}
+
+static uint64_t memo_entry_hash(uint32_t i, void *ctx)
+{
+    (void)ctx;
+    return S.memo[i - 1].hash;
 }
 
 static void memo_add(const Sym *s, const Env *binds, int n, Node r)
 {
-    if ((S.memo_used + 1) * 2 > S.memo_cap) {
-        uint32_t cap = S.memo_cap ? 2 * S.memo_cap : 256;
-        __typeof__(S.memo) old = S.memo;
-        uint32_t old_cap = S.memo_cap;
-        S.memo = xcalloc(cap, sizeof *S.memo);
-        S.memo_cap = cap;
-        for (uint32_t i = 0; i < old_cap; i++) {
-            if (!old[i].sym)
-                continue;
-            uint32_t j = old[i].hash & (cap - 1);
-            while (S.memo[j].sym)
-                j = (j + 1) & (cap - 1);
-            S.memo[j] = old[i];
-        }
-        free(old);
+    if (S.nmemo == S.memo_cap) {
+        S.memo_cap = S.memo_cap ? 2 * S.memo_cap : 256;
+        S.memo = xrealloc(S.memo, sizeof *S.memo * S.memo_cap);
     }
     if (S.memo_nargs + (uint32_t)n > S.memo_args_cap) {
         S.memo_args_cap = (S.memo_nargs + (uint32_t)n) * 2 + 64;
         S.memo_args = xrealloc(S.memo_args, sizeof(Node) * S.memo_args_cap);
     }
-    uint32_t h = memo_hash(s, binds, n), j = h & (S.memo_cap - 1);
-    while (S.memo[j].sym)
-        j = (j + 1) & (S.memo_cap - 1);
-    S.memo[j].sym = s;
-    S.memo[j].hash = h;
-    S.memo[j].node = r;
-    S.memo[j].row_depth = S.row_depth;
-    S.memo[j].args = S.memo_nargs;
+    uint32_t h = memo_hash(s, binds, n);
+    S.memo[S.nmemo].sym = s;
+    S.memo[S.nmemo].hash = h;
+    S.memo[S.nmemo].node = r;
+    S.memo[S.nmemo].row_depth = S.row_depth;
+    S.memo[S.nmemo].args = S.memo_nargs;
     for (int i = 0; i < n; i++)
         S.memo_args[S.memo_nargs++] = binds[i].value;
-    S.memo_used++;
+    hash_index_add(&S.memo_index, h, ++S.nmemo, memo_entry_hash, NULL);
 }
 
 static Node lower_call(const Ast *e, const Env *env)
@@ -1971,13 +1954,13 @@ void sema_run(const Program *prog, Model *m, const char *default_name, bool pref
     free(S.atables);
     free(S.memo);
     free(S.memo_args);
-    for (uint32_t i = 0; i < S.cap; i++) {
-        if (S.table[i]) {
-            free(S.table[i]->values);
-            free(S.table[i]);
-        }
+    hash_index_free(&S.memo_index);
+    for (uint32_t i = 0; i < S.nsyms; i++) {
+        free(S.syms[i]->values);
+        free(S.syms[i]);
     }
-    free(S.table);
+    free(S.syms);
+    hash_index_free(&S.sym_index);
 }
 
 void model_free(Model *model)

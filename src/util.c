@@ -151,6 +151,38 @@ void buf_free(Buf *b)
     b->len = b->cap = 0;
 }
 
+static void hash_index_put(HashIndex *t, uint64_t h, uint32_t item)
+{
+    uint32_t mask = t->cap - 1, i = (uint32_t)h & mask;
+    while (t->slots[i])
+        i = (i + 1) & mask;
+    t->slots[i] = item;
+    t->used++;
+}
+
+void hash_index_add(HashIndex *t, uint64_t h, uint32_t item, uint64_t (*hash_of)(uint32_t item, void *ctx), void *ctx)
+{
+    if ((uint64_t)(t->used + 1) * 2 > t->cap) {
+        if (t->cap >= 1u << 31)
+            fatal("a hash index outgrew 2^31 slots");
+        HashIndex old = *t;
+        t->cap = old.cap ? old.cap * 2 : 256;
+        t->slots = xcalloc(t->cap, sizeof(uint32_t));
+        t->used = 0;
+        for (uint32_t i = 0; i < old.cap; i++)
+            if (old.slots[i])
+                hash_index_put(t, hash_of(old.slots[i], ctx), old.slots[i]);
+        free(old.slots);
+    }
+    hash_index_put(t, h, item);
+}
+
+void hash_index_free(HashIndex *t)
+{
+    free(t->slots);
+    *t = (HashIndex){0};
+}
+
 /* (hessgen.h) run.c runs cc and the analyzer with it, sos.c the SDP solver. */
 int spawn_program(const char *path, char *const argv[], Buf *out, bool quiet)
 {

@@ -180,6 +180,45 @@ static void runs_of_products_are_found(void **state)
     assert_int_equal(dag_find(OP_MUL, dag_args(all), 6), all);
 }
 
+/* The hash index (util.c) finds every item added, under hashes that collide as well as under
+ * distinct ones, stays at most half full, and ends every probe at an empty slot. */
+static uint64_t item_hashes[5001];
+
+static uint64_t hash_of_item(uint32_t item, void *ctx)
+{
+    (void)ctx;
+    return item_hashes[item];
+}
+
+static void the_hash_index_finds_every_item(void **state)
+{
+    (void)state;
+    for (int collide = 0; collide <= 1; collide++) {
+        HashIndex t = {0};
+        uint32_t k = 0;
+        assert_int_equal(hash_index_next(&t, 42, &k), 0); /* empty: no probe at all */
+        for (uint32_t i = 1; i <= 5000; i++) {
+            item_hashes[i] = collide ? (i % 7) * 1024 : i * 0x9E3779B97F4A7C15ull;
+            hash_index_add(&t, item_hashes[i], i, hash_of_item, NULL);
+            assert_true(t.cap >= 2 * t.used && (t.cap & (t.cap - 1)) == 0);
+        }
+        assert_int_equal(t.used, 5000);
+        for (uint32_t i = 1; i <= 5000; i++) {
+            uint32_t found = 0, steps = 0, item;
+            for (k = 0; (item = hash_index_next(&t, item_hashes[i], &k));) {
+                steps++;
+                if (item == i)
+                    found = item;
+            }
+            assert_int_equal(found, i);      /* on its probe sequence */
+            assert_true(steps <= t.used);    /* and the sequence ends */
+        }
+        hash_index_free(&t);
+        assert_null(t.slots);
+        assert_int_equal(t.cap, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(powers_of_products_keep_their_constant_outside, setup, teardown),
         cmocka_unit_test_setup_teardown(rationals_round_to_nearest_double, setup, teardown),
         cmocka_unit_test_setup_teardown(runs_of_products_are_found, setup, teardown),
+        cmocka_unit_test(the_hash_index_finds_every_item),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
