@@ -105,7 +105,7 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
     contribs_init(cs, root);
     Node *group = NULL;
     size_t group_cap = 0;
-    PUSH(root, dag.one);
+    PUSH(root, DAG_ONE);
     for (Node n = root; n > 0; n--) {
         if (!cs->head[n])
             continue;
@@ -115,7 +115,7 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
             group_cap = cs->list_cap;
             group = xrealloc(group, sizeof(Node) * group_cap);
         }
-        dag_blame = dag_span(n);
+        dag_attribute(dag_span(n));
         /* a node free of rows (the mean inside a variance) gets its adjoint summed over the rows
          * of its users: one pass over those rows, then one over its own; otherwise one adjoint
          * per set of extra row variables, summed only at the scatters, inside the passes over
@@ -140,14 +140,14 @@ void adiff_gradient(const Model *m, ArrayDeriv *d)
     }
     free(group);
     contribs_free(cs);
-    dag_blame = (Span){0, 0};
+    dag_attribute((Span){0, 0});
 }
 
 /* The adjoint adj of node n, pushed on to its operands. */
 static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t rowvars)
 {
     {
-        if (adj == dag.zero)
+        if (adj == DAG_ZERO)
             return;
         switch (dag_op(n)) {
         case OP_PARAM: /* the loss itself */
@@ -244,7 +244,7 @@ static bool unit_on(Node u, uint32_t v, const ColumnBlock *col, uint32_t *c, int
 static Node sum_factored(const Node *terms, size_t nt, uint64_t colvars)
 {
     if (nt == 0)
-        return dag.zero;
+        return DAG_ZERO;
     if (nt == 1)
         return terms[0];
     Node first = terms[0];
@@ -276,7 +276,7 @@ static Node sum_factored(const Node *terms, size_t nt, uint64_t colvars)
             Node y = terms[t];
             for (uint32_t c = 0; c < nc; c++) {
                 if (y == common[c]) {
-                    y = dag.one;
+                    y = DAG_ONE;
                     continue;
                 }
                 for (uint32_t g = 0; dag_op(y) == OP_MUL && g < dag_nargs(y); g++)
@@ -311,7 +311,7 @@ static Node sum_kronecker(Node t, uint32_t v, const ColumnBlock *col)
         int64_t off = 0;
         uint32_t which = UINT32_MAX, c = UINT32_MAX;
         if (unit_on(x, v, col, &c, &off)) {
-            done[nd++] = dag.one;
+            done[nd++] = DAG_ONE;
             continue;
         }
         if (dag_op(x) == OP_MUL)
@@ -323,7 +323,7 @@ static Node sum_kronecker(Node t, uint32_t v, const ColumnBlock *col)
             continue;
         }
         Node others = dag_mul_without(x, which);
-        Subst sb = {v, c, off, NULL, dag.nnodes};
+        Subst sb = {v, c, off, NULL, dag_node_count()};
         sb.memo = xcalloc(sb.limit, sizeof(Node));
         done[nd++] = subst(&sb, others);
         free(sb.memo);
@@ -424,7 +424,7 @@ static void scatter_units(ArrayDeriv *h, const Scatter *x, const ColumnBlock *co
             rest[nr++] = term;
             continue;
         }
-        Subst sb = {v, c, off, NULL, dag.nnodes};
+        Subst sb = {v, c, off, NULL, dag_node_count()};
         sb.memo = xcalloc(sb.limit, sizeof(Node));
         Scatter y = *x;
         y.value = subst(&sb, dag_mul_without(term, which));
@@ -469,10 +469,10 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
         if (!in[n])
             continue;
         if (!dag_has_param(n)) {
-            tan[n] = dag.zero;
+            tan[n] = DAG_ZERO;
             continue;
         }
-        dag_blame = dag_span(n);
+        dag_attribute(dag_span(n));
         switch (dag_op(n)) {
         case OP_PARAM:
         case OP_PAT: {
@@ -486,7 +486,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
             int64_t first, last;
             dag_map_range(&unit, &first, &last);
             if (last < lo || first >= hi) {
-                tan[n] = dag.zero; /* outside the block of columns */
+                tan[n] = DAG_ZERO; /* outside the block of columns */
             } else if (col->vr != UINT32_MAX) {
                 tan[n] = matrix_delta(&unit, col);
                 if (!tan[n])
@@ -512,14 +512,14 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
         size_t nt = 0;
         for (uint32_t i = 0; i < k; i++) {
             Node c = dag_args(n)[i];
-            if (dag_has_param(c) && tan[c] != dag.zero)
+            if (dag_has_param(c) && tan[c] != DAG_ZERO)
                 terms[nt++] = dag_mul(diff_partial(n, i), tan[c]);
         }
         tan[n] = sum_factored(terms, nt, colvars); /* colvars 0 (the HVP): a plain sum */
     }
     for (uint32_t s = 0; s < g->ngrad; s++) {
         Node t = tan[g->grad[s].value];
-        if (t == dag.zero)
+        if (t == DAG_ZERO)
             continue;
         if (col) {
             /* column c is row c of the symmetric Hessian, and only its entries from the
@@ -543,7 +543,7 @@ static void tangents(const ArrayDeriv *g, ArrayDeriv *h, const ColumnBlock *col)
     free(terms);
     free(tan);
     free(in);
-    dag_blame = (Span){0, 0};
+    dag_attribute((Span){0, 0});
 }
 
 void adiff_hvp(const ArrayDeriv *g, ArrayDeriv *h)
@@ -614,10 +614,10 @@ typedef struct {
 /* A new stamp for sum_over: within one, a node once visited is known to read no such sum. */
 static void sum_over_begin(Split *sp)
 {
-    if (sp->nseen < dag.nnodes) {
-        sp->seen = xrealloc(sp->seen, sizeof(uint32_t) * dag.nnodes);
-        memset(sp->seen + sp->nseen, 0, sizeof(uint32_t) * (dag.nnodes - sp->nseen));
-        sp->nseen = dag.nnodes;
+    if (sp->nseen < dag_node_count()) {
+        sp->seen = xrealloc(sp->seen, sizeof(uint32_t) * dag_node_count());
+        memset(sp->seen + sp->nseen, 0, sizeof(uint32_t) * (dag_node_count() - sp->nseen));
+        sp->nseen = dag_node_count();
     }
     sp->stamp++;
 }
@@ -651,7 +651,7 @@ static bool row_free(Split *sp, Node n)
 static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
 {
     if (row_free(sp, n)) {
-        *rows = dag.zero;
+        *rows = DAG_ZERO;
         *rest_free = n;
         return true;
     }
@@ -663,7 +663,7 @@ static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
         }
         sp->bodies[sp->nbodies++] = dag_args(n)[0];
         *rows = n;
-        *rest_free = dag.zero;
+        *rest_free = DAG_ZERO;
         return true;
     }
     uint32_t k = dag_nargs(n);

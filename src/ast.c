@@ -1,5 +1,5 @@
-/* ast.c: the syntax tree's constructors, the driver of the scanner and parser, and the
- * --dump=ast printer.
+/* ast.c: the syntax tree's constructors (the grammar's actions call them; grammar/parse.c drives
+ * the scanner and parser), and the --dump=ast printer.
  *
  * Number literals become exact rationals here: "0.1" is 1/10 and "2.5E+4" is 25000, with no
  * floating point anywhere. Exponents are bounded so that a literal cannot ask for a
@@ -9,9 +9,6 @@
 #include <string.h>
 
 #include "hessgen.h"
-#include "parse_state.h"
-#include "parser.h"
-#include "lexer.h"
 
 enum { MAX_LITERAL_EXPONENT = 4000 };
 
@@ -27,9 +24,6 @@ void vec_push(Arena *a, Vec *v, void *item)
     }
     v->items[v->n++] = item;
 }
-
-static const char *diag_source_text;
-static size_t diag_source_len;
 
 /* GMP's rationals own heap memory; every one made for the tree is cleared at the end. */
 static mpq_t **tree_rats;
@@ -169,27 +163,6 @@ void stmt_set_decls(Stmt *s, Vec *decls)
     s->ndecls = decls->n;
 }
 
-/* Reads the whole source into prog; syntax errors are reported as they are met. */
-void parse_program(Program *prog, const char *text, size_t len)
-{
-    struct LexState ls = {0};
-    yyscan_t scanner;
-    prog->arena = arena_new();
-    ls.arena = prog->arena;
-    ls.text = text;
-    diag_source_text = text;
-    diag_source_len = len;
-    if (yylex_init_extra(&ls, &scanner))
-        fatal("cannot start the scanner");
-    YY_BUFFER_STATE buf = yy_scan_bytes(text, (int)len, scanner);
-    int rc = yyparse(scanner, &ls, prog);
-    if (rc == 2) /* the stack's limit, reported with its place by yyerror: nothing of the parse is kept */
-        prog->first = NULL;
-    prog->eof = (Span){ls.last_end, ls.last_end};
-    yy_delete_buffer(buf, scanner);
-    yylex_destroy(scanner);
-}
-
 void ast_free_numbers(void)
 {
     for (size_t i = 0; i < tree_nrats; i++)
@@ -203,11 +176,11 @@ void program_mark_broken(Program *p, Span span)
 {
     /* the skipped stretch runs to the end of its statement: widen to the next ';' */
     uint32_t end = span.end;
-    while (end < diag_source_len && !(end > 0 && diag_source_text[end - 1] == ';'))
+    while (end < p->len && !(end > 0 && p->text[end - 1] == ';'))
         end++;
     /* and back to the start of the statement */
     uint32_t begin = span.begin;
-    while (begin > 0 && diag_source_text[begin - 1] != ';')
+    while (begin > 0 && p->text[begin - 1] != ';')
         begin--;
     if (p->nbroken == p->broken_cap) {
         int cap = p->broken_cap ? 2 * p->broken_cap : 8;
@@ -229,10 +202,10 @@ bool program_lost_name(const Program *p, const char *name)
 {
     size_t n = strlen(name);
     for (int k = 0; k < p->nbroken; k++) {
-        const char *t = diag_source_text;
+        const char *t = p->text;
         for (uint32_t i = p->broken[k].begin; i + n <= p->broken[k].end; i++)
             if (memcmp(t + i, name, n) == 0 && (i == 0 || !ident_char(t[i - 1])) &&
-                (i + n >= diag_source_len || !ident_char(t[i + n])))
+                (i + n >= p->len || !ident_char(t[i + n])))
                 return true;
     }
     return false;

@@ -18,8 +18,15 @@
 
 #include "hessgen.h"
 
-Dag dag;
-Span dag_blame;
+Dag dag_graph;
+static Span blame; /* what the nodes made now are attributed to (dag_attribute) */
+
+Span dag_attribute(Span s)
+{
+    Span before = blame;
+    blame = s;
+    return before;
+}
 uint32_t dag_max_nodes = DEFAULT_MAX_NODES;
 
 static bool frozen; /* dag_freeze: the graph is read-only from then on */
@@ -93,26 +100,26 @@ static uint32_t hash_node(Op op, const Node *args, size_t n, uint32_t aux)
 
 static bool same_node(Node m, Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
 {
-    const NodeRec *r = &dag.nodes[m];
+    const NodeRec *r = &dag_graph.nodes[m];
     if (r->op != op || r->nargs != n)
         return false;
     if (op == OP_CONST)
-        return mpq_equal(dag.rats[r->aux], q);
+        return mpq_equal(dag_graph.rats[r->aux], q);
     if (aux_names(op) && r->aux != aux)
         return false;
-    return n == 0 || memcmp(dag.args + r->args, args, n * sizeof(Node)) == 0;
+    return n == 0 || memcmp(dag_graph.args + r->args, args, n * sizeof(Node)) == 0;
 }
 
 static uint64_t node_hash(uint32_t m, void *ctx)
 {
     (void)ctx;
-    return dag.nodes[m].hash;
+    return dag_graph.nodes[m].hash;
 }
 
 static Node lookup(uint32_t h, Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
 {
-    for (uint32_t k = 0, m; (m = hash_index_next(&dag.index, h, &k));)
-        if (dag.nodes[m].hash == h && same_node(m, op, args, n, aux, q))
+    for (uint32_t k = 0, m; (m = hash_index_next(&dag_graph.index, h, &k));)
+        if (dag_graph.nodes[m].hash == h && same_node(m, op, args, n, aux, q))
             return m;
     return 0;
 }
@@ -126,42 +133,42 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         return found;
     if (frozen)
         fatal("internal error: a node was made after the graph was frozen (scheduling and emission only read it)");
-    if (dag.nnodes >= dag_max_nodes)
-        diag_fatal(dag_blame, "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
+    if (dag_graph.nnodes >= dag_max_nodes)
+        diag_fatal(blame, "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
                    "derivatives or the sums and functions it expands are too large; write it with fewer terms, or "
                    "give a larger --max-nodes", dag_max_nodes, dag_max_nodes);
-    if (dag.nnodes == dag.cap) {
-        if (dag.cap >= UINT32_MAX / 2)
+    if (dag_graph.nnodes == dag_graph.cap) {
+        if (dag_graph.cap >= UINT32_MAX / 2)
             fatal("expression graph too large");
-        dag.cap = dag.cap ? dag.cap * 2 : 1024;
-        dag.nodes = xrealloc(dag.nodes, sizeof(NodeRec) * dag.cap);
-        dag.spans = xrealloc(dag.spans, sizeof(Span) * dag.cap);
-        dag.vars = xrealloc(dag.vars, sizeof(uint64_t) * dag.cap);
+        dag_graph.cap = dag_graph.cap ? dag_graph.cap * 2 : 1024;
+        dag_graph.nodes = xrealloc(dag_graph.nodes, sizeof(NodeRec) * dag_graph.cap);
+        dag_graph.spans = xrealloc(dag_graph.spans, sizeof(Span) * dag_graph.cap);
+        dag_graph.vars = xrealloc(dag_graph.vars, sizeof(uint64_t) * dag_graph.cap);
     }
-    if (dag.nargs + n > dag.args_cap) {
+    if (dag_graph.nargs + n > dag_graph.args_cap) {
         /* args may be a run of an existing node's operands: keep it valid across the move */
-        bool inside = dag.args && args >= dag.args && args < dag.args + dag.args_cap;
-        size_t offset = inside ? (size_t)(args - dag.args) : 0;
-        size_t cap = dag.args_cap ? dag.args_cap : 4096;
-        while (cap < dag.nargs + n)
+        bool inside = dag_graph.args && args >= dag_graph.args && args < dag_graph.args + dag_graph.args_cap;
+        size_t offset = inside ? (size_t)(args - dag_graph.args) : 0;
+        size_t cap = dag_graph.args_cap ? dag_graph.args_cap : 4096;
+        while (cap < dag_graph.nargs + n)
             cap *= 2;
         /* the operands' own bound: 4 per node allowed (the largest models have under 3) */
         if ((cap > 4096 && cap > 4 * (size_t)dag_max_nodes) || cap > MAX_GRAPH_OPERANDS)
-            diag_fatal(dag_blame, "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
+            diag_fatal(blame, "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
                        "long sums and products, whose derivatives repeat them (a product of k factors has k "
                        "partial derivatives of k - 1 factors each)",
-                       dag.nargs, dag_max_nodes);
-        dag.args = xrealloc(dag.args, sizeof(Node) * cap);
-        dag.args_cap = cap;
+                       dag_graph.nargs, dag_max_nodes);
+        dag_graph.args = xrealloc(dag_graph.args, sizeof(Node) * cap);
+        dag_graph.args_cap = cap;
         if (inside)
-            args = dag.args + offset;
+            args = dag_graph.args + offset;
     }
-    Node m = dag.nnodes++;
-    dag.spans[m] = dag_blame;
-    NodeRec *r = &dag.nodes[m];
+    Node m = dag_graph.nnodes++;
+    dag_graph.spans[m] = blame;
+    NodeRec *r = &dag_graph.nodes[m];
     r->op = (uint8_t)op;
     r->nargs = (uint32_t)n;
-    r->args = (uint32_t)dag.nargs;
+    r->args = (uint32_t)dag_graph.nargs;
     r->aux = aux;
     r->hash = h;
     r->flags = op == OP_PARAM ? NF_PARAM : op == OP_DIR ? NF_DIR : 0;
@@ -184,10 +191,10 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         r->flags |= op == OP_PAT ? NF_PARAM : op == OP_DAT ? NF_DATA : NF_DIR;
     }
     for (size_t i = 0; i < n; i++) {
-        dag.args[dag.nargs++] = args[i];
-        r->flags |= dag.nodes[args[i]].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_ROWSUM);
-        r->rows |= dag.nodes[args[i]].rows;
-        vars |= dag.vars[args[i]];
+        dag_graph.args[dag_graph.nargs++] = args[i];
+        r->flags |= dag_graph.nodes[args[i]].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_ROWSUM);
+        r->rows |= dag_graph.nodes[args[i]].rows;
+        vars |= dag_graph.vars[args[i]];
     }
     if (op == OP_ROWSUM) { /* its value is the whole sum: it no longer depends on that row */
         r->flags |= NF_ROWSUM | NF_DATA;
@@ -204,26 +211,26 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
         if (dag_var(aux)->size != NO_SIZE) /* a sum over data rows: a run-time value */
             r->flags |= NF_DATA | NF_ROWSUM;
     }
-    dag.vars[m] = vars;
+    dag_graph.vars[m] = vars;
     if (vars)
         r->flags |= NF_VAR;
     /* Mark the first non-constant operand of a sum or product: only such a node can start
      * a run that the scheduler looks up (dag_find_longest). */
     if ((op == OP_ADD || op == OP_MUL) && n > 1) {
         Node head = dag_is_const(args[0]) ? args[1] : args[0];
-        dag.nodes[head].flags |= op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL;
-        r = &dag.nodes[m];
+        dag_graph.nodes[head].flags |= op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL;
+        r = &dag_graph.nodes[m];
     }
     if (op == OP_CONST) {
-        if (dag.nrats == dag.rats_cap) {
-            dag.rats_cap = dag.rats_cap ? dag.rats_cap * 2 : 256;
-            dag.rats = xrealloc(dag.rats, sizeof(mpq_t) * dag.rats_cap);
+        if (dag_graph.nrats == dag_graph.rats_cap) {
+            dag_graph.rats_cap = dag_graph.rats_cap ? dag_graph.rats_cap * 2 : 256;
+            dag_graph.rats = xrealloc(dag_graph.rats, sizeof(mpq_t) * dag_graph.rats_cap);
         }
-        mpq_init(dag.rats[dag.nrats]);
-        mpq_set(dag.rats[dag.nrats], q);
-        r->aux = dag.nrats++;
+        mpq_init(dag_graph.rats[dag_graph.nrats]);
+        mpq_set(dag_graph.rats[dag_graph.nrats], q);
+        r->aux = dag_graph.nrats++;
     }
-    hash_index_add(&dag.index, h, m, node_hash, NULL);
+    hash_index_add(&dag_graph.index, h, m, node_hash, NULL);
     return m;
 }
 
@@ -236,7 +243,7 @@ Node dag_find(Op op, const Node *args, size_t n)
  * hashes of all prefixes come from one left fold, so the search costs O(maxlen). */
 Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len)
 {
-    if (maxlen < 2 || !(dag.nodes[args[0]].flags & (op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL)))
+    if (maxlen < 2 || !(dag_graph.nodes[args[0]].flags & (op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL)))
         return 0;
     uint32_t *h = xmalloc(sizeof(uint32_t) * (maxlen + 1));
     uint64_t acc = hash_start(op);
@@ -254,18 +261,28 @@ Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len)
     return found;
 }
 
+uint32_t dag_node_count(void)
+{
+    return dag_graph.nnodes;
+}
+
+size_t dag_arg_count(void)
+{
+    return dag_graph.nargs;
+}
+
 void dag_init(void)
 {
-    memset(&dag, 0, sizeof dag);
-    dag.nnodes = 1; /* node 0 is OP_NONE */
-    dag.cap = 1024;
-    dag.nodes = xcalloc(dag.cap, sizeof(NodeRec));
-    dag.spans = xcalloc(dag.cap, sizeof(Span));
-    dag.vars = xcalloc(dag.cap, sizeof(uint64_t));
-    dag_blame = (Span){0, 0};
-    dag.zero = dag_int(0);
-    dag.one = dag_int(1);
-    dag.minus_one = dag_int(-1);
+    memset(&dag_graph, 0, sizeof dag_graph);
+    dag_graph.nnodes = 1; /* node 0 is OP_NONE */
+    dag_graph.cap = 1024;
+    dag_graph.nodes = xcalloc(dag_graph.cap, sizeof(NodeRec));
+    dag_graph.spans = xcalloc(dag_graph.cap, sizeof(Span));
+    dag_graph.vars = xcalloc(dag_graph.cap, sizeof(uint64_t));
+    dag_attribute((Span){0, 0});
+    /* the constants every phase uses, first: their node numbers are DAG_ZERO, DAG_ONE, DAG_MINUS_ONE */
+    if (dag_int(0) != DAG_ZERO || dag_int(1) != DAG_ONE || dag_int(-1) != DAG_MINUS_ONE)
+        fatal("internal error: the graph's first constants are not nodes 1, 2 and 3");
 }
 
 void dag_freeze(void)
@@ -284,21 +301,21 @@ void dag_free(void)
     eval_cache = NULL;
     eval_known = NULL;
     eval_cap = 0;
-    for (uint32_t i = 0; i < dag.nrats; i++)
-        mpq_clear(dag.rats[i]);
-    free(dag.rats);
-    free(dag.nodes);
-    free(dag.spans);
-    free(dag.vars);
-    free(dag.args);
+    for (uint32_t i = 0; i < dag_graph.nrats; i++)
+        mpq_clear(dag_graph.rats[i]);
+    free(dag_graph.rats);
+    free(dag_graph.nodes);
+    free(dag_graph.spans);
+    free(dag_graph.vars);
+    free(dag_graph.args);
     free(vars_list);
     vars_list = NULL;
     nvars = 0;
     free(maps);
     maps = NULL;
     nmaps = maps_cap = 0;
-    hash_index_free(&dag.index);
-    memset(&dag, 0, sizeof dag);
+    hash_index_free(&dag_graph.index);
+    memset(&dag_graph, 0, sizeof dag_graph);
 }
 
 Node dag_const(mpq_srcptr q)
@@ -599,10 +616,9 @@ static Node mul_rest(Node x)
     }
     if (n == 1)
         return a[0];
-    Span outer = dag_blame; /* the product's own expression, not the sum's being canonicalized */
-    dag_blame = dag_span(x);
+    Span outer = dag_attribute(dag_span(x)); /* the product's own expression, not the sum's being canonicalized */
     Node r = make(OP_MUL, a, n, 0, NULL);
-    dag_blame = outer;
+    dag_attribute(outer);
     return r;
 }
 
@@ -651,10 +667,9 @@ static Node scale_node(mpq_srcptr coef, Node rest)
     if (mpq_cmp_si(coef, 1, 1) == 0)
         return rest;
     Node k = dag_const(coef);
-    Span outer = dag_blame;
-    dag_blame = dag_span(rest);
+    Span outer = dag_attribute(dag_span(rest));
     Node r = scale_rest(k, rest);
-    dag_blame = outer;
+    dag_attribute(outer);
     return r;
 }
 
@@ -734,7 +749,7 @@ Node dag_add(Node a, Node b)
 
 Node dag_neg(Node a)
 {
-    return dag_mul(dag.minus_one, a);
+    return dag_mul(DAG_MINUS_ONE, a);
 }
 
 Node dag_sub(Node a, Node b)
@@ -809,7 +824,7 @@ Node dag_mul_n(const Node *xs, size_t n)
     if (l.zero) {
         /* R7: 0*x = 0. Exact for finite x; the graph's values are finite wherever the
          * loss is defined, and SymPy makes the same choice. */
-        r = dag.zero;
+        r = DAG_ZERO;
     } else {
         if (l.n)
             qsort(l.f, l.n, sizeof(Factor), cmp_factor);
@@ -913,7 +928,7 @@ Node dag_recip(Node a)
 Node dag_powq(Node base, mpq_srcptr e)
 {
     if (mpq_sgn(e) == 0) /* R8: x^0 = 1, as C's pow and SymPy have it, 0^0 included */
-        return dag.one;
+        return DAG_ONE;
     if (mpq_cmp_si(e, 1, 1) == 0) /* R9: x^1 = x */
         return base;
     bool int_e = mpz_cmp_ui(mpq_denref(e), 1) == 0;
@@ -921,11 +936,11 @@ Node dag_powq(Node base, mpq_srcptr e)
     if (int_e && ei == 0) {
         /* an integer exponent beyond a long: only 1, -1 and 0 (to a positive power) stay small */
         if (dag_is_const(base) && mpq_cmp_si(dag_rat(base), 1, 1) == 0)
-            return dag.one;
+            return DAG_ONE;
         if (dag_is_const(base) && mpq_cmp_si(dag_rat(base), -1, 1) == 0)
-            return mpz_even_p(mpq_numref(e)) ? dag.one : dag.minus_one;
+            return mpz_even_p(mpq_numref(e)) ? DAG_ONE : DAG_MINUS_ONE;
         if (dag_is_const(base) && mpq_sgn(dag_rat(base)) == 0 && mpq_sgn(e) > 0)
-            return dag.zero;
+            return DAG_ZERO;
         return 0;
     }
 
@@ -1026,23 +1041,23 @@ Node dag_unary(Op op, Node a)
             mpq_clear(r);
             return n;
         }
-        case OP_RELU: return s > 0 ? a : dag.zero;
+        case OP_RELU: return s > 0 ? a : DAG_ZERO;
         case OP_SIGN: return dag_int(s);
-        case OP_STEP: return s > 0 ? dag.one : dag.zero;
-        case OP_NONZERO: return s ? a : dag.one;
+        case OP_STEP: return s > 0 ? DAG_ONE : DAG_ZERO;
+        case OP_NONZERO: return s ? a : DAG_ONE;
         default: break;
         }
         if (s == 0) {
             switch (op) {
-            case OP_EXP: case OP_COS: case OP_COSH: case OP_SECH2: return dag.one;
+            case OP_EXP: case OP_COS: case OP_COSH: case OP_SECH2: return DAG_ONE;
             case OP_SIN: case OP_TAN: case OP_TANH: case OP_ATAN: case OP_SINH:
-            case OP_LOG1P: case OP_EXPM1: return dag.zero;
+            case OP_LOG1P: case OP_EXPM1: return DAG_ZERO;
             case OP_SIGMOID: return rat_node(1, 2);
             default: break;
             }
         }
         if (op == OP_LOG && mpq_cmp_si(q, 1, 1) == 0)
-            return dag.zero;
+            return DAG_ZERO;
     }
     if (op == OP_LOG && dag_op(a) == OP_EXP)
         return dag_args(a)[0];
@@ -1206,7 +1221,7 @@ const char *dag_op_name(Op op)
 
 void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
 {
-    bool *seen = xcalloc(dag.nnodes, 1);
+    bool *seen = xcalloc(dag_graph.nnodes, 1);
     Node top = 0;
     for (size_t i = 0; i < n; i++) {
         if (roots[i])
@@ -1226,14 +1241,14 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
             fputc(' ', out);
             mpq_out_str(out, 10, dag_rat(m));
         } else if (dag_op(m) == OP_PARAM || dag_op(m) == OP_DIR || dag_op(m) == OP_NROWS) {
-            fprintf(out, "[%u]", dag.nodes[m].aux);
+            fprintf(out, "[%u]", dag_graph.nodes[m].aux);
         } else if (dag_op(m) == OP_DATA) {
             fprintf(out, "[array %u, offset %u, level %u]", dag_data_array(m), dag_data_offset(m), dag_data_level(m));
         } else if (dag_op(m) == OP_ROWSUM) {
             fprintf(out, "[size %u, level %u](n%u)", dag_row_size(m), dag_row_level(m), dag_args(m)[0]);
         } else if (dag_op(m) == OP_IVAR || dag_op(m) == OP_VSUM) {
-            const IndexVar *v = dag_var(dag.nodes[m].aux);
-            fprintf(out, "[%s%u ", v->name, dag.nodes[m].aux);
+            const IndexVar *v = dag_var(dag_graph.nodes[m].aux);
+            fprintf(out, "[%s%u ", v->name, dag_graph.nodes[m].aux);
             if (v->size != NO_SIZE)
                 fprintf(out, "rows of size %u]", v->size);
             else
@@ -1241,11 +1256,11 @@ void dag_dump_nodes(FILE *out, const Node *roots, size_t n)
             if (dag_op(m) == OP_VSUM)
                 fprintf(out, "(n%u)", dag_args(m)[0]);
         } else if (dag_op(m) == OP_REINDEX) {
-            const IndexMap *map = dag_map_get(dag.nodes[m].aux);
+            const IndexMap *map = dag_map_get(dag_graph.nodes[m].aux);
             fprintf(out, "[%s%u := %lld + %s%u](n%u)", dag_var(map->array)->name, map->array, (long long)map->base,
                     dag_var(map->var[0])->name, map->var[0], dag_args(m)[0]);
         } else if (dag_op(m) == OP_PAT || dag_op(m) == OP_VAT || dag_op(m) == OP_DAT || dag_op(m) == OP_UNIT) {
-            const IndexMap *map = dag_map_get(dag.nodes[m].aux);
+            const IndexMap *map = dag_map_get(dag_graph.nodes[m].aux);
             if (dag_op(m) == OP_UNIT)
                 fprintf(out, "[%s%u == %lld", dag_var(map->array)->name, map->array, (long long)map->base);
             else if (map->array == MAP_THETA)
@@ -1278,13 +1293,12 @@ Node dag_mul_run(Node mul, uint32_t from, uint32_t to)
 {
     const Node *a = dag_args(mul);
     if (to <= from)
-        return dag.one;
+        return DAG_ONE;
     if (to - from == 1)
         return a[from];
-    Span outer = dag_blame; /* a part of a product is the product's expression */
-    dag_blame = dag_span(mul);
+    Span outer = dag_attribute(dag_span(mul)); /* a part of a product is the product's expression */
     Node r = make(OP_MUL, a + from, to - from, 0, NULL);
-    dag_blame = outer;
+    dag_attribute(outer);
     return r;
 }
 
@@ -1295,10 +1309,9 @@ Node dag_remake(Node n, const Node *args)
     uint32_t k = dag_nargs(n);
     if (k == 0 || memcmp(args, dag_args(n), sizeof(Node) * k) == 0)
         return n;
-    Span outer = dag_blame;
-    dag_blame = dag_span(n);
+    Span outer = dag_attribute(dag_span(n));
     Node r = make(dag_op(n), args, k, dag_rec(n)->aux, NULL);
-    dag_blame = outer;
+    dag_attribute(outer);
     return r;
 }
 
@@ -1326,10 +1339,9 @@ Node dag_mul_without(Node mul, uint32_t i)
     Node *b = xmalloc(sizeof(Node) * n);
     memcpy(b, a, sizeof(Node) * i);
     memcpy(b + i, a + i + 1, sizeof(Node) * (n - i - 1));
-    Span outer = dag_blame;
-    dag_blame = dag_span(mul);
+    Span outer = dag_attribute(dag_span(mul));
     Node r = make(OP_MUL, b, n - 1, 0, NULL);
-    dag_blame = outer;
+    dag_attribute(outer);
     free(b);
     return r;
 }

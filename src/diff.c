@@ -47,8 +47,8 @@ static void make_runs(Node n)
 }
 
 /* Spelling of the derivative table of ops.h. */
-#define ONE dag.one
-#define ZERO dag.zero
+#define ONE DAG_ONE
+#define ZERO DAG_ZERO
 #define U(op, x) dag_unary(OP_##op, x)
 #define RECIP(x) dag_recip(x)
 #define ADD(x, y) dag_add(x, y)
@@ -67,7 +67,7 @@ Node diff_partial(Node n, uint32_t i)
     const Node *args = dag_args(n);
     switch (dag_op(n)) {
     case OP_ADD:
-        return dag.one;
+        return DAG_ONE;
     case OP_MUL:
         if (want_runs && dag_nargs(n) > 3)
             make_runs(n);
@@ -77,10 +77,10 @@ Node diff_partial(Node n, uint32_t i)
          * graph's operand array, and args with it. */
         Node base = args[0], q = args[1];
         if (!dag_is_const(q)) /* q is pi or sqrt(2): q - 1 stays a constant node */
-            return dag_mul(q, dag_pow_const(base, dag_sub(q, dag.one)));
+            return dag_mul(q, dag_pow_const(base, dag_sub(q, DAG_ONE)));
         mpq_t q1;
         mpq_init(q1);
-        mpq_sub(q1, dag_rat(q), dag_rat(dag.one));
+        mpq_sub(q1, dag_rat(q), dag_rat(DAG_ONE));
         Node p = dag_powq(base, q1);
         mpq_clear(q1);
         if (!p)
@@ -156,31 +156,31 @@ static void reverse(Node root, Node *grad, uint32_t nparam)
     contribs_init(&cs, root);
 #define PUSH(target, v) contribs_push(&cs, (target), (v))
 
-    PUSH(root, dag.one);
+    PUSH(root, DAG_ONE);
     want_runs = true;
     for (Node n = root; n > 0; n--) {
         if (!cs.head[n])
             continue;
         size_t cnt = contribs_gather(&cs, n);
         Node *list = cs.list;
-        dag_blame = dag_span(n); /* the derivative's nodes are this expression's */
+        dag_attribute(dag_span(n)); /* the derivative's nodes are this expression's */
         Node adj = cnt == 1 ? list[0] : dag_add_n(list, cnt);
         if (dag_op(n) == OP_PARAM) {
             grad[dag_rec(n)->aux] = adj;
             continue;
         }
-        if (adj == dag.zero)
+        if (adj == DAG_ZERO)
             continue;
         if (dag_op(n) == OP_ROWSUM) {
             Node *inner = xmalloc(sizeof(Node) * (nparam ? nparam : 1));
             for (uint32_t k = 0; k < nparam; k++)
-                inner[k] = dag.zero;
+                inner[k] = DAG_ZERO;
             bool runs = want_runs;
             reverse(dag_args(n)[0], inner, nparam);
             want_runs = runs;
-            dag_blame = dag_span(n);
+            dag_attribute(dag_span(n));
             for (uint32_t k = 0; k < nparam; k++)
-                if (inner[k] != dag.zero)
+                if (inner[k] != DAG_ZERO)
                     PUSH(dag_param(k), dag_mul_keep(adj, dag_rowsum(inner[k], dag_row_level(n), dag_row_size(n))));
             free(inner);
             continue;
@@ -202,7 +202,7 @@ static void gradient_pass(const Model *m, Deriv *d);
 void diff_gradient(const Model *m, Deriv *d)
 {
     gradient_pass(m, d);
-    dag_blame = (Span){0, 0}; /* what is made after differentiating belongs to no expression of it */
+    dag_attribute((Span){0, 0}); /* what is made after differentiating belongs to no expression of it */
 }
 
 static void gradient_pass(const Model *m, Deriv *d)
@@ -210,7 +210,7 @@ static void gradient_pass(const Model *m, Deriv *d)
     d->n = m->nparam;
     d->grad = xmalloc(sizeof(Node) * (m->nparam ? m->nparam : 1));
     for (uint32_t k = 0; k < m->nparam; k++)
-        d->grad[k] = dag.zero;
+        d->grad[k] = DAG_ZERO;
     reverse(m->loss, d->grad, m->nparam);
 }
 
@@ -339,21 +339,21 @@ static bool depends_on(Node n, uint32_t j)
 static Node forward(Node n)
 {
     if (!dag_has_param(n))
-        return dag.zero;
+        return DAG_ZERO;
     if (dag_op(n) == OP_PARAM) {
         uint32_t k = dag_rec(n)->aux;
         if (F.column)
-            return k == F.col ? dag.one : dag.zero;
+            return k == F.col ? DAG_ONE : DAG_ZERO;
         return dag_dir(k);
     }
     if (F.column && !depends_on(n, F.col))
-        return dag.zero;
+        return DAG_ZERO;
     if (F.stamp[n] == F.cur)
         return F.memo[n];
-    dag_blame = dag_span(n);
+    dag_attribute(dag_span(n));
     if (dag_op(n) == OP_ROWSUM) { /* the derivative of a sum over rows is the sum of the body's */
         Node body = forward(dag_args(n)[0]);
-        dag_blame = dag_span(n);
+        dag_attribute(dag_span(n));
         Node r = dag_rowsum(body, dag_row_level(n), dag_row_size(n));
         F.stamp[n] = F.cur;
         F.memo[n] = r;
@@ -364,11 +364,11 @@ static Node forward(Node n)
     uint32_t m = 0;
     for (uint32_t i = 0; i < k; i++) {
         Node da = forward(dag_args(n)[i]);
-        dag_blame = dag_span(n);
-        if (da != dag.zero)
+        dag_attribute(dag_span(n));
+        if (da != DAG_ZERO)
             terms[m++] = dag_mul_keep(da, diff_partial(n, i));
     }
-    Node r = m == 0 ? dag.zero : m == 1 ? terms[0] : dag_add_n(terms, m);
+    Node r = m == 0 ? DAG_ZERO : m == 1 ? terms[0] : dag_add_n(terms, m);
     free(terms);
     F.stamp[n] = F.cur;
     F.memo[n] = r;
@@ -393,7 +393,7 @@ static void hessian_pass(const Model *m, Deriv *d);
 void diff_hessian(const Model *m, Deriv *d)
 {
     hessian_pass(m, d);
-    dag_blame = (Span){0, 0};
+    dag_attribute((Span){0, 0});
 }
 
 static void hessian_pass(const Model *m, Deriv *d)
@@ -435,7 +435,7 @@ static void hessian_pass(const Model *m, Deriv *d)
         for (uint32_t t = start[j]; t < start[j + 1]; t++) {
             uint32_t i = rows[t];
             Node h = forward(d->grad[i]);
-            if (h != dag.zero)
+            if (h != DAG_ZERO)
                 e[ne++] = (Entry){i, j, h};
         }
     }
@@ -462,7 +462,7 @@ static void hvp_pass(const Model *m, Deriv *d);
 void diff_hvp(const Model *m, Deriv *d)
 {
     hvp_pass(m, d);
-    dag_blame = (Span){0, 0};
+    dag_attribute((Span){0, 0});
 }
 
 static void hvp_pass(const Model *m, Deriv *d)
@@ -490,13 +490,13 @@ static Node free_share(void)
 static bool split_rows(Node n, Node *rows, Node *rest_free)
 {
     if (!dag_has_rowsum(n)) {
-        *rows = dag.zero;
+        *rows = DAG_ZERO;
         *rest_free = n;
         return true;
     }
     if (dag_op(n) == OP_ROWSUM) {
         *rows = n;
-        *rest_free = dag.zero;
+        *rest_free = DAG_ZERO;
         return dag_row_level(n) == 0 && dag_row_size(n) == 0;
     }
     const Node *a = dag_args(n);

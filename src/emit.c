@@ -289,7 +289,7 @@ static void put_step(Buf *b, const Step *s)
         bool any = false;
         if (!(s->items[0] & SCHED_INV) && dag_is_const(s->items[0])) {
             i = 1;
-            if (s->items[0] == dag.minus_one) {
+            if (s->items[0] == DAG_MINUS_ONE) {
                 buf_puts(b, "-");
             } else {
                 put_node(b, s->items[0]);
@@ -1784,7 +1784,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     const Schedule *s_loss = &sc->loss, *s_grad = &sc->grad, *s_hess = &sc->hess, *s_hess_grad = &sc->hess_grad,
                    *s_hval = &sc->hval, *s_hvp = &sc->hvp, *s_rows = &sc->rows;
     bool loops = sc->loops;
-    E.limit = dag.nnodes;
+    E.limit = dag_node_count();
     E.temp = xcalloc(E.limit, sizeof(uint32_t));
     E.stamp = xcalloc(E.limit, sizeof(uint32_t));
     E.inv_stamp = xcalloc(E.limit, sizeof(uint32_t));

@@ -150,19 +150,43 @@ typedef struct {
     Span eof;        /* where the end of the file is, for "no loss" */
     Span *broken;    /* stretches skipped after syntax errors */
     int nbroken, broken_cap;
+    const char *text; /* the source, which the spans index */
+    size_t len;
 } Program;
 
 /* Whether a syntax error may have swallowed a declaration of this name. */
 bool program_lost_name(const Program *p, const char *name);
 
-/* Parses the whole source; every syntax error is reported, the tree holds what parsed. */
+/* Parses the whole source (grammar/parse.c); every syntax error is reported, the tree holds what
+ * parsed. */
 void parse_program(Program *prog, const char *text, size_t len);
+
+/* A list the grammar grows one item at a time, in the tree's arena. */
+typedef struct {
+    void **items;
+    int n, cap;
+} Vec;
+void vec_push(Arena *a, Vec *v, void *item);
+
+/* Tree constructors: the grammar's actions only call these (ast.c). */
+Ast *ast_new(Arena *a, AstKind kind, Span span);
+Ast *ast_number(Arena *a, Span span, const char *text);
+Ast *ast_binary(Arena *a, AstKind kind, Span span, Ast *l, Ast *r);
+Ast *ast_named(Arena *a, AstKind kind, Span span, const char *name, Span name_span, Vec *args);
+Ast *ast_reduce(Arena *a, Span span, ReduceKind r, const char *var, Span var_span, Ast *lo, Ast *hi, Ast *body);
+Decl *decl_new(Arena *a, const char *name, Span span, Vec *dims, Ast *init);
+Stmt *stmt_new(Arena *a, Program *p, StmtKind kind, Span span);
+void stmt_set_decls(Stmt *s, Vec *decls);
+/* Remembers a stretch the parser skipped, so that sema does not report what it lost. */
+void program_mark_broken(Program *p, Span span);
+
 void ast_dump(FILE *out, const Program *prog);
 void ast_free_numbers(void); /* clears the literals' rationals, at exit */
 
 /* ---- dag.c: the hash-consed expression graph with canonical forms ---- */
 
 typedef uint32_t Node; /* index into the graph; 0 is "no node" */
+enum { DAG_ZERO = 1, DAG_ONE = 2, DAG_MINUS_ONE = 3 }; /* the constants dag_init makes first */
 
 /* Node flags: what a node depends on, and whether it heads some sum's or product's operands.
  * NF_DATA: on run-time data (a data value, a row count, a row reduction); NF_ROWSUM: contains a
@@ -177,7 +201,7 @@ typedef struct {
     uint8_t flags;
     uint8_t rows;    /* bit L: depends on the current row of the reduction at level L */
     uint32_t nargs;
-    uint32_t args;   /* offset into dag.args */
+    uint32_t args;   /* offset into dag_graph.args */
     uint32_t aux;    /* CONST: rational pool index; PARAM, DIR: coordinate */
     uint32_t hash;
 } NodeRec;
@@ -192,42 +216,47 @@ typedef struct {
     uint32_t nrats, rats_cap;
     uint64_t *vars; /* the index variables each node depends on (array loops), a bit each */
     HashIndex index; /* the nodes by hash: hash-consing finds an equal node here */
-    Node zero, one, minus_one;
 } Dag;
 
-extern Dag dag;
-/* The span the nodes made now are attributed to: the expression sema lowers, the node diff
- * differentiates. */
-extern Span dag_blame;
-/* The graph's size limit (--max-nodes): past it, an error at dag_blame. */
+/* The graph's storage: dag.c's own; outside it, read only by the inline accessors below (they
+ * are inline because every phase calls them per node). */
+extern Dag dag_graph;
+/* How many nodes there are (a node number is below it), and operands in all. */
+uint32_t dag_node_count(void);
+size_t dag_arg_count(void);
+/* The span the nodes made from now on are attributed to (the expression sema lowers, the node
+ * diff differentiates: limits and --checked point at it); returns the one before, for the
+ * caller to restore. */
+Span dag_attribute(Span s);
+/* The graph's size limit (--max-nodes): past it, an error at the current attribution. */
 extern uint32_t dag_max_nodes;
 enum { DEFAULT_MAX_NODES = 20000000 };
-static inline Span dag_span(Node n) { return dag.spans[n]; }
+static inline Span dag_span(Node n) { return dag_graph.spans[n]; }
 
 void dag_init(void);
 void dag_free(void);
 /* After differentiation the graph is complete: from here on making a node is an internal error,
  * so scheduling and emission provably read the graph and nothing else changes it. */
 void dag_freeze(void);
-static inline const NodeRec *dag_rec(Node n) { return &dag.nodes[n]; }
-static inline Op dag_op(Node n) { return (Op)dag.nodes[n].op; }
-static inline const Node *dag_args(Node n) { return dag.args + dag.nodes[n].args; }
-static inline uint32_t dag_nargs(Node n) { return dag.nodes[n].nargs; }
-static inline bool dag_has_param(Node n) { return dag.nodes[n].flags & NF_PARAM; }
-static inline bool dag_has_data(Node n) { return dag.nodes[n].flags & NF_DATA; }
-static inline bool dag_has_rowsum(Node n) { return dag.nodes[n].flags & NF_ROWSUM; }
-static inline unsigned dag_rows(Node n) { return dag.nodes[n].rows; }
+static inline const NodeRec *dag_rec(Node n) { return &dag_graph.nodes[n]; }
+static inline Op dag_op(Node n) { return (Op)dag_graph.nodes[n].op; }
+static inline const Node *dag_args(Node n) { return dag_graph.args + dag_graph.nodes[n].args; }
+static inline uint32_t dag_nargs(Node n) { return dag_graph.nodes[n].nargs; }
+static inline bool dag_has_param(Node n) { return dag_graph.nodes[n].flags & NF_PARAM; }
+static inline bool dag_has_data(Node n) { return dag_graph.nodes[n].flags & NF_DATA; }
+static inline bool dag_has_rowsum(Node n) { return dag_graph.nodes[n].flags & NF_ROWSUM; }
+static inline unsigned dag_rows(Node n) { return dag_graph.nodes[n].rows; }
 /* A value known at compile time: no coordinate, no direction, no data, no index variable. */
-static inline bool dag_is_fixed(Node n) { return !(dag.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_VAR)); }
+static inline bool dag_is_fixed(Node n) { return !(dag_graph.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_VAR)); }
 /* OP_DATA: which array, which value of its row, whose row (DATA_NO_LEVEL: not row-indexed). */
-static inline uint32_t dag_data_array(Node n) { return (dag.nodes[n].aux >> 20) & 511; }
-static inline uint32_t dag_data_offset(Node n) { return dag.nodes[n].aux & (MAX_DATA_WIDTH - 1); }
-static inline unsigned dag_data_level(Node n) { return dag.nodes[n].aux >> 29; }
+static inline uint32_t dag_data_array(Node n) { return (dag_graph.nodes[n].aux >> 20) & 511; }
+static inline uint32_t dag_data_offset(Node n) { return dag_graph.nodes[n].aux & (MAX_DATA_WIDTH - 1); }
+static inline unsigned dag_data_level(Node n) { return dag_graph.nodes[n].aux >> 29; }
 /* OP_ROWSUM, OP_ROW: the level and the size name; OP_NROWS: the size name. */
-static inline unsigned dag_row_level(Node n) { return dag.nodes[n].aux & 7; }
-static inline uint32_t dag_row_size(Node n) { return dag_op(n) == OP_NROWS ? dag.nodes[n].aux : dag.nodes[n].aux >> 3; }
-static inline bool dag_is_const(Node n) { return dag.nodes[n].op == OP_CONST; }
-static inline mpq_srcptr dag_rat(Node n) { return dag.rats[dag.nodes[n].aux]; }
+static inline unsigned dag_row_level(Node n) { return dag_graph.nodes[n].aux & 7; }
+static inline uint32_t dag_row_size(Node n) { return dag_op(n) == OP_NROWS ? dag_graph.nodes[n].aux : dag_graph.nodes[n].aux >> 3; }
+static inline bool dag_is_const(Node n) { return dag_graph.nodes[n].op == OP_CONST; }
+static inline mpq_srcptr dag_rat(Node n) { return dag_graph.rats[dag_graph.nodes[n].aux]; }
 bool dag_is_int_const(Node n, long *out);
 
 Node dag_const(mpq_srcptr q);
@@ -299,7 +328,7 @@ uint32_t dag_map(const IndexMap *m); /* interned: equal maps have one id */
 const IndexMap *dag_map_get(uint32_t id);
 /* The smallest and largest index a map takes over its variables' ranges. */
 void dag_map_range(const IndexMap *map, int64_t *first, int64_t *last);
-static inline uint64_t dag_vars(Node n) { return dag.vars[n]; }
+static inline uint64_t dag_vars(Node n) { return dag_graph.vars[n]; }
 Node dag_ivar(uint32_t v);
 Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT, OP_DAT, or OP_UNIT (the map's array: the column variable) */
 /* n with index variable v replaced by c + off (OP_REINDEX; n itself when it does not depend on v). */

@@ -568,7 +568,7 @@ static int compile(int argc, char **argv)
 
 cleanup:
     if (getenv("HESSGEN_STATS")) /* the graph's size, for choosing limits and for bench/ */
-        fprintf(stderr, "hessgen: graph of %u nodes and %zu operands\n", dag.nnodes, dag.nargs);
+        fprintf(stderr, "hessgen: graph of %u nodes and %zu operands\n", dag_node_count(), dag_arg_count());
     buf_free(&c_text);
     buf_free(&h_text);
     sched_model_free(&sched);

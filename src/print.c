@@ -213,7 +213,7 @@ static void put(Printer *p, Node n, int ctx)
 {
     if (p->b->len >= p->stop)
         return;
-    if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == dag.minus_one && dag_op(dag_args(n)[1]) == OP_ADD) {
+    if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == DAG_MINUS_ONE && dag_op(dag_args(n)[1]) == OP_ADD) {
         /* -(7 - x - 2*y) reads better as x + 2*y - 7: a sum takes the sign into its terms */
         bool paren = PREC_SUM < ctx;
         if (paren)

@@ -35,7 +35,7 @@ static uint64_t mix(uint64_t h, uint64_t x)
 
 void reroll_init(void)
 {
-    H.limit = dag.nnodes;
+    H.limit = dag_node_count();
     H.hash = xmalloc(sizeof(uint64_t) * H.limit);
     H.anchor = xmalloc(sizeof(int32_t) * H.limit);
     H.map = xcalloc(H.limit, sizeof(Node));

@@ -54,13 +54,13 @@ static bool is_leaf(Node n)
 
 static bool is_reciprocal(Node n)
 {
-    return dag_op(n) == OP_POW && dag_args(n)[1] == dag.minus_one;
+    return dag_op(n) == OP_POW && dag_args(n)[1] == DAG_MINUS_ONE;
 }
 
 /* x for a term -x of a sum: -1 times one factor, or times a product that exists alone. */
 static Node negated(Node n)
 {
-    if (dag_op(n) != OP_MUL || dag_args(n)[0] != dag.minus_one)
+    if (dag_op(n) != OP_MUL || dag_args(n)[0] != DAG_MINUS_ONE)
         return 0;
     return dag_nargs(n) == 2 ? dag_args(n)[1] : dag_find(OP_MUL, dag_args(n) + 1, dag_nargs(n) - 1);
 }
@@ -178,7 +178,7 @@ void sched_build(Schedule *s, const Node *outputs, size_t n, const Schedule *aft
     memset(s, 0, sizeof *s);
     /* state[]: 0 new, 1 on the stack, 2 scheduled (here or in `after`); planning creates no
      * node (dag_find_longest only looks), so the size taken now is final */
-    uint32_t limit = dag.nnodes;
+    uint32_t limit = dag_node_count();
     uint8_t *state = xcalloc(limit, 1);
     for (uint32_t i = 0; after && i < after->nsteps; i++)
         state[after->steps[i].node] = 2;
@@ -420,7 +420,7 @@ static void region(Schedule *s, const Node *outputs, size_t n, int level)
 
 void sched_build_rows(Schedule *s, const Node *outputs, size_t n)
 {
-    R.limit = dag.nnodes;
+    R.limit = dag_node_count();
     R.inv = xcalloc(R.limit, sizeof(NodeList));
     R.known = xcalloc(R.limit, 1);
     region(s, outputs, n, -1);

@@ -77,6 +77,27 @@ typedef struct {
     uint32_t table;   /* its data array number */
 } TableUse;
 
+/* An index variable of an array loop: the reduction it came from, its range and size. */
+typedef struct {
+    const Ast *ast;
+    long lo, count;
+    uint32_t size, var;
+} LoopVar;
+
+/* A const array read at a variable index: the table it became. */
+typedef struct {
+    const Sym *sym;
+    uint32_t table;
+} TableRead;
+
+/* A def call already lowered: the def, its argument nodes (at args in memo_args), the row
+ * depth it was lowered at, and the node. */
+typedef struct {
+    const Sym *sym;
+    uint32_t hash, args, row_depth;
+    Node node;
+} MemoEntry;
+
 static struct {
     TableUse *tables;
     uint32_t ntables;
@@ -95,14 +116,14 @@ static struct {
     unsigned row_depth; /* row reductions being lowered around the current expression */
     /* array loops: one index variable per reduction of the source and range, the const arrays
      * read at a variable index (as tables), and why the loss cannot keep its loops */
-    struct { const Ast *ast; long lo, count; uint32_t size, var; } *avars;
+    LoopVar *avars;
     uint32_t navars;
-    struct { const Sym *sym; uint32_t table; } *atables;
+    TableRead *atables;
     uint32_t natables;
     const char *array_fail;
     uint32_t nvsums;
     /* memo of def calls (memo_find): (def, arguments) -> node, found through memo_index */
-    struct { const Sym *sym; uint32_t hash, args, row_depth; Node node; } *memo;
+    MemoEntry *memo;
     uint32_t nmemo, memo_cap;
     HashIndex memo_index;
     Node *memo_args;
@@ -764,7 +785,7 @@ static bool check_domain(Op op, Node a, const Ast *arg)
         return false;
     }
     if (op == OP_LOG1P) {
-        Node t = dag_add(a, dag.one);
+        Node t = dag_add(a, DAG_ONE);
         if (const_sign(t) <= 0) {
             diag_error(arg->span, "log1p of a constant <= -1 is undefined");
             return false;
@@ -1371,10 +1392,9 @@ static Node lower(const Ast *e, const Env *env)
         S.too_large = true;
         return 0;
     }
-    Span outer = dag_blame;
-    dag_blame = e->span;
+    Span outer = dag_attribute(e->span);
     Node r = lower_kind(e, env);
-    dag_blame = outer;
+    dag_attribute(outer);
     return r;
 }
 

@@ -1511,7 +1511,7 @@ void sereval_init(SerEval *e, const SerCtx *c, Ser *theta, uint32_t nparam)
     e->ctx = c;
     e->theta = theta;
     e->nparam = nparam;
-    e->memo_cap = dag.nnodes;
+    e->memo_cap = dag_node_count();
     e->memo = xcalloc(e->memo_cap, sizeof(Ser));
 }
 
@@ -1645,7 +1645,7 @@ static const Num *get(SerEval *e, Node n)
     if (n < e->memo_cap && e->memo[n])
         return e->memo[n];
     if (n >= e->memo_cap) {
-        uint32_t cap = dag.nnodes;
+        uint32_t cap = dag_node_count();
         e->memo = xrealloc(e->memo, sizeof(Ser) * cap);
         memset(e->memo + e->memo_cap, 0, sizeof(Ser) * (cap - e->memo_cap));
         e->memo_cap = cap;

@@ -154,7 +154,7 @@ static Node fix_product(const Pass *ps, Node n)
 
 void vanish_rewrite(const Model *m, Deriv *d)
 {
-    uint32_t N = dag.nnodes;
+    uint32_t N = dag_node_count();
     /* is there a singular power at all? most models have none, and pay one scan */
     bool any = false;
     for (Node n = 1; n < N && !any; n++) {
