@@ -104,7 +104,8 @@ static void text_vector(FILE *f, const double *v, int n)
     fputc(')', f);
 }
 
-static void print_report_text(FILE *out, const hessgen_model *m, const double *theta, const hessrt_report *r, double gtol)
+static void print_report_text(FILE *out, const hessgen_model *m, const double *theta, const hessrt_report *r,
+                              double gtol)
 {
     int n = m->nparam;
     fprintf(out, "point        ");
@@ -116,7 +117,7 @@ static void print_report_text(FILE *out, const hessgen_model *m, const double *t
     for (int i = 0; i < n; i++)
         tn += theta[i] * theta[i];
     fprintf(out, "             (the Newton step it implies, %.3g, is %s gtol (1 + |theta|) = %.3g)\n", r->implied_step,
-           r->critical ? "within" : "beyond", gtol * (1 + sqrt(tn)));
+            r->critical ? "within" : "beyond", gtol * (1 + sqrt(tn)));
     if (n <= 6) {
         fprintf(out, "Hessian      [");
         for (int i = 0; i < n; i++) {
@@ -133,7 +134,7 @@ static void print_report_text(FILE *out, const hessgen_model *m, const double *t
     if (n > 12)
         fprintf(out, ", ... %.6g", r->eigenvalues[n - 1]);
     fprintf(out, "   (%d negative, %d zero, %d positive; minimum ratio %.3g, the share of positive eigenvalues)\n",
-           r->negative, r->zero, r->positive, r->min_ratio);
+            r->negative, r->zero, r->positive, r->min_ratio);
     fprintf(out, "verdict      ");
     switch (r->verdict) {
     case HESSRT_DEGENERATE:
@@ -143,7 +144,10 @@ static void print_report_text(FILE *out, const hessgen_model *m, const double *t
         fprintf(out, "not critical: the gradient is not zero here\n");
         break;
     default:
-        fprintf(out, "%s\n", r->verdict == HESSRT_MIN ? "local minimum" : r->verdict == HESSRT_MAX ? "local maximum" : "saddle");
+        fprintf(out, "%s\n",
+                r->verdict == HESSRT_MIN   ? "local minimum"
+                : r->verdict == HESSRT_MAX ? "local maximum"
+                                           : "saddle");
     }
     if (r->escape) {
         fprintf(out, "escape       along ");
@@ -168,7 +172,8 @@ static void print_report_json(FILE *out, const hessgen_model *m, const double *t
     json_array(out, r->hessian, (size_t)m->nparam * (size_t)m->nparam); /* N^2 overflows an int from N = 46341 */
     fprintf(out, ", \"critical\": %s, \"eigenvalues\": ", r->critical ? "true" : "false");
     json_array(out, r->eigenvalues, m->nparam);
-    fprintf(out, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero, r->positive);
+    fprintf(out, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->negative, r->zero,
+            r->positive);
     fprintf(out, ", \"verdict\": \"%s\", \"min_ratio\": ", hessrt_verdict_name(r->verdict));
     json_number(out, r->min_ratio);
     if (r->escape) {
@@ -193,8 +198,7 @@ static int cmd_classify(const Ctx *c, int argc, char **argv)
         else if (strcmp(argv[i], "--gtol") == 0 && i + 1 < argc) {
             if (!cli_parse_double(argv[++i], &o.grad_tol) || o.grad_tol < 0)
                 return bad(c, "--gtol takes a non-negative number, not '%s'", argv[i]);
-        }
-        else if (argv[i][0] == '-' && argv[i][1] == '-')
+        } else if (argv[i][0] == '-' && argv[i][1] == '-')
             return bad(c, "classify: unknown option '%s'", argv[i]);
         else if (point)
             return bad(c, "classify: one point only, not also '%s'", argv[i]);
@@ -294,7 +298,8 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
             if (!cli_parse_double(argv[++i], &step) || step < 0)
                 return bad(c, "gd: --step takes a non-negative number, not '%s'", argv[i]);
         } else if (strcmp(a, "--max-iter") == 0 && has_value) {
-            if (!cli_parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 || max_iter != floor(max_iter))
+            if (!cli_parse_double(argv[++i], &max_iter) || max_iter < 0 || max_iter > 1e7 ||
+                max_iter != floor(max_iter))
                 return bad(c, "--max-iter takes a whole number up to 10000000, not '%s'", argv[i]);
         } else if ((strcmp(a, "--gtol") == 0 || strcmp(a, "--xtol") == 0 || strcmp(a, "--ftol") == 0) && has_value) {
             int t = a[2] == 'g' ? 0 : a[2] == 'x' ? 1 : 2;
@@ -349,7 +354,7 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     }
     if (json) {
         fprintf(out, "{\"method\": \"%s\", \"status\": \"%s\", \"reason\": \"", hessrt_method_name(method),
-               hessrt_status_name(r.status));
+                hessrt_status_name(r.status));
         json_text(out, r.reason);
         fprintf(out, "\", \"iterations\": %d, ", r.iterations);
         json_point(out, m, r.theta);
@@ -359,8 +364,8 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
         json_number(out, r.gradient_norm);
         fprintf(out, ", \"implied_step\": ");
         json_number(out, r.implied_step);
-        fprintf(out, ", \"verdict\": %s%s%s", classified ? "\"" : "", classified ? hessrt_verdict_name(rep.verdict) : "null",
-               classified ? "\"" : "");
+        fprintf(out, ", \"verdict\": %s%s%s", classified ? "\"" : "",
+                classified ? hessrt_verdict_name(rep.verdict) : "null", classified ? "\"" : "");
         fprintf(out, ", \"trace\": [");
         for (int i = 0; i < r.ntrace; i++) {
             fprintf(out, "%s{\"iteration\": %d, \"loss\": ", i ? ", " : "", r.trace[i].iteration);
@@ -377,8 +382,8 @@ static int cmd_iterate(const Ctx *c, int argc, char **argv, bool gd)
     } else {
         fprintf(out, "iter  loss          |grad|        step          min eig\n");
         for (int i = 0; i < r.ntrace; i++) {
-            fprintf(out, "%4d  %-12.6g  %-12.6g  %-12.3g  ", r.trace[i].iteration, r.trace[i].loss, r.trace[i].gradient_norm,
-                   r.trace[i].step);
+            fprintf(out, "%4d  %-12.6g  %-12.6g  %-12.3g  ", r.trace[i].iteration, r.trace[i].loss,
+                    r.trace[i].gradient_norm, r.trace[i].step);
             if (isnan(r.trace[i].min_eigenvalue)) /* gd computes no Hessian */
                 fprintf(out, "-\n");
             else
@@ -468,11 +473,12 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
     int *hits = cp.hits;
     if (json)
         fprintf(out, "{\"method\": \"%s\", \"starts\": %d, \"failed\": %d, \"points\": [", hessrt_method_name(method),
-               (int)starts, failed);
+                (int)starts, failed);
     else
-        fprintf(out, "%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
-               "or surfaces of critical points), %d runs did not converge\n",
-               (int)starts, lo, hi, n, hessrt_method_name(method), found, found == 1 ? "" : "s", failed);
+        fprintf(out,
+                "%d starts in [%g, %g]^%d by %s Newton: %d critical set%s (points, or connected pieces of curves "
+                "or surfaces of critical points), %d runs did not converge\n",
+                (int)starts, lo, hi, n, hessrt_method_name(method), found, found == 1 ? "" : "s", failed);
     for (int k = 0, printed = 0; k < found; k++) {
         hessrt_report rep;
         if (hessrt_classify(m, c->data, points + (size_t)k * n, NULL, &rep) != 0) {
@@ -487,7 +493,7 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             fprintf(out, ", \"loss\": ");
             json_number(out, rep.loss);
             fprintf(out, ", \"verdict\": \"%s\", \"reached\": %d, \"dimension\": %d, \"loss_range\": [",
-                   hessrt_verdict_name(rep.verdict), hits[k], cp.dimension[k]);
+                    hessrt_verdict_name(rep.verdict), hits[k], cp.dimension[k]);
             json_number(out, cp.loss_lo[k]);
             fprintf(out, ", ");
             json_number(out, cp.loss_hi[k]);
@@ -498,11 +504,13 @@ static int cmd_scan(const Ctx *c, int argc, char **argv)
             }
             fprintf(out, "]}");
         } else {
-            fprintf(out, "  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k], rep.loss);
+            fprintf(out, "  %-12s reached %4d times  loss %-12.6g at ", hessrt_verdict_name(rep.verdict), hits[k],
+                    rep.loss);
             cli_text_point(out, m, points + (size_t)k * n);
             if (cp.dimension[k] > 0)
-                fprintf(out, "\n               on a connected set of critical points of dimension %d, loss %.6g to %.6g",
-                       cp.dimension[k], cp.loss_lo[k], cp.loss_hi[k]);
+                fprintf(out,
+                        "\n               on a connected set of critical points of dimension %d, loss %.6g to %.6g",
+                        cp.dimension[k], cp.loss_lo[k], cp.loss_hi[k]);
             fprintf(out, "\n");
         }
         hessrt_report_free(&rep);
@@ -548,8 +556,10 @@ static bool readable(const Ctx *c)
 {
     if (c->m->version == 4)
         return true;
-    fprintf(c->err, "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
-                    "generate its C again\n", c->prog, c->m->version);
+    fprintf(c->err,
+            "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
+            "generate its C again\n",
+            c->prog, c->m->version);
     return false;
 }
 

@@ -137,11 +137,16 @@ const char *hessrt_fault(const hessgen_model *m)
 const char *hessrt_verdict_name(hessrt_verdict v)
 {
     switch (v) {
-    case HESSRT_MIN: return "min";
-    case HESSRT_MAX: return "max";
-    case HESSRT_SADDLE: return "saddle";
-    case HESSRT_DEGENERATE: return "degenerate";
-    default: return "not_critical";
+    case HESSRT_MIN:
+        return "min";
+    case HESSRT_MAX:
+        return "max";
+    case HESSRT_SADDLE:
+        return "saddle";
+    case HESSRT_DEGENERATE:
+        return "degenerate";
+    default:
+        return "not_critical";
     }
 }
 
@@ -151,8 +156,8 @@ int hessrt_eigen_inplace(int n, double *h, double *w, double *z)
         return 0;
     lapack_int *isuppz = alloc(sizeof(lapack_int) * 2 * (size_t)n);
     lapack_int found = 0;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, z ? 'V' : 'N', 'A', 'L', n, h, n, 0.0, 0.0, 0, 0, 0.0,
-                                     &found, w, z, n, isuppz);
+    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, z ? 'V' : 'N', 'A', 'L', n, h, n, 0.0, 0.0, 0, 0, 0.0, &found, w,
+                                     z, n, isuppz);
     free(isuppz);
     return (int)info;
 }
@@ -224,8 +229,8 @@ int hessrt_inertia(int n, const double *h, double eig_tol, int *negative, int *z
  * eigenvalue's move) has no settled sign there: on the valley w1*w2 = 1 of the lecture's
  * network, a point 1e-8 off it has a positive eigenvalue of 2e-8 where the valley's is 0.
  * Returns that bound (0 if H(theta + p) is not finite: then the caller's threshold stands). */
-static double unsettled(const hessgen_model *m, const void *data, const double *theta, const double *h,
-                        const double *w, const double *z, const double *q, double rho)
+static double unsettled(const hessgen_model *m, const void *data, const double *theta, const double *h, const double *w,
+                        const double *z, const double *q, double rho)
 {
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
@@ -235,8 +240,9 @@ static double unsettled(const hessgen_model *m, const void *data, const double *
     double *c = alloc(sizeof(double) * (size_t)n), *at = alloc(sizeof(double) * (size_t)n);
     double *g = alloc(sizeof(double) * (size_t)n), *h2 = alloc(sizeof(double) * nn);
     for (int k = 0; k < n; k++) /* the implied step's coordinates, as hessrt_implied_step counts them */
-        c[k] = fabs(q[k]) > rho ? copysign(fabs(q[k]) - rho, q[k]) / copysign(fmax(fabs(w[k]), 8.0 * n * DBL_EPSILON * scale), w[k])
-                                : 0;
+        c[k] = fabs(q[k]) > rho
+                   ? copysign(fabs(q[k]) - rho, q[k]) / copysign(fmax(fabs(w[k]), 8.0 * n * DBL_EPSILON * scale), w[k])
+                   : 0;
     for (int i = 0; i < n; i++) {
         double s = 0;
         for (int k = 0; k < n; k++)
@@ -292,8 +298,8 @@ int hessrt_classify(const hessgen_model *m, const void *data, const double *thet
     double *q = alloc(sizeof(double) * (size_t)n);
     hessrt_to_eigenbasis(n, z, r->gradient, q);
     double rho;
-    r->critical = hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.grad_tol,
-                                          &r->implied_step, &rho);
+    r->critical =
+        hessrt_gradient_is_zero(m, data, theta, r->gradient, r->eigenvalues, q, o.grad_tol, &r->implied_step, &rho);
     for (int i = 0; i < n; i++)
         r->scale = fmax(r->scale, fabs(r->eigenvalues[i]));
     r->zero_threshold = o.eig_tol * r->scale;

@@ -439,8 +439,15 @@ static void group_sets(const hessgen_model *m, const void *data, cli_critical_po
 {
     int n = m->nparam, found = out->found;
     size_t nn = (size_t)n * (size_t)n;
-    Sets s = {m, data, n, need(8 * (size_t)n), need(8 * nn), need(8 * (size_t)n), need(8 * nn),
-              need(8 * (size_t)n), need(8 * (size_t)n)};
+    Sets s = {m,
+              data,
+              n,
+              need(8 * (size_t)n),
+              need(8 * nn),
+              need(8 * (size_t)n),
+              need(8 * nn),
+              need(8 * (size_t)n),
+              need(8 * (size_t)n)};
     int *dim = need(sizeof(int) * (size_t)found + 1), *parent = need(sizeof(int) * (size_t)found + 1);
     double *lo = need(sizeof(double) * (size_t)found + 8), *hi = need(sizeof(double) * (size_t)found + 8);
     for (int i = 0; i < found; i++) {
@@ -482,9 +489,13 @@ static void group_sets(const hessgen_model *m, const void *data, cli_critical_po
     free(pairs);
     free(failed);
     /* one entry per piece: the member reached most often represents it */
-    cli_critical_points g = {0, out->failed, need(sizeof(double) * (size_t)n * (size_t)found + 8),
-                             need(sizeof(int) * (size_t)found + 1), need(sizeof(int) * (size_t)found + 1),
-                             need(sizeof(double) * (size_t)found + 8), need(sizeof(double) * (size_t)found + 8),
+    cli_critical_points g = {0,
+                             out->failed,
+                             need(sizeof(double) * (size_t)n * (size_t)found + 8),
+                             need(sizeof(int) * (size_t)found + 1),
+                             need(sizeof(int) * (size_t)found + 1),
+                             need(sizeof(double) * (size_t)found + 8),
+                             need(sizeof(double) * (size_t)found + 8),
                              need(sizeof(double) * (size_t)n * CLI_SAMPLES * (size_t)found + 8),
                              need(sizeof(int) * (size_t)found + 1)};
     for (int i = 0; i < found; i++) {

@@ -25,9 +25,9 @@
 
 struct hessrt_data {
     const hessgen_model *m;
-    void *data;        /* the model's M_data, data_bytes long */
-    double **arrays;   /* one per data array, owned */
-    size_t *counts;    /* one per size name */
+    void *data;      /* the model's M_data, data_bytes long */
+    double **arrays; /* one per data array, owned */
+    size_t *counts;  /* one per size name */
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -145,8 +145,9 @@ static int read_csv(FILE *f, const char *path, int width, double **values, size_
     while ((len = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
         if (strlen(line) != (size_t)len) {
-            rc = fail(err, errlen, "%s: line %zu: a NUL byte: this is not a CSV text file (raw float64 files end in .f64)",
-                      path, lineno);
+            rc = fail(err, errlen,
+                      "%s: line %zu: a NUL byte: this is not a CSV text file (raw float64 files end in .f64)", path,
+                      lineno);
             break;
         }
         char *p = line;
@@ -167,8 +168,8 @@ static int read_csv(FILE *f, const char *path, int width, double **values, size_
         if (width == 0 && nrows == 0)
             width = (int)k;
         if (k != (size_t)width) {
-            rc = fail(err, errlen, "%s: line %zu: %zu value%s, but each row needs %d", path, lineno, k, k == 1 ? "" : "s",
-                      width);
+            rc = fail(err, errlen, "%s: line %zu: %zu value%s, but each row needs %d", path, lineno, k,
+                      k == 1 ? "" : "s", width);
             break;
         }
         if (n + k > cap) {

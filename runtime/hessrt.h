@@ -55,20 +55,20 @@ typedef struct {
 typedef struct {
     int n;
     double loss, gradient_norm;
-    double implied_step;         /* the Newton step the gradient implies, |s|_2 (see the top) */
-    int critical;                /* implied_step <= grad_tol * (1 + |theta|) */
-    double *gradient;            /* n */
-    double *hessian;             /* n*n, row-major */
-    double *eigenvalues;         /* n, ascending */
+    double implied_step; /* the Newton step the gradient implies, |s|_2 (see the top) */
+    int critical;        /* implied_step <= grad_tol * (1 + |theta|) */
+    double *gradient;    /* n */
+    double *hessian;     /* n*n, row-major */
+    double *eigenvalues; /* n, ascending */
     int negative, zero, positive;
     double scale, zero_threshold; /* max |lambda|, and what counted as zero */
     hessrt_verdict verdict;
-    double min_ratio;            /* share of positive eigenvalues */
-    double *escape;              /* at a saddle: the unit eigenvector of the most negative
+    double min_ratio;          /* share of positive eigenvalues */
+    double *escape;            /* at a saddle: the unit eigenvector of the most negative
                                     eigenvalue (largest component positive); else NULL */
-    double predicted_decrease;   /* at a saddle: L(theta + t*escape) = L - predicted_decrease*t^2
+    double predicted_decrease; /* at a saddle: L(theta + t*escape) = L - predicted_decrease*t^2
                                     + O(t^3) */
-    char *fault;                 /* with HESSRT_NOT_FINITE: what was not finite, and where it began
+    char *fault;               /* with HESSRT_NOT_FINITE: what was not finite, and where it began
                                     when the model is hessgen --checked code; else NULL */
 } hessrt_report;
 
@@ -135,14 +135,14 @@ typedef enum {
 } hessrt_method;
 
 typedef enum {
-    HESSRT_CONVERGED,      /* the implied-step test holds at the last iterate; the reason says which
+    HESSRT_CONVERGED, /* the implied-step test holds at the last iterate; the reason says which
                               test stopped the run (that one, a vanishing step, a loss that stopped
                               changing, or a trust region shrunk to rounding) */
     HESSRT_MAX_ITERATIONS,
-    HESSRT_SINGULAR,       /* pure Newton met a singular Hessian and did not divide by it */
-    HESSRT_DIVERGED,       /* a NaN or an infinity in the loss, gradient or Hessian, or the iterates
+    HESSRT_SINGULAR, /* pure Newton met a singular Hessian and did not divide by it */
+    HESSRT_DIVERGED, /* a NaN or an infinity in the loss, gradient or Hessian, or the iterates
                               left |theta| <= 1e10 (1 + |theta_0|) */
-    HESSRT_STALLED,        /* the steps or the loss stopped changing, and the implied-step test fails:
+    HESSRT_STALLED,  /* the steps or the loss stopped changing, and the implied-step test fails:
                               a stalled loss is not a zero gradient */
 } hessrt_status;
 
@@ -155,29 +155,29 @@ typedef struct {
 
 typedef struct {
     hessrt_method method;
-    int max_iterations;    /* default 100; 10000 for gd (--max-iter) */
-    double grad_tol;       /* the implied-step test's (--gtol); default 1e-10, 1e-8 for gd */
-    double step_tol;       /* a step <= step_tol * (1 + |theta|) vanished (--xtol); 1e-15 */
-    double loss_tol;       /* the loss stopped changing: |dL| <= loss_tol * |L| (its rounding) for
+    int max_iterations; /* default 100; 10000 for gd (--max-iter) */
+    double grad_tol;    /* the implied-step test's (--gtol); default 1e-10, 1e-8 for gd */
+    double step_tol;    /* a step <= step_tol * (1 + |theta|) vanished (--xtol); 1e-15 */
+    double loss_tol;    /* the loss stopped changing: |dL| <= loss_tol * |L| (its rounding) for
                               10 steps (--ftol); 1e-15 */
-    double eig_tol;        /* as in hessrt_options; default 1e-9 */
-    double gd_step;        /* gd's fixed step; default 0.1; 0 means backtracking */
-    double radius;         /* the trust region's first radius; default 1 */
-    int record_path;       /* 1: keep every iterate in the result's path (n values each) */
+    double eig_tol;     /* as in hessrt_options; default 1e-9 */
+    double gd_step;     /* gd's fixed step; default 0.1; 0 means backtracking */
+    double radius;      /* the trust region's first radius; default 1 */
+    int record_path;    /* 1: keep every iterate in the result's path (n values each) */
 } hessrt_newton_options;
 
 typedef struct {
     hessrt_status status;
-    char reason[768];      /* a sentence (with --checked code, where a value that is not finite began) */
+    char reason[768]; /* a sentence (with --checked code, where a value that is not finite began) */
     int iterations;
     int n;
-    double *theta;         /* the last iterate, n values */
+    double *theta; /* the last iterate, n values */
     double loss, gradient_norm;
     double implied_step;     /* the implied-step test's measure at the last iterate (NaN: not taken) */
     hessrt_trace_row *trace; /* iterations + 1 rows */
     int ntrace;
-    double lapack_seconds;   /* wall-clock time spent in LAPACK (dsyevr) during the run */
-    double *path;            /* with record_path: theta of trace row k at path[k*n .. k*n+n-1] */
+    double lapack_seconds; /* wall-clock time spent in LAPACK (dsyevr) during the run */
+    double *path;          /* with record_path: theta of trace row k at path[k*n .. k*n+n-1] */
 } hessrt_newton_result;
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method);
@@ -199,8 +199,7 @@ typedef struct hessrt_data hessrt_data;
 /* Loads one file per data array of m, each given as "NAME=FILE": CSV (a header line of
  * non-numbers is skipped) or raw little-endian float64 when FILE ends in .f64 or .bin.
  * Returns NULL and a message naming the file, line and column in err on any problem. */
-hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *const *specs, char *err,
-                              size_t errlen);
+hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *const *specs, char *err, size_t errlen);
 /* The model's data struct (a const M_data *), for m->loss(theta, data) and the rest. */
 const void *hessrt_data_struct(const hessrt_data *d);
 /* The number of rows of size name `size` (an index into m->size_names). */

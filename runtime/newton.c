@@ -32,8 +32,8 @@ static void *alloc(size_t n)
 
 hessrt_newton_options hessrt_default_newton_options(hessrt_method method)
 {
-    hessrt_newton_options o = {method, method == HESSRT_GD ? 10000 : 100, method == HESSRT_GD ? 1e-8 : 1e-10,
-                               1e-15, 1e-15, 1e-9, 0.1, 1.0, 0};
+    hessrt_newton_options o = {
+        method, method == HESSRT_GD ? 10000 : 100, method == HESSRT_GD ? 1e-8 : 1e-10, 1e-15, 1e-15, 1e-9, 0.1, 1.0, 0};
     return o;
 }
 
@@ -257,8 +257,8 @@ static bool record_last(Work *k, const double *theta, hessrt_newton_result *res,
     if (!evaluate(k, theta, &loss, newton)) {
         res->loss = loss;
         res->status = HESSRT_DIVERGED;
-        snprintf(res->reason, sizeof res->reason,
-                 "the loss, gradient or Hessian is not finite at iteration %d", res->ntrace);
+        snprintf(res->reason, sizeof res->reason, "the loss, gradient or Hessian is not finite at iteration %d",
+                 res->ntrace);
         return false;
     }
     res->loss = loss;
@@ -269,8 +269,7 @@ static bool record_last(Work *k, const double *theta, hessrt_newton_result *res,
 
 /* The implied-step test at theta (hessrt.h), from the eigen-decomposition evaluate() left in
  * k; gd, which has none, evaluates the Hessian here first. Its measure into *s. */
-static bool gradient_test(Work *k, const double *theta, bool have_hessian, const hessrt_newton_options *o,
-                          double *s)
+static bool gradient_test(Work *k, const double *theta, bool have_hessian, const hessrt_newton_options *o, double *s)
 {
     double loss;
     *s = INFINITY;
@@ -291,12 +290,13 @@ static void settle(Work *k, const double *theta, bool newton, const hessrt_newto
     if (zero)
         snprintf(res->reason, sizeof res->reason,
                  "converged in %d iterations (%s): the Newton step the gradient implies, %.3g, is within gtol (1 + "
-                 "|theta|)", res->ntrace - 1, why, s);
+                 "|theta|)",
+                 res->ntrace - 1, why, s);
     else
         snprintf(res->reason, sizeof res->reason,
                  "stalled after %d iterations (%s), but the gradient is not zero: the Newton step it implies is "
-                 "%.3g, beyond gtol (1 + |theta|) = %.3g (gradient norm %.3g)", res->ntrace - 1, why, s,
-                 o->grad_tol * (1 + hessrt_norm2(k->n, theta)), res->gradient_norm);
+                 "%.3g, beyond gtol (1 + |theta|) = %.3g (gradient norm %.3g)",
+                 res->ntrace - 1, why, s, o->grad_tol * (1 + hessrt_norm2(k->n, theta)), res->gradient_norm);
 }
 
 int hessrt_newton(const hessgen_model *m, const void *data, const double *start, const hessrt_newton_options *opt,
@@ -312,8 +312,18 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
     }
     int n = m->nparam;
     size_t nn = (size_t)n * (size_t)n;
-    Work k = {m, data, n, alloc(8 * (size_t)n), alloc(8 * nn), alloc(8 * (size_t)n), alloc(8 * nn),
-              alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), alloc(8 * (size_t)n), 0};
+    Work k = {m,
+              data,
+              n,
+              alloc(8 * (size_t)n),
+              alloc(8 * nn),
+              alloc(8 * (size_t)n),
+              alloc(8 * nn),
+              alloc(8 * (size_t)n),
+              alloc(8 * (size_t)n),
+              alloc(8 * (size_t)n),
+              alloc(8 * (size_t)n),
+              0};
     double *theta = alloc(8 * (size_t)n), *c = alloc(8 * (size_t)n);
     memcpy(theta, start, 8 * (size_t)n);
     res->n = n;
@@ -334,7 +344,8 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
             else
                 snprintf(res->reason, sizeof res->reason,
                          "the loss, gradient or Hessian is not finite at iteration %d (the method left "
-                         "the loss's domain or overflowed)", res->ntrace);
+                         "the loss's domain or overflowed)",
+                         res->ntrace);
             res->loss = loss;
             break;
         }
@@ -347,8 +358,9 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
         if (tn > DIVERGED_GROWTH * (1 + start_norm)) {
             res->status = HESSRT_DIVERGED;
             snprintf(res->reason, sizeof res->reason,
-                     "the iterates grow without bound: after %d iterations |theta| = %.3g, beyond 1e10 (1 + |theta_0|) (loss %.3g)", it, tn,
-                     loss);
+                     "the iterates grow without bound: after %d iterations |theta| = %.3g, beyond 1e10 (1 + |theta_0|) "
+                     "(loss %.3g)",
+                     it, tn, loss);
             break;
         }
         /* the implied-step test: every iterate for Newton (its Hessian is at hand); for gd once
@@ -362,14 +374,15 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
                 res->status = HESSRT_CONVERGED;
                 snprintf(res->reason, sizeof res->reason,
                          "converged in %d iterations: the Newton step the gradient implies, %.3g, is within gtol "
-                         "(1 + |theta|) (gradient norm %.3g)", it, s, gnorm);
+                         "(1 + |theta|) (gradient norm %.3g)",
+                         it, s, gnorm);
                 break;
             }
         }
         if (it >= o.max_iterations || trials >= 10 * (o.max_iterations + 1)) {
             res->status = HESSRT_MAX_ITERATIONS;
-            snprintf(res->reason, sizeof res->reason,
-                     "stopped after %d iterations with the gradient norm at %.3g", it, gnorm);
+            snprintf(res->reason, sizeof res->reason, "stopped after %d iterations with the gradient norm at %.3g", it,
+                     gnorm);
             break;
         }
         trials++;
@@ -388,7 +401,8 @@ int hessrt_newton(const hessgen_model *m, const void *data, const double *start,
                 res->status = HESSRT_SINGULAR;
                 snprintf(res->reason, sizeof res->reason,
                          "the Hessian is singular at iteration %d (eigenvalue %.3g): theta - H^-1 g does not "
-                         "exist there, so pure Newton stops", it, k.w[zero]);
+                         "exist there, so pure Newton stops",
+                         it, k.w[zero]);
                 goto done;
             }
             for (int i = 0; i < n; i++)

@@ -104,8 +104,8 @@ static void put_gp_string(Text *t, const char *s)
 
 typedef struct {
     char label[160];
-    int param;    /* >= 0: a parameter axis */
-    double *dir;  /* unit direction, n values */
+    int param;     /* >= 0: a parameter axis */
+    double *dir;   /* unit direction, n values */
     double origin; /* the coordinate at the point */
 } Axis;
 
@@ -114,7 +114,7 @@ typedef struct {
     const void *data;
     const char *prog, *kind;
     int n;
-    const char *out; /* the image */
+    const char *out;     /* the image */
     FILE *report, *diag; /* where the summary and the diagnostics go (stdout and stderr, or memory) */
     bool svg, keep;
     long loss_evaluations;
@@ -200,8 +200,10 @@ static bool parse_axis(Plot *p, const char *text, const double *point, Axis *a)
     snprintf(a->label, sizeof a->label, "%s", text);
     if (strcmp(text, "escape") == 0 || strcmp(text, "lowest") == 0) {
         if (n > DENSE_LIMIT) {
-            refuse(p, "'%s' needs the Hessian's eigenvectors, and the model has %d parameters (the limit is %d): "
-                      "give a direction instead", text, n, DENSE_LIMIT);
+            refuse(p,
+                   "'%s' needs the Hessian's eigenvectors, and the model has %d parameters (the limit is %d): "
+                   "give a direction instead",
+                   text, n, DENSE_LIMIT);
             return false;
         }
         double lambda;
@@ -210,8 +212,10 @@ static bool parse_axis(Plot *p, const char *text, const double *point, Axis *a)
             return false;
         }
         if (text[0] == 'e' && !(lambda < 0)) { /* lambda is 0 where classify would count it as 0 */
-            refuse(p, "the Hessian at the point has no negative eigenvalue (the lowest is %.6g): there is no "
-                      "escape direction; 'lowest' is its eigenvector", lambda);
+            refuse(p,
+                   "the Hessian at the point has no negative eigenvalue (the lowest is %.6g): there is no "
+                   "escape direction; 'lowest' is its eigenvector",
+                   lambda);
             return false;
         }
         snprintf(a->label, sizeof a->label, "t along the %s direction (eigenvalue %.4g)", text, lambda);
@@ -425,12 +429,14 @@ static int only(Plot *p, const Options *o, const char *allowed)
     struct {
         const char *name;
         bool given;
-    } all[] = {{"--at", o->at != NULL},         {"--x", o->xaxis != NULL},     {"--y", o->yaxis != NULL},
-               {"--box", o->box != NULL},       {"--range", o->range != NULL}, {"--along", o->along != NULL},
-               {"--methods", o->methods != NULL}, {"--from", o->nfrom > 0},      {"--grid", o->have_grid},
-               {"--points", o->points > 0},     {"--starts", o->have_starts},  {"--max-iter", o->max_iter >= 0},
-               {"--step", o->step >= 0},        {"--method", o->have_method},          {"--seed", o->have_seed},
-               {"--log", o->log}};
+    } all[] = {{"--at", o->at != NULL},           {"--x", o->xaxis != NULL},
+               {"--y", o->yaxis != NULL},         {"--box", o->box != NULL},
+               {"--range", o->range != NULL},     {"--along", o->along != NULL},
+               {"--methods", o->methods != NULL}, {"--from", o->nfrom > 0},
+               {"--grid", o->have_grid},          {"--points", o->points > 0},
+               {"--starts", o->have_starts},      {"--max-iter", o->max_iter >= 0},
+               {"--step", o->step >= 0},          {"--method", o->have_method},
+               {"--seed", o->have_seed},          {"--log", o->log}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "%s ", all[i].name);
@@ -458,8 +464,8 @@ static int check_range(Plot *p, const char *what, double lo, double hi)
     if (isfinite(width) && width > 1e-9 * fmax(fabs(lo), fabs(hi)))
         return 0;
     return refuse(p, "the %s [%g, %g] is %s for double precision: give a %s", what, lo, hi,
-                  isfinite(width) ? "too narrow at that magnitude" : "too wide", strcmp(what, "range") == 0
-                  ? "--range" : "--box");
+                  isfinite(width) ? "too narrow at that magnitude" : "too wide",
+                  strcmp(what, "range") == 0 ? "--range" : "--box");
 }
 
 /* The box of a plane: LO:HI for both axes or LO:HI,LO:HI; default 2 either side of the point. */
@@ -467,8 +473,8 @@ static int parse_box(Plot *p, const char *text, const Axis *x, const Axis *y, do
 {
     box[0] = x->origin - 2, box[1] = x->origin + 2, box[2] = y->origin - 2, box[3] = y->origin + 2;
     if (!text)
-        return check_range(p, "box's x range", box[0], box[1]) || check_range(p, "box's y range", box[2], box[3])
-                   ? 2 : 0;
+        return check_range(p, "box's x range", box[0], box[1]) || check_range(p, "box's y range", box[2], box[3]) ? 2
+                                                                                                                  : 0;
     const char *comma = strchr(text, ',');
     bool ok;
     if (comma) {
@@ -880,8 +886,10 @@ static int plot_surface(Plot *p, int argc, char **argv)
     int grid = o.have_grid ? (int)o.grid : 200;
     int starts = o.have_starts ? (int)o.starts : n <= 10 ? 100 : n <= 200 ? 30 : 0;
     if (starts > 0 && n > DENSE_LIMIT) {
-        rc = refuse(p, "--starts: the critical-point search runs Newton with dense Hessians, and the model has %d "
-                       "parameters (the limit is %d)", n, DENSE_LIMIT);
+        rc = refuse(p,
+                    "--starts: the critical-point search runs Newton with dense Hessians, and the model has %d "
+                    "parameters (the limit is %d)",
+                    n, DENSE_LIMIT);
         goto done;
     }
     Text dat = {0}, gp = {0};
@@ -900,8 +908,8 @@ static int plot_surface(Plot *p, int argc, char **argv)
     Plane plane = {p, point, &x, &y, box};
     cli_critical_points cp = {0};
     if (starts > 0)
-        cli_find_critical(p->m, p->data, o.method, starts, draw_on_plane, on_plane, &plane,
-                          (unsigned long long)o.seed, &cp);
+        cli_find_critical(p->m, p->data, o.method, starts, draw_on_plane, on_plane, &plane, (unsigned long long)o.seed,
+                          &cp);
     int count[4] = {0}, arrows = 0, block = 1, points_block = -1, arrows_block = -1;
     Text pts = {0}, arr = {0};
     for (int k = 0; k < cp.found; k++) {
@@ -911,8 +919,11 @@ static int plot_surface(Plot *p, int argc, char **argv)
             hessrt_report_free(&r);
             continue;
         }
-        int kind = r.verdict == HESSRT_MIN ? 0 : r.verdict == HESSRT_MAX ? 1 : r.verdict == HESSRT_SADDLE ? 2
-                 : r.verdict == HESSRT_DEGENERATE ? 3 : -1;
+        int kind = r.verdict == HESSRT_MIN          ? 0
+                   : r.verdict == HESSRT_MAX        ? 1
+                   : r.verdict == HESSRT_SADDLE     ? 2
+                   : r.verdict == HESSRT_DEGENERATE ? 3
+                                                    : -1;
         if (kind >= 0) {
             double s, t;
             plane_coordinates(n, point, &x, &y, theta, &s, &t);
@@ -937,7 +948,8 @@ static int plot_surface(Plot *p, int argc, char **argv)
     }
     if (pts.len) {
         points_block = block++;
-        put(&dat, "# critical points found by %d starts of %s Newton: %s, %s, loss, kind, starts that reached it\n%s\n\n",
+        put(&dat,
+            "# critical points found by %d starts of %s Newton: %s, %s, loss, kind, starts that reached it\n%s\n\n",
             starts, hessrt_method_name(o.method), x.label, y.label, pts.s);
     }
     if (arr.len) {
@@ -948,8 +960,8 @@ static int plot_surface(Plot *p, int argc, char **argv)
     free(arr.s);
 
     char what[512];
-    snprintf(what, sizeof what, "The loss of %s over %s in [%g, %g] and %s in [%g, %g]", p->m->name, x.label,
-             box[0], box[1], y.label, box[2], box[3]);
+    snprintf(what, sizeof what, "The loss of %s over %s in [%g, %g] and %s in [%g, %g]", p->m->name, x.label, box[0],
+             box[1], y.label, box[2], box[3]);
     script_head(p, &gp, what, 1500, 680);
     put(&gp, "%s", palette);
     put(&gp, "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n", box[0], box[1], box[2], box[3]);
@@ -958,8 +970,10 @@ static int plot_surface(Plot *p, int argc, char **argv)
     put(&gp, "set multiplot layout 1,2 title \"%s\"\n", what);
     /* left: the surface in 3-D, on a coarser mesh so that an SVG stays small */
     int every = grid > 60 ? (grid + 59) / 60 : 1;
-    put(&gp, "set title 'the loss surface'\nset view 55,35\nset zlabel '%s' rotate\nset pm3d depthorder\n"
-             "set style fill solid 1 noborder\nunset colorbox\nset ticslevel 0\n", o.log ? "log10 loss" : "loss");
+    put(&gp,
+        "set title 'the loss surface'\nset view 55,35\nset zlabel '%s' rotate\nset pm3d depthorder\n"
+        "set style fill solid 1 noborder\nunset colorbox\nset ticslevel 0\n",
+        o.log ? "log10 loss" : "loss");
     put(&gp, "splot datafile index 0 every %d:%d using 1:2:%s with pm3d notitle", every, every, loss_column(o.log));
     if (points_block >= 0)
         put(&gp, ", \\\n      datafile index %d using 1:2:%s with points pt 7 ps 1.2 lc rgb 'black' notitle",
@@ -969,19 +983,21 @@ static int plot_surface(Plot *p, int argc, char **argv)
     double arrow = 0.12 * fmin(box[1] - box[0], box[3] - box[2]);
     put(&gp, "set title 'contour map, critical points and escape directions'\nset view map\nset size ratio -1\n"
              "set colorbox\nset key outside bottom center horizontal box samplen 2 spacing 1.2\n");
-    put(&gp, "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
-             "     $contours using 1:2 with lines lw 1 lc rgb '#404040' notitle", o.log ? "log10 loss" : "loss",
-        loss_column(o.log));
+    put(&gp,
+        "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
+        "     $contours using 1:2 with lines lw 1 lc rgb '#404040' notitle",
+        o.log ? "log10 loss" : "loss", loss_column(o.log));
     if (arrows_block >= 0)
-        put(&gp, ", \\\n     datafile index %d using 1:2:($3*%.6g):($4*%.6g) with vectors head filled size "
-                 "screen 0.012,20 lw 3 lc rgb '#ff8c00' title 'escape direction', \\\n"
-                 "     datafile index %d using 1:2:(-$3*%.6g):(-$4*%.6g) with vectors head filled size "
-                 "screen 0.012,20 lw 3 lc rgb '#ff8c00' notitle",
+        put(&gp,
+            ", \\\n     datafile index %d using 1:2:($3*%.6g):($4*%.6g) with vectors head filled size "
+            "screen 0.012,20 lw 3 lc rgb '#ff8c00' title 'escape direction', \\\n"
+            "     datafile index %d using 1:2:(-$3*%.6g):(-$4*%.6g) with vectors head filled size "
+            "screen 0.012,20 lw 3 lc rgb '#ff8c00' notitle",
             arrows_block, arrow, arrow, arrows_block, arrow, arrow);
     for (int k = 0; k < 4; k++)
         if (count[k])
-            put(&gp, ", \\\n     datafile index %d using 1:(strcol(4) eq '%s' ? $2 : NaN) with points %s",
-                points_block, kinds[k], kind_style[k]);
+            put(&gp, ", \\\n     datafile index %d using 1:(strcol(4) eq '%s' ? $2 : NaN) with points %s", points_block,
+                kinds[k], kind_style[k]);
     put(&gp, "\nunset multiplot\n");
     rc = render(p, &dat, &gp);
     if (rc == 0) {
@@ -1090,8 +1106,10 @@ static int check_path_memory(Plot *p, const Options *o, int runs)
     /* per iterate: its theta, its trace row, and its line of the data file */
     double iters = o->max_iter >= 0 ? o->max_iter + 1 : 10001;
     if (iters * (8.0 * p->n + sizeof(hessrt_trace_row) + 120) * runs > 8e8)
-        return refuse(p, "keeping every iterate of %d run%s of %d parameters for up to %.0f iterations could take "
-                         "over 800 MB: lower --max-iter", runs, runs > 1 ? "s" : "", p->n, iters - 1);
+        return refuse(p,
+                      "keeping every iterate of %d run%s of %d parameters for up to %.0f iterations could take "
+                      "over 800 MB: lower --max-iter",
+                      runs, runs > 1 ? "s" : "", p->n, iters - 1);
     return 0;
 }
 
@@ -1164,10 +1182,11 @@ static int plot_paths(Plot *p, int argc, char **argv)
     put(&gp, "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n", box[0], box[1], box[2], box[3]);
     put(&gp, "set xlabel \"%s\"\nset ylabel \"%s\"\n", x.label, y.label);
     put_contours(&gp, 18, o.log);
-    put(&gp, "set title \"%s\"\nset size ratio -1\nset key outside bottom center vertical box opaque\n"
-             "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
-             "     $contours using 1:2 with lines lw 1 lc rgb '#505050' notitle", what, o.log ? "log10 loss" : "loss",
-        loss_column(o.log));
+    put(&gp,
+        "set title \"%s\"\nset size ratio -1\nset key outside bottom center vertical box opaque\n"
+        "set cblabel '%s'\nplot datafile index 0 using 1:2:%s with image notitle, \\\n"
+        "     $contours using 1:2 with lines lw 1 lc rgb '#505050' notitle",
+        what, o.log ? "log10 loss" : "loss", loss_column(o.log));
     for (int f = 0; f < nfrom; f++)
         for (int k = 0; k < nm; k++) {
             const hessrt_newton_result *r = &runs[f * nm + k];
@@ -1194,15 +1213,18 @@ static int plot_paths(Plot *p, int argc, char **argv)
             }
             put(&dat, "\n\n");
             const char *colour = method_colour[methods[k]];
-            put(&gp, ", \\\n     datafile index %d using 2:3 with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title \"%s\"",
+            put(&gp,
+                ", \\\n     datafile index %d using 2:3 with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title \"%s\"",
                 block, colour, title);
-            put(&gp, ", \\\n     datafile index %d every ::%d::%d using 2:3 with points pt 5 ps 2.2 lc rgb '%s' notitle",
+            put(&gp,
+                ", \\\n     datafile index %d every ::%d::%d using 2:3 with points pt 5 ps 2.2 lc rgb '%s' notitle",
                 block, r->ntrace - 1, r->ntrace - 1, colour);
             fprintf(p->report, "%-13s from start %d: %s at ", hessrt_method_name(methods[k]), f + 1, outcome);
             cli_text_point(p->report, p->m, r->theta);
             fprintf(p->report, ", loss %.6g%s%s\n", r->loss, *verdict ? ", " : "", verdict);
         }
-    put(&gp, ", \\\n     datafile index 1 every ::0::0 using 2:3 with points pt 13 ps 2.2 lc rgb 'black' title 'start'");
+    put(&gp,
+        ", \\\n     datafile index 1 every ::0::0 using 2:3 with points pt 13 ps 2.2 lc rgb 'black' title 'start'");
     for (int f = 1; f < nfrom; f++)
         put(&gp, ", \\\n     datafile index %d every ::0::0 using 2:3 with points pt 13 ps 2.2 lc rgb 'black' notitle",
             1 + f * nm);
@@ -1262,8 +1284,10 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     for (int k = 0; k < nm; k++)
         started += !(runs[k].status == HESSRT_DIVERGED && runs[k].iterations == 0);
     if (started == 0) {
-        fprintf(p->diag, "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
-                        "can start there, and there is nothing to draw\n", p->prog);
+        fprintf(p->diag,
+                "%s: plot convergence: the loss, gradient or Hessian is not finite at the start: no method "
+                "can start there, and there is nothing to draw\n",
+                p->prog);
         rc = 1;
         goto done;
     }
@@ -1301,13 +1325,16 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     snprintf(what, sizeof what, "Convergence on %s", p->m->name);
     script_head(p, &gp, what, 1000, 1100);
     bool log_loss = spans_decades(runs, nm, 0), log_grad = spans_decades(runs, nm, 1);
-    put(&gp, "set multiplot layout 3,1 title \"%s\"\nset key inside top right box opaque\nset grid\n"
-             "set xlabel 'iteration'\n", what);
+    put(&gp,
+        "set multiplot layout 3,1 title \"%s\"\nset key inside top right box opaque\nset grid\n"
+        "set xlabel 'iteration'\n",
+        what);
     const char *panel[3] = {"loss", "gradient norm", "lowest Hessian eigenvalue"};
     bool logs[3] = {log_loss, log_grad, false};
     for (int c = 0; c < 3; c++) {
-        put(&gp, "set title '%s%s'\nset ylabel '%s'\n%s\n", panel[c], logs[c] ? " (log scale; zeros are not drawn)" : "",
-            panel[c], logs[c] ? "set logscale y" : "unset logscale y");
+        put(&gp, "set title '%s%s'\nset ylabel '%s'\n%s\n", panel[c],
+            logs[c] ? " (log scale; zeros are not drawn)" : "", panel[c],
+            logs[c] ? "set logscale y" : "unset logscale y");
         put(&gp, "plot ");
         for (int k = 0; k < nm; k++) {
             const hessrt_newton_result *r = &runs[k];
@@ -1332,12 +1359,11 @@ static int plot_convergence(Plot *p, int argc, char **argv)
     put(&gp, "unset multiplot\n");
     rc = render(p, &dat, &gp);
     if (rc == 0) {
-        for (int k = 0; k < nm; k++)
-        {
+        for (int k = 0; k < nm; k++) {
             char outcome[64];
             run_outcome(&runs[k], outcome, sizeof outcome);
-            fprintf(p->report, "%-13s %s, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]), outcome, runs[k].loss,
-                   runs[k].gradient_norm);
+            fprintf(p->report, "%-13s %s, loss %.6g, gradient norm %.3g\n", hessrt_method_name(methods[k]), outcome,
+                    runs[k].loss, runs[k].gradient_norm);
         }
         report_written(p);
     }
@@ -1416,15 +1442,16 @@ static int plot_slice(Plot *p, int argc, char **argv)
     put(&gp, "set title \"%s\"\nset xlabel \"%s\"\nset ylabel 'loss'\nset grid\nset key bottom center box opaque\n",
         what, a.label);
     put(&gp, "set xrange [%.17g:%.17g]\n", lo, hi);
-    put(&gp, "plot datafile index 0 using 1:2 with lines lw 3 lc rgb '#1f77b4' title 'the loss', \\\n"
-             "     datafile index 0 using 1:3 with lines lw 2 dt 2 lc rgb '#d62728' "
-             "title \"second-order model %.6g %s %.6g t %s %.6g t^2\", \\\n"
-             "     datafile index 1 using 1:2 with points pt 7 ps 1.8 lc rgb 'black' title 'the point'\n",
+    put(&gp,
+        "plot datafile index 0 using 1:2 with lines lw 3 lc rgb '#1f77b4' title 'the loss', \\\n"
+        "     datafile index 0 using 1:3 with lines lw 2 dt 2 lc rgb '#d62728' "
+        "title \"second-order model %.6g %s %.6g t %s %.6g t^2\", \\\n"
+        "     datafile index 1 using 1:2 with points pt 7 ps 1.8 lc rgb 'black' title 'the point'\n",
         l0, slope < 0 ? "-" : "+", fabs(slope), curvature < 0 ? "-" : "+", fabs(0.5 * curvature));
     rc = render(p, &dat, &gp);
     if (rc == 0) {
         fprintf(p->report, "%s%s: loss %.6g at the point, slope %.6g, curvature %.6g; %d loss evaluations\n",
-               a.param >= 0 ? "along " : "", a.label, l0, slope, curvature, count);
+                a.param >= 0 ? "along " : "", a.label, l0, slope, curvature, count);
         report_written(p);
     }
     free(dat.s);

@@ -81,15 +81,15 @@ static void scatter_add(ArrayDeriv *d, uint32_t map, uint32_t coord, Node value)
 }
 
 #define PUSH(target, v) contribs_push(cs, (target), sum_out((v), dag_vars(target) | rowvars))
-    /* a use of a coordinate is a scatter of its own, summed over its own variables */
-#define CONTRIBUTE(c, v)                                                  \
-    do {                                                                  \
-        if (dag_op(c) == OP_PARAM)                                        \
-            scatter_add(d, UINT32_MAX, dag_rec(c)->aux, (v));             \
-        else if (dag_op(c) == OP_PAT)                                     \
-            scatter_add(d, dag_rec(c)->aux, 0, (v));                      \
-        else                                                              \
-            PUSH(c, (v));                                                 \
+/* a use of a coordinate is a scatter of its own, summed over its own variables */
+#define CONTRIBUTE(c, v)                                                                                               \
+    do {                                                                                                               \
+        if (dag_op(c) == OP_PARAM)                                                                                     \
+            scatter_add(d, UINT32_MAX, dag_rec(c)->aux, (v));                                                          \
+        else if (dag_op(c) == OP_PAT)                                                                                  \
+            scatter_add(d, dag_rec(c)->aux, 0, (v));                                                                   \
+        else                                                                                                           \
+            PUSH(c, (v));                                                                                              \
     } while (0)
 
 static void propagate(ArrayDeriv *d, Node n, Node adj, Contribs *cs, uint64_t rowvars);
@@ -902,7 +902,8 @@ enum { AUTO_MIN_ENTRIES = 1000 };
 static bool linear_in(Node n, uint32_t which)
 {
     switch (dag_op(n)) {
-    case OP_ADD: case OP_VSUM:
+    case OP_ADD:
+    case OP_VSUM:
         return true;
     case OP_MUL:
         for (uint32_t i = 0; i < dag_nargs(n); i++)
@@ -1014,7 +1015,8 @@ static double block_time(uint32_t size, uint32_t inner, uint32_t arrays_after)
     return (double)(inner >= 2 ? size / inner : size) * arrays_after;
 }
 
-static uint32_t merge_blocks(const Model *m, uint32_t *start, uint32_t *inner, uint32_t *first, uint32_t nb, uint32_t room)
+static uint32_t merge_blocks(const Model *m, uint32_t *start, uint32_t *inner, uint32_t *first, uint32_t nb,
+                             uint32_t room)
 {
     uint32_t A = m->narrays;
     for (;;) {
@@ -1057,7 +1059,7 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     Model *m = &a->model;
     a->why = diag_muted_errors() || !m->loss ? "the second lowering failed"
              : m->no_arrays                  ? m->no_arrays
-             : m->nvsums == 0                ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
+             : m->nvsums == 0 ? "no sum stays a loop (every range is at most 4 values, or reads no array at its index)"
              /* the loops' pattern is the whole lower triangle, counted by an int (M_hess_nnz) */
              : (uint64_t)m->nparam * (m->nparam + 1) / 2 > INT_MAX
                  ? "the whole lower triangle of the Hessian would have more than 2^31 - 1 entries"
@@ -1076,7 +1078,8 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
      * together), looped over like data rows; past the code budget below, neighbouring blocks
      * are merged (merge_blocks) */
     uint32_t nb = 0, *start = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
-    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->narrays + 1)), *first = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
+    uint32_t *inner = xmalloc(sizeof(uint32_t) * (m->narrays + 1)),
+             *first = xmalloc(sizeof(uint32_t) * (m->narrays + 1));
     for (uint32_t k = 0; k < m->narrays; k++) {
         const ParamArray *p = &m->arrays[k];
         bool scalar = p->size == 1, prev_scalar = k > 0 && m->arrays[k - 1].size == 1;
@@ -1111,7 +1114,10 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
             spare--;
             col.vr = dag_new_var("cr", 0, (long)((end - start[k]) / inner[k]), NO_SIZE);
             col.vc = dag_new_var("cc", 0, (long)inner[k], NO_SIZE);
-            IndexMap cm = {.array = MAP_THETA, .base = start[k], .nterms = 2, .var = {col.vr, col.vc},
+            IndexMap cm = {.array = MAP_THETA,
+                           .base = start[k],
+                           .nterms = 2,
+                           .var = {col.vr, col.vc},
                            .coef = {(int64_t)inner[k], 1}};
             col.map = dag_map(&cm);
         } else {

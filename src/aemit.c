@@ -25,8 +25,8 @@
 enum { T_NODE, T_ACC, T_SCATTER };
 
 typedef struct {
-    int kind;      /* T_NODE: materialize node; T_ACC: add one row's body into node's sum; T_SCATTER */
-    Node node;     /* T_SCATTER: the value */
+    int kind;  /* T_NODE: materialize node; T_ACC: add one row's body into node's sum; T_SCATTER */
+    Node node; /* T_SCATTER: the value */
     uint32_t scatter;
 } Target;
 
@@ -35,24 +35,24 @@ static struct {
     const Model *m;
     const char *P;
     uint32_t limit;
-    uint8_t *mat;       /* node -> materialized */
-    uint32_t *uses;     /* node -> users among the needed nodes */
-    int *level;         /* node -> the scope depth where its array/scalar is declared, -1: none */
-    Node **scoped;      /* per scope depth: what it declared */
+    uint8_t *mat;   /* node -> materialized */
+    uint32_t *uses; /* node -> users among the needed nodes */
+    int *level;     /* node -> the scope depth where its array/scalar is declared, -1: none */
+    Node **scoped;  /* per scope depth: what it declared */
     uint32_t *nscoped, *scoped_cap;
-    int depth;          /* scope depth (0: the function body) */
-    uint64_t rowvars;   /* the data-row variables */
-    uint64_t split;     /* the row variables looped over [row_begin, row_end) */
+    int depth;        /* scope depth (0: the function body) */
+    uint64_t rowvars; /* the data-row variables */
+    uint64_t split;   /* the row variables looped over [row_begin, row_end) */
     uint32_t ntemps;
     const Scatter *scatters;
-    const char *out_store; /* how a scatter adds: a printf format with %s (index) and %s (value) */
+    const char *out_store;     /* how a scatter adds: a printf format with %s (index) and %s (value) */
     const char *clipped_store; /* a column's scatter whose loop starts at the diagonal (or NULL) */
     uint32_t passes;
-    uint32_t *seen, stamp; /* hoist's visits */
+    uint32_t *seen, stamp;       /* hoist's visits */
     uint32_t epoch, *memo_epoch; /* ready's memo (epoch 0 is never current) */
     uint64_t *memo_bound;
     uint8_t *memo_ready;
-    bool checked;       /* --checked: each value tested as it is made */
+    bool checked; /* --checked: each value tested as it is made */
 } A;
 
 static const char *const SPACES = "                                                                ";
@@ -66,8 +66,16 @@ static const char *ind(int n)
 static bool is_leaf(Node n)
 {
     switch (dag_op(n)) {
-    case OP_CONST: case OP_PI: case OP_PARAM: case OP_DIR: case OP_IVAR: case OP_PAT: case OP_VAT: case OP_DAT:
-    case OP_NROWS: case OP_UNIT:
+    case OP_CONST:
+    case OP_PI:
+    case OP_PARAM:
+    case OP_DIR:
+    case OP_IVAR:
+    case OP_PAT:
+    case OP_VAT:
+    case OP_DAT:
+    case OP_NROWS:
+    case OP_UNIT:
         return true;
     default:
         return false;
@@ -916,8 +924,8 @@ static bool reads_only_at(const char *s, const char *e, const char *name, const 
 {
     size_t nl = strlen(name), vl = strlen(var);
     for (const char *p = s; p + nl < e; p++) {
-        if (strncmp(p, name, nl) != 0 || p[nl] != '[' || (p > s && (p[-1] == '_' || (p[-1] >= '0' && p[-1] <= '9') ||
-                                                                   (p[-1] >= 'a' && p[-1] <= 'z'))))
+        if (strncmp(p, name, nl) != 0 || p[nl] != '[' ||
+            (p > s && (p[-1] == '_' || (p[-1] >= '0' && p[-1] <= '9') || (p[-1] >= 'a' && p[-1] <= 'z'))))
             continue;
         if ((size_t)(e - p) < nl + vl + 2 || strncmp(p + nl + 1, var, vl) != 0 || p[nl + 1 + vl] != ']')
             return false;
@@ -957,7 +965,8 @@ static void fuse_loops(Buf *b, size_t start)
         snprintf(var, sizeof var, "%.*s", (int)(ve - v), v);
         size_t j = i + 3, count = 1;
         while (count < MAX_FUSED && array_loop(l, n, j, names[count], sizeof names[count]) &&
-               l[j + 1].e - l[j + 1].s == head->e - head->s && memcmp(l[j + 1].s, head->s, (size_t)(head->e - head->s)) == 0) {
+               l[j + 1].e - l[j + 1].s == head->e - head->s &&
+               memcmp(l[j + 1].s, head->s, (size_t)(head->e - head->s)) == 0) {
             bool ok = true;
             for (size_t k = 0; k < count && ok; k++)
                 ok = reads_only_at(l[j + 2].s, l[j + 2].e, names[k], var);
@@ -1013,9 +1022,9 @@ static void unbrace(Buf *b, size_t start)
         if (loop && e3) {
             size_t in2 = strspn(l2, " "), in3 = strspn(l3, " ");
             const char *s2 = l2 + in2;
-            bool one = in2 == in1 + 4 && e2[-1] == ';' && in3 == in1 && e3 - l3 == (ptrdiff_t)in1 + 1 && l3[in1] == '}' &&
-                       strncmp(s2, "double ", 7) != 0 && strncmp(s2, "const ", 6) != 0 && strncmp(s2, "long ", 5) != 0 &&
-                       strncmp(s2, "for ", 4) != 0 && strncmp(s2, "if ", 3) != 0;
+            bool one = in2 == in1 + 4 && e2[-1] == ';' && in3 == in1 && e3 - l3 == (ptrdiff_t)in1 + 1 &&
+                       l3[in1] == '}' && strncmp(s2, "double ", 7) != 0 && strncmp(s2, "const ", 6) != 0 &&
+                       strncmp(s2, "long ", 5) != 0 && strncmp(s2, "for ", 4) != 0 && strncmp(s2, "if ", 3) != 0;
             if (one) {
                 size_t n1 = (size_t)(e1 - 2 - l1), n2 = (size_t)(e2 + 1 - l2);
                 memmove(w, l1, n1);

@@ -214,9 +214,9 @@ bool program_lost_name(const Program *p, const char *name)
 /* ---- --dump=ast: one line per node, indented by depth ---- */
 
 static const char *const ast_kind_names[] = {
-    [AST_NUM] = "num", [AST_NAME] = "name", [AST_INDEX] = "index", [AST_CALL] = "call",
-    [AST_NEG] = "neg", [AST_ADD] = "add", [AST_SUB] = "sub", [AST_MUL] = "mul",
-    [AST_DIV] = "div", [AST_POW] = "pow", [AST_REDUCE] = "reduce", [AST_BRACE] = "brace",
+    [AST_NUM] = "num", [AST_NAME] = "name", [AST_INDEX] = "index",   [AST_CALL] = "call",
+    [AST_NEG] = "neg", [AST_ADD] = "add",   [AST_SUB] = "sub",       [AST_MUL] = "mul",
+    [AST_DIV] = "div", [AST_POW] = "pow",   [AST_REDUCE] = "reduce", [AST_BRACE] = "brace",
 };
 static const char *const reduce_names[] = {"sum", "prod", "mean"};
 
@@ -253,7 +253,7 @@ static void dump_ast(FILE *out, const Ast *n, int depth)
 
 static const char *const stmt_names[] = {
     [ST_MODEL] = "model", [ST_PARAM] = "param", [ST_CONST] = "const", [ST_DATA] = "data",
-    [ST_LET] = "let", [ST_DEF] = "def", [ST_LOSS] = "loss", [ST_AT] = "at",
+    [ST_LET] = "let",     [ST_DEF] = "def",     [ST_LOSS] = "loss",   [ST_AT] = "at",
 };
 
 void ast_dump(FILE *out, const Program *prog)

@@ -158,8 +158,9 @@ static int newton(Cert *c, arb_ptr x, const double *p, bool *singular)
         if (!isfinite(step) || !isfinite(size) || dist > NEAR_RADIUS * (1 + pn)) {
             c->why.len = 0;
             if (isfinite(dist))
-                buf_printf(&c->why, "Newton's iteration from the point went %.3g away from it, beyond %g (1 + |p|) = "
-                                    "%.3g: no critical point was found near it",
+                buf_printf(&c->why,
+                           "Newton's iteration from the point went %.3g away from it, beyond %g (1 + |p|) = "
+                           "%.3g: no critical point was found near it",
                            dist, NEAR_RADIUS, NEAR_RADIUS * (1 + pn));
             else
                 buf_puts(&c->why, "Newton's iteration from the point diverged: no critical point was found near it");
@@ -349,14 +350,14 @@ typedef struct {
 typedef struct {
     const char *verdict;
     Buf reason, steps;
-    Box tight;          /* a small box around the critical point */
-    Box wide;           /* one that also holds the given point, where the tight one does not */
-    bool inside;        /* the given point is in a proved box */
-    int npos, nneg;     /* when the inertia is certified, else -1 */
-    Eig *eig;           /* approximate eigenvalues, ascending, or NULL */
-    double *down, *up;  /* certified directions of fall and rise (saddle), or NULL */
-    arb_t loss;         /* over the tight box */
-    arb_mat_t H;        /* over the tight box */
+    Box tight;         /* a small box around the critical point */
+    Box wide;          /* one that also holds the given point, where the tight one does not */
+    bool inside;       /* the given point is in a proved box */
+    int npos, nneg;    /* when the inertia is certified, else -1 */
+    Eig *eig;          /* approximate eigenvalues, ascending, or NULL */
+    double *down, *up; /* certified directions of fall and rise (saddle), or NULL */
+    arb_t loss;        /* over the tight box */
+    arb_mat_t H;       /* over the tight box */
 } Near;
 
 static void box_init(Box *b, uint32_t n)
@@ -492,9 +493,9 @@ static bool inertia(const Cert *c, const arb_mat_t Hx, Near *out)
     /* the directions of a saddle: columns v of V with v^T H v of certified sign */
     if (ok && npos && nneg) {
         for (uint32_t j = 0; j < n; j++) {
-            double **dir = arb_is_negative(arb_mat_entry(B, j, j)) ? &out->down
-                         : arb_is_positive(arb_mat_entry(B, j, j)) ? &out->up
-                                                                   : NULL;
+            double **dir = arb_is_negative(arb_mat_entry(B, j, j))   ? &out->down
+                           : arb_is_positive(arb_mat_entry(B, j, j)) ? &out->up
+                                                                     : NULL;
             if (!dir || *dir)
                 continue;
             *dir = xmalloc(sizeof(double) * n);
@@ -548,9 +549,10 @@ static void explain_singular(Cert *c, arb_srcptr x, Buf *why)
             lmax = fmax(lmax, fabs(probe.eig[i].value));
         }
         if (lmin <= 1e-8 * lmax || lmax == 0)
-            buf_printf(why, "; the Hessian there is singular or nearly so (smallest |eigenvalue| about %.2g, largest "
-                            "%.3g), as at a degenerate critical point or on a curve of them: `hessgen --classify --at` "
-                            "decides a rational point exactly",
+            buf_printf(why,
+                       "; the Hessian there is singular or nearly so (smallest |eigenvalue| about %.2g, largest "
+                       "%.3g), as at a degenerate critical point or on a curve of them: `hessgen --classify --at` "
+                       "decides a rational point exactly",
                        lmin, lmax);
     }
     free(probe.eig);
@@ -588,8 +590,9 @@ static void certify(Cert *c, const double *p, const Num *given, Near *out)
         put_step(&out->steps, "newton", "%d step%s in %d-bit balls to %s, %.2g from the given point", steps,
                  steps == 1 ? "" : "s", CERT_PREC, pt.data, dist);
     else
-        put_step(&out->steps, "newton", "%d steps in %d-bit balls reach %s (%.2g from the given point), without the "
-                                        "quadratic convergence of a regular critical point",
+        put_step(&out->steps, "newton",
+                 "%d steps in %d-bit balls reach %s (%.2g from the given point), without the "
+                 "quadratic convergence of a regular critical point",
                  steps, CERT_PREC, pt.data, dist);
     buf_free(&pt);
 
@@ -602,8 +605,9 @@ static void certify(Cert *c, const double *p, const Num *given, Near *out)
             r[i] *= 1e-4;
     if (!out->tight.proved) {
         out->verdict = "undetermined";
-        buf_printf(&out->reason, "no box around it could be proved to hold exactly one critical point (%s, on %d boxes "
-                                 "of relative radius 1e-12 down to %.0e)",
+        buf_printf(&out->reason,
+                   "no box around it could be proved to hold exactly one critical point (%s, on %d boxes "
+                   "of relative radius 1e-12 down to %.0e)",
                    c->why.data, tries, 1e-12 * pow(1e-4, tries - 1));
         explain_singular(c, x, &out->reason);
         put_step(&out->steps, "box", "%s", out->reason.data);
@@ -642,8 +646,9 @@ static void certify(Cert *c, const double *p, const Num *given, Near *out)
     if (n > TEXT_COORDS)
         buf_puts(&text, ", ...");
     if (known)
-        put_step(&out->steps, "Hessian", "eigenvalues about %s; over the box, %d positive and %d negative (signs "
-                                         "certified by congruence)",
+        put_step(&out->steps, "Hessian",
+                 "eigenvalues about %s; over the box, %d positive and %d negative (signs "
+                 "certified by congruence)",
                  text.data, out->npos, out->nneg);
     else
         put_step(&out->steps, "Hessian", "eigenvalues about %s; the sign of one cannot be certified over the box",
@@ -661,8 +666,9 @@ static void certify(Cert *c, const double *p, const Num *given, Near *out)
         buf_puts(&out->reason, "the Hessian is negative definite at the only critical point in the box");
     } else {
         out->verdict = "saddle";
-        buf_printf(&out->reason, "the Hessian at the only critical point in the box has %d negative and %d positive "
-                                 "eigenvalue%s",
+        buf_printf(&out->reason,
+                   "the Hessian at the only critical point in the box has %d negative and %d positive "
+                   "eigenvalue%s",
                    out->nneg, out->npos, out->npos == 1 ? "" : "s");
         if (out->down && out->up) {
             buf_puts(&out->reason, ": the loss falls along ");

@@ -50,7 +50,7 @@ static uint32_t checked_site(Node n, bool division)
     if (division)
         op = OP__COUNT; /* its own site: "/" */
     if (s.begin == 0 && s.end == 0)
-        return 0; /* made for no source expression (a constant of the derivative rules) */
+        return 0;   /* made for no source expression (a constant of the derivative rules) */
     if (C.n == 0) { /* sites[0] stands for "none" */
         C.cap = 256;
         C.sites = xcalloc(C.cap, sizeof(Site));
@@ -113,13 +113,14 @@ void checked_declarations(Buf *b, const char *P)
 
 void checked_state(Buf *b, const char *P)
 {
-    buf_printf(b,
-               "/* --checked (checked.c in hessgen): the evaluation's state, one thread at a time */\n"
-               "static int %s_src[4], %s_nsrc; /* the sites where values that were not finite began */\n"
-               "static int %s_input, %s_input_v; /* an entry of theta (or v) that was not finite on entry */\n"
-               "static void %s_enter(const double *theta, const double *v);\n"
-               "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout);\n\n",
-               P, P, P, P, P, P);
+    buf_printf(
+        b,
+        "/* --checked (checked.c in hessgen): the evaluation's state, one thread at a time */\n"
+        "static int %s_src[4], %s_nsrc; /* the sites where values that were not finite began */\n"
+        "static int %s_input, %s_input_v; /* an entry of theta (or v) that was not finite on entry */\n"
+        "static void %s_enter(const double *theta, const double *v);\n"
+        "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout);\n\n",
+        P, P, P, P, P, P);
 }
 
 /* One temporary's test: not finite, from finite operands (operands_finite: "" or a C
@@ -144,19 +145,26 @@ static const char *op_text(const Site *site)
 #undef X
     };
     switch (op) {
-    case OP_ADD: return "+";
-    case OP_MUL: return "*";
-    case OP_POW: return "pow";
-    case OP_ROWSUM: return "sum";
-    default: return unary[op] ? unary[op] : "?";
+    case OP_ADD:
+        return "+";
+    case OP_MUL:
+        return "*";
+    case OP_POW:
+        return "pow";
+    case OP_ROWSUM:
+        return "sum";
+    default:
+        return unary[op] ? unary[op] : "?";
     }
 }
 
 /* The sites' table, and the functions that read it. */
 void checked_definitions(Buf *b, const char *P, const char *file, uint32_t nparam, bool dense_pattern)
 {
-    buf_printf(b, "static const struct { int line, col; const char *op, *source; } %s_sites[%u] = {\n"
-                  "    {0, 0, NULL, NULL}", P, C.n ? C.n : 1);
+    buf_printf(b,
+               "static const struct { int line, col; const char *op, *source; } %s_sites[%u] = {\n"
+               "    {0, 0, NULL, NULL}",
+               P, C.n ? C.n : 1);
     for (uint32_t i = 1; i < C.n; i++) {
         int line, col;
         diag_line_col(C.sites[i].span.begin, &line, &col);
@@ -176,48 +184,51 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                P, P, P, P, P, P, P);
     put_c_string_body(b, file);
     buf_puts(b, "\";\n\n");
-    buf_printf(b,
-               "static void %s_enter(const double *theta, const double *v)\n{\n"
-               "    %s_nsrc = 0;\n    %s_faulted = 0;\n    %s_input = -1;\n    %s_input_v = 0;\n"
-               "    for (int k = 0; k < %u; k++)\n"
-               "        if (!isfinite(theta[k]) || (v && !isfinite(v[k]))) {\n"
-               "            %s_input = k;\n            %s_input_v = isfinite(theta[k]);\n            break;\n        }\n}\n\n",
-               P, P, P, P, P, nparam, P, P);
+    buf_printf(
+        b,
+        "static void %s_enter(const double *theta, const double *v)\n{\n"
+        "    %s_nsrc = 0;\n    %s_faulted = 0;\n    %s_input = -1;\n    %s_input_v = 0;\n"
+        "    for (int k = 0; k < %u; k++)\n"
+        "        if (!isfinite(theta[k]) || (v && !isfinite(v[k]))) {\n"
+        "            %s_input = k;\n            %s_input_v = isfinite(theta[k]);\n            break;\n        }\n}\n\n",
+        P, P, P, P, P, nparam, P, P);
     if (dense_pattern) /* the nonzeros are the lower triangle, row by row */
-        buf_printf(b,
-                   "/* Nonzero k of the lower triangle stored row by row: row i holds k = i(i+1)/2 .. i(i+1)/2 + i. */\n"
-                   "static void %s_entry(size_t k, int *i, int *j)\n{\n"
-                   "    size_t r = (size_t)((sqrt(8.0 * (double)k + 1.0) - 1.0) / 2.0);\n"
-                   "    while (r * (r + 1) / 2 > k)\n        r--;\n"
-                   "    while ((r + 1) * (r + 2) / 2 <= k)\n        r++;\n"
-                   "    *i = (int)r;\n    *j = (int)(k - r * (r + 1) / 2);\n}\n\n",
-                   P);
+        buf_printf(
+            b,
+            "/* Nonzero k of the lower triangle stored row by row: row i holds k = i(i+1)/2 .. i(i+1)/2 + i. */\n"
+            "static void %s_entry(size_t k, int *i, int *j)\n{\n"
+            "    size_t r = (size_t)((sqrt(8.0 * (double)k + 1.0) - 1.0) / 2.0);\n"
+            "    while (r * (r + 1) / 2 > k)\n        r--;\n"
+            "    while ((r + 1) * (r + 2) / 2 <= k)\n        r++;\n"
+            "    *i = (int)r;\n    *j = (int)(k - r * (r + 1) / 2);\n}\n\n",
+            P);
     else
         buf_printf(b,
                    "static void %s_entry(size_t k, int *i, int *j)\n{\n"
                    "    *i = %s_hess_rows[k];\n    *j = %s_hess_cols[k];\n}\n\n",
                    P, P, P);
-    buf_printf(b,
-               "/* The first entry of v[0..n) that is not finite becomes the fault; 1 if there is one. layout:\n"
-               "   0 the loss, 1 a vector, 2 a dense Hessian, 3 the Hessian's nonzeros. */\n"
-               "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout)\n{\n"
-               "    size_t k = 0;\n"
-               "    while (k < n && isfinite(v[k]))\n        k++;\n"
-               "    if (k == n)\n        return 0;\n"
-               "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, %s_input_v, 0, NULL, 0, 0, NULL, NULL};\n"
-               "    if (layout == 1)\n        f.i = (int)k;\n"
-               "    else if (layout == 2)\n        f.i = (int)(k / %u), f.j = (int)(k %% %u);\n"
-               "    else if (layout == 3)\n        %s_entry(k, &f.i, &f.j);\n"
-               "    if (%s_input < 0 && %s_nsrc > 0) {\n"
-               "        const int s = %s_src[0];\n"
-               "        f.sources = %s_nsrc;\n        f.file = %s_file;\n"
-               "        f.line = %s_sites[s].line;\n        f.col = %s_sites[s].col;\n"
-               "        f.op = %s_sites[s].op;\n        f.source = %s_sites[s].source;\n"
-               "    }\n"
-               "    %s_last = f;\n    %s_faulted = 1;\n"
-               "    if (%s_handler)\n        %s_handler(&f, %s_handler_user);\n"
-               "    return 1;\n}\n\n",
-               P, P, P, P, nparam, nparam, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+    buf_printf(
+        b,
+        "/* The first entry of v[0..n) that is not finite becomes the fault; 1 if there is one. layout:\n"
+        "   0 the loss, 1 a vector, 2 a dense Hessian, 3 the Hessian's nonzeros. */\n"
+        "static int %s_bad(const char *function, const char *quantity, const double *v, size_t n, int layout)\n{\n"
+        "    size_t k = 0;\n"
+        "    while (k < n && isfinite(v[k]))\n        k++;\n"
+        "    if (k == n)\n        return 0;\n"
+        "    %s_fault f = {function, quantity, -1, -1, v[k], %s_input, %s_input_v, 0, NULL, 0, 0, NULL, NULL};\n"
+        "    if (layout == 1)\n        f.i = (int)k;\n"
+        "    else if (layout == 2)\n        f.i = (int)(k / %u), f.j = (int)(k %% %u);\n"
+        "    else if (layout == 3)\n        %s_entry(k, &f.i, &f.j);\n"
+        "    if (%s_input < 0 && %s_nsrc > 0) {\n"
+        "        const int s = %s_src[0];\n"
+        "        f.sources = %s_nsrc;\n        f.file = %s_file;\n"
+        "        f.line = %s_sites[s].line;\n        f.col = %s_sites[s].col;\n"
+        "        f.op = %s_sites[s].op;\n        f.source = %s_sites[s].source;\n"
+        "    }\n"
+        "    %s_last = f;\n    %s_faulted = 1;\n"
+        "    if (%s_handler)\n        %s_handler(&f, %s_handler_user);\n"
+        "    return 1;\n}\n\n",
+        P, P, P, P, nparam, nparam, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
     buf_printf(b,
                "int %s_fault_get(%s_fault *fault)\n{\n"
                "    if (%s_faulted && fault)\n        *fault = %s_last;\n    return %s_faulted;\n}\n\n"
@@ -236,13 +247,16 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "    if (f->j >= 0)\n"
                "        snprintf(entry, sizeof entry, \" entry (%%d, %%d) (d2L/d%%s d%%s)\", f->i, f->j, ni, nj);\n"
                "    else if (f->i >= 0)\n"
-               "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" : \"\", ni);\n"
+               "        snprintf(entry, sizeof entry, \" entry %%d (%%s%%s)\", f->i, f->quantity[0] == 'g' ? \"dL/d\" "
+               ": \"\", ni);\n"
                "    const char *value = isnan(f->value) ? \"NaN\" : f->value > 0 ? \"inf\" : \"-inf\";\n"
                "    size_t at = 0;\n"
-               "    int w = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, f->function);\n"
+               "    int w = snprintf(text, sizeof text, \"the %%s%%s is %%s (in %%s)\", f->quantity, entry, value, "
+               "f->function);\n"
                "    at = w > 0 ? (size_t)w : 0;\n"
                "    if (f->input >= 0)\n"
-               "        snprintf(text + at, sizeof text - at, \": %%s[%%d] (%%s) was not finite on entry\", f->input_v ? \"v\" : \"theta\",\n"
+               "        snprintf(text + at, sizeof text - at, \": %%s[%%d] (%%s) was not finite on entry\", f->input_v "
+               "? \"v\" : \"theta\",\n"
                "                 f->input, nin);\n"
                "    else if (!f->file)\n"
                "        snprintf(text + at, sizeof text - at, \": where it began could not be traced\");\n"
@@ -250,11 +264,13 @@ void checked_definitions(Buf *b, const char *P, const char *file, uint32_t npara
                "        const int s = %s_src[k];\n"
                "        int again = 0; /* two sites of one operation (a value and its derivative's): said once */\n"
                "        for (int q = 0; q < k && !again; q++)\n"
-               "            again = %s_sites[%s_src[q]].line == %s_sites[s].line && %s_sites[%s_src[q]].col == %s_sites[s].col &&\n"
+               "            again = %s_sites[%s_src[q]].line == %s_sites[s].line && %s_sites[%s_src[q]].col == "
+               "%s_sites[s].col &&\n"
                "                    strcmp(%s_sites[%s_src[q]].op, %s_sites[s].op) == 0;\n"
                "        if (again)\n            continue;\n"
                "        w = snprintf(text + at, sizeof text - at, \"%%s %%s at %%s:%%d:%%d, in '%%s'\",\n"
-               "                     told++ == 0 ? \": it began with\" : \"; and with\", %s_sites[s].op, %s_file, %s_sites[s].line,\n"
+               "                     told++ == 0 ? \": it began with\" : \"; and with\", %s_sites[s].op, %s_file, "
+               "%s_sites[s].line,\n"
                "                     %s_sites[s].col, %s_sites[s].source);\n"
                "        at += w > 0 ? (size_t)w : 0;\n"
                "    }\n"

@@ -29,7 +29,7 @@ Span dag_attribute(Span s)
 }
 uint32_t dag_max_nodes = DEFAULT_MAX_NODES;
 
-static bool frozen; /* dag_freeze: the graph is read-only from then on */
+static bool frozen;         /* dag_freeze: the graph is read-only from then on */
 static IndexVar *vars_list; /* array loops' index variables and index maps */
 static uint32_t nvars;
 static IndexMap *maps;
@@ -37,14 +37,13 @@ static uint32_t nmaps, maps_cap;
 static long *fixed_sizes; /* count + 1 per size id, 0: known at run time */
 static uint32_t nfixed_sizes;
 
-
 static long double *eval_cache; /* dag_eval_const's memo */
 static bool *eval_known;
 static uint32_t eval_cap;
 
 enum {
-    MAX_FOLD_BITS = 1 << 20,        /* no folded constant grows past a megabit */
-    MAX_GRAPH_OPERANDS = 1u << 28,  /* 1 GiB of operand lists: a clear stop, not a thrashing machine */
+    MAX_FOLD_BITS = 1 << 20,       /* no folded constant grows past a megabit */
+    MAX_GRAPH_OPERANDS = 1u << 28, /* 1 GiB of operand lists: a clear stop, not a thrashing machine */
 };
 
 static uint64_t hash_start(Op op)
@@ -134,9 +133,11 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     if (frozen)
         fatal("internal error: a node was made after the graph was frozen (scheduling and emission only read it)");
     if (dag_graph.nnodes >= dag_max_nodes)
-        diag_fatal(blame, "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
+        diag_fatal(blame,
+                   "the expression graph grew past %u nodes here (--max-nodes %u): the loss, its "
                    "derivatives or the sums and functions it expands are too large; write it with fewer terms, or "
-                   "give a larger --max-nodes", dag_max_nodes, dag_max_nodes);
+                   "give a larger --max-nodes",
+                   dag_max_nodes, dag_max_nodes);
     if (dag_graph.nnodes == dag_graph.cap) {
         if (dag_graph.cap >= UINT32_MAX / 2)
             fatal("expression graph too large");
@@ -154,7 +155,8 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
             cap *= 2;
         /* the operands' own bound: 4 per node allowed (the largest models have under 3) */
         if ((cap > 4096 && cap > 4 * (size_t)dag_max_nodes) || cap > MAX_GRAPH_OPERANDS)
-            diag_fatal(blame, "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
+            diag_fatal(blame,
+                       "the expression graph grew past %zu operands here (4 per node of --max-nodes %u): "
                        "long sums and products, whose derivatives repeat them (a product of k factors has k "
                        "partial derivatives of k - 1 factors each)",
                        dag_graph.nargs, dag_max_nodes);
@@ -198,7 +200,7 @@ static Node make(Op op, const Node *args, size_t n, uint32_t aux, mpq_srcptr q)
     }
     if (op == OP_ROWSUM) { /* its value is the whole sum: it no longer depends on that row */
         r->flags |= NF_ROWSUM | NF_DATA;
-        r->rows &= (uint8_t)~(1u << (aux & 7));
+        r->rows &= (uint8_t) ~(1u << (aux & 7));
     }
     if (op == OP_REINDEX) {
         const IndexMap *map = dag_map_get(aux);
@@ -1041,19 +1043,36 @@ Node dag_unary(Op op, Node a)
             mpq_clear(r);
             return n;
         }
-        case OP_RELU: return s > 0 ? a : DAG_ZERO;
-        case OP_SIGN: return dag_int(s);
-        case OP_STEP: return s > 0 ? DAG_ONE : DAG_ZERO;
-        case OP_NONZERO: return s ? a : DAG_ONE;
-        default: break;
+        case OP_RELU:
+            return s > 0 ? a : DAG_ZERO;
+        case OP_SIGN:
+            return dag_int(s);
+        case OP_STEP:
+            return s > 0 ? DAG_ONE : DAG_ZERO;
+        case OP_NONZERO:
+            return s ? a : DAG_ONE;
+        default:
+            break;
         }
         if (s == 0) {
             switch (op) {
-            case OP_EXP: case OP_COS: case OP_COSH: case OP_SECH2: return DAG_ONE;
-            case OP_SIN: case OP_TAN: case OP_TANH: case OP_ATAN: case OP_SINH:
-            case OP_LOG1P: case OP_EXPM1: return DAG_ZERO;
-            case OP_SIGMOID: return rat_node(1, 2);
-            default: break;
+            case OP_EXP:
+            case OP_COS:
+            case OP_COSH:
+            case OP_SECH2:
+                return DAG_ONE;
+            case OP_SIN:
+            case OP_TAN:
+            case OP_TANH:
+            case OP_ATAN:
+            case OP_SINH:
+            case OP_LOG1P:
+            case OP_EXPM1:
+                return DAG_ZERO;
+            case OP_SIGMOID:
+                return rat_node(1, 2);
+            default:
+                break;
             }
         }
         if (op == OP_LOG && mpq_cmp_si(q, 1, 1) == 0)
@@ -1101,7 +1120,8 @@ static long double eval_const(Node n)
         mpf_clear(f);
         return v;
     }
-    case OP_PI: return 3.14159265358979323846264338327950288L;
+    case OP_PI:
+        return 3.14159265358979323846264338327950288L;
     case OP_ADD:
         v = 0;
         for (uint32_t i = 0; i < dag_nargs(n); i++)
@@ -1112,35 +1132,56 @@ static long double eval_const(Node n)
         for (uint32_t i = 0; i < dag_nargs(n); i++)
             v *= dag_eval_const(a[i]);
         return v;
-    case OP_POW: return powl(dag_eval_const(a[0]), dag_eval_const(a[1]));
-    default: break;
+    case OP_POW:
+        return powl(dag_eval_const(a[0]), dag_eval_const(a[1]));
+    default:
+        break;
     }
     if (OP_IS_UNARY(dag_op(n)))
         x = dag_eval_const(a[0]);
     switch (dag_op(n)) {
-    case OP_EXP: return expl(x);
-    case OP_LOG: return logl(x);
-    case OP_SIN: return sinl(x);
-    case OP_COS: return cosl(x);
-    case OP_TAN: return tanl(x);
-    case OP_TANH: return tanhl(x);
-    case OP_ATAN: return atanl(x);
-    case OP_SINH: return sinhl(x);
-    case OP_COSH: return coshl(x);
-    case OP_LOG1P: return log1pl(x);
-    case OP_EXPM1: return expm1l(x);
-    case OP_SIGMOID: return sigmoidl(x);
-    case OP_SOFTPLUS: return softplusl(x);
-    case OP_ABS: return fabsl(x);
-    case OP_RELU: return x > 0 ? x : 0;
+    case OP_EXP:
+        return expl(x);
+    case OP_LOG:
+        return logl(x);
+    case OP_SIN:
+        return sinl(x);
+    case OP_COS:
+        return cosl(x);
+    case OP_TAN:
+        return tanl(x);
+    case OP_TANH:
+        return tanhl(x);
+    case OP_ATAN:
+        return atanl(x);
+    case OP_SINH:
+        return sinhl(x);
+    case OP_COSH:
+        return coshl(x);
+    case OP_LOG1P:
+        return log1pl(x);
+    case OP_EXPM1:
+        return expm1l(x);
+    case OP_SIGMOID:
+        return sigmoidl(x);
+    case OP_SOFTPLUS:
+        return softplusl(x);
+    case OP_ABS:
+        return fabsl(x);
+    case OP_RELU:
+        return x > 0 ? x : 0;
     case OP_SECH2: {
         long double e = expl(-2 * fabsl(x));
         return 4 * e / ((1 + e) * (1 + e));
     }
-    case OP_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
-    case OP_STEP: return x > 0 ? 1 : 0;
-    case OP_NONZERO: return x != 0 ? x : 1;
-    default: fatal("dag_eval_const: node %u depends on a coordinate", n);
+    case OP_SIGN:
+        return x > 0 ? 1 : x < 0 ? -1 : 0;
+    case OP_STEP:
+        return x > 0 ? 1 : 0;
+    case OP_NONZERO:
+        return x != 0 ? x : 1;
+    default:
+        fatal("dag_eval_const: node %u depends on a coordinate", n);
     }
 }
 
@@ -1204,12 +1245,27 @@ double rat_to_double(mpq_srcptr q)
 
 /* ---- --dump=dag ---- */
 
-static const char *const op_names[OP__COUNT] = {
-    [OP_NONE] = "none", [OP_CONST] = "const", [OP_PI] = "pi", [OP_PARAM] = "theta",
-    [OP_DIR] = "v", [OP_DATA] = "data", [OP_NROWS] = "nrows", [OP_ROW] = "row", [OP_ROWSUM] = "rowsum",
-    [OP_IVAR] = "ivar", [OP_PAT] = "theta_at", [OP_VAT] = "v_at", [OP_DAT] = "data_at", [OP_VSUM] = "vsum", [OP_UNIT] = "unit", [OP_REINDEX] = "reindex", [OP_ADD] = "add", [OP_MUL] = "mul", [OP_POW] = "pow",
+static const char *const op_names[OP__COUNT] = {[OP_NONE] = "none",
+                                                [OP_CONST] = "const",
+                                                [OP_PI] = "pi",
+                                                [OP_PARAM] = "theta",
+                                                [OP_DIR] = "v",
+                                                [OP_DATA] = "data",
+                                                [OP_NROWS] = "nrows",
+                                                [OP_ROW] = "row",
+                                                [OP_ROWSUM] = "rowsum",
+                                                [OP_IVAR] = "ivar",
+                                                [OP_PAT] = "theta_at",
+                                                [OP_VAT] = "v_at",
+                                                [OP_DAT] = "data_at",
+                                                [OP_VSUM] = "vsum",
+                                                [OP_UNIT] = "unit",
+                                                [OP_REINDEX] = "reindex",
+                                                [OP_ADD] = "add",
+                                                [OP_MUL] = "mul",
+                                                [OP_POW] = "pow",
 #define X(e, src, c, helper, d) [OP_##e] = c,
-    UNARY_OPS(X)
+                                                UNARY_OPS(X)
 #undef X
 };
 

@@ -22,7 +22,7 @@ static struct {
     uint64_t *seen;
     uint32_t nseen, seen_cap;
     HashIndex seen_index;
-    bool last_shown; /* whether the last error or warning was printed: its notes follow it */
+    bool last_shown;       /* whether the last error or warning was printed: its notes follow it */
     uint32_t *line_starts; /* offsets of the lines' first bytes, made on the first lookup */
     size_t nlines;
 } D;

@@ -94,8 +94,8 @@ Node diff_partial(Node n, uint32_t i)
     (void)a;
     (void)f;
     switch (dag_op(n)) {
-#define X(e, src, c, helper, d) \
-    case OP_##e:                \
+#define X(e, src, c, helper, d)                                                                                        \
+    case OP_##e:                                                                                                       \
         return d;
         UNARY_OPS(X)
 #undef X
@@ -225,12 +225,12 @@ typedef struct {
 
 static struct {
     DepSet *deps;
-    uint32_t limit;   /* nodes below this id have their sets */
+    uint32_t limit; /* nodes below this id have their sets */
     Node *memo;
     uint32_t *stamp;
-    uint32_t cur;     /* the current pass's stamp */
-    uint32_t col;     /* the coordinate differentiated against, in column mode */
-    bool column;      /* column mode: seed e_col, prune by dependency sets */
+    uint32_t cur; /* the current pass's stamp */
+    uint32_t col; /* the coordinate differentiated against, in column mode */
+    bool column;  /* column mode: seed e_col, prune by dependency sets */
 } F;
 
 static int cmp_u32(const void *a, const void *b)

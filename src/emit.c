@@ -20,15 +20,14 @@
 
 #include "hessgen.h"
 
-
 static struct {
-    const char *P;      /* prefix */
+    const char *P; /* prefix */
     const Model *m;
-    uint32_t *temp;     /* node -> temporary number + 1, for the function being written */
+    uint32_t *temp; /* node -> temporary number + 1, for the function being written */
     uint32_t *stamp;
     uint32_t cur, ntemps, limit;
     uint32_t nloops;    /* accumulator arrays of the function being written */
-    const char *indent;   /* of a step's line */
+    const char *indent; /* of a step's line */
     int split_size;     /* in M_hess_row_range: the size name whose outer loops run over [begin, end) */
     uint32_t gen;       /* the last stamp handed out: each function and each family loop gets its own */
     /* outlined row loops (put_outlined_loop): their functions go before the function that
@@ -39,7 +38,7 @@ static struct {
     char **fn_text;     /* each one's text after its first line: a loop met again is called, not rewritten */
     uint32_t outer_cur; /* inside a loop function: the caller's stamp, else 0 */
     uint32_t *inv_stamp, *inv_slot; /* node -> its place in inv[] (valid when inv_stamp == cur) */
-    Node *inv;          /* the caller's temporaries the loop function reads, in inv[] order */
+    Node *inv;                      /* the caller's temporaries the loop function reads, in inv[] order */
     uint32_t ninv, inv_cap;
     bool has_v;         /* the function being written has a direction v (M_hvp) */
     int64_t loop_shift; /* inside a loop over a family: coordinate indices move by k * loop_shift */
@@ -526,15 +525,17 @@ static void put_outlined_loop(Buf *b, const Loop *l)
             buf_printf(&f, "    const size_t N_%s = dp->%s;\n    (void)N_%s;\n", m->sizes[z].name, m->sizes[z].name,
                        m->sizes[z].name);
         for (uint32_t a = 0; a < m->ndata; a++)
-            buf_printf(&f, "    const double *const D_%s = dp->%s;\n    (void)D_%s;\n", m->data[a].name, m->data[a].name,
-                       m->data[a].name);
+            buf_printf(&f, "    const double *const D_%s = dp->%s;\n    (void)D_%s;\n", m->data[a].name,
+                       m->data[a].name, m->data[a].name);
     } else {
         buf_puts(&f, "    (void)data;\n");
     }
     buf_printf(&f, "    for (size_t k = 0; k < %u; k++)\n        s0[k] = 0.0;\n", l->nsums);
     if (!E.checked) /* checked code keeps one state: no threads */
-        buf_printf(&f, "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s0[:%u]) if (row_end - row_begin >= 1024)\n#endif\n",
-               l->nsums);
+        buf_printf(&f,
+                   "#ifdef _OPENMP\n#pragma omp parallel for schedule(static) reduction(+: s0[:%u]) if (row_end - "
+                   "row_begin >= 1024)\n#endif\n",
+                   l->nsums);
     buf_printf(&f, "    for (size_t r%u = row_begin; r%u < row_end; r%u++) {\n", l->level, l->level, l->level);
     put_loop_body(&f, l, 1, 0);
     buf_puts(&f, "}\n\n");
@@ -546,8 +547,9 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     if (fn == E.nfuncs) { /* a new loop function */
         E.fn_text = xrealloc(E.fn_text, sizeof(char *) * (E.nfuncs + 1));
         E.fn_text[E.nfuncs++] = f.data;
-        buf_printf(&E.pre, "static %s_NOINLINE void %s_rows%u(const double *theta, const double *v, const void *data, "
-                           "size_t row_begin, size_t row_end, const double *inv, double *s0)\n{\n",
+        buf_printf(&E.pre,
+                   "static %s_NOINLINE void %s_rows%u(const double *theta, const double *v, const void *data, "
+                   "size_t row_begin, size_t row_end, const double *inv, double *s0)\n{\n",
                    E.P, E.P, fn);
         buf_put(&E.pre, f.data, f.len);
     } else {
@@ -575,8 +577,8 @@ static void put_outlined_loop(Buf *b, const Loop *l)
         buf_printf(b, "    %s_rows%u(theta, %s, %s, row_begin, row_end, ", E.P, fn, E.has_v ? "v" : "NULL",
                    m->ndata ? "data" : "NULL");
     else
-        buf_printf(b, "    %s_rows%u(theta, %s, %s, 0, %s, ", E.P, fn, E.has_v ? "v" : "NULL", m->ndata ? "data" : "NULL",
-                   size);
+        buf_printf(b, "    %s_rows%u(theta, %s, %s, 0, %s, ", E.P, fn, E.has_v ? "v" : "NULL",
+                   m->ndata ? "data" : "NULL", size);
     free(size);
     if (ninv)
         buf_printf(b, "inv%u, s%u);\n", id, id);
@@ -660,11 +662,11 @@ static void put_return(Buf *b, Node loss)
 
 /* A function's end: with --checked, its outputs scanned for the fault in order (the loss when
  * it returns one, the gradient, then `second`, with its layout for P_bad), then the return. */
-static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second,
-                         const char *quantity, int layout, const char *count);
+static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second, const char *quantity,
+                         int layout, const char *count);
 
-static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *second, const char *quantity,
-                    int layout, const char *count)
+static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *second, const char *quantity, int layout,
+                    const char *count)
 {
     Buf text = {0};
     if (loss)
@@ -674,8 +676,8 @@ static void put_end(Buf *b, const char *fn, Node loss, bool grad, const char *se
 }
 
 /* put_end's checked part, the loss (if any) given as its C text. */
-static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second,
-                         const char *quantity, int layout, const char *count)
+static void put_end_text(Buf *b, const char *fn, const char *loss, bool grad, const char *second, const char *quantity,
+                         int layout, const char *count)
 {
     const char *P = E.P;
     if (!E.checked) {
@@ -760,9 +762,11 @@ static const char *data_param(void)
 static void put_data_struct(Buf *b, const Model *m)
 {
     const char *P = E.P;
-    buf_printf(b, "/* The data set, supplied at run time: one count per row count and one pointer per array,\n"
-                  "   row-major (X[i][j] is X[i * width + j]). */\n"
-                  "typedef struct %s_data {\n", P);
+    buf_printf(b,
+               "/* The data set, supplied at run time: one count per row count and one pointer per array,\n"
+               "   row-major (X[i][j] is X[i * width + j]). */\n"
+               "typedef struct %s_data {\n",
+               P);
     for (uint32_t s = 0; s < m->nsizes; s++) {
         buf_printf(b, "    size_t %s; /* rows of", m->sizes[s].name);
         for (uint32_t a = 0; a < m->ndata; a++)
@@ -782,13 +786,17 @@ static void put_data_struct(Buf *b, const Model *m)
         buf_puts(b, " */\n");
     }
     buf_printf(b, "} %s_data;\n\n", P);
-    buf_printf(b, "/* 0 when data can be read: no NULL pointer, at least one row where the loss divides by\n"
-                  "   the count (a mean), no count so large that an index overflows; else an error code, which\n"
-                  "   %s_data_error explains. The evaluation functions check too and return NaN. */\n", P);
+    buf_printf(b,
+               "/* 0 when data can be read: no NULL pointer, at least one row where the loss divides by\n"
+               "   the count (a mean), no count so large that an index overflows; else an error code, which\n"
+               "   %s_data_error explains. The evaluation functions check too and return NaN. */\n",
+               P);
     buf_printf(b, "int %s_data_check(const %s_data *data);\n", P, P);
     buf_printf(b, "const char *%s_data_error(int code);\n", P);
-    buf_printf(b, "/* Fills data from counts[%u] (one per row count, in the order above) and arrays[%u];\n"
-                  "   returns %s_data_check. */\n", m->nsizes, m->ndata, P);
+    buf_printf(b,
+               "/* Fills data from counts[%u] (one per row count, in the order above) and arrays[%u];\n"
+               "   returns %s_data_check. */\n",
+               m->nsizes, m->ndata, P);
     buf_printf(b, "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays);\n", P, P);
 }
 
@@ -803,35 +811,48 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
     buf_printf(b, "double %s_loss(const double *theta%s);\n", P, D);
     buf_printf(b, "/* The gradient into grad[%s_NPARAM]; returns the loss. */\n", P);
     buf_printf(b, "double %s_grad(const double *theta%s, double *grad);\n", P, D);
-    buf_printf(b, "/* The Hessian into hess[%s_NPARAM*%s_NPARAM], row-major, both triangles; the gradient\n"
-                  "   into grad unless it is NULL; returns the loss. */\n", P, P);
+    buf_printf(b,
+               "/* The Hessian into hess[%s_NPARAM*%s_NPARAM], row-major, both triangles; the gradient\n"
+               "   into grad unless it is NULL; returns the loss. */\n",
+               P, P);
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess);\n", P, D);
     buf_printf(b, "/* The Hessian times v into hv[%s_NPARAM]. */\n", P);
     buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv);\n", P, D);
     if (E.dense_pattern)
-        buf_printf(b, "/* The Hessian's lower triangle into values[%s_hess_nnz], row-major (entry (r, c) at\n"
-                      "   r*(r+1)/2 + c); the gradient into grad unless NULL; returns the loss. */\n", P);
+        buf_printf(b,
+                   "/* The Hessian's lower triangle into values[%s_hess_nnz], row-major (entry (r, c) at\n"
+                   "   r*(r+1)/2 + c); the gradient into grad unless NULL; returns the loss. */\n",
+                   P);
     else
-        buf_printf(b, "/* The Hessian's lower-triangle nonzeros into values[%s_hess_nnz], in the order of\n"
-                      "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
+        buf_printf(b,
+                   "/* The Hessian's lower-triangle nonzeros into values[%s_hess_nnz], in the order of\n"
+                   "   %s_hess_rows and %s_hess_cols; the gradient into grad unless NULL; returns the loss. */\n",
                    P, P, P);
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values);\n", P, D);
     buf_printf(b, "/* The same nonzeros alone, without the gradient. */\n");
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values);\n", P, D);
     if (rows) {
-        buf_printf(b, "/* What rows [begin, end) of '%s' add to the loss (returned), gradient (unless NULL) and\n"
-                      "   Hessian (as %s_hess): the terms free of rows in the part with begin == 0, so the results\n"
-                      "   for parts [0, b1), [b1, b2), ..., [bk, %s) add up to %s_hess (only one part may begin\n"
-                      "   at 0: an empty [0, 0) would count those terms again). NaN if end > %s or begin > end. */\n",
+        buf_printf(b,
+                   "/* What rows [begin, end) of '%s' add to the loss (returned), gradient (unless NULL) and\n"
+                   "   Hessian (as %s_hess): the terms free of rows in the part with begin == 0, so the results\n"
+                   "   for parts [0, b1), [b1, b2), ..., [bk, %s) add up to %s_hess (only one part may begin\n"
+                   "   at 0: an empty [0, 0) would count those terms again). NaN if end > %s or begin > end. */\n",
                    m->sizes[0].name, P, m->sizes[0].name, P, m->sizes[0].name);
-        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess);\n", P, D);
+        buf_printf(
+            b,
+            "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess);\n",
+            P, D);
     } else if (m->ndata) {
-        buf_printf(b, "/* (No %s_hess_row_range: the loss is not a sum of row terms plus terms free of rows over a\n"
-                      "   single row count, so its rows cannot be split into parts that add up.) */\n", P);
+        buf_printf(b,
+                   "/* (No %s_hess_row_range: the loss is not a sum of row terms plus terms free of rows over a\n"
+                   "   single row count, so its rows cannot be split into parts that add up.) */\n",
+                   P);
     }
     if (E.dense_pattern) {
-        buf_printf(b, "/* The number of those entries (%u): all of the lower triangle, row-major, entry (r, c) at\n"
-                      "   r*(r+1)/2 + c (%s_HESS_DENSE; there are no tables of rows and columns). */\n", d->nnz, P);
+        buf_printf(b,
+                   "/* The number of those entries (%u): all of the lower triangle, row-major, entry (r, c) at\n"
+                   "   r*(r+1)/2 + c (%s_HESS_DENSE; there are no tables of rows and columns). */\n",
+                   d->nnz, P);
         buf_printf(b, "#define %s_HESS_DENSE 1\nextern const int %s_hess_nnz;\n", P, P);
     } else {
         buf_printf(b, "/* The number of those nonzeros (%u), and their rows and columns (row >= col). */\n", d->nnz);
@@ -839,16 +860,22 @@ static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
         buf_printf(b, "extern const int %s_hess_rows[];\n", P);
         buf_printf(b, "extern const int %s_hess_cols[];\n", P);
     }
-    buf_printf(b, "/* The parameters as declared (%u), in theta's order: each one's name, place and dimensions. */\n"
-                  "#define %s_NPARAM_ARRAYS %u\n"
-                  "extern const hessgen_param_array %s_param_arrays[];\n", m->narrays, P, m->narrays, P);
-    buf_printf(b, "/* Writes theta[k]'s name (\"w1\", \"w[0]\", \"M[1][2]\") into buf, cut to cap - 1 characters and\n"
-                  "   ended by a NUL when cap > 0; returns its whole length, or -1 when k is not in 0..%s_NPARAM-1.\n"
-                  "   No name is longer than %s_NAME_MAX - 1. */\n"
-                  "#define %s_NAME_MAX %d\n"
-                  "int %s_param_name(int k, char *buf, size_t cap);\n", P, P, P, name_max(m), P);
-    buf_printf(b, "/* Writes the start point (the declared start values, 0 where none) into theta[%s_NPARAM]. */\n"
-                  "void %s_start(double *theta);\n", P, P);
+    buf_printf(b,
+               "/* The parameters as declared (%u), in theta's order: each one's name, place and dimensions. */\n"
+               "#define %s_NPARAM_ARRAYS %u\n"
+               "extern const hessgen_param_array %s_param_arrays[];\n",
+               m->narrays, P, m->narrays, P);
+    buf_printf(b,
+               "/* Writes theta[k]'s name (\"w1\", \"w[0]\", \"M[1][2]\") into buf, cut to cap - 1 characters and\n"
+               "   ended by a NUL when cap > 0; returns its whole length, or -1 when k is not in 0..%s_NPARAM-1.\n"
+               "   No name is longer than %s_NAME_MAX - 1. */\n"
+               "#define %s_NAME_MAX %d\n"
+               "int %s_param_name(int k, char *buf, size_t cap);\n",
+               P, P, P, name_max(m), P);
+    buf_printf(b,
+               "/* Writes the start point (the declared start values, 0 where none) into theta[%s_NPARAM]. */\n"
+               "void %s_start(double *theta);\n",
+               P, P);
     if (m->ndata)
         buf_printf(b, "/* All of the above for libhessrt (its data argument is a const %s_data *). */\n", P);
     else
@@ -866,29 +893,42 @@ static void put_helpers(Buf *b, const bool used[OP__COUNT])
                    "/* 1/(1+exp(-t)), with no overflow for t of either sign. */\n"
                    "static double %s_sigmoid(double t)\n{\n"
                    "    if (t >= 0)\n        return 1.0 / (1.0 + exp(-t));\n"
-                   "    const double e = exp(t);\n    return e / (1.0 + e);\n}\n\n", P);
+                   "    const double e = exp(t);\n    return e / (1.0 + e);\n}\n\n",
+                   P);
     if (used[OP_SOFTPLUS])
         buf_printf(b,
                    "/* log(1+exp(t)), with no overflow for large t and no loss of digits for very negative t. */\n"
                    "static double %s_softplus(double t)\n{\n"
-                   "    return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t));\n}\n\n", P);
+                   "    return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t));\n}\n\n",
+                   P);
     if (used[OP_SECH2])
-        buf_printf(b, "/* 1/cosh(t)^2 as 4e/(1+e)^2 with e = exp(-2|t|): no overflow, no inf/inf. */\n"
-                      "static double %s_sech2(double t)\n{\n"
-                      "    const double e = exp(-2.0 * fabs(t));\n    return 4.0 * e / ((1.0 + e) * (1.0 + e));\n}\n\n", P);
+        buf_printf(b,
+                   "/* 1/cosh(t)^2 as 4e/(1+e)^2 with e = exp(-2|t|): no overflow, no inf/inf. */\n"
+                   "static double %s_sech2(double t)\n{\n"
+                   "    const double e = exp(-2.0 * fabs(t));\n    return 4.0 * e / ((1.0 + e) * (1.0 + e));\n}\n\n",
+                   P);
     if (used[OP_RELU])
-        buf_printf(b, "/* max(t, 0); a NaN stays a NaN. */\n"
-                      "static double %s_relu(double t)\n{\n    return t > 0 ? t : t <= 0 ? 0.0 : t;\n}\n\n", P);
+        buf_printf(b,
+                   "/* max(t, 0); a NaN stays a NaN. */\n"
+                   "static double %s_relu(double t)\n{\n    return t > 0 ? t : t <= 0 ? 0.0 : t;\n}\n\n",
+                   P);
     if (used[OP_SIGN])
-        buf_printf(b, "/* The derivative of fabs: the sign of t, 0 at 0 (the one-sided convention). */\n"
-                      "static double %s_sign(double t)\n{\n    return t > 0 ? 1.0 : t < 0 ? -1.0 : t == 0 ? 0.0 : t;\n}\n\n", P);
+        buf_printf(
+            b,
+            "/* The derivative of fabs: the sign of t, 0 at 0 (the one-sided convention). */\n"
+            "static double %s_sign(double t)\n{\n    return t > 0 ? 1.0 : t < 0 ? -1.0 : t == 0 ? 0.0 : t;\n}\n\n",
+            P);
     if (used[OP_STEP])
-        buf_printf(b, "/* The derivative of relu: 1 for t > 0, 0 for t <= 0 (the one-sided convention). */\n"
-                      "static double %s_step(double t)\n{\n    return t > 0 ? 1.0 : t <= 0 ? 0.0 : t;\n}\n\n", P);
+        buf_printf(b,
+                   "/* The derivative of relu: 1 for t > 0, 0 for t <= 0 (the one-sided convention). */\n"
+                   "static double %s_step(double t)\n{\n    return t > 0 ? 1.0 : t <= 0 ? 0.0 : t;\n}\n\n",
+                   P);
     if (used[OP_NONZERO])
-        buf_printf(b, "/* t, or 1 where t = 0: under a negative power of a sum of squares in a term that\n"
-                      "   vanishes with the sum (its limit, 0, instead of inf * 0). */\n"
-                      "static double %s_nonzero(double t)\n{\n    return t != 0 ? t : 1.0;\n}\n\n", P);
+        buf_printf(b,
+                   "/* t, or 1 where t = 0: under a negative power of a sum of squares in a term that\n"
+                   "   vanishes with the sum (its limit, 0, instead of inf * 0). */\n"
+                   "static double %s_nonzero(double t)\n{\n    return t != 0 ? t : 1.0;\n}\n\n",
+                   P);
 }
 
 /* ---- loops over families (models with many parameters) ---- */
@@ -1025,18 +1065,23 @@ static void put_rerolled(Buf *b, const Store *st, uint32_t n)
     free(cst);
 
     /* 2. long sums stored outside a family: families of their terms */
-    typedef struct { Node sum; Family *f; uint32_t nf; bool *in; } SumLoop;
+    typedef struct {
+        Node sum;
+        Family *f;
+        uint32_t nf;
+        bool *in;
+    } SumLoop;
     SumLoop *sums = NULL;
     uint32_t nsums = 0;
     Node *straight = NULL;
     size_t nstraight = 0, cap = 0;
-#define PUSH_STRAIGHT(x)                                                     \
-    do {                                                                     \
-        if (nstraight == cap) {                                              \
-            cap = cap ? 2 * cap : 256;                                       \
-            straight = xrealloc(straight, sizeof(Node) * cap);               \
-        }                                                                    \
-        straight[nstraight++] = (x);                                         \
+#define PUSH_STRAIGHT(x)                                                                                               \
+    do {                                                                                                               \
+        if (nstraight == cap) {                                                                                        \
+            cap = cap ? 2 * cap : 256;                                                                                 \
+            straight = xrealloc(straight, sizeof(Node) * cap);                                                         \
+        }                                                                                                              \
+        straight[nstraight++] = (x);                                                                                   \
     } while (0)
     for (uint32_t i = 0; i < n; i++) {
         if (in_family[i])
@@ -1221,14 +1266,18 @@ static void put_rerolled_functions(Buf *b, const Model *m, const Deriv *d)
     put_rerolled(b, st, n);
 
     BEGIN_FUNCTION();
-    buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv)\n{\n    (void)theta;\n    (void)v;\n", P);
+    buf_printf(b, "void %s_hvp(const double *theta, const double *v, double *hv)\n{\n    (void)theta;\n    (void)v;\n",
+               P);
     for (uint32_t i = 0; i < N; i++)
         STORE(d->hvp[i], "hv", i, -1, false);
     put_rerolled(b, st, n);
     buf_puts(b, "}\n\n");
 
     BEGIN_FUNCTION();
-    buf_printf(b, "double %s_hess_sparse(const double *theta, double *grad, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    buf_printf(b,
+               "double %s_hess_sparse(const double *theta, double *grad, double *values)\n{\n    (void)theta;\n    "
+               "(void)values;\n",
+               P);
     STORE(m->loss, NULL, 0, -1, false);
     for (uint32_t t = 0; t < d->nnz; t++)
         STORE(d->hess[t], "values", t, -1, false);
@@ -1237,7 +1286,8 @@ static void put_rerolled_functions(Buf *b, const Model *m, const Deriv *d)
     put_rerolled(b, st, n);
 
     BEGIN_FUNCTION();
-    buf_printf(b, "void %s_hess_values(const double *theta, double *values)\n{\n    (void)theta;\n    (void)values;\n", P);
+    buf_printf(b, "void %s_hess_values(const double *theta, double *values)\n{\n    (void)theta;\n    (void)values;\n",
+               P);
     for (uint32_t t = 0; t < d->nnz; t++)
         STORE(d->hess[t], "values", t, -1, false);
     put_rerolled(b, st, n);
@@ -1317,8 +1367,10 @@ static const char *fail_fill(const char *out, const char *n, bool value)
     static Buf s;
     s.len = 0;
     if (out[0] == '?') /* an optional output */
-        buf_printf(&s, "        if (%s != NULL)\n            for (size_t k = 0; k < %s; k++)\n                %s[k] = NAN;\n%s",
-                   out + 1, n, out + 1, value ? "        return NAN;\n" : "        return;\n");
+        buf_printf(
+            &s,
+            "        if (%s != NULL)\n            for (size_t k = 0; k < %s; k++)\n                %s[k] = NAN;\n%s",
+            out + 1, n, out + 1, value ? "        return NAN;\n" : "        return;\n");
     else if (out[0])
         buf_printf(&s, "        for (size_t k = 0; k < %s; k++)\n            %s[k] = NAN;\n%s", n, out,
                    value ? "        return NAN;\n" : "        return;\n");
@@ -1340,8 +1392,9 @@ static void put_prologue_with_grad(Buf *b, const char *grad_nan, const char *out
 /* M_hess_row_range's head: the data check, and NaN out for a range past the rows or reversed. */
 static void put_row_range_start(Buf *b, const char *grad_nan, const char *nn)
 {
-    buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n",
-               E.P, data_param());
+    buf_printf(
+        b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n",
+        E.P, data_param());
     put_enter(b, false);
     Buf f = {0};
     buf_puts(&f, grad_nan);
@@ -1358,8 +1411,9 @@ static void put_tables(Buf *b, const Model *m)
         const DataArray *a = &m->data[t];
         long count = m->sizes[a->size].count;
         size_t n = (size_t)count * a->width;
-        buf_printf(b, "/* rows of the constant '%s' that a sum over '%s' reads */\nstatic const double %s_table%u[%zu] = {",
-                   a->name, m->sizes[a->size].name, E.P, t, n);
+        buf_printf(
+            b, "/* rows of the constant '%s' that a sum over '%s' reads */\nstatic const double %s_table%u[%zu] = {",
+            a->name, m->sizes[a->size].name, E.P, t, n);
         for (size_t i = 0; i < n; i++) {
             buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
             Node v = a->values[i];
@@ -1395,27 +1449,33 @@ static void put_data_functions(Buf *b, const Model *m)
     buf_puts(b, "    return 0;\n}\n\n");
     /* the messages */
     code = 2;
-    buf_printf(b, "const char *%s_data_error(int code)\n{\n    switch (code) {\n    case 0:\n        return \"no error\";\n"
-                  "    case 1:\n        return \"the data struct is NULL\";\n", P);
+    buf_printf(
+        b,
+        "const char *%s_data_error(int code)\n{\n    switch (code) {\n    case 0:\n        return \"no error\";\n"
+        "    case 1:\n        return \"the data struct is NULL\";\n",
+        P);
     for (uint32_t a = 0; a < m->ndata; a++, code++) {
         const DataArray *d = &m->data[a];
         if (d->size == NO_SIZE)
             buf_printf(b, "    case %u:\n        return \"data array '%s' is NULL\";\n", code, d->name);
         else
-            buf_printf(b, "    case %u:\n        return \"data array '%s' is NULL but '%s' is not 0\";\n", code, d->name,
-                       m->sizes[d->size].name);
+            buf_printf(b, "    case %u:\n        return \"data array '%s' is NULL but '%s' is not 0\";\n", code,
+                       d->name, m->sizes[d->size].name);
     }
     for (uint32_t s = 0; s < m->nsizes; s++, code += 2) {
         if (m->sizes[s].needs_rows)
-            buf_printf(b, "    case %u:\n        return \"'%s' is 0, but the loss divides by it (a mean over no rows)\";\n",
-                       code, m->sizes[s].name);
+            buf_printf(
+                b, "    case %u:\n        return \"'%s' is 0, but the loss divides by it (a mean over no rows)\";\n",
+                code, m->sizes[s].name);
         buf_printf(b, "    case %u:\n        return \"'%s' is too large: its rows do not fit in memory\";\n", code + 1,
                    m->sizes[s].name);
     }
     buf_puts(b, "    default:\n        return \"unknown error code\";\n    }\n}\n\n");
     /* binding arrays */
-    buf_printf(b, "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays)\n{\n"
-                  "    if (data == NULL || counts == NULL || arrays == NULL)\n        return 1;\n", P, P);
+    buf_printf(b,
+               "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays)\n{\n"
+               "    if (data == NULL || counts == NULL || arrays == NULL)\n        return 1;\n",
+               P, P);
     for (uint32_t s = 0; s < m->nsizes; s++)
         buf_printf(b, "    data->%s = counts[%u];\n", m->sizes[s].name, s);
     for (uint32_t a = 0; a < m->ndata; a++)
@@ -1432,16 +1492,39 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     char *cast = efmt("%s_data *)data", P);
     const char *arg = data ? cast : "";
     const char *voiddata = data ? "" : "    (void)data;\n";
-    buf_printf(b, "static double %s_loss_any(const double *theta, const void *data)\n{\n%s    return %s_loss(theta%s%s);\n}\n\n", P, voiddata, P, pass, arg);
-    buf_printf(b, "static double %s_grad_any(const double *theta, const void *data, double *grad)\n{\n%s    return %s_grad(theta%s%s, grad);\n}\n\n", P, voiddata, P, pass, arg);
-    buf_printf(b, "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n%s    return %s_hess(theta%s%s, grad, hess);\n}\n\n", P, voiddata, P, pass, arg);
-    buf_printf(b, "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n%s    %s_hvp(theta%s%s, v, hv);\n}\n\n", P, voiddata, P, pass, arg);
-    buf_printf(b, "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double *values)\n{\n%s    return %s_hess_sparse(theta%s%s, grad, values);\n}\n\n", P, voiddata, P, pass, arg);
-    buf_printf(b, "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n%s    %s_hess_values(theta%s%s, values);\n}\n\n", P, voiddata, P, pass, arg);
+    buf_printf(
+        b,
+        "static double %s_loss_any(const double *theta, const void *data)\n{\n%s    return %s_loss(theta%s%s);\n}\n\n",
+        P, voiddata, P, pass, arg);
+    buf_printf(b,
+               "static double %s_grad_any(const double *theta, const void *data, double *grad)\n{\n%s    return "
+               "%s_grad(theta%s%s, grad);\n}\n\n",
+               P, voiddata, P, pass, arg);
+    buf_printf(b,
+               "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n%s    "
+               "return %s_hess(theta%s%s, grad, hess);\n}\n\n",
+               P, voiddata, P, pass, arg);
+    buf_printf(b,
+               "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n%s    "
+               "%s_hvp(theta%s%s, v, hv);\n}\n\n",
+               P, voiddata, P, pass, arg);
+    buf_printf(b,
+               "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double "
+               "*values)\n{\n%s    return %s_hess_sparse(theta%s%s, grad, values);\n}\n\n",
+               P, voiddata, P, pass, arg);
+    buf_printf(b,
+               "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n%s    "
+               "%s_hess_values(theta%s%s, values);\n}\n\n",
+               P, voiddata, P, pass, arg);
     if (data) {
-        buf_printf(b, "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"
-                      "    return %s_data_bind((%s_data *)data, counts, arrays);\n}\n\n", P, P, P);
-        buf_printf(b, "static int %s_data_check_any(const void *data)\n{\n    return %s_data_check((const %s_data *)data);\n}\n\n", P, P, P);
+        buf_printf(b,
+                   "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"
+                   "    return %s_data_bind((%s_data *)data, counts, arrays);\n}\n\n",
+                   P, P, P);
+        buf_printf(b,
+                   "static int %s_data_check_any(const void *data)\n{\n    return %s_data_check((const %s_data "
+                   "*)data);\n}\n\n",
+                   P, P, P);
         buf_printf(b, "static const char *const %s_data_names[%u] = {", P, m->ndata);
         for (uint32_t a = 0; a < m->ndata; a++)
             buf_printf(b, "%s\"%s\"", a ? ", " : "", m->data[a].name);
@@ -1466,14 +1549,17 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     char rows[300], cols[300];
     snprintf(rows, sizeof rows, E.dense_pattern ? "NULL" : "%s_hess_rows", P);
     snprintf(cols, sizeof cols, E.dense_pattern ? "NULL" : "%s_hess_cols", P);
-    buf_printf(b, "const hessgen_model %s_model = {\n    4, \"%s\", %u, %u, %s, %s,\n"
-                  "    %u, %s_param_arrays, %s_NAME_MAX, %s_param_name, %s_start,\n"
-                  "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
+    buf_printf(b,
+               "const hessgen_model %s_model = {\n    4, \"%s\", %u, %u, %s, %s,\n"
+               "    %u, %s_param_arrays, %s_NAME_MAX, %s_param_name, %s_start,\n"
+               "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
                P, P, N, d->nnz, rows, cols, m->narrays, P, P, P, P, P, P, P, P, P, P);
     if (data)
-        buf_printf(b, "    %u, %s_data_names, %s_data_width, %s_data_size, %u, %s_size_names, %s_size_needed, sizeof(%s_data),\n"
-                      "    %s_data_bind_any, %s_data_check_any, %s_data_error,\n",
-                   m->ndata, P, P, P, m->nsizes, P, P, P, P, P, P);
+        buf_printf(
+            b,
+            "    %u, %s_data_names, %s_data_width, %s_data_size, %u, %s_size_names, %s_size_needed, sizeof(%s_data),\n"
+            "    %s_data_bind_any, %s_data_check_any, %s_data_error,\n",
+            m->ndata, P, P, P, m->nsizes, P, P, P, P, P, P);
     else
         buf_puts(b, "    0, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL,\n");
     if (E.checked)
@@ -1513,7 +1599,8 @@ static void put_hvp(Buf *b, const Deriv *d, const Schedule *s_hvp)
     const char *P = E.P;
     char *nparam = efmt("%s_NPARAM", P);
     E.fstart = b->len;
-    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P, data_param());
+    buf_printf(b, "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n    (void)v;\n", P,
+               data_param());
     put_enter(b, true);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     E.has_v = true;
@@ -1550,7 +1637,8 @@ static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, c
 
     /* sparse Hessian: the same schedule as the dense one */
     E.fstart = b->len;
-    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n", P, D);
+    buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n    (void)values;\n",
+               P, D);
     put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "values", nnz);
     put_body(b, s_hess);
@@ -1572,7 +1660,10 @@ static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, c
     /* a part of the rows */
     if (rows) {
         E.fstart = b->len;
-        buf_printf(b, "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double *hess)\n{\n", P, D);
+        buf_printf(b,
+                   "double %s_hess_row_range(const double *theta%s, size_t begin, size_t end, double *grad, double "
+                   "*hess)\n{\n",
+                   P, D);
         Buf f = {0};
         buf_puts(&f, grad_nan);
         buf_puts(&f, fail_fill("hess", nn, true));
@@ -1580,9 +1671,10 @@ static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, c
         put_data_prologue(b, f.data);
         buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
         buf_free(&f);
-        buf_puts(b, "    const size_t row_begin = begin, row_end = end;\n"
-                    "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
-                    "    (void)w_free;\n");
+        buf_puts(b,
+                 "    const size_t row_begin = begin, row_end = end;\n"
+                 "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
+                 "    (void)w_free;\n");
         put_hess_zero(b, d);
         E.split_size = 0;
         put_body(b, s_rows);
@@ -1601,8 +1693,8 @@ static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, c
  * matrix in place (P_hess_expand), M_hess_sparse returns them, M_hess_values passes no
  * gradient. The C then holds the Hessian's code once instead of four times. */
 static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, const Schedule *s_hess_grad,
-                                const Schedule *s_hvp, const Schedule *s_rows, const char *grad_nan,
-                                const char *nn, const char *nnz)
+                                const Schedule *s_hvp, const Schedule *s_rows, const char *grad_nan, const char *nn,
+                                const char *nnz)
 {
     const char *P = E.P, *D = data_param();
     const Model *m = E.m;
@@ -1613,30 +1705,37 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     char *range = rows ? efmt(", 0, N_%s", m->sizes[0].name) : "";
 
     /* the values in hess[0..nnz) spread in place */
-    buf_printf(b, "/* The Hessian's nonzeros, in hess[0..%s_hess_nnz), spread in place over the dense matrix,\n"
-                  "   both triangles. The t-th lower-triangle entry (i, j) in row-major order has t <= i*N + j,\n"
-                  "   so moving from the last to the first never overwrites a value not yet moved. */\n"
-                  "static void %s_hess_expand(double *hess)\n{\n"
-                  "    for (size_t k = %u; k < %s; k++)\n        hess[k] = 0.0;\n", P, P, d->nnz, nn);
+    buf_printf(b,
+               "/* The Hessian's nonzeros, in hess[0..%s_hess_nnz), spread in place over the dense matrix,\n"
+               "   both triangles. The t-th lower-triangle entry (i, j) in row-major order has t <= i*N + j,\n"
+               "   so moving from the last to the first never overwrites a value not yet moved. */\n"
+               "static void %s_hess_expand(double *hess)\n{\n"
+               "    for (size_t k = %u; k < %s; k++)\n        hess[k] = 0.0;\n",
+               P, P, d->nnz, nn);
     if (d->nnz > 0)
-        buf_printf(b, "    for (size_t t = %u; t-- > 0;) {\n"
-                      "        const double h = hess[t];\n        hess[t] = 0.0;\n"
-                      "        hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]] = h;\n    }\n"
-                      "    for (size_t t = 0; t < %u; t++)\n"
-                      "        if (%s_hess_rows[t] != %s_hess_cols[t])\n"
-                      "            hess[(size_t)%s_hess_cols[t] * %u + (size_t)%s_hess_rows[t]] =\n"
-                      "                hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]];\n",
+        buf_printf(b,
+                   "    for (size_t t = %u; t-- > 0;) {\n"
+                   "        const double h = hess[t];\n        hess[t] = 0.0;\n"
+                   "        hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]] = h;\n    }\n"
+                   "    for (size_t t = 0; t < %u; t++)\n"
+                   "        if (%s_hess_rows[t] != %s_hess_cols[t])\n"
+                   "            hess[(size_t)%s_hess_cols[t] * %u + (size_t)%s_hess_rows[t]] =\n"
+                   "                hess[(size_t)%s_hess_rows[t] * %u + (size_t)%s_hess_cols[t]];\n",
                    d->nnz, P, N, P, d->nnz, P, P, P, N, P, P, N, P);
     buf_puts(b, "}\n\n");
 
     /* the one body */
     E.fstart = b->len;
     if (rows) {
-        buf_printf(b, "static double %s_hess_core(const double *theta%s, size_t row_begin, size_t row_end, double *grad, "
-                      "double *values)\n{\n    (void)values;\n    (void)theta;\n", P, D);
+        buf_printf(b,
+                   "static double %s_hess_core(const double *theta%s, size_t row_begin, size_t row_end, double *grad, "
+                   "double *values)\n{\n    (void)values;\n    (void)theta;\n",
+                   P, D);
         put_data_locals(b);
-        buf_puts(b, "    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
-                    "    (void)w_free;\n");
+        buf_puts(
+            b,
+            "    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
+            "    (void)w_free;\n");
         E.split_size = 0;
         put_body(b, s_rows);
         E.split_size = -1;
@@ -1646,8 +1745,10 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
         put_outputs(b, "    ", "values", rows + 1 + N, d->nnz);
         put_end(b, "hess_core", rows[0], false, NULL, NULL, 0, NULL);
     } else {
-        buf_printf(b, "static double %s_hess_core(const double *theta%s, double *grad, double *values)\n{\n"
-                      "    (void)values;\n    (void)theta;\n", P, D);
+        buf_printf(b,
+                   "static double %s_hess_core(const double *theta%s, double *grad, double *values)\n{\n"
+                   "    (void)values;\n    (void)theta;\n",
+                   P, D);
         if (data)
             put_data_locals(b);
         put_body(b, s_hess);
@@ -1660,8 +1761,10 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     /* the dense Hessian */
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
     put_prologue_with_grad(b, grad_nan, "hess", nn);
-    buf_printf(b, "    const double loss = %s_hess_core(theta%s%s, grad, hess);\n    %s_hess_expand(hess);\n"
-                  "    return loss;\n}\n\n", P, pass, range, P);
+    buf_printf(b,
+               "    const double loss = %s_hess_core(theta%s%s, grad, hess);\n    %s_hess_expand(hess);\n"
+               "    return loss;\n}\n\n",
+               P, pass, range, P);
 
     put_hvp(b, d, s_hvp);
 
@@ -1676,8 +1779,11 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     /* a part of the rows */
     if (rows) {
         put_row_range_start(b, grad_nan, nn);
-        buf_printf(b, "    const double loss = %s_hess_core(theta, data, begin, end, grad, hess);\n    %s_hess_expand(hess);\n"
-                      "    return loss;\n}\n\n", P, P);
+        buf_printf(
+            b,
+            "    const double loss = %s_hess_core(theta, data, begin, end, grad, hess);\n    %s_hess_expand(hess);\n"
+            "    return loss;\n}\n\n",
+            P, P);
     }
 }
 
@@ -1697,39 +1803,40 @@ static void put_param_tables(Buf *b, const Model *m)
     }
     buf_puts(b, "};\n\n");
     buf_printf(b,
-        "int %s_param_name(int k, char *buf, size_t cap)\n"
-        "{\n"
-        "    if (k < 0 || k >= %s_NPARAM)\n"
-        "        return -1;\n"
-        "    int a = %s_NPARAM_ARRAYS - 1;\n"
-        "    while (%s_param_arrays[a].base > k)\n"
-        "        a--;\n"
-        "    const hessgen_param_array *p = &%s_param_arrays[a];\n"
-        "    int at[8], flat = k - p->base, len = 0;\n"
-        "    for (int r = p->rank - 1; r >= 0; r--) {\n"
-        "        at[r] = flat %% p->dims[r];\n"
-        "        flat /= p->dims[r];\n"
-        "    }\n"
-        "    char digits[16];\n"
-        "#define %s_PUT(c) do { if ((size_t)len + 1 < cap) buf[len] = (c); len++; } while (0)\n"
-        "    for (const char *c = p->name; *c; c++)\n"
-        "        %s_PUT(*c);\n"
-        "    for (int r = 0; r < p->rank; r++) {\n"
-        "        int nd = 0;\n"
-        "        do {\n"
-        "            digits[nd++] = (char)('0' + at[r] %% 10);\n"
-        "            at[r] /= 10;\n"
-        "        } while (at[r] > 0);\n"
-        "        %s_PUT('[');\n"
-        "        while (nd > 0)\n"
-        "            %s_PUT(digits[--nd]);\n"
-        "        %s_PUT(']');\n"
-        "    }\n"
-        "#undef %s_PUT\n"
-        "    if (cap > 0)\n"
-        "        buf[(size_t)len < cap ? (size_t)len : cap - 1] = 0;\n"
-        "    return len;\n"
-        "}\n\n", P, P, P, P, P, P, P, P, P, P, P);
+               "int %s_param_name(int k, char *buf, size_t cap)\n"
+               "{\n"
+               "    if (k < 0 || k >= %s_NPARAM)\n"
+               "        return -1;\n"
+               "    int a = %s_NPARAM_ARRAYS - 1;\n"
+               "    while (%s_param_arrays[a].base > k)\n"
+               "        a--;\n"
+               "    const hessgen_param_array *p = &%s_param_arrays[a];\n"
+               "    int at[8], flat = k - p->base, len = 0;\n"
+               "    for (int r = p->rank - 1; r >= 0; r--) {\n"
+               "        at[r] = flat %% p->dims[r];\n"
+               "        flat /= p->dims[r];\n"
+               "    }\n"
+               "    char digits[16];\n"
+               "#define %s_PUT(c) do { if ((size_t)len + 1 < cap) buf[len] = (c); len++; } while (0)\n"
+               "    for (const char *c = p->name; *c; c++)\n"
+               "        %s_PUT(*c);\n"
+               "    for (int r = 0; r < p->rank; r++) {\n"
+               "        int nd = 0;\n"
+               "        do {\n"
+               "            digits[nd++] = (char)('0' + at[r] %% 10);\n"
+               "            at[r] /= 10;\n"
+               "        } while (at[r] > 0);\n"
+               "        %s_PUT('[');\n"
+               "        while (nd > 0)\n"
+               "            %s_PUT(digits[--nd]);\n"
+               "        %s_PUT(']');\n"
+               "    }\n"
+               "#undef %s_PUT\n"
+               "    if (cap > 0)\n"
+               "        buf[(size_t)len < cap ? (size_t)len : cap - 1] = 0;\n"
+               "    return len;\n"
+               "}\n\n",
+               P, P, P, P, P, P, P, P, P, P, P);
     buf_printf(b, "void %s_start(double *theta)\n{\n", P);
     for (uint32_t k = 0; k < m->narrays; k++) {
         const ParamArray *a = &m->arrays[k];
@@ -1741,7 +1848,8 @@ static void put_param_tables(Buf *b, const Model *m)
             if (a->size == 1)
                 buf_printf(b, "    theta[%u] = ", a->base);
             else
-                buf_printf(b, "    for (int k = 0; k < %u; k++) /* %s */\n        theta[%.0u%sk] = ", a->size, a->name, a->base, a->base ? " + " : "");
+                buf_printf(b, "    for (int k = 0; k < %u; k++) /* %s */\n        theta[%.0u%sk] = ", a->size, a->name,
+                           a->base, a->base ? " + " : "");
             put_double(b, v[0]);
             buf_puts(b, ";\n");
             continue;
@@ -1751,7 +1859,8 @@ static void put_param_tables(Buf *b, const Model *m)
             buf_puts(b, j == 0 ? "" : j % 8 ? ", " : ",\n        ");
             put_double(b, v[j]);
         }
-        buf_printf(b, "};\n    for (int k = 0; k < %u; k++)\n        theta[%.0u%sk] = start_%u[k];\n", a->size, a->base, a->base ? " + " : "", k);
+        buf_printf(b, "};\n    for (int k = 0; k < %u; k++)\n        theta[%.0u%sk] = start_%u[k];\n", a->size, a->base,
+                   a->base ? " + " : "", k);
     }
     buf_puts(b, "}\n\n");
 }
@@ -1760,10 +1869,11 @@ static void put_param_tables(Buf *b, const Model *m)
 static void put_main(Buf *b)
 {
     const char *P = E.P;
-    buf_printf(b, "\n/* The analyzer (hessgen --main): build with\n"
-                  "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
-                  "#include <hessrt.h>\n\n"
-                  "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
+    buf_printf(b,
+               "\n/* The analyzer (hessgen --main): build with\n"
+               "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
+               "#include <hessrt.h>\n\n"
+               "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
                P, P);
 }
 
@@ -1806,8 +1916,9 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     sched_ops_used(s_loss, used);
 
     buf_printf(b, "/* Generated by hessgen %s from %s: do not edit.\n", HESSGEN_VERSION, o->source_name);
-    buf_printf(b, " * Model %s: %u parameter%s; the Hessian's lower triangle has %u structural nonzero%s.\n"
-                  " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
+    buf_printf(b,
+               " * Model %s: %u parameter%s; the Hessian's lower triangle has %u structural nonzero%s.\n"
+               " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
                P, N, N == 1 ? "" : "s", d->nnz, d->nnz == 1 ? "" : "s",
                data ? "; with -fopenmp the loops over rows run in parallel" : "");
     buf_printf(b, "#include <math.h>\n#include <stddef.h>\n%s\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
@@ -1819,8 +1930,9 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         checked_state(b, P);
     put_tables(b, m);
     if (loops)
-        buf_printf(b, "#ifdef __GNUC__\n#define %s_NOINLINE __attribute__((noinline))\n#else\n#define %s_NOINLINE\n#endif\n\n",
-                   P, P);
+        buf_printf(
+            b, "#ifdef __GNUC__\n#define %s_NOINLINE __attribute__((noinline))\n#else\n#define %s_NOINLINE\n#endif\n\n",
+            P, P);
     if (loops)
         buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n"
                     "/* gcc's vectorizer of straight-line code (SLP) packs unrelated statements of a long loop\n"
@@ -1908,8 +2020,9 @@ static void put_const_tables(Buf *b, const Model *m)
 {
     for (uint32_t t = m->ndata; t < m->ndata + m->ntables; t++) {
         const DataArray *a = &m->data[t];
-        buf_printf(b, "/* the constant '%s', read at indices that loops compute */\nstatic const double %s_ctable%u[%u] = {",
-                   a->name, E.P, t, a->width);
+        buf_printf(
+            b, "/* the constant '%s', read at indices that loops compute */\nstatic const double %s_ctable%u[%u] = {",
+            a->name, E.P, t, a->width);
         for (uint32_t i = 0; i < a->width; i++) {
             buf_puts(b, i == 0 ? "" : i % 8 ? ", " : ",\n    ");
             Node v = a->values[i];
@@ -1948,8 +2061,10 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
 {
     const Model *m = &a->model;
     const char *P = E.P;
-    const char *head = "(const double *theta, const %s_data *data, size_t row_begin, size_t row_end, double *out, int packed)\n{\n";
-    const char *locals = "    (void)out;\n    (void)packed;\n    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the part that starts at row 0 */\n    (void)w_free;\n";
+    const char *head =
+        "(const double *theta, const %s_data *data, size_t row_begin, size_t row_end, double *out, int packed)\n{\n";
+    const char *locals = "    (void)out;\n    (void)packed;\n    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* "
+                         "the terms free of rows go to the part that starts at row 0 */\n    (void)w_free;\n";
     buf_printf(b, "/* The part of rows [row_begin, row_end): the loss (returned), its gradient added into out. */\n");
     buf_printf(b, "static double %s_loss_rows", P);
     buf_printf(b, head, P);
@@ -1971,20 +2086,23 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked});
+    aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad,
+               &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked});
     buf_puts(b, "    return 0.0;\n}\n\n");
     put_vectorized(b, false);
     if (E.checked) { /* checked code keeps one state: no threads */
-        buf_printf(b,
-                   "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
-                   "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
-                   "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
-                   "                      size_t len, int packed)\n{\n"
-                   "    (void)len;\n    return part(theta, data, 0, rows, out, packed);\n}\n\n",
-                   P, P, P, P, P);
+        buf_printf(
+            b,
+            "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
+            "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
+            "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
+            "                      size_t len, int packed)\n{\n"
+            "    (void)len;\n    return part(theta, data, 0, rows, out, packed);\n}\n\n",
+            P, P, P, P, P);
         return;
     }
-    buf_printf(b,
+    buf_printf(
+        b,
         "/* Rows [0, rows) of a part: in one call; or, compiled with OpenMP and over 1024 rows or more,\n"
         " * a share of the rows per thread, each into its own zeroed copy of out[0..len) (at most 32M\n"
         " * values in all), the copies then added into out. */\n"
@@ -2001,7 +2119,8 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
         "#pragma omp parallel num_threads(threads) reduction(+: loss)\n"
         "            {\n"
         "                size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();\n"
-        "                loss += part(theta, data, rows * t / nt, rows * (t + 1) / nt, copies ? copies + t * len : NULL, packed);\n"
+        "                loss += part(theta, data, rows * t / nt, rows * (t + 1) / nt, copies ? copies + t * len : "
+        "NULL, packed);\n"
         "            }\n"
         "            for (size_t t = 0; t < (size_t)threads; t++)\n"
         "                for (size_t k = 0; k < len; k++)\n"
@@ -2096,9 +2215,10 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     aemit_ops_used(0, cols->grad, cols->ngrad, used);
 
     buf_printf(b, "/* Generated by hessgen %s from %s: do not edit.\n", HESSGEN_VERSION, o->source_name);
-    buf_printf(b, " * Model %s: %u parameter%s; its sums are loops over their indices (array loops), and the\n"
-                  " * Hessian's columns are Hessian-vector products along each e_c (dense pattern).\n"
-                  " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
+    buf_printf(b,
+               " * Model %s: %u parameter%s; its sums are loops over their indices (array loops), and the\n"
+               " * Hessian's columns are Hessian-vector products along each e_c (dense pattern).\n"
+               " * Standalone C99: needs only <math.h> (link with -lm)%s. */\n",
                P, N, N == 1 ? "" : "s", split ? "; with OpenMP (-fopenmp) the rows are split across threads" : "");
     buf_puts(b, "#include <math.h>\n#include <stddef.h>\n#include <stdlib.h>\n");
     if (checked)
@@ -2128,23 +2248,28 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
      * whether out is N x N (packed 0) or the upper triangle row-major (packed 1): one base per
      * column, then + i. P_lower_from_upper turns packed 1 into the lower triangle the API
      * returns. */
-    buf_printf(b, "static size_t %s_hrow(int packed, size_t c)\n{\n    return packed ? c * %s - c * (c + 1) / 2 : c * %s;\n}\n\n",
-               P, nparam, nparam);
-    buf_printf(b, "static void %s_hstore(double *out, int packed, size_t c, size_t i, double x)\n{\n"
-                  "    if (i < c)\n        return; /* below the diagonal: the mirror of (c, i) */\n"
-                  "    out[%s_hrow(packed, c) + i] += x;\n}\n\n",
+    buf_printf(
+        b,
+        "static size_t %s_hrow(int packed, size_t c)\n{\n    return packed ? c * %s - c * (c + 1) / 2 : c * %s;\n}\n\n",
+        P, nparam, nparam);
+    buf_printf(b,
+               "static void %s_hstore(double *out, int packed, size_t c, size_t i, double x)\n{\n"
+               "    if (i < c)\n        return; /* below the diagonal: the mirror of (c, i) */\n"
+               "    out[%s_hrow(packed, c) + i] += x;\n}\n\n",
                P, P);
-    buf_printf(b, "/* values, the upper triangle row-major (packed 1 above), made the lower triangle row-major\n"
-                  " * (entry r * (r + 1) / 2 + c at (r, c)): the same numbers, H being symmetric, moved through a\n"
-                  " * copy; NaN everywhere if there is no memory for the copy. */\n"
-                  "static void %s_lower_from_upper(double *values)\n{\n"
-                  "    const size_t n = %s, nnz = n * (n + 1) / 2;\n"
-                  "    double *u = (double *)malloc(nnz * sizeof(double));\n"
-                  "    if (u == NULL) {\n        for (size_t k = 0; k < nnz; k++)\n            values[k] = NAN;\n        return;\n    }\n"
-                  "    for (size_t k = 0; k < nnz; k++)\n        u[k] = values[k];\n"
-                  "    for (size_t r = 0; r < n; r++)\n        for (size_t c = 0; c <= r; c++)\n"
-                  "            values[r * (r + 1) / 2 + c] = u[c * n - c * (c + 1) / 2 + r];\n"
-                  "    free(u);\n}\n\n",
+    buf_printf(b,
+               "/* values, the upper triangle row-major (packed 1 above), made the lower triangle row-major\n"
+               " * (entry r * (r + 1) / 2 + c at (r, c)): the same numbers, H being symmetric, moved through a\n"
+               " * copy; NaN everywhere if there is no memory for the copy. */\n"
+               "static void %s_lower_from_upper(double *values)\n{\n"
+               "    const size_t n = %s, nnz = n * (n + 1) / 2;\n"
+               "    double *u = (double *)malloc(nnz * sizeof(double));\n"
+               "    if (u == NULL) {\n        for (size_t k = 0; k < nnz; k++)\n            values[k] = NAN;\n        "
+               "return;\n    }\n"
+               "    for (size_t k = 0; k < nnz; k++)\n        u[k] = values[k];\n"
+               "    for (size_t r = 0; r < n; r++)\n        for (size_t c = 0; c <= r; c++)\n"
+               "            values[r * (r + 1) / 2 + c] = u[c * n - c * (c + 1) / 2 + r];\n"
+               "    free(u);\n}\n\n",
                P, nparam);
     if (split) {
         put_row_parts(b, a, store, clipped);
@@ -2213,8 +2338,8 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
     put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "hess", nn);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix, pass, P,
-               suffix, pass);
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix,
+               pass, P, suffix, pass);
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n    ", nn);
     put_hcols_call(b, split, rows_n, "hess", nn, 0);
     buf_printf(b, mirror, nparam, nparam, nparam, nparam);
@@ -2223,8 +2348,8 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
     put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "values", nnz);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix, pass, P,
-               suffix, pass);
+    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix,
+               pass, P, suffix, pass);
     buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
     put_hcols_call(b, split, rows_n, "values", nnz, 1);
     buf_printf(b, "    %s_lower_from_upper(values);\n", P);
@@ -2240,9 +2365,11 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     /* a part of the rows */
     if (split) {
         put_row_range_start(b, grad_nan, nn);
-        buf_printf(b, "    double loss;\n    if (grad != NULL) {\n        for (size_t k = 0; k < %s; k++)\n            grad[k] = 0.0;\n"
-                      "        loss = %s_grad_rows(theta, data, begin, end, grad, 0);\n    } else {\n"
-                      "        loss = %s_loss_rows(theta, data, begin, end, NULL, 0);\n    }\n",
+        buf_printf(b,
+                   "    double loss;\n    if (grad != NULL) {\n        for (size_t k = 0; k < %s; k++)\n            "
+                   "grad[k] = 0.0;\n"
+                   "        loss = %s_grad_rows(theta, data, begin, end, grad, 0);\n    } else {\n"
+                   "        loss = %s_loss_rows(theta, data, begin, end, NULL, 0);\n    }\n",
                    nparam, P, P);
         buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n", nn);
         buf_printf(b, "    (void)%s_hcols(theta, data, begin, end, hess, 0);\n", P);

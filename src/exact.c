@@ -36,8 +36,8 @@ static const char *const verdict_name[] = {"undetermined", "not_critical", "stri
 
 typedef struct {
     Verdict verdict;
-    int critical;  /* 1, 0, or -1 unknown */
-    int singular;  /* 1, 0, or -1 unknown */
+    int critical; /* 1, 0, or -1 unknown */
+    int singular; /* 1, 0, or -1 unknown */
     int npos, nneg, nzero, inertia_known;
     int nonstrict; /* for min/max: 1 proven not strict, 0 unknown */
     Buf reason;    /* one sentence */
@@ -52,7 +52,7 @@ typedef struct {
     const Deriv *d;
     int order;
     uint32_t n;
-    Num *p; /* the point */
+    Num *p;    /* the point */
     bool last; /* the last order classify_point tries: where the costly certificates are sought */
 } Problem;
 
@@ -216,10 +216,10 @@ static void fail_text(Buf *b, SerEval *e, const Problem *pb)
 typedef struct {
     uint32_t n;
     int npiv;
-    Num *pivot;  /* npiv values */
-    Num **pvec;  /* npiv vectors of n */
+    Num *pivot; /* npiv values */
+    Num **pvec; /* npiv vectors of n */
     int nnull;
-    Num **nvec;  /* nnull vectors spanning the null space (complete only) */
+    Num **nvec; /* nnull vectors spanning the null space (complete only) */
     bool complete;
 } Inertia;
 
@@ -384,15 +384,38 @@ static void bounds_of(Node n, Bounds *b)
         mpq_set(b->hi, dag_rat(n));
         b->has_lo = b->has_hi = true;
         return;
-    case OP_PI: bounds_set(b, 314159, 100000, 314160, 100000, false); return;
-    case OP_SIN: case OP_COS: case OP_TANH: case OP_SIGN: bounds_set(b, -1, 1, 1, 1, false); return;
-    case OP_SIGMOID: bounds_set(b, 0, 1, 1, 1, true); return;
-    case OP_SECH2: bounds_set(b, 0, 1, 1, 1, true); return;
-    case OP_STEP: bounds_set(b, 0, 1, 1, 1, false); return;
-    case OP_ATAN: bounds_set(b, -15708, 10000, 15708, 10000, false); return;
-    case OP_EXP: case OP_SOFTPLUS: bounds_set(b, 0, 1, 0, 0, true); return;
-    case OP_COSH: bounds_set(b, 1, 1, 0, 0, false); return;
-    case OP_ABS: case OP_RELU: bounds_set(b, 0, 1, 0, 0, false); return;
+    case OP_PI:
+        bounds_set(b, 314159, 100000, 314160, 100000, false);
+        return;
+    case OP_SIN:
+    case OP_COS:
+    case OP_TANH:
+    case OP_SIGN:
+        bounds_set(b, -1, 1, 1, 1, false);
+        return;
+    case OP_SIGMOID:
+        bounds_set(b, 0, 1, 1, 1, true);
+        return;
+    case OP_SECH2:
+        bounds_set(b, 0, 1, 1, 1, true);
+        return;
+    case OP_STEP:
+        bounds_set(b, 0, 1, 1, 1, false);
+        return;
+    case OP_ATAN:
+        bounds_set(b, -15708, 10000, 15708, 10000, false);
+        return;
+    case OP_EXP:
+    case OP_SOFTPLUS:
+        bounds_set(b, 0, 1, 0, 0, true);
+        return;
+    case OP_COSH:
+        bounds_set(b, 1, 1, 0, 0, false);
+        return;
+    case OP_ABS:
+    case OP_RELU:
+        bounds_set(b, 0, 1, 0, 0, false);
+        return;
     case OP_POW: {
         long k;
         if (!dag_is_int_const(a[1], &k)) {
@@ -692,8 +715,8 @@ static bool structural_extremum(const Problem *pb, Result *r, const Num *L, cons
 {
     if (!nonneg_certificate(pb, r, L))
         return false;
-    step(r, "verdict", "%s%s: %s (%s)", r->verdict == V_MIN ? "minimum" : "maximum",
-         r->nonstrict ? ", not strict" : "", r->reason.data, why_not);
+    step(r, "verdict", "%s%s: %s (%s)", r->verdict == V_MIN ? "minimum" : "maximum", r->nonstrict ? ", not strict" : "",
+         r->reason.data, why_not);
     return true;
 }
 
@@ -779,16 +802,18 @@ static void classify(const Problem *pb, Result *r)
         fail_text(&b, &ev, pb);
         bool limit = ev.fail_limit;
         step(r, "loss", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined at this point", b.data);
-        say(r, V_UNDETERMINED, "the loss %s: %s", limit ? "cannot be evaluated exactly" : "is not defined at this point",
-            b.data);
+        say(r, V_UNDETERMINED, "the loss %s: %s",
+            limit ? "cannot be evaluated exactly" : "is not defined at this point", b.data);
         goto done;
     }
     num_set(&Lv, L);
     char *ls = num_text(L);
     b.len = 0;
     put_num(&b, L);
-    step(r, "loss", "%s%s", b.data, L->exact ? "" : num_is_symbolic(L) ? " (exact, irrational)"
-                                                              : " (irrational: a certified enclosure)");
+    step(r, "loss", "%s%s", b.data,
+         L->exact             ? ""
+         : num_is_symbolic(L) ? " (exact, irrational)"
+                              : " (irrational: a certified enclosure)");
     buf_puts(&r->json, "\"loss\": ");
     json_string(&r->json, ls);
     free(ls);
@@ -809,7 +834,8 @@ static void classify(const Problem *pb, Result *r)
         bool limit = ev.fail_limit;
         step(r, "gradient", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined", b.data);
         say(r, V_UNDETERMINED, "%s: %s",
-            limit ? "the gradient cannot be evaluated exactly" : "the loss is not differentiable at this point", b.data);
+            limit ? "the gradient cannot be evaluated exactly" : "the loss is not differentiable at this point",
+            b.data);
         vec_free(g, n);
         goto done;
     }
@@ -849,8 +875,10 @@ static void classify(const Problem *pb, Result *r)
     } else if (unknown >= 0) {
         step(r, "gradient", "%s: component %s is irrational and its enclosure contains 0", b.data,
              pb->m->param_names[unknown]);
-        say(r, V_UNDETERMINED, "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
-                               "point cannot be proven critical or not", pb->m->param_names[unknown]);
+        say(r, V_UNDETERMINED,
+            "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
+            "point cannot be proven critical or not",
+            pb->m->param_names[unknown]);
     } else {
         r->critical = 1;
         step(r, "gradient", "%s exactly: critical", b.data);
@@ -905,7 +933,8 @@ static void classify(const Problem *pb, Result *r)
         step(r, "Hessian", "%s: %s", ev.fail_limit ? "cannot be evaluated exactly" : "not defined", b.data);
         if (r->critical == 1)
             say(r, V_UNDETERMINED, "%s: %s",
-                ev.fail_limit ? "the Hessian cannot be evaluated exactly" : "the loss is not twice differentiable at this point",
+                ev.fail_limit ? "the Hessian cannot be evaluated exactly"
+                              : "the loss is not twice differentiable at this point",
                 b.data);
     }
     if (hess_ok) {
@@ -920,8 +949,8 @@ static void classify(const Problem *pb, Result *r)
         for (size_t i = 0; i < (size_t)n * n; i++)
             num_clear(&A[i]);
         free(A);
-        bool definite = in.complete && in.nnull == 0 && (in.npiv == 0 || num_sign(&in.pivot[0]) ==
-                                                                             num_sign(&in.pivot[in.npiv - 1]));
+        bool definite = in.complete && in.nnull == 0 &&
+                        (in.npiv == 0 || num_sign(&in.pivot[0]) == num_sign(&in.pivot[in.npiv - 1]));
         for (int k = 0; k < in.npiv && definite; k++)
             definite = num_sign(&in.pivot[k]) == num_sign(&in.pivot[0]);
         /* a saddle whose Hessian has diagonal entries of both signs: the axes are its curves */
@@ -942,8 +971,10 @@ static void classify(const Problem *pb, Result *r)
         Buf s = {0};
         buf_printf(&s, "%s: ", b.data);
         if (!in.complete)
-            buf_printf(&s, "inertia not certain (%d positive, %d negative pivots certified; an irrational pivot's "
-                           "enclosure contains 0)", r->npos, r->nneg);
+            buf_printf(&s,
+                       "inertia not certain (%d positive, %d negative pivots certified; an irrational pivot's "
+                       "enclosure contains 0)",
+                       r->npos, r->nneg);
         else if (r->nneg == 0 && r->nzero == 0)
             buf_puts(&s, "positive definite");
         else if (r->npos == 0 && r->nzero == 0)
@@ -952,8 +983,10 @@ static void classify(const Problem *pb, Result *r)
             buf_printf(&s, "indefinite (%d positive, %d negative, %d zero eigenvalues)", r->npos, r->nneg, r->nzero);
         else
             buf_printf(&s, "%s semidefinite, singular (%d zero eigenvalue%s)",
-                       r->npos ? "positive" : r->nneg ? "negative" : "zero: positive and negative", r->nzero,
-                       r->nzero == 1 ? "" : "s");
+                       r->npos   ? "positive"
+                       : r->nneg ? "negative"
+                                 : "zero: positive and negative",
+                       r->nzero, r->nzero == 1 ? "" : "s");
         if (in.npiv && in.npiv <= 8) {
             buf_puts(&s, "; pivots ");
             for (int k = 0; k < in.npiv; k++) {
@@ -1033,10 +1066,12 @@ static void classify(const Problem *pb, Result *r)
                 mpq_clear(f);
                 step(r, "verdict", "saddle: %s", r->reason.data);
             } else if (!in.complete) {
-                if (!structural_extremum(pb, r, &Lv, "the Hessian's inertia cannot be certified (an irrational "
-                                                      "pivot's enclosure contains 0)"))
-                    say(r, V_UNDETERMINED, "the Hessian's inertia cannot be certified: a pivot is irrational and its "
-                                           "enclosure contains 0");
+                if (!structural_extremum(pb, r, &Lv,
+                                         "the Hessian's inertia cannot be certified (an irrational "
+                                         "pivot's enclosure contains 0)"))
+                    say(r, V_UNDETERMINED,
+                        "the Hessian's inertia cannot be certified: a pivot is irrational and its "
+                        "enclosure contains 0");
             } else if (in.nnull == 0) {
                 bool pos = r->npos > 0;
                 say(r, pos ? V_STRICT_MIN : V_STRICT_MAX, "the Hessian is %s definite (every pivot of its LDL^T is %s)",
@@ -1051,10 +1086,12 @@ static void classify(const Problem *pb, Result *r)
                 step(r, "verdict", "strict %s: the Hessian is %s definite", pos ? "minimum" : "maximum",
                      pos ? "positive" : "negative");
             } else if (!vectors_exact) {
-                if (!structural_extremum(pb, r, &Lv, "the Hessian is singular with irrational entries, so the "
-                                                      "splitting lemma cannot be applied exactly"))
-                    say(r, V_UNDETERMINED, "the Hessian is singular and has irrational entries: its null space is "
-                                           "not exact, so the splitting lemma cannot be applied");
+                if (!structural_extremum(pb, r, &Lv,
+                                         "the Hessian is singular with irrational entries, so the "
+                                         "splitting lemma cannot be applied exactly"))
+                    say(r, V_UNDETERMINED,
+                        "the Hessian is singular and has irrational entries: its null space is "
+                        "not exact, so the splitting lemma cannot be applied");
             } else {
                 classify_degenerate(pb, r, &in, &Lv);
             }
@@ -1187,8 +1224,9 @@ static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L)
                 }
                 if (nb > 3)
                     buf_puts(&why, ", ...");
-                buf_printf(&why, " has independent gradients at the point, so near it the loss equals its value on a "
-                                 "%u-dimensional set: the %s is not strict",
+                buf_printf(&why,
+                           " has independent gradients at the point, so near it the loss equals its value on a "
+                           "%u-dimensional set: the %s is not strict",
                            n - nb, s > 0 ? "minimum" : "maximum");
             }
             num_clear(&t);
@@ -1209,7 +1247,8 @@ static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L)
         buf_printf(&head, "the loss is %s plus a sum of %s terms, and equals %s at the point", cs,
                    s > 0 ? "non-negative" : "non-positive", cs);
     else
-        buf_printf(&head, "the loss is a sum of %s terms, and is 0 at the point", s > 0 ? "non-negative" : "non-positive");
+        buf_printf(&head, "the loss is a sum of %s terms, and is 0 at the point",
+                   s > 0 ? "non-negative" : "non-positive");
     if (!r->nonstrict)
         buf_printf(&why, "; whether the %s is strict is not decided", s > 0 ? "minimum" : "maximum");
     say(r, s > 0 ? V_MIN : V_MAX, "%s%s", head.data, why.data);
@@ -1394,8 +1433,10 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
 
     SerCtx c;
     if (!serctx_init(&c, dnull, K)) {
-        say(r, V_UNDETERMINED, "the null space has dimension %d: its power series to order %d would be too large "
-                               "(lower --order)", dnull, K);
+        say(r, V_UNDETERMINED,
+            "the null space has dimension %d: its power series to order %d would be too large "
+            "(lower --order)",
+            dnull, K);
         r->limited = true;
         step(r, "verdict", "undetermined: %s", r->reason.data);
         goto out;
@@ -1477,8 +1518,10 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
             }
         }
         if (!ok) {
-            say(r, V_UNDETERMINED, "%s: %s", r->limited ? "the expansion along the null space was stopped"
-                                                        : "the loss is not smooth along its null space", failure.data);
+            say(r, V_UNDETERMINED, "%s: %s",
+                r->limited ? "the expansion along the null space was stopped"
+                           : "the loss is not smooth along its null space",
+                failure.data);
             step(r, "verdict", "undetermined: %s", r->reason.data);
         } else {
             /* g = sgn * (L(theta(u)) - L(p)); terms below degree 3 vanish by construction */
@@ -1553,7 +1596,8 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                 if (dm.kind == D_STRICT_MIN) {
                     say(r, sg > 0 ? V_STRICT_MIN : V_STRICT_MAX,
                         "the Hessian is %s semidefinite and the reduced function on its null space has a strict "
-                        "%s: %s", sgn >= 0 ? "positive" : "negative", sg > 0 ? "minimum" : "maximum", dm.why.data);
+                        "%s: %s",
+                        sgn >= 0 ? "positive" : "negative", sg > 0 ? "minimum" : "maximum", dm.why.data);
                     if (!(dm.weighted && weights_certificate(&r->cert, pb, &c, phi, in, V, dnull, &dm))) {
                         buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": ");
                         buf_printf(&r->cert, "%d, \"reason\": ", sg);
@@ -1601,15 +1645,17 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     long ou = a_up ? oa : ob, od = a_up ? ob : oa;
                     bool checked = verify_curve(pb, up, ou, cu, L) && verify_curve(pb, down, od, cd, L);
                     if (!checked) {
-                        say(r, V_UNDETERMINED, "internal error: a curve found for the saddle did not check "
-                                               "(order %d may be too low)", K);
+                        say(r, V_UNDETERMINED,
+                            "internal error: a curve found for the saddle did not check "
+                            "(order %d may be too low)",
+                            K);
                     } else {
                         Buf w = {0};
                         buf_puts(&w, "the loss falls along a curve on which ");
                         buf_put(&w, dm.why.data, dm.why.len);
                         if (sgn != 0)
-                            buf_printf(&w, ", and %s along the Hessian's %s direction",
-                                       sg > 0 ? "rises" : "falls", sg > 0 ? "positive" : "negative");
+                            buf_printf(&w, ", and %s along the Hessian's %s direction", sg > 0 ? "rises" : "falls",
+                                       sg > 0 ? "positive" : "negative");
                         if (sg < 0) {
                             /* in terms of the loss itself: up and down swap */
                             w.len = 0;
@@ -1666,7 +1712,8 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     } else {
                         say(r, V_UNDETERMINED, "%s%s", why.data,
                             dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
-                                                "certificate shows the loss stays on one side of its value" : "");
+                                                "certificate shows the loss stays on one side of its value"
+                                              : "");
                         step(r, "verdict", "undetermined: %s", r->reason.data);
                     }
                     buf_free(&why);
@@ -2005,7 +2052,8 @@ bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *
                 continue;
             }
             if (k >= n || !parse_rational(t, len, q)) {
-                fprintf(stderr, "hessgen: %s: %s\n", flag, k >= n ? "more values than parameters" : "not a rational number");
+                fprintf(stderr, "hessgen: %s: %s\n", flag,
+                        k >= n ? "more values than parameters" : "not a rational number");
                 fprintf(stderr, "  at '%.*s' (write 1/3, -2, 1e-12 or 0.1)\n", (int)len, t);
                 ok = false;
                 break;
@@ -2115,8 +2163,9 @@ bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *
 int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json)
 {
     if (m->nparam > EXACT_MAX_PARAMS) {
-        fprintf(stderr, "hessgen: the exact classifier works on the dense Hessian of at most %d parameters, and "
-                        "this model has %u; classify numerically instead (hessgen run FILE.hl classify --at ...)\n",
+        fprintf(stderr,
+                "hessgen: the exact classifier works on the dense Hessian of at most %d parameters, and "
+                "this model has %u; classify numerically instead (hessgen run FILE.hl classify --at ...)\n",
                 EXACT_MAX_PARAMS, m->nparam);
         return 2;
     }

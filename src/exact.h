@@ -45,8 +45,8 @@ void num_mul(Num *z, const Num *x, const Num *y);
 void num_mul_q(Num *z, const Num *x, mpq_srcptr q);
 bool num_div(Num *z, const Num *x, const Num *y); /* false when y may be 0 */
 void num_neg(Num *z, const Num *x);
-bool num_is_zero(const Num *x);                   /* exactly 0 */
-int num_sign(const Num *x);                       /* -1, 0, 1, or SIGN_UNKNOWN */
+bool num_is_zero(const Num *x); /* exactly 0 */
+int num_sign(const Num *x);     /* -1, 0, 1, or SIGN_UNKNOWN */
 void num_to_ball(arb_t out, const Num *x);
 double num_to_double(const Num *x);
 void num_put(Buf *b, const Num *x); /* "-3/4", "2*exp(-1)", or a ball "[2.718281828 +/- 1e-40]" */
@@ -58,14 +58,14 @@ void sym_release(void); /* frees the table of atoms, at exit */
 enum { SER_MAX_VARS = 32 }; /* the most variables a series may have (serctx_init refuses more) */
 
 typedef struct {
-    int d, K, M;            /* variables, order, monomials */
-    int *deg;               /* degree of each monomial */
-    unsigned char *exps;    /* M rows of d exponents */
-    int *start;             /* start[k]: first monomial of degree k; start[K+1] = M */
-    int *trip;              /* product table: (i, j, k) with monomial i * monomial j = k, i <= j */
+    int d, K, M;         /* variables, order, monomials */
+    int *deg;            /* degree of each monomial */
+    unsigned char *exps; /* M rows of d exponents */
+    int *start;          /* start[k]: first monomial of degree k; start[K+1] = M */
+    int *trip;           /* product table: (i, j, k) with monomial i * monomial j = k, i <= j */
     size_t ntrip;
-    long *choose;           /* choose[n * (d + 1) + k] = C(n, k) for n <= d + K, k <= d */
-    size_t *work;           /* steps taken so far: operations on rationals (the evaluator
+    long *choose; /* choose[n * (d + 1) + k] = C(n, k) for n <= d + K, k <= d */
+    size_t *work; /* steps taken so far: operations on rationals (the evaluator
                                stops past series_work_limit) */
 } SerCtx;
 
@@ -98,12 +98,12 @@ bool ser_is_zero(const SerCtx *c, const Ser x);
 typedef struct {
     const SerCtx *ctx;
     uint32_t nparam;
-    Ser *theta;        /* the point's coordinates as series (not owned) */
-    Ser *memo;         /* per node, or NULL */
+    Ser *theta; /* the point's coordinates as series (not owned) */
+    Ser *memo;  /* per node, or NULL */
     uint32_t memo_cap;
-    Node fail_node;    /* where evaluation stopped, and why */
+    Node fail_node; /* where evaluation stopped, and why */
     const char *fail_why;
-    bool fail_limit;   /* stopped by the size limit, not by the function */
+    bool fail_limit; /* stopped by the size limit, not by the function */
     char limit_why[160];
 } SerEval;
 
@@ -119,7 +119,7 @@ const Num *sereval(SerEval *e, Node n);
 bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *p);
 /* One line of the reasoning: "label      text" */
 void put_step(Buf *steps, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void json_string(Buf *b, const char *s); /* a JSON string, escaped */
+void json_string(Buf *b, const char *s);  /* a JSON string, escaped */
 void json_lines(Buf *b, const Buf *text); /* the lines of text as a JSON array of strings */
 
 Num *vec_new(uint32_t n);
@@ -154,8 +154,7 @@ TPoly tp_compose(const SerCtx *c, const Num *s, const TPoly *u);
  * exact): then the critical points near p form a manifold with that tangent space. On true,
  * `fields` gets "(x, -y), ..." and `json` a JSON array of fields, each an array of component
  * strings. */
-bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields,
-                   Buf *json);
+bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields, Buf *json);
 
 /* The degree of the node as a polynomial in the parameters, or -1 when it is not one. */
 int loss_poly_degree(Node root);
@@ -174,9 +173,9 @@ typedef enum { D_UNKNOWN, D_STRICT_MIN, D_NOT_MIN, D_ZERO } Decision;
 
 typedef struct {
     Decision kind;
-    Buf why;        /* the sentence */
+    Buf why; /* the sentence */
     /* D_NOT_MIN: the curve u(t) in the null coordinates, and the leading term c*t^order */
-    TPoly *curve;   /* d polynomials */
+    TPoly *curve; /* d polynomials */
     long order;
     Num lead;
     /* D_STRICT_MIN by a weighted form: its weights and weighted degree, and the shifts made
@@ -193,9 +192,9 @@ typedef struct {
 
 typedef struct {
     const SerCtx *c;
-    char **names;  /* null coordinates' names */
+    char **names; /* null coordinates' names */
     int K;
-    bool negated;  /* g is minus the reduced function: say so in the loss's own terms */
+    bool negated; /* g is minus the reduced function: say so in the loss's own terms */
 } RCtx;
 
 void decided_init(Decided *r, int d);

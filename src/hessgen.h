@@ -28,7 +28,7 @@ _Noreturn void fatal(const char *fmt, ...);
 /* An arena hands out memory that lives until arena_free; nothing is freed one by one. */
 typedef struct Arena Arena;
 Arena *arena_new(void);
-void *arena_alloc(Arena *a, size_t n);  /* zeroed */
+void *arena_alloc(Arena *a, size_t n); /* zeroed */
 char *arena_strndup(Arena *a, const char *s, size_t n);
 void arena_free(Arena *a);
 
@@ -60,8 +60,7 @@ static inline uint32_t hash_index_next(const HashIndex *t, uint64_t h, uint32_t 
 }
 /* Adds item (not 0) under hash h. When the index would be more than half full it first
  * doubles, placing every item again by hash_of(item, ctx). */
-void hash_index_add(HashIndex *t, uint64_t h, uint32_t item, uint64_t (*hash_of)(uint32_t item, void *ctx),
-                    void *ctx);
+void hash_index_add(HashIndex *t, uint64_t h, uint32_t item, uint64_t (*hash_of)(uint32_t item, void *ctx), void *ctx);
 void hash_index_free(HashIndex *t);
 
 /* ---- diag.c: diagnostics with file:line:col and a caret under the span ---- */
@@ -90,12 +89,16 @@ void diag_excerpt(Span at, char *out, size_t cap);
 /* ---- ast.c: the syntax tree the parser builds ---- */
 
 typedef enum {
-    AST_NUM,    /* num */
-    AST_NAME,   /* name */
-    AST_INDEX,  /* name[args...] */
-    AST_CALL,   /* name(args...) */
-    AST_NEG,    /* -a */
-    AST_ADD, AST_SUB, AST_MUL, AST_DIV, AST_POW,  /* a op b */
+    AST_NUM,   /* num */
+    AST_NAME,  /* name */
+    AST_INDEX, /* name[args...] */
+    AST_CALL,  /* name(args...) */
+    AST_NEG,   /* -a */
+    AST_ADD,
+    AST_SUB,
+    AST_MUL,
+    AST_DIV,
+    AST_POW,    /* a op b */
     AST_REDUCE, /* sum/prod/mean(name = a..b, body) or (name, body) with a, b NULL */
     AST_BRACE,  /* {args...}, only in initializers */
 } AstKind;
@@ -108,11 +111,11 @@ struct Ast {
     Span span;
     const char *name; /* NAME, INDEX, CALL, REDUCE (the index variable) */
     Span name_span;
-    mpq_t *num;       /* NUM */
-    Ast *a, *b;       /* operands; REDUCE: bounds */
-    Ast *body;        /* REDUCE */
+    mpq_t *num; /* NUM */
+    Ast *a, *b; /* operands; REDUCE: bounds */
+    Ast *body;  /* REDUCE */
     ReduceKind reduce;
-    Ast **args;       /* INDEX subscripts, CALL arguments, BRACE items */
+    Ast **args; /* INDEX subscripts, CALL arguments, BRACE items */
     int nargs;
 };
 
@@ -130,15 +133,15 @@ typedef struct {
 typedef struct Stmt Stmt;
 struct Stmt {
     StmtKind kind;
-    Span span;       /* the keyword */
-    Decl **decls;    /* PARAM, CONST, DATA, AT */
+    Span span;    /* the keyword */
+    Decl **decls; /* PARAM, CONST, DATA, AT */
     int ndecls;
     const char *name; /* MODEL, LET, DEF */
     Span name_span;
     const char **params; /* DEF */
     Span *param_spans;
     int nparams;
-    Ast *expr;       /* LET, DEF, LOSS */
+    Ast *expr;         /* LET, DEF, LOSS */
     const char *label; /* AT */
     Span label_span;
     Stmt *next;
@@ -147,8 +150,8 @@ struct Stmt {
 typedef struct {
     Arena *arena;
     Stmt *first, *last;
-    Span eof;        /* where the end of the file is, for "no loss" */
-    Span *broken;    /* stretches skipped after syntax errors */
+    Span eof;     /* where the end of the file is, for "no loss" */
+    Span *broken; /* stretches skipped after syntax errors */
     int nbroken, broken_cap;
     const char *text; /* the source, which the spans index */
     size_t len;
@@ -185,7 +188,7 @@ void ast_free_numbers(void); /* clears the literals' rationals, at exit */
 
 /* ---- dag.c: the hash-consed expression graph with canonical forms ---- */
 
-typedef uint32_t Node; /* index into the graph; 0 is "no node" */
+typedef uint32_t Node;                                 /* index into the graph; 0 is "no node" */
 enum { DAG_ZERO = 1, DAG_ONE = 2, DAG_MINUS_ONE = 3 }; /* the constants dag_init makes first */
 
 /* Node flags: what a node depends on, and whether it heads some sum's or product's operands.
@@ -199,10 +202,10 @@ enum { MAX_ROW_LEVELS = 6, DATA_NO_LEVEL = 7, MAX_DATA_ARRAYS = 511, MAX_DATA_WI
 typedef struct {
     uint8_t op;
     uint8_t flags;
-    uint8_t rows;    /* bit L: depends on the current row of the reduction at level L */
+    uint8_t rows; /* bit L: depends on the current row of the reduction at level L */
     uint32_t nargs;
-    uint32_t args;   /* offset into dag_graph.args */
-    uint32_t aux;    /* CONST: rational pool index; PARAM, DIR: coordinate */
+    uint32_t args; /* offset into dag_graph.args */
+    uint32_t aux;  /* CONST: rational pool index; PARAM, DIR: coordinate */
     uint32_t hash;
 } NodeRec;
 
@@ -214,7 +217,7 @@ typedef struct {
     size_t nargs, args_cap;
     mpq_t *rats;
     uint32_t nrats, rats_cap;
-    uint64_t *vars; /* the index variables each node depends on (array loops), a bit each */
+    uint64_t *vars;  /* the index variables each node depends on (array loops), a bit each */
     HashIndex index; /* the nodes by hash: hash-consing finds an equal node here */
 } Dag;
 
@@ -231,32 +234,83 @@ Span dag_attribute(Span s);
 /* The graph's size limit (--max-nodes): past it, an error at the current attribution. */
 extern uint32_t dag_max_nodes;
 enum { DEFAULT_MAX_NODES = 20000000 };
-static inline Span dag_span(Node n) { return dag_graph.spans[n]; }
+static inline Span dag_span(Node n)
+{
+    return dag_graph.spans[n];
+}
 
 void dag_init(void);
 void dag_free(void);
 /* After differentiation the graph is complete: from here on making a node is an internal error,
  * so scheduling and emission provably read the graph and nothing else changes it. */
 void dag_freeze(void);
-static inline const NodeRec *dag_rec(Node n) { return &dag_graph.nodes[n]; }
-static inline Op dag_op(Node n) { return (Op)dag_graph.nodes[n].op; }
-static inline const Node *dag_args(Node n) { return dag_graph.args + dag_graph.nodes[n].args; }
-static inline uint32_t dag_nargs(Node n) { return dag_graph.nodes[n].nargs; }
-static inline bool dag_has_param(Node n) { return dag_graph.nodes[n].flags & NF_PARAM; }
-static inline bool dag_has_data(Node n) { return dag_graph.nodes[n].flags & NF_DATA; }
-static inline bool dag_has_rowsum(Node n) { return dag_graph.nodes[n].flags & NF_ROWSUM; }
-static inline unsigned dag_rows(Node n) { return dag_graph.nodes[n].rows; }
+static inline const NodeRec *dag_rec(Node n)
+{
+    return &dag_graph.nodes[n];
+}
+static inline Op dag_op(Node n)
+{
+    return (Op)dag_graph.nodes[n].op;
+}
+static inline const Node *dag_args(Node n)
+{
+    return dag_graph.args + dag_graph.nodes[n].args;
+}
+static inline uint32_t dag_nargs(Node n)
+{
+    return dag_graph.nodes[n].nargs;
+}
+static inline bool dag_has_param(Node n)
+{
+    return dag_graph.nodes[n].flags & NF_PARAM;
+}
+static inline bool dag_has_data(Node n)
+{
+    return dag_graph.nodes[n].flags & NF_DATA;
+}
+static inline bool dag_has_rowsum(Node n)
+{
+    return dag_graph.nodes[n].flags & NF_ROWSUM;
+}
+static inline unsigned dag_rows(Node n)
+{
+    return dag_graph.nodes[n].rows;
+}
 /* A value known at compile time: no coordinate, no direction, no data, no index variable. */
-static inline bool dag_is_fixed(Node n) { return !(dag_graph.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_VAR)); }
+static inline bool dag_is_fixed(Node n)
+{
+    return !(dag_graph.nodes[n].flags & (NF_PARAM | NF_DIR | NF_DATA | NF_VAR));
+}
 /* OP_DATA: which array, which value of its row, whose row (DATA_NO_LEVEL: not row-indexed). */
-static inline uint32_t dag_data_array(Node n) { return (dag_graph.nodes[n].aux >> 20) & 511; }
-static inline uint32_t dag_data_offset(Node n) { return dag_graph.nodes[n].aux & (MAX_DATA_WIDTH - 1); }
-static inline unsigned dag_data_level(Node n) { return dag_graph.nodes[n].aux >> 29; }
+static inline uint32_t dag_data_array(Node n)
+{
+    return (dag_graph.nodes[n].aux >> 20) & 511;
+}
+static inline uint32_t dag_data_offset(Node n)
+{
+    return dag_graph.nodes[n].aux & (MAX_DATA_WIDTH - 1);
+}
+static inline unsigned dag_data_level(Node n)
+{
+    return dag_graph.nodes[n].aux >> 29;
+}
 /* OP_ROWSUM, OP_ROW: the level and the size name; OP_NROWS: the size name. */
-static inline unsigned dag_row_level(Node n) { return dag_graph.nodes[n].aux & 7; }
-static inline uint32_t dag_row_size(Node n) { return dag_op(n) == OP_NROWS ? dag_graph.nodes[n].aux : dag_graph.nodes[n].aux >> 3; }
-static inline bool dag_is_const(Node n) { return dag_graph.nodes[n].op == OP_CONST; }
-static inline mpq_srcptr dag_rat(Node n) { return dag_graph.rats[dag_graph.nodes[n].aux]; }
+static inline unsigned dag_row_level(Node n)
+{
+    return dag_graph.nodes[n].aux & 7;
+}
+static inline uint32_t dag_row_size(Node n)
+{
+    return dag_op(n) == OP_NROWS ? dag_graph.nodes[n].aux : dag_graph.nodes[n].aux >> 3;
+}
+static inline bool dag_is_const(Node n)
+{
+    return dag_graph.nodes[n].op == OP_CONST;
+}
+static inline mpq_srcptr dag_rat(Node n)
+{
+    return dag_graph.rats[dag_graph.nodes[n].aux];
+}
 bool dag_is_int_const(Node n, long *out);
 
 Node dag_const(mpq_srcptr q);
@@ -314,7 +368,7 @@ typedef struct {
     uint32_t size;    /* a data-row variable's size name, or NO_SIZE */
 } IndexVar;
 typedef struct {
-    uint32_t array;   /* MAP_THETA (theta, or v), or a data array's number in the model */
+    uint32_t array; /* MAP_THETA (theta, or v), or a data array's number in the model */
     int64_t base;
     uint32_t nterms;
     uint32_t var[MAX_MAP_TERMS]; /* increasing */
@@ -328,7 +382,10 @@ uint32_t dag_map(const IndexMap *m); /* interned: equal maps have one id */
 const IndexMap *dag_map_get(uint32_t id);
 /* The smallest and largest index a map takes over its variables' ranges. */
 void dag_map_range(const IndexMap *map, int64_t *first, int64_t *last);
-static inline uint64_t dag_vars(Node n) { return dag_graph.vars[n]; }
+static inline uint64_t dag_vars(Node n)
+{
+    return dag_graph.vars[n];
+}
 Node dag_ivar(uint32_t v);
 Node dag_at(Op op, uint32_t map); /* OP_PAT, OP_VAT, OP_DAT, or OP_UNIT (the map's array: the column variable) */
 /* n with index variable v replaced by c + off (OP_REINDEX; n itself when it does not depend on v). */
@@ -343,7 +400,7 @@ Node dag_var_count(uint32_t v);
 typedef struct {
     const char *name; /* the point's name in --check output */
     Span span;
-    Node *values;     /* one exact constant node per coordinate */
+    Node *values; /* one exact constant node per coordinate */
     const char *label;
     Span label_span;
 } AtPoint;
@@ -351,8 +408,8 @@ typedef struct {
 /* A data array: `X[n][3]` has size name n (its rows) and width 3 (values per row). */
 typedef struct {
     const char *name;
-    uint32_t size;      /* the size name of its first dimension, or NO_SIZE */
-    uint32_t width;     /* values per row; with NO_SIZE, all its values */
+    uint32_t size;  /* the size name of its first dimension, or NO_SIZE */
+    uint32_t width; /* values per row; with NO_SIZE, all its values */
     int ndims;
     long dims[8];       /* dims[0] is unused when size != NO_SIZE */
     const Node *values; /* a constant table (a const array looped over): its rows' values, else NULL */
@@ -360,8 +417,8 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    bool needs_rows;    /* the loss divides by this count (a mean): 0 rows is an error */
-    long count;         /* a fixed count (a loop over a constant table), or -1: known at run time */
+    bool needs_rows; /* the loss divides by this count (a mean): 0 rows is an error */
+    long count;      /* a fixed count (a loop over a constant table), or -1: known at run time */
 } SizeName;
 
 /* A parameter as declared: theta[base .. base + size) is it, row-major (a scalar has rank 0). */
@@ -373,21 +430,21 @@ typedef struct {
 } ParamArray;
 
 typedef struct {
-    const char *name;   /* the model prefix */
+    const char *name; /* the model prefix */
     uint32_t nparam;
-    char **param_names;  /* "w1", "w[0]", "M[1][2]" */
+    char **param_names; /* "w1", "w[0]", "M[1][2]" */
     double *param_start;
     Node loss;
-    DataArray *data;     /* run-time arrays in declaration order (ndata), then constant tables (ntables) */
+    DataArray *data; /* run-time arrays in declaration order (ndata), then constant tables (ntables) */
     uint32_t ndata, ntables;
-    SizeName *sizes;     /* row counts known at run time (nsizes), then fixed ones (nfixed) */
+    SizeName *sizes; /* row counts known at run time (nsizes), then fixed ones (nfixed) */
     uint32_t nsizes, nfixed;
     AtPoint *at;
     int nat;
     /* array loops (sema_array_loops): how many sums stayed loops, or why the loss cannot keep them */
     uint32_t nvsums;
     const char *no_arrays;
-    ParamArray *arrays;  /* the declared parameters, in order */
+    ParamArray *arrays; /* the declared parameters, in order */
     uint32_t narrays;
 } Model;
 
@@ -412,13 +469,13 @@ void model_free(Model *model);
 /* ---- diff.c: gradient by reverse accumulation, Hessian forward over it ---- */
 
 typedef struct {
-    uint32_t n;       /* number of parameters */
-    Node *grad;       /* n nodes */
-    uint32_t nnz;     /* lower-triangle structural nonzeros, row-major */
+    uint32_t n;   /* number of parameters */
+    Node *grad;   /* n nodes */
+    uint32_t nnz; /* lower-triangle structural nonzeros, row-major */
     uint32_t *rows, *cols;
-    Node *hess;       /* nnz nodes */
-    Node *hvp;        /* n nodes, in the direction v = OP_DIR leaves */
-    Node *row_range;  /* M_hess_row_range's 1 + n + nnz outputs (loss, gradient, Hessian) as
+    Node *hess;      /* nnz nodes */
+    Node *hvp;       /* n nodes, in the direction v = OP_DIR leaves */
+    Node *row_range; /* M_hess_row_range's 1 + n + nnz outputs (loss, gradient, Hessian) as
                          rows + w_free * rest, or NULL where the loss does not split by rows */
 } Deriv;
 
@@ -439,9 +496,9 @@ typedef struct {
 } Contrib;
 typedef struct {
     Contrib *pool;
-    size_t n, cap;     /* pool[0] is unused */
-    uint32_t *head;    /* per node: its last contribution */
-    Node *list;        /* contrib_gather's output */
+    size_t n, cap;  /* pool[0] is unused */
+    uint32_t *head; /* per node: its last contribution */
+    Node *list;     /* contrib_gather's output */
     size_t list_cap;
 } Contribs;
 void contribs_init(Contribs *c, Node root);
@@ -462,7 +519,7 @@ typedef struct {
     Node value;
     uint32_t column; /* the Hessian's columns: the column's index, a map over the column's
                         variables (else UINT32_MAX) */
-    uint64_t over; /* the variables summed over (fixed when the scatter is made: a value's
+    uint64_t over;   /* the variables summed over (fixed when the scatter is made: a value's
                       derivative may no longer depend on a variable it is summed over) */
 } Scatter;
 
@@ -489,10 +546,10 @@ void adiff_free(ArrayDeriv *d);
  * differentiated: the gradient, the HVP and the Hessian's columns. */
 typedef struct {
     Model model;
-    ArrayDeriv grad, hvp, cols; /* cols: every block's column scatters */
-    uint64_t columns;  /* the columns' variables, one per block of parameters */
+    ArrayDeriv grad, hvp, cols;  /* cols: every block's column scatters */
+    uint64_t columns;            /* the columns' variables, one per block of parameters */
     uint32_t nblocks, nmatrices; /* the blocks of columns, and those that are one matrix */
-    const char *why;   /* when arrays_build fails: why the sums cannot stay loops */
+    const char *why;             /* when arrays_build fails: why the sums cannot stay loops */
     /* M_hess_row_range: the outer row variables, whose loops run over [row_begin, row_end),
      * the loss and the gradient's and columns' scatters rewritten as rows + w_free * free;
      * 0 when the loss is not a sum of row terms plus terms free of rows (then no_split says
@@ -558,14 +615,14 @@ void sched_build_rows(Schedule *s, const Node *outputs, size_t n);
 void sched_free(Schedule *s);
 /* Every schedule the generated functions need, built by sched_model (the scheduling phase). */
 typedef struct {
-    bool loops;       /* sums over rows, run-time or fixed: the schedules hold loops */
-    Schedule loss;    /* the loss */
-    Schedule grad;    /* loss and gradient */
-    Schedule hess;    /* loss and Hessian entries (dense and sparse Hessians) */
+    bool loops;         /* sums over rows, run-time or fixed: the schedules hold loops */
+    Schedule loss;      /* the loss */
+    Schedule grad;      /* loss and gradient */
+    Schedule hess;      /* loss and Hessian entries (dense and sparse Hessians) */
     Schedule hess_grad; /* what the gradient adds to hess (straight-line code only) */
-    Schedule hval;    /* the Hessian entries alone */
-    Schedule hvp;     /* the Hessian times v */
-    Schedule rows;    /* M_hess_row_range's outputs, when d->row_range */
+    Schedule hval;      /* the Hessian entries alone */
+    Schedule hvp;       /* the Hessian times v */
+    Schedule rows;      /* M_hess_row_range's outputs, when d->row_range */
 } ModelSchedules;
 /* The last nodes the graph gets, before it is frozen: the products the schedules may share
  * (sched_prepare over every output). */

@@ -152,7 +152,10 @@ static int parse_args(int argc, char **argv, Options *o)
             }
         } else if (strncmp(a, "--loops=", 8) == 0) {
             const char *v = a + 8;
-            o->loops = !strcmp(v, "auto") ? LOOPS_AUTO : !strcmp(v, "always") ? LOOPS_ALWAYS : !strcmp(v, "never") ? LOOPS_NEVER : -1;
+            o->loops = !strcmp(v, "auto")     ? LOOPS_AUTO
+                       : !strcmp(v, "always") ? LOOPS_ALWAYS
+                       : !strcmp(v, "never")  ? LOOPS_NEVER
+                                              : -1;
             if (o->loops < 0) {
                 fprintf(stderr, "hessgen: --loops takes auto, always or never, not '%s'\n", v);
                 return 2;
@@ -163,8 +166,8 @@ static int parse_args(int argc, char **argv, Options *o)
             o->with_main = true;
         } else if (strncmp(a, "--dump=", 7) == 0) {
             o->dump = a + 7;
-            if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") && strcmp(o->dump, "hess") &&
-                strcmp(o->dump, "sched") && strcmp(o->dump, "arrays")) {
+            if (strcmp(o->dump, "ast") && strcmp(o->dump, "dag") && strcmp(o->dump, "grad") &&
+                strcmp(o->dump, "hess") && strcmp(o->dump, "sched") && strcmp(o->dump, "arrays")) {
                 fprintf(stderr, "hessgen: --dump takes ast, dag, grad, hess, sched or arrays, not '%s'\n", o->dump);
                 return 2;
             }
@@ -191,10 +194,11 @@ static int parse_args(int argc, char **argv, Options *o)
         return 2;
     }
     if (o->classify != (o->at || o->near)) {
-        fprintf(stderr, "hessgen: %s\n", o->classify ? "--classify needs the point: --at x=0,y=1/3 (exact) or --near "
-                                                         "x=3.5844,y=-1.8481 (approximate)"
-                                                       : o->at ? "--at gives the point for --classify"
-                                                               : "--near gives the point for --classify");
+        fprintf(stderr, "hessgen: %s\n",
+                o->classify ? "--classify needs the point: --at x=0,y=1/3 (exact) or --near "
+                              "x=3.5844,y=-1.8481 (approximate)"
+                : o->at     ? "--at gives the point for --classify"
+                            : "--near gives the point for --classify");
         return 2;
     }
     if (o->near && o->order) {
@@ -348,8 +352,8 @@ static void warn_dense_hessian(const Model *m, const Deriv *d, const char *prefi
     diag_warning(dag_span(m->loss),
                  "%s_hess writes the dense Hessian: %u x %u = %.3g entries (%.3g %s of doubles); its %u nonzeros "
                  "(lower triangle) are %s_hess_sparse's, and %s_hvp multiplies by it without forming it",
-                 prefix, m->nparam, m->nparam, entries, gb >= 1 ? gb : gb * 1000, gb >= 1 ? "GB" : "MB", d->nnz,
-                 prefix, prefix);
+                 prefix, m->nparam, m->nparam, entries, gb >= 1 ? gb : gb * 1000, gb >= 1 ? "GB" : "MB", d->nnz, prefix,
+                 prefix);
 }
 
 static void *compile_thread(void *arg)
@@ -384,11 +388,11 @@ static void dump_arrays(const Program *prog, const char *stem, bool prefix_given
         return;
     }
     printf("# %u sums kept as loops\n", a.model.nvsums);
-    printf("# --loops=auto: %u of %u parameters coupled by a sum that stayed a loop%s: %s\n", a.coupled,
-           a.model.nparam, a.long_product ? ", a product of more than 8 factors" : "",
-           a.loops_pay ? "loops" : "unrolled");
+    printf("# --loops=auto: %u of %u parameters coupled by a sum that stayed a loop%s: %s\n", a.coupled, a.model.nparam,
+           a.long_product ? ", a product of more than 8 factors" : "", a.loops_pay ? "loops" : "unrolled");
     printf("# M_hess_row_range: %s\n", a.split_vars ? "yes" : a.no_split);
-    printf("# the Hessian's columns: %u block%s, %u of them a matrix\n", a.nblocks, a.nblocks == 1 ? "" : "s", a.nmatrices);
+    printf("# the Hessian's columns: %u block%s, %u of them a matrix\n", a.nblocks, a.nblocks == 1 ? "" : "s",
+           a.nmatrices);
     adiff_dump(stdout, &a.model, &a.grad, "grad");
     printf("# Hessian times v\n");
     adiff_dump(stdout, &a.model, &a.hvp, "hvp");
@@ -482,8 +486,7 @@ static int compile(int argc, char **argv)
         rc = 0;
         goto cleanup;
     }
-    if (diag_error_count() == 0 && opt.loops != LOOPS_NEVER && !opt.check && !opt.classify && !opt.dump &&
-        !opt.print) {
+    if (diag_error_count() == 0 && opt.loops != LOOPS_NEVER && !opt.check && !opt.classify && !opt.dump && !opt.print) {
         int arc = compile_arrays(&prog, stem, &opt, display);
         if (arc >= 0) {
             rc = arc;
@@ -531,16 +534,17 @@ static int compile(int argc, char **argv)
             Buf names = {0};
             for (uint32_t a = 0; a < model.ndata; a++)
                 buf_printf(&names, "%s%s", a ? ", " : "", model.data[a].name);
-            fprintf(stderr, "hessgen: %s reads data supplied at run time (%s): the exact classifier needs the whole "
-                            "loss at compile time; put a fixed data set in 'const' arrays, or classify numerically with "
-                            "the analyzer (hessgen run %s classify --data NAME=FILE ...)\n",
+            fprintf(stderr,
+                    "hessgen: %s reads data supplied at run time (%s): the exact classifier needs the whole "
+                    "loss at compile time; put a fixed data set in 'const' arrays, or classify numerically with "
+                    "the analyzer (hessgen run %s classify --data NAME=FILE ...)\n",
                     display, names.data, display);
             buf_free(&names);
             rc = 2;
             goto cleanup;
         }
         if (opt.check || opt.classify) {
-            rc = opt.check ? exact_check(&model, &deriv, display, opt.order, opt.json)
+            rc = opt.check  ? exact_check(&model, &deriv, display, opt.order, opt.json)
                  : opt.near ? exact_near(&model, &deriv, opt.near, opt.json)
                             : exact_classify(&model, &deriv, opt.at, opt.order, opt.json);
             goto cleanup;

@@ -22,6 +22,8 @@
 #ifndef HESSGEN_OPS_H
 #define HESSGEN_OPS_H
 
+/* clang-format off */
+/* a table: one row per line, its columns aligned */
 #define UNARY_OPS(X)                                                                  \
     X(EXP,      "exp",      "exp",      0, f)                                         \
     X(LOG,      "log",      "log",      0, RECIP(a))                                  \
@@ -42,6 +44,7 @@
     X(SIGN,     NULL,       "sign",     1, ZERO)                                      \
     X(STEP,     NULL,       "step",     1, ZERO)                                      \
     X(NONZERO,  NULL,       "nonzero",  1, ONE)
+/* clang-format on */
 
 /* Every node kind: leaves, the n-ary canonical sum and product, the power with a
  * constant rational exponent, then the unary functions above. */
@@ -56,22 +59,22 @@ typedef enum {
     OP_ROW,    /* the row variable of a reduction at level aux & 7 (sema's binding, never in a loss) */
     OP_ROWSUM, /* sum over the rows of size aux >> 3 of its one operand, the body at level aux & 7 */
     /* array loops (sema_array_loops): a sum over an index variable kept as one node */
-    OP_IVAR,   /* the value of index variable aux (dag_var) */
-    OP_PAT,    /* theta at index map aux (dag_map_get): an index affine in index variables */
-    OP_VAT,    /* v at index map aux, the direction of a Hessian-vector product */
-    OP_DAT,    /* a data array's or a constant table's value at index map aux */
-    OP_VSUM,   /* the sum of its one operand over the range of index variable aux */
-    OP_UNIT,   /* 1 where index map aux equals the column variable (the map's array), else 0: the
+    OP_IVAR,    /* the value of index variable aux (dag_var) */
+    OP_PAT,     /* theta at index map aux (dag_map_get): an index affine in index variables */
+    OP_VAT,     /* v at index map aux, the direction of a Hessian-vector product */
+    OP_DAT,     /* a data array's or a constant table's value at index map aux */
+    OP_VSUM,    /* the sum of its one operand over the range of index variable aux */
+    OP_UNIT,    /* 1 where index map aux equals the column variable (the map's array), else 0: the
                   direction e_c of the Hessian's column c */
     OP_REINDEX, /* its one operand with index variable m.array replaced by m's index (m: map aux):
                    an array of values already computed, read at another index */
-    OP_ADD,    /* [constant] + t1 + ... + tn, terms ordered by id */
-    OP_MUL,    /* [constant] * f1 * ... * fn, factors ordered by id */
-    OP_POW,    /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */
+    OP_ADD,     /* [constant] + t1 + ... + tn, terms ordered by id */
+    OP_MUL,     /* [constant] * f1 * ... * fn, factors ordered by id */
+    OP_POW,     /* base ^ exponent: a rational constant, or a node free of coordinates (pi) */
 #define X(e, src, c, helper, d) OP_##e,
     UNARY_OPS(X)
 #undef X
-    OP__COUNT
+        OP__COUNT
 } Op;
 
 #define OP_IS_UNARY(op) ((op) > OP_POW && (op) < OP__COUNT)

@@ -144,8 +144,10 @@ static void put_term(Printer *p, Node t, bool first, bool negate)
 static int prec_of(Node n)
 {
     switch (dag_op(n)) {
-    case OP_ADD: return PREC_SUM;
-    case OP_MUL: return PREC_PRODUCT;
+    case OP_ADD:
+        return PREC_SUM;
+    case OP_MUL:
+        return PREC_PRODUCT;
     case OP_CONST:
         if (mpq_sgn(dag_rat(n)) < 0)
             return PREC_PRODUCT;
@@ -161,8 +163,10 @@ static int prec_of(Node n)
                    ? PREC_ATOM
                    : PREC_POWER;
     }
-    case OP_SECH2: return PREC_POWER; /* printed sech(x)^2 */
-    default: return PREC_ATOM;
+    case OP_SECH2:
+        return PREC_POWER; /* printed sech(x)^2 */
+    default:
+        return PREC_ATOM;
     }
 }
 
@@ -213,7 +217,8 @@ static void put(Printer *p, Node n, int ctx)
 {
     if (p->b->len >= p->stop)
         return;
-    if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == DAG_MINUS_ONE && dag_op(dag_args(n)[1]) == OP_ADD) {
+    if (dag_op(n) == OP_MUL && dag_nargs(n) == 2 && dag_args(n)[0] == DAG_MINUS_ONE &&
+        dag_op(dag_args(n)[1]) == OP_ADD) {
         /* -(7 - x - 2*y) reads better as x + 2*y - 7: a sum takes the sign into its terms */
         bool paren = PREC_SUM < ctx;
         if (paren)

@@ -303,8 +303,7 @@ void put_monomial(Buf *b, const SerCtx *c, int i, char **names)
 }
 
 /* Terms of s whose (weighted) degree passes `keep`; at most `limit` terms, then "+ ...". */
-void put_poly_from(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit,
-                          int from)
+void put_poly_from(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w, long wdeg, int limit, int from)
 {
     int shown = 0;
     size_t start = b->len;
@@ -356,8 +355,6 @@ void put_poly(Buf *b, const SerCtx *c, const Num *s, char **names, const int *w,
 }
 
 /* ---- univariate polynomials in t, for certificate curves ---- */
-
-
 
 TPoly tp_new(int n)
 {
@@ -475,12 +472,6 @@ void vec_free(Num *v, uint32_t n)
 }
 
 /* ---- deciding the reduced function ---- */
-
-
-
-
-
-
 
 /* The form as the loss sees it (negated back when g is minus the loss). */
 static void put_form(Buf *b, const RCtx *rc, const Num *g, const int *w, long D)
@@ -613,8 +604,7 @@ static double normalize(double *y, int d)
  * a negative value rounded to dyadic rationals of growing precision until the exact form is
  * certainly negative there. Finds the narrow cones a grid misses, in any number of variables:
  * (3x - y)^2 (x^2 + y^2 + z^2) - x^4/100 is negative only within 0.6 degrees of 3x = y. */
-static bool sphere_search(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value,
-                          int *starts_out)
+static bool sphere_search(const SerCtx *c, const Num *g, const int *w, long D, mpq_t *x, Num *value, int *starts_out)
 {
     int d = c->d;
     DForm f = {d, 0, xmalloc(sizeof(double) * (size_t)c->M), xmalloc(sizeof(unsigned char *) * (size_t)c->M)};
@@ -940,7 +930,8 @@ static void put_weights(Buf *b, const int *w, int d)
 /* Decides whether g (no terms below degree 3) has a local minimum at 0. `subst` records the
  * coordinate changes made so far, so that a curve found in the new coordinates can be
  * written in the original ones: u_orig = subst(u_new). */
-static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth, TPoly *(*to_orig)(const RCtx *, const TPoly *, void *), void *arg);
+static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
+                       TPoly *(*to_orig)(const RCtx *, const TPoly *, void *), void *arg);
 
 /* Identity mapping of curves, at the top level. */
 TPoly *copy_curve(const RCtx *rc, const TPoly *u, void *arg)
@@ -956,10 +947,10 @@ TPoly *copy_curve(const RCtx *rc, const TPoly *u, void *arg)
 }
 
 typedef struct {
-    int var;  /* the variable shifted */
+    int var; /* the variable shifted */
     int other;
     Num y0;
-    int b;    /* u_var = u'_var + y0 * u_other^b */
+    int b; /* u_var = u'_var + y0 * u_other^b */
     TPoly *(*outer)(const RCtx *, const TPoly *, void *);
     void *outer_arg;
 } Shift;
@@ -1065,7 +1056,7 @@ static bool dominated_by_pair(const unsigned char *u, const unsigned char *v, co
     if (lo_n * hi_d > hi_n * lo_d)
         return false; /* empty */
     if (lo_n * hi_d < hi_n * lo_d)
-        return true; /* an interval of lam: at most one of them gives gamma = a */
+        return true;            /* an interval of lam: at most one of them gives gamma = a */
     for (int k = 0; k < d; k++) /* one lam: gamma = a? (gamma_k*lo_d = lo_n*u_k + (lo_d-lo_n)*v_k) */
         if (lo_n * u[k] + (lo_d - lo_n) * v[k] != (long)a[k] * lo_d)
             return true;
@@ -1126,8 +1117,10 @@ static bool newton_diagram_positive(const RCtx *rc, const Num *g, Buf *why)
             num_set(&part[P[k]], &g[P[k]]);
         put_form(why, rc, part, NULL, 0);
         ser_free(c, part);
-        buf_printf(why, ", even monomials with %s coefficients and a pure power of each variable, and every other "
-                        "term (through order %d, and beyond) lies above it", rc->negated ? "negative" : "positive", rc->K);
+        buf_printf(why,
+                   ", even monomials with %s coefficients and a pure power of each variable, and every other "
+                   "term (through order %d, and beyond) lies above it",
+                   rc->negated ? "negative" : "positive", rc->K);
     }
     free(P);
     free(pure);
@@ -1273,7 +1266,8 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
                             num_neg(&a, &s.y0);
                         else
                             num_set(&a, &s.y0);
-                        buf_printf(&b, "after the change %s -> %s %s ", rc->names[var], rc->names[var], neg ? "-" : "+");
+                        buf_printf(&b, "after the change %s -> %s %s ", rc->names[var], rc->names[var],
+                                   neg ? "-" : "+");
                         if (!(a.exact && mpq_cmp_ui(a.q, 1, 1) == 0)) {
                             put_num(&b, &a);
                             buf_puts(&b, "*");
@@ -1308,14 +1302,18 @@ static void decide_min(const RCtx *rc, const Num *g, Decided *out, int depth,
     out->kind = D_UNKNOWN;
     out->why.len = 0;
     if (semidefinite_seen)
-        buf_printf(&out->why, "no proof found through order %d: its lowest forms were not proved definite, and no "
-                              "point where one is negative was found (%s%d starts of local minimisation on the unit "
-                              "sphere)",
-                   rc->K, starts == 0 ? "the slices of the binary form, " : d <= 5 ? "a grid of 7 values per variable, then " : "", starts);
+        buf_printf(&out->why,
+                   "no proof found through order %d: its lowest forms were not proved definite, and no "
+                   "point where one is negative was found (%s%d starts of local minimisation on the unit "
+                   "sphere)",
+                   rc->K,
+                   starts == 0 ? "the slices of the binary form, "
+                   : d <= 5    ? "a grid of 7 values per variable, then "
+                               : "",
+                   starts);
     else
         buf_printf(&out->why, "no weighted form of it is decided through order %d", rc->K);
 }
-
 
 void reduce_decide(const RCtx *rc, const Num *g, Decided *out)
 {

@@ -22,7 +22,7 @@ static struct {
     uint64_t *hash;
     int32_t *anchor; /* smallest PARAM or DIR index in the node, or NO_ANCHOR */
     uint32_t limit;
-    Node *map;       /* verification: the member's node matched to each of the first's */
+    Node *map; /* verification: the member's node matched to each of the first's */
     uint32_t *stamp, cur;
 } H;
 

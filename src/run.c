@@ -21,7 +21,6 @@
 
 #include "hessgen.h"
 
-
 #ifndef HESSGEN_RUNTIME_INCLUDE
 #define HESSGEN_RUNTIME_INCLUDE ""
 #endif
@@ -84,8 +83,7 @@ static int runtime_flags(char **words, int max)
         buf_put(&flags, extra.data, extra.len);
         buf_free(&extra);
     }
-    for (char *save = NULL, *w = strtok_r(flags.data, " \t\n", &save); w && n < max;
-         w = strtok_r(NULL, " \t\n", &save))
+    for (char *save = NULL, *w = strtok_r(flags.data, " \t\n", &save); w && n < max; w = strtok_r(NULL, " \t\n", &save))
         words[n++] = w;
     return n;
 }

@@ -42,17 +42,17 @@ typedef struct {
     const Decl *decl;
     int ndims;
     long dims[MAX_RANK];
-    long size;       /* number of scalar values: the product of dims */
-    uint32_t base;   /* PARAM: theta index of the first value; DATA: the array's number; SIZE: its number */
+    long size;        /* number of scalar values: the product of dims */
+    uint32_t base;    /* PARAM: theta index of the first value; DATA: the array's number; SIZE: its number */
     uint32_t rowsize; /* DATA: the size name of its first dimension, or NO_SIZE */
-    Node *values;    /* CONST: every value; LET: values[0] */
+    Node *values;     /* CONST: every value; LET: values[0] */
     EvalState state;
     EvalState size_state; /* arrays are sized on first need: a size may name a later const */
-    bool broken;     /* its declaration failed (reported): uses say nothing more */
-    bool called;     /* DEF: inlined at least once */
-    Op op;           /* FUNC; OP_NONE for pow and OP_POW for sqrt */
+    bool broken;          /* its declaration failed (reported): uses say nothing more */
+    bool called;          /* DEF: inlined at least once */
+    Op op;                /* FUNC; OP_NONE for pow and OP_POW for sqrt */
     int arity;
-    int active;      /* DEF: calls being inlined now */
+    int active; /* DEF: calls being inlined now */
 } Sym;
 
 /* A local binding: an index variable's value, or a def argument's value. An argument is
@@ -72,9 +72,9 @@ long sema_max_params = MAX_PARAMS;
 /* A loop over a constant table: which const array, at which row of it the loop starts. */
 typedef struct {
     const Sym *sym;
-    uint32_t size;    /* the loop's own size id */
+    uint32_t size; /* the loop's own size id */
     long lo;
-    uint32_t table;   /* its data array number */
+    uint32_t table; /* its data array number */
 } TableUse;
 
 /* An index variable of an array loop: the reduction it came from, its range and size. */
@@ -180,11 +180,15 @@ static Sym *sym_add(const char *name, SymKind kind, Span span)
 
 static void declare_builtins(void)
 {
-    static const struct { const char *name; Op op; int arity; } funcs[] = {
+    static const struct {
+        const char *name;
+        Op op;
+        int arity;
+    } funcs[] = {
 #define X(e, src, c, helper, d) {src, OP_##e, 1},
         UNARY_OPS(X)
 #undef X
-        {"sqrt", OP_POW, 1},
+            {"sqrt", OP_POW, 1},
         {"pow", OP_NONE, 2},
     };
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++) {
@@ -206,13 +210,20 @@ static bool is_builtin(const char *name)
 static const char *kind_word(const Sym *s)
 {
     switch (s->kind) {
-    case SYM_PARAM: return "parameter";
-    case SYM_CONST: return "constant";
-    case SYM_DATA: return "data array";
-    case SYM_SIZE: return "row count";
-    case SYM_LET: return "let";
-    case SYM_DEF: return "function";
-    default: return "built-in";
+    case SYM_PARAM:
+        return "parameter";
+    case SYM_CONST:
+        return "constant";
+    case SYM_DATA:
+        return "data array";
+    case SYM_SIZE:
+        return "row count";
+    case SYM_LET:
+        return "let";
+    case SYM_DEF:
+        return "function";
+    default:
+        return "built-in";
     }
 }
 
@@ -257,7 +268,8 @@ static bool lower_int(const Ast *e, const Env *env, const char *what, long *out)
         return false;
     }
     if (dag_op(n) == OP_ROW) {
-        diag_error(e->span, "%s must be an integer constant, but this is a row variable, whose range is only known at run time",
+        diag_error(e->span,
+                   "%s must be an integer constant, but this is a row variable, whose range is only known at run time",
                    what);
         return false;
     }
@@ -561,8 +573,10 @@ static Node lower_data(const Ast *e, const Env *env, const Sym *s)
         const Ast *x = e->args[0];
         const Env *b = x->kind == AST_NAME ? env_find(env, x->name) : NULL;
         if (!b || dag_op(b->value) != OP_ROW) {
-            diag_error(x->span, "the row of data array '%s' must be the variable of a reduction over its rows, as in sum(i, %s[i]%s)",
-                       s->name, s->name, s->ndims > 1 ? "[0]" : "");
+            diag_error(
+                x->span,
+                "the row of data array '%s' must be the variable of a reduction over its rows, as in sum(i, %s[i]%s)",
+                s->name, s->name, s->ndims > 1 ? "[0]" : "");
             return 0;
         }
         if (dag_row_size(b->value) != s->rowsize) {
@@ -865,8 +879,8 @@ static Node lower_call(const Ast *e, const Env *env)
         return 0;
     }
     if (e->nargs != s->arity) {
-        diag_error(e->span, "'%s' takes %d argument%s, but %d %s given", s->name, s->arity, plural(s->arity),
-                   e->nargs, e->nargs == 1 ? "is" : "are");
+        diag_error(e->span, "'%s' takes %d argument%s, but %d %s given", s->name, s->arity, plural(s->arity), e->nargs,
+                   e->nargs == 1 ? "is" : "are");
         return 0;
     }
     if (s->kind == SYM_DEF) {
@@ -911,8 +925,7 @@ static Node lower_call(const Ast *e, const Env *env)
             }
             if (S.chain_notes < 4 || S.def_depth == 1) {
                 if (S.def_depth == 1 && S.chain_skipped)
-                    diag_note(e->span, "in this call of '%s' (through %d more nested calls)", s->name,
-                              S.chain_skipped);
+                    diag_note(e->span, "in this call of '%s' (through %d more nested calls)", s->name, S.chain_skipped);
                 else
                     diag_note(e->span, "in this call of '%s'", s->name);
                 S.chain_notes++;
@@ -1079,8 +1092,10 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi, uint32
     for (int k = 1; ok && k < uses.n; k++) {
         if (uses.u[k].rows != uses.u[0].rows && (uses.u[k].rows == NO_SIZE || uses.u[0].rows == NO_SIZE)) {
             int r = uses.u[0].rows != NO_SIZE ? 0 : k, f = r == 0 ? k : 0;
-            diag_error(e->name_span, "the range of '%s' is ambiguous: it runs over the '%s' rows of '%s' and over %ld entries of '%s'",
-                       e->name, S.model->sizes[uses.u[r].rows].name, uses.u[r].array, uses.u[f].size, uses.u[f].array);
+            diag_error(
+                e->name_span,
+                "the range of '%s' is ambiguous: it runs over the '%s' rows of '%s' and over %ld entries of '%s'",
+                e->name, S.model->sizes[uses.u[r].rows].name, uses.u[r].array, uses.u[f].size, uses.u[f].array);
             diag_note(uses.u[r].span, "'%s' indexes the rows of '%s' here", e->name, uses.u[r].array);
             diag_note(uses.u[f].span, "and '%s' (size %ld) here", uses.u[f].array, uses.u[f].size);
             ok = false;
@@ -1092,7 +1107,9 @@ static bool infer_range(const Ast *e, const Env *env, long *lo, long *hi, uint32
             diag_note(uses.u[k].span, "and the rows of '%s' here", uses.u[k].array);
             ok = false;
         } else if (uses.u[k].size != uses.u[0].size) {
-            diag_error(e->name_span, "the range of '%s' is ambiguous: '%s' has %ld entries along dimension %d but '%s' has %ld along dimension %d",
+            diag_error(e->name_span,
+                       "the range of '%s' is ambiguous: '%s' has %ld entries along dimension %d but '%s' has %ld along "
+                       "dimension %d",
                        e->name, uses.u[0].array, uses.u[0].size, uses.u[0].dim + 1, uses.u[k].array, uses.u[k].size,
                        uses.u[k].dim + 1);
             diag_note(uses.u[0].span, "'%s' indexes '%s' (size %ld) here", e->name, uses.u[0].array, uses.u[0].size);
@@ -1127,8 +1144,10 @@ static Node lower_row_sum(const Ast *e, const Env *env, uint32_t size)
 static Node lower_rows(const Ast *e, const Env *env, uint32_t rows)
 {
     if (e->reduce == RED_PROD) {
-        diag_error(e->span, "a product over the rows of a data set is not supported; write exp(sum(%s, log(...))) "
-                            "for a positive body", e->name);
+        diag_error(e->span,
+                   "a product over the rows of a data set is not supported; write exp(sum(%s, log(...))) "
+                   "for a positive body",
+                   e->name);
         return 0;
     }
     if (S.row_depth >= MAX_ROW_LEVELS) {
@@ -1381,8 +1400,10 @@ static Node lower(const Ast *e, const Env *env)
     if (S.too_large)
         return 0;
     if (S.recovering && ++S.lowered > RECOVERY_LOWERED) {
-        diag_note(e->span, "the checks stop here: after a syntax error they expand reductions and functions only "
-                           "to %d steps", RECOVERY_LOWERED);
+        diag_note(e->span,
+                  "the checks stop here: after a syntax error they expand reductions and functions only "
+                  "to %d steps",
+                  RECOVERY_LOWERED);
         S.too_large = true;
         return 0;
     }
@@ -1475,12 +1496,13 @@ static bool size_dims(Sym *s, const Decl *d)
 static bool is_c_keyword(const char *name)
 {
     static const char *const words[] = {
-        "auto", "bool", "break", "case", "catch", "char", "class", "const", "continue", "default", "delete",
-        "do", "double", "else", "enum", "explicit", "extern", "false", "float", "for", "friend", "goto", "if",
-        "inline", "int", "long", "mutable", "namespace", "new", "operator", "private", "protected", "public",
-        "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-        "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using",
-        "virtual", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary", "asm", "export"};
+        "auto",      "bool",   "break",    "case",     "catch",      "char",     "class",    "const",    "continue",
+        "default",   "delete", "do",       "double",   "else",       "enum",     "explicit", "extern",   "false",
+        "float",     "for",    "friend",   "goto",     "if",         "inline",   "int",      "long",     "mutable",
+        "namespace", "new",    "operator", "private",  "protected",  "public",   "register", "restrict", "return",
+        "short",     "signed", "sizeof",   "static",   "struct",     "switch",   "template", "this",     "throw",
+        "true",      "try",    "typedef",  "typename", "union",      "unsigned", "using",    "virtual",  "void",
+        "volatile",  "while",  "_Bool",    "_Complex", "_Imaginary", "asm",      "export"};
     for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
         if (strcmp(words[k], name) == 0)
             return true;
@@ -1494,7 +1516,9 @@ static bool size_data(Sym *s, Model *m)
     const Decl *d = s->decl;
     s->rowsize = NO_SIZE;
     if (is_c_keyword(d->name)) {
-        diag_error(d->span, "'%s' is a C keyword and cannot name a data array (it is a field of the generated data struct)", d->name);
+        diag_error(d->span,
+                   "'%s' is a C keyword and cannot name a data array (it is a field of the generated data struct)",
+                   d->name);
         return false;
     }
     if (d->ndims == 0) {
@@ -1512,12 +1536,17 @@ static bool size_data(Sym *s, Model *m)
         Sym *named = x->kind == AST_NAME ? sym_find(x->name) : NULL;
         if (x->kind == AST_NAME && (!named || named->kind == SYM_SIZE)) {
             if (k != 0) {
-                diag_error(x->span, "only the first dimension of a data array can be a row count; '%s' is not a constant", x->name);
+                diag_error(x->span,
+                           "only the first dimension of a data array can be a row count; '%s' is not a constant",
+                           x->name);
                 return false;
             }
             if (!named) {
                 if (is_c_keyword(x->name)) {
-                    diag_error(x->span, "'%s' is a C keyword and cannot name a row count (it is a field of the generated data struct)", x->name);
+                    diag_error(
+                        x->span,
+                        "'%s' is a C keyword and cannot name a row count (it is a field of the generated data struct)",
+                        x->name);
                     return false;
                 }
                 named = sym_add(x->name, SYM_SIZE, x->span);
@@ -1623,7 +1652,9 @@ static bool lower_init(const Ast *init, const Sym *s, int level, Node *out, long
         return true;
     }
     if (level >= s->ndims) {
-        diag_error(init->span, s->ndims ? "too many nested braces for '%s' of rank %d" : "'%s' is a scalar: give one value, not a list",
+        diag_error(init->span,
+                   s->ndims ? "too many nested braces for '%s' of rank %d"
+                            : "'%s' is a scalar: give one value, not a list",
                    s->name, s->ndims);
         return false;
     }
@@ -1706,14 +1737,15 @@ static double const_value(Node n)
 
 static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
 {
-    static const char *const labels[] = {"min", "strict_min", "max", "strict_max", "saddle",
-                                         "not_critical", "degenerate", "undetermined"};
+    static const char *const labels[] = {"min",    "strict_min",   "max",        "strict_max",
+                                         "saddle", "not_critical", "degenerate", "undetermined"};
     bool label_ok = false;
     for (size_t k = 0; k < sizeof labels / sizeof labels[0]; k++)
         label_ok |= strcmp(st->label, labels[k]) == 0;
     if (!label_ok)
         diag_error(st->label_span,
-                   "unknown label '%s'; expected min, strict_min, max, strict_max, saddle, not_critical, degenerate or undetermined",
+                   "unknown label '%s'; expected min, strict_min, max, strict_max, saddle, not_critical, degenerate or "
+                   "undetermined",
                    st->label);
     AtPoint *p = &m->at[m->nat++];
     p->span = st->span;
@@ -1724,8 +1756,9 @@ static void check_at(const Stmt *st, Sym **params, int nparams, Model *m)
      * millions of parameters cost nothing per line */
     bool exact = !sema_const_loops && !sema_array_loops;
     if (exact && m->nparam > EXACT_MAX_PARAMS && m->nat == 1)
-        diag_error(st->span, "the exact classifier works on the dense Hessian of at most %d parameters, and this "
-                             "model has %u; classify numerically instead (hessgen run FILE.hl classify)",
+        diag_error(st->span,
+                   "the exact classifier works on the dense Hessian of at most %d parameters, and this "
+                   "model has %u; classify numerically instead (hessgen run FILE.hl classify)",
                    EXACT_MAX_PARAMS, m->nparam);
     bool keep = exact && m->nparam <= EXACT_MAX_PARAMS;
     p->values = keep ? xcalloc(m->nparam ? m->nparam : 1, sizeof(Node)) : NULL;

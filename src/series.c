@@ -102,13 +102,27 @@ static const arb_struct *atom_ball(uint32_t id)
     q_ball(x, a->arg, num_prec + 32);
     slong p = num_prec + 32;
     switch (a->op) {
-    case OP_PI: arb_const_pi(a->ball, p); break;
-    case OP_SIN: arb_sin(a->ball, x, p); break;
-    case OP_COS: arb_cos(a->ball, x, p); break;
-    case OP_TAN: arb_tan(a->ball, x, p); break;
-    case OP_TANH: arb_tanh(a->ball, x, p); break;
-    case OP_ATAN: arb_atan(a->ball, x, p); break;
-    case OP_LOG: arb_log(a->ball, x, p); break;
+    case OP_PI:
+        arb_const_pi(a->ball, p);
+        break;
+    case OP_SIN:
+        arb_sin(a->ball, x, p);
+        break;
+    case OP_COS:
+        arb_cos(a->ball, x, p);
+        break;
+    case OP_TAN:
+        arb_tan(a->ball, x, p);
+        break;
+    case OP_TANH:
+        arb_tanh(a->ball, x, p);
+        break;
+    case OP_ATAN:
+        arb_atan(a->ball, x, p);
+        break;
+    case OP_LOG:
+        arb_log(a->ball, x, p);
+        break;
     case OP_SIGMOID: /* 1 / (1 + exp(-x)) */
         arb_neg(y, x);
         arb_exp(y, y, p);
@@ -135,15 +149,24 @@ static const arb_struct *atom_ball(uint32_t id)
 static const char *atom_name(Op op)
 {
     switch (op) {
-    case OP_SIN: return "sin";
-    case OP_COS: return "cos";
-    case OP_TAN: return "tan";
-    case OP_TANH: return "tanh";
-    case OP_ATAN: return "atan";
-    case OP_LOG: return "log";
-    case OP_SIGMOID: return "sigmoid";
-    case OP_SOFTPLUS: return "softplus";
-    default: return "?";
+    case OP_SIN:
+        return "sin";
+    case OP_COS:
+        return "cos";
+    case OP_TAN:
+        return "tan";
+    case OP_TANH:
+        return "tanh";
+    case OP_ATAN:
+        return "atan";
+    case OP_LOG:
+        return "log";
+    case OP_SIGMOID:
+        return "sigmoid";
+    case OP_SOFTPLUS:
+        return "softplus";
+    default:
+        return "?";
     }
 }
 
@@ -407,8 +430,8 @@ static void num_set_atom(Num *z, Op op, mpq_srcptr arg, mpq_srcptr ex)
      * at a negative argument in terms of the positive one; a rational power as a rational
      * times a power of the root a^(1/q) */
     int sg = mpq_sgn(arg);
-    if (sg < 0 && (op == OP_SIN || op == OP_TAN || op == OP_TANH || op == OP_ATAN || op == OP_COS ||
-                   op == OP_SIGMOID || op == OP_SOFTPLUS)) {
+    if (sg < 0 && (op == OP_SIN || op == OP_TAN || op == OP_TANH || op == OP_ATAN || op == OP_COS || op == OP_SIGMOID ||
+                   op == OP_SOFTPLUS)) {
         mpq_t m;
         mpq_init(m);
         mpq_neg(m, arg);
@@ -1104,11 +1127,21 @@ static void uni_elementary(Uni *z, char which)
             mpz_mul_ui(mpq_denref(f), mpq_denref(f), (unsigned long)k);
         int s = 0;
         switch (which) {
-        case 'e': s = 1; break;
-        case 's': s = k % 2 ? (k % 4 == 1 ? 1 : -1) : 0; break;
-        case 'c': s = k % 2 ? 0 : (k % 4 == 0 ? 1 : -1); break;
-        case 'S': s = k % 2; break;
-        case 'C': s = 1 - k % 2; break;
+        case 'e':
+            s = 1;
+            break;
+        case 's':
+            s = k % 2 ? (k % 4 == 1 ? 1 : -1) : 0;
+            break;
+        case 'c':
+            s = k % 2 ? 0 : (k % 4 == 0 ? 1 : -1);
+            break;
+        case 'S':
+            s = k % 2;
+            break;
+        case 'C':
+            s = 1 - k % 2;
+            break;
         }
         num_set_q(&z->c[k], f);
         if (s == 0)
@@ -1136,8 +1169,13 @@ static void special(Num *z, const Num *a0, Op op, long at, long value)
         mpq_clear(none);
         return;
     }
-    arb_fn f = op == OP_EXP ? arb_exp : op == OP_LOG ? arb_log : op == OP_SIN ? arb_sin : op == OP_COS ? arb_cos
-             : op == OP_TAN ? arb_tan : op == OP_TANH ? arb_tanh : arb_atan;
+    arb_fn f = op == OP_EXP    ? arb_exp
+               : op == OP_LOG  ? arb_log
+               : op == OP_SIN  ? arb_sin
+               : op == OP_COS  ? arb_cos
+               : op == OP_TAN  ? arb_tan
+               : op == OP_TANH ? arb_tanh
+                               : arb_atan;
     arb_t x;
     arb_init(x);
     num_to_ball(x, a0);
@@ -1146,7 +1184,10 @@ static void special(Num *z, const Num *a0, Op op, long at, long value)
     arb_clear(x);
 }
 
-static void num_exp(Num *z, const Num *a) { special(z, a, OP_EXP, 0, 1); }
+static void num_exp(Num *z, const Num *a)
+{
+    special(z, a, OP_EXP, 0, 1);
+}
 
 /* y' = c0 + c1*y + c2*y^2 with y(0) = y0, as a series: the Riccati equations of tan (1 + y^2),
  * tanh (1 - y^2) and sigmoid (y - y^2). Only sums and products, so y0 may stay symbolic. */
@@ -1232,7 +1273,7 @@ static bool uni_pow(Uni *z, const Num *a0, const Num *e)
     for (int k = 0; k <= z->K; k++) {
         if (k > 0) {
             num_set_si(&kk, k - 1, 1);
-            num_sub(&t, e, &kk);           /* e - (k-1) */
+            num_sub(&t, e, &kk); /* e - (k-1) */
             num_mul(&b, &b, &t);
             num_set_si(&kk, 1, (unsigned long)k);
             num_mul(&b, &b, &kk);
@@ -1602,8 +1643,9 @@ static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
             if (too_big(c, acc) || (k && too_big(c, base))) {
                 e->fail_limit = !e->fail_node;
                 ok = false;
-                fail(e, n, "the exact value of this power grew past 60000 digits (the exponent is too large to "
-                           "evaluate exactly)");
+                fail(e, n,
+                     "the exact value of this power grew past 60000 digits (the exponent is too large to "
+                     "evaluate exactly)");
                 break;
             }
         }
@@ -1637,8 +1679,10 @@ static const Num *get(SerEval *e, Node n)
      * iteration's sums over the gradient) counts as well */
     if (e->ctx->work && *e->ctx->work > series_work_limit) {
         e->fail_limit = !e->fail_node;
-        snprintf(e->limit_why, sizeof e->limit_why, "the power series took more than %zu million steps (a lower "
-                 "--order, or a null space of fewer directions, keeps them smaller)", series_work_limit / 1000000);
+        snprintf(e->limit_why, sizeof e->limit_why,
+                 "the power series took more than %zu million steps (a lower "
+                 "--order, or a null space of fewer directions, keeps them smaller)",
+                 series_work_limit / 1000000);
         fail(e, n, e->limit_why);
         return NULL;
     }
@@ -1653,8 +1697,9 @@ static const Num *get(SerEval *e, Node n)
     Ser z = ser_new(e->ctx);
     if (!eval_node(e, n, z) ||
         (too_big(e->ctx, z) && (e->fail_limit = !e->fail_node) &&
-         !fail(e, n, "the exact rationals grew past 60000 digits (a lower --order, or a point with shorter "
-                     "coordinates, keeps them smaller)"))) {
+         !fail(e, n,
+               "the exact rationals grew past 60000 digits (a lower --order, or a point with shorter "
+               "coordinates, keeps them smaller)"))) {
         ser_free(e->ctx, z);
         return NULL;
     }
@@ -1729,9 +1774,10 @@ static bool eval_node(SerEval *e, Node n, Ser z)
         if (ok)
             compose(c, z, &u, (Ser)x);
         else
-            fail(e, n, num_sign(&x[0]) == 0 ? "a fractional power is not differentiable at 0"
-                       : num_sign(&x[0]) < 0 ? "a fractional power of a negative value is not defined"
-                                             : "the sign of a power's base cannot be certified");
+            fail(e, n,
+                 num_sign(&x[0]) == 0  ? "a fractional power is not differentiable at 0"
+                 : num_sign(&x[0]) < 0 ? "a fractional power of a negative value is not defined"
+                                       : "the sign of a power's base cannot be certified");
         uni_free(&u);
         return ok;
     }

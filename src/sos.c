@@ -290,8 +290,9 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
             json_string(json, t.data);
             buf_free(&t);
         }
-        buf_printf(why, ") in u = theta - p and an exact positive %sdefinite G (CSDP, rounded and checked over the "
-                        "rationals)",
+        buf_printf(why,
+                   ") in u = theta - p and an exact positive %sdefinite G (CSDP, rounded and checked over the "
+                   "rationals)",
                    definite ? "" : "semi");
         buf_puts(json, "], \"gram\": [");
         for (int a = 0; a < N; a++) {

@@ -38,8 +38,12 @@ int loss_poly_degree(Node root)
         int d = -1;
         long e;
         switch (dag_op(n)) {
-        case OP_CONST: d = 0; break;
-        case OP_PARAM: d = 1; break;
+        case OP_CONST:
+            d = 0;
+            break;
+        case OP_PARAM:
+            d = 1;
+            break;
         case OP_ADD:
             d = 0;
             for (uint32_t i = 0; i < na && d >= 0; i++)
@@ -54,7 +58,8 @@ int loss_poly_degree(Node root)
             if (deg[a[0]] >= 0 && dag_is_int_const(a[1], &e) && e >= 0 && e <= 1000)
                 d = deg[a[0]] * (int)e > 1000 ? -1 : deg[a[0]] * (int)e;
             break;
-        default: break;
+        default:
+            break;
         }
         deg[n] = d;
     }
@@ -259,8 +264,7 @@ static void put_component(Buf *b, const Model *m, const mpq_t *v, uint32_t i)
         buf_puts(b, "0");
 }
 
-bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields,
-                   Buf *json)
+bool symmetry_span(const Model *m, const Deriv *d, const Num *p, Num *const *null, int dnull, Buf *fields, Buf *json)
 {
     uint32_t n = m->nparam;
     if (n == 0 || n > SYM_MAX_PARAMS || dnull < 1)

@@ -194,9 +194,9 @@ void vanish_rewrite(const Model *m, Deriv *d)
             args = xrealloc(args, sizeof(Node) * (cap = na));
         for (uint32_t i = 0; i < na; i++)
             args[i] = ps.rewritten[dag_args(n)[i]];
-        ps.rewritten[n] = dag_op(n) == OP_MUL ? dag_mul_n(args, na)
-                        : dag_op(n) == OP_ADD ? dag_add_n(args, na)
-                                              : dag_remake(n, args);
+        ps.rewritten[n] = dag_op(n) == OP_MUL   ? dag_mul_n(args, na)
+                          : dag_op(n) == OP_ADD ? dag_add_n(args, na)
+                                                : dag_remake(n, args);
     }
     Node *lists[] = {d->grad, d->hess, d->hvp, d->row_range};
     uint32_t counts[] = {d->n, d->nnz, d->hvp ? d->n : 0, d->row_range ? 1 + d->n + d->nnz : 0};

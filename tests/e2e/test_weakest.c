@@ -85,10 +85,8 @@ static void names_and_start(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hessian_at_origin),
-        cmocka_unit_test(hessian_on_the_valley),
-        cmocka_unit_test(gradient_off_the_valley),
-        cmocka_unit_test(sparse_matches_dense),
+        cmocka_unit_test(hessian_at_origin),       cmocka_unit_test(hessian_on_the_valley),
+        cmocka_unit_test(gradient_off_the_valley), cmocka_unit_test(sparse_matches_dense),
         cmocka_unit_test(names_and_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

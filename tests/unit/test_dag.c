@@ -210,8 +210,8 @@ static void the_hash_index_finds_every_item(void **state)
                 if (item == i)
                     found = item;
             }
-            assert_int_equal(found, i);      /* on its probe sequence */
-            assert_true(steps <= t.used);    /* and the sequence ends */
+            assert_int_equal(found, i);   /* on its probe sequence */
+            assert_true(steps <= t.used); /* and the sequence ends */
         }
         hash_index_free(&t);
         assert_null(t.slots);
