@@ -140,7 +140,7 @@ static const char *op_text(const Site *site)
         return "/";
     Op op = (Op)site->op;
     static const char *const unary[OP__COUNT] = {
-#define X(e, src, c, helper, d) [OP_##e] = src ? src : c,
+#define X(e, src, c, helper, d, ...) [OP_##e] = src ? src : c,
         UNARY_OPS(X)
 #undef X
     };

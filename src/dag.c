@@ -1026,6 +1026,25 @@ static Node rat_node(long num, long den)
     return n;
 }
 
+/* f(0) = p/q where it is rational (ops.h's value at 0), else q = 0 */
+static const struct {
+    long p, q;
+} value_at_0[OP__COUNT] = {
+#define AT0(p, q)                                                                                                      \
+    {                                                                                                                  \
+        p, q                                                                                                           \
+    }
+#define NO_AT0                                                                                                         \
+    {                                                                                                                  \
+        0, 0                                                                                                           \
+    }
+#define X(e, src, c, helper, d, at0, ...) [OP_##e] = at0,
+    UNARY_OPS(X)
+#undef X
+#undef NO_AT0
+#undef AT0
+};
+
 /* f(a) with the exact foldings: f(0) for the functions whose value there is rational,
  * abs, relu, sign and step of any constant, and R13: log(exp(a)) = a. The caller checks
  * the domain of constant arguments (log(0) is an error, not a node). */
@@ -1054,27 +1073,8 @@ Node dag_unary(Op op, Node a)
         default:
             break;
         }
-        if (s == 0) {
-            switch (op) {
-            case OP_EXP:
-            case OP_COS:
-            case OP_COSH:
-            case OP_SECH2:
-                return DAG_ONE;
-            case OP_SIN:
-            case OP_TAN:
-            case OP_TANH:
-            case OP_ATAN:
-            case OP_SINH:
-            case OP_LOG1P:
-            case OP_EXPM1:
-                return DAG_ZERO;
-            case OP_SIGMOID:
-                return rat_node(1, 2);
-            default:
-                break;
-            }
-        }
+        if (s == 0 && value_at_0[op].q)
+            return rat_node(value_at_0[op].p, value_at_0[op].q);
         if (op == OP_LOG && mpq_cmp_si(q, 1, 1) == 0)
             return DAG_ZERO;
     }
@@ -1098,6 +1098,12 @@ static long double sigmoidl(long double t)
 static long double softplusl(long double t)
 {
     return t > 0 ? t + log1pl(expl(-t)) : log1pl(expl(t));
+}
+
+static long double sech2l(long double t)
+{
+    long double e = expl(-2 * fabsl(t));
+    return 4 * e / ((1 + e) * (1 + e));
 }
 
 static long double eval_const(Node n)
@@ -1140,46 +1146,11 @@ static long double eval_const(Node n)
     if (OP_IS_UNARY(dag_op(n)))
         x = dag_eval_const(a[0]);
     switch (dag_op(n)) {
-    case OP_EXP:
-        return expl(x);
-    case OP_LOG:
-        return logl(x);
-    case OP_SIN:
-        return sinl(x);
-    case OP_COS:
-        return cosl(x);
-    case OP_TAN:
-        return tanl(x);
-    case OP_TANH:
-        return tanhl(x);
-    case OP_ATAN:
-        return atanl(x);
-    case OP_SINH:
-        return sinhl(x);
-    case OP_COSH:
-        return coshl(x);
-    case OP_LOG1P:
-        return log1pl(x);
-    case OP_EXPM1:
-        return expm1l(x);
-    case OP_SIGMOID:
-        return sigmoidl(x);
-    case OP_SOFTPLUS:
-        return softplusl(x);
-    case OP_ABS:
-        return fabsl(x);
-    case OP_RELU:
-        return x > 0 ? x : 0;
-    case OP_SECH2: {
-        long double e = expl(-2 * fabsl(x));
-        return 4 * e / ((1 + e) * (1 + e));
-    }
-    case OP_SIGN:
-        return x > 0 ? 1 : x < 0 ? -1 : 0;
-    case OP_STEP:
-        return x > 0 ? 1 : 0;
-    case OP_NONZERO:
-        return x != 0 ? x : 1;
+#define X(e, src, c, helper, d, at0, range, ld, ...)                                                                   \
+    case OP_##e:                                                                                                       \
+        return ld;
+        UNARY_OPS(X)
+#undef X
     default:
         fatal("dag_eval_const: node %u depends on a coordinate", n);
     }
@@ -1264,7 +1235,7 @@ static const char *const op_names[OP__COUNT] = {[OP_NONE] = "none",
                                                 [OP_ADD] = "add",
                                                 [OP_MUL] = "mul",
                                                 [OP_POW] = "pow",
-#define X(e, src, c, helper, d) [OP_##e] = c,
+#define X(e, src, c, helper, d, ...) [OP_##e] = c,
                                                 UNARY_OPS(X)
 #undef X
 };

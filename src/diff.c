@@ -56,6 +56,7 @@ static void make_runs(Node n)
 #define MUL(x, y) dag_mul(x, y)
 #define NEG(x) dag_neg(x)
 #define SQ(x) dag_powi(x, 2)
+#define POW(x, p, q) dag_pow_const(x, dag_mul(dag_int(p), dag_recip(dag_int(q)))) /* x^(p/q) */
 
 /* Only the reverse pass asks for a product's runs: it needs every partial of a product,
  * which the runs make cheap. The forward pass needs few of them, and runs of the many
@@ -94,7 +95,7 @@ Node diff_partial(Node n, uint32_t i)
     (void)a;
     (void)f;
     switch (dag_op(n)) {
-#define X(e, src, c, helper, d)                                                                                        \
+#define X(e, src, c, helper, d, ...)                                                                                   \
     case OP_##e:                                                                                                       \
         return d;
         UNARY_OPS(X)

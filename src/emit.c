@@ -237,12 +237,12 @@ void emit_put_pow(Buf *b, const char *x, mpq_srcptr q)
 }
 
 static const char *const c_names[OP__COUNT] = {
-#define X(e, src, c, helper, d) [OP_##e] = c,
+#define X(e, src, c, helper, d, ...) [OP_##e] = c,
     UNARY_OPS(X)
 #undef X
 };
 static const bool has_helper[OP__COUNT] = {
-#define X(e, src, c, helper, d) [OP_##e] = helper,
+#define X(e, src, c, helper, d, ...) [OP_##e] = helper,
     UNARY_OPS(X)
 #undef X
 };
@@ -1492,30 +1492,22 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     char *cast = efmt("%s_data *)data", P);
     const char *arg = data ? cast : "";
     const char *voiddata = data ? "" : "    (void)data;\n";
-    buf_printf(
-        b,
-        "static double %s_loss_any(const double *theta, const void *data)\n{\n%s    return %s_loss(theta%s%s);\n}\n\n",
-        P, voiddata, P, pass, arg);
-    buf_printf(b,
-               "static double %s_grad_any(const double *theta, const void *data, double *grad)\n{\n%s    return "
-               "%s_grad(theta%s%s, grad);\n}\n\n",
-               P, voiddata, P, pass, arg);
-    buf_printf(b,
-               "static double %s_hess_any(const double *theta, const void *data, double *grad, double *hess)\n{\n%s    "
-               "return %s_hess(theta%s%s, grad, hess);\n}\n\n",
-               P, voiddata, P, pass, arg);
-    buf_printf(b,
-               "static void %s_hvp_any(const double *theta, const void *data, const double *v, double *hv)\n{\n%s    "
-               "%s_hvp(theta%s%s, v, hv);\n}\n\n",
-               P, voiddata, P, pass, arg);
-    buf_printf(b,
-               "static double %s_hess_sparse_any(const double *theta, const void *data, double *grad, double "
-               "*values)\n{\n%s    return %s_hess_sparse(theta%s%s, grad, values);\n}\n\n",
-               P, voiddata, P, pass, arg);
-    buf_printf(b,
-               "static void %s_hess_values_any(const double *theta, const void *data, double *values)\n{\n%s    "
-               "%s_hess_values(theta%s%s, values);\n}\n\n",
-               P, voiddata, P, pass, arg);
+    /* one adapter per evaluation function: its data argument as libhessrt passes it */
+    static const struct {
+        const char *type, *name, *params, *args;
+    } adapters[] = {
+        {"double", "loss", "", ""},
+        {"double", "grad", ", double *grad", ", grad"},
+        {"double", "hess", ", double *grad, double *hess", ", grad, hess"},
+        {"void", "hvp", ", const double *v, double *hv", ", v, hv"},
+        {"double", "hess_sparse", ", double *grad, double *values", ", grad, values"},
+        {"void", "hess_values", ", double *values", ", values"},
+    };
+    for (size_t k = 0; k < sizeof adapters / sizeof adapters[0]; k++)
+        buf_printf(
+            b, "static %s %s_%s_any(const double *theta, const void *data%s)\n{\n%s    %s%s_%s(theta%s%s%s);\n}\n\n",
+            adapters[k].type, P, adapters[k].name, adapters[k].params, voiddata,
+            strcmp(adapters[k].type, "void") ? "return " : "", P, adapters[k].name, pass, arg, adapters[k].args);
     if (data) {
         buf_printf(b,
                    "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"

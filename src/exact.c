@@ -373,6 +373,28 @@ static void bounds_set(Bounds *b, long lo_n, long lo_d, long hi_n, long hi_d, bo
     b->lo_strict = strict;
 }
 
+/* The functions' ranges (ops.h): bounds that hold wherever the function is defined. */
+typedef struct {
+    bool known;
+    long lo_p, lo_q, hi_p, hi_q; /* q = 0: no such bound */
+    bool lo_strict;
+} UnaryRange;
+static const UnaryRange unary_range[OP__COUNT] = {
+#define RANGE(lo_p, lo_q, hi_p, hi_q, strict)                                                                          \
+    {                                                                                                                  \
+        true, lo_p, lo_q, hi_p, hi_q, strict                                                                           \
+    }
+#define ANY                                                                                                            \
+    {                                                                                                                  \
+        false, 0, 0, 0, 0, false                                                                                       \
+    }
+#define X(e, src, c, helper, d, at0, range, ...) [OP_##e] = range,
+    UNARY_OPS(X)
+#undef X
+#undef ANY
+#undef RANGE
+};
+
 static void bounds_of(Node n, Bounds *b)
 {
     const Node *a = dag_args(n);
@@ -386,35 +408,6 @@ static void bounds_of(Node n, Bounds *b)
         return;
     case OP_PI:
         bounds_set(b, 314159, 100000, 314160, 100000, false);
-        return;
-    case OP_SIN:
-    case OP_COS:
-    case OP_TANH:
-    case OP_SIGN:
-        bounds_set(b, -1, 1, 1, 1, false);
-        return;
-    case OP_SIGMOID:
-        bounds_set(b, 0, 1, 1, 1, true);
-        return;
-    case OP_SECH2:
-        bounds_set(b, 0, 1, 1, 1, true);
-        return;
-    case OP_STEP:
-        bounds_set(b, 0, 1, 1, 1, false);
-        return;
-    case OP_ATAN:
-        bounds_set(b, -15708, 10000, 15708, 10000, false);
-        return;
-    case OP_EXP:
-    case OP_SOFTPLUS:
-        bounds_set(b, 0, 1, 0, 0, true);
-        return;
-    case OP_COSH:
-        bounds_set(b, 1, 1, 0, 0, false);
-        return;
-    case OP_ABS:
-    case OP_RELU:
-        bounds_set(b, 0, 1, 0, 0, false);
         return;
     case OP_POW: {
         long k;
@@ -500,6 +493,10 @@ static void bounds_of(Node n, Bounds *b)
         return;
     }
     default:
+        if (OP_IS_UNARY(dag_op(n)) && unary_range[dag_op(n)].known) {
+            const UnaryRange *r = &unary_range[dag_op(n)];
+            bounds_set(b, r->lo_p, r->lo_q, r->hi_p, r->hi_q, r->lo_strict);
+        }
         return;
     }
 }

@@ -172,7 +172,7 @@ static int prec_of(Node n)
 
 /* The source language's names (abs, not fabs); internal operations by their C name. */
 static const char *const fn_names[OP__COUNT] = {
-#define X(e, src, c, helper, d) [OP_##e] = (src) ? (src) : (c),
+#define X(e, src, c, helper, d, ...) [OP_##e] = (src) ? (src) : (c),
     UNARY_OPS(X)
 #undef X
 };

@@ -185,7 +185,7 @@ static void declare_builtins(void)
         Op op;
         int arity;
     } funcs[] = {
-#define X(e, src, c, helper, d) {src, OP_##e, 1},
+#define X(e, src, c, helper, d, ...) {src, OP_##e, 1},
         UNARY_OPS(X)
 #undef X
             {"sqrt", OP_POW, 1},

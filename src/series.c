@@ -91,6 +91,16 @@ static void q_ball(arb_t out, mpq_srcptr q, slong prec)
     fmpq_clear(f);
 }
 
+/* Each function's ball (ops.h), defined with the functions' rules below; NULL where it never is
+ * an atom. And its source name. */
+typedef void (*arb_fn)(arb_t, const arb_t, slong);
+static const arb_fn unary_ball[OP__COUNT];
+static const char *const unary_names[OP__COUNT] = {
+#define X(e, src, c, helper, d, ...) [OP_##e] = src,
+    UNARY_OPS(X)
+#undef X
+};
+
 static const arb_struct *atom_ball(uint32_t id)
 {
     Atom *a = &atoms[id];
@@ -101,45 +111,15 @@ static const arb_struct *atom_ball(uint32_t id)
     arb_init(y);
     q_ball(x, a->arg, num_prec + 32);
     slong p = num_prec + 32;
-    switch (a->op) {
-    case OP_PI:
+    if (a->op == OP_PI)
         arb_const_pi(a->ball, p);
-        break;
-    case OP_SIN:
-        arb_sin(a->ball, x, p);
-        break;
-    case OP_COS:
-        arb_cos(a->ball, x, p);
-        break;
-    case OP_TAN:
-        arb_tan(a->ball, x, p);
-        break;
-    case OP_TANH:
-        arb_tanh(a->ball, x, p);
-        break;
-    case OP_ATAN:
-        arb_atan(a->ball, x, p);
-        break;
-    case OP_LOG:
-        arb_log(a->ball, x, p);
-        break;
-    case OP_SIGMOID: /* 1 / (1 + exp(-x)) */
-        arb_neg(y, x);
-        arb_exp(y, y, p);
-        arb_add_ui(y, y, 1, p);
-        arb_inv(a->ball, y, p);
-        break;
-    case OP_SOFTPLUS: /* log(1 + exp(x)) */
-        arb_exp(y, x, p);
-        arb_log1p(a->ball, y, p);
-        break;
-    case OP_POW:
+    else if (a->op == OP_POW) {
         q_ball(y, a->ex, p);
         arb_pow(a->ball, x, y, p);
-        break;
-    default:
+    } else if (OP_IS_UNARY(a->op) && unary_ball[a->op])
+        unary_ball[a->op](a->ball, x, p);
+    else
         arb_indeterminate(a->ball);
-    }
     a->prec = num_prec;
     arb_clear(x);
     arb_clear(y);
@@ -148,26 +128,7 @@ static const arb_struct *atom_ball(uint32_t id)
 
 static const char *atom_name(Op op)
 {
-    switch (op) {
-    case OP_SIN:
-        return "sin";
-    case OP_COS:
-        return "cos";
-    case OP_TAN:
-        return "tan";
-    case OP_TANH:
-        return "tanh";
-    case OP_ATAN:
-        return "atan";
-    case OP_LOG:
-        return "log";
-    case OP_SIGMOID:
-        return "sigmoid";
-    case OP_SOFTPLUS:
-        return "softplus";
-    default:
-        return "?";
-    }
+    return OP_IS_UNARY(op) && unary_names[op] ? unary_names[op] : "?";
 }
 
 static Sym *sym_new(void)
@@ -1169,13 +1130,9 @@ static void special(Num *z, const Num *a0, Op op, long at, long value)
         mpq_clear(none);
         return;
     }
-    arb_fn f = op == OP_EXP    ? arb_exp
-               : op == OP_LOG  ? arb_log
-               : op == OP_SIN  ? arb_sin
-               : op == OP_COS  ? arb_cos
-               : op == OP_TAN  ? arb_tan
-               : op == OP_TANH ? arb_tanh
-                               : arb_atan;
+    arb_fn f = unary_ball[op];
+    if (!f) /* special() is called for functions with a ball (ops.h) only */
+        fatal("internal error: no Arb ball for %s", atom_name(op));
     arb_t x;
     arb_init(x);
     num_to_ball(x, a0);
@@ -1288,10 +1245,53 @@ static bool uni_pow(Uni *z, const Num *a0, const Num *e)
     return true;
 }
 
+static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why);
+
+/* ---- the rules of the functions of ops.h that are not built into uni_unary ----
+ * A row of ops.h names its Arb ball and, unless uni_unary has a case for it, its Taylor rule:
+ * bool rule(const Num *a0, Uni *z, const char **why) writes the coefficients of f(a0 + t)
+ * into z->c[0..z->K], or returns false with the reason (docs/adding-a-function.md). */
+
+/* sigmoid and softplus in interval arithmetic: 1 / (1 + exp(-x)) and log(1 + exp(x)) */
+static void ball_sigmoid(arb_t z, const arb_t x, slong p)
+{
+    arb_neg(z, x);
+    arb_exp(z, z, p);
+    arb_add_ui(z, z, 1, p);
+    arb_inv(z, z, p);
+}
+
+static void ball_softplus(arb_t z, const arb_t x, slong p)
+{
+    arb_exp(z, x, p);
+    arb_log1p(z, z, p);
+}
+
+/* (the rules of functions added to ops.h go here) */
+
+static const arb_fn unary_ball[OP__COUNT] = {
+#define NO_BALL NULL
+#define X(e, src, c, helper, d, at0, range, ld, ball, ...) [OP_##e] = ball,
+    UNARY_OPS(X)
+#undef X
+#undef NO_BALL
+};
+
+typedef bool (*taylor_rule)(const Num *a0, Uni *z, const char **why);
+static const taylor_rule unary_taylor[OP__COUNT] = {
+#define BUILT_IN NULL
+#define X(e, src, c, helper, d, at0, range, ld, ball, taylor) [OP_##e] = taylor,
+    UNARY_OPS(X)
+#undef X
+#undef BUILT_IN
+};
+
 /* The coefficients of op(a0 + t); false with a reason when op is not smooth or not defined
  * at a0, or a sign that decides it is not certain. */
 static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
 {
+    if (unary_taylor[op])
+        return unary_taylor[op](a0, z, why);
     int K = z->K;
     Num E, t;
     num_init(&E);
@@ -1534,7 +1534,7 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         break;
     default:
         ok = false;
-        *why = "internal error: an operation the exact evaluator does not know";
+        *why = "the exact evaluator has no Taylor series for this function (series.c, uni_unary)";
     }
     num_clear(&E);
     num_clear(&t);
