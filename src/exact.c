@@ -797,10 +797,10 @@ static void classify(const Problem *pb, Result *r)
     if (!L) {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        bool limit = ev.fail_limit;
-        step(r, "loss", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined at this point", b.data);
+        bool proven = ev.fail_proven && !ev.fail_limit; /* else nothing is claimed of the loss */
+        step(r, "loss", "%s: %s", proven ? "not defined at this point" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "the loss %s: %s",
-            limit ? "cannot be evaluated exactly" : "is not defined at this point", b.data);
+            proven ? "is not defined at this point" : "cannot be evaluated exactly", b.data);
         goto done;
     }
     num_set(&Lv, L);
@@ -828,10 +828,10 @@ static void classify(const Problem *pb, Result *r)
     if (!grad_ok) {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        bool limit = ev.fail_limit;
-        step(r, "gradient", "%s: %s", limit ? "cannot be evaluated exactly" : "not defined", b.data);
+        bool proven = ev.fail_proven && !ev.fail_limit;
+        step(r, "gradient", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "%s: %s",
-            limit ? "the gradient cannot be evaluated exactly" : "the loss is not differentiable at this point",
+            proven ? "the loss is not differentiable at this point" : "the gradient cannot be evaluated exactly",
             b.data);
         vec_free(g, n);
         goto done;
@@ -927,11 +927,12 @@ static void classify(const Problem *pb, Result *r)
     } else {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        step(r, "Hessian", "%s: %s", ev.fail_limit ? "cannot be evaluated exactly" : "not defined", b.data);
+        bool proven = ev.fail_proven && !ev.fail_limit;
+        step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         if (r->critical == 1)
             say(r, V_UNDETERMINED, "%s: %s",
-                ev.fail_limit ? "the Hessian cannot be evaluated exactly"
-                              : "the loss is not twice differentiable at this point",
+                proven ? "the loss is not twice differentiable at this point"
+                       : "the Hessian cannot be evaluated exactly",
                 b.data);
     }
     if (hess_ok) {

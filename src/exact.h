@@ -103,7 +103,9 @@ typedef struct {
     uint32_t memo_cap;
     Node fail_node; /* where evaluation stopped, and why */
     const char *fail_why;
-    bool fail_limit; /* stopped by the size limit, not by the function */
+    bool fail_limit;  /* stopped by the size limit, not by the function */
+    bool fail_proven; /* the reason proves the function undefined or not smooth there (else the
+                         evaluator could not tell: a sign it could not certify, a missing rule) */
     char limit_why[160];
 } SerEval;
 

@@ -1245,11 +1245,18 @@ static bool uni_pow(Uni *z, const Num *a0, const Num *e)
     return true;
 }
 
-static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why);
+/* Why a function's series could not be written: the reason, and whether it proves the function
+ * undefined or not smooth at the point (else the evaluator only could not tell). */
+typedef struct {
+    const char *text;
+    bool proven;
+} Why;
+
+static bool uni_unary(Op op, const Num *a0, Uni *z, Why *why);
 
 /* ---- the rules of the functions of ops.h that are not built into uni_unary ----
  * A row of ops.h names its Arb ball and, unless uni_unary has a case for it, its Taylor rule:
- * bool rule(const Num *a0, Uni *z, const char **why) writes the coefficients of f(a0 + t)
+ * bool rule(const Num *a0, Uni *z, Why *why) writes the coefficients of f(a0 + t)
  * into z->c[0..z->K], or returns false with the reason (docs/adding-a-function.md). */
 
 /* sigmoid and softplus in interval arithmetic: 1 / (1 + exp(-x)) and log(1 + exp(x)) */
@@ -1277,7 +1284,7 @@ static const arb_fn unary_ball[OP__COUNT] = {
 #undef NO_BALL
 };
 
-typedef bool (*taylor_rule)(const Num *a0, Uni *z, const char **why);
+typedef bool (*taylor_rule)(const Num *a0, Uni *z, Why *why);
 static const taylor_rule unary_taylor[OP__COUNT] = {
 #define BUILT_IN NULL
 #define X(e, src, c, helper, d, at0, range, ld, ball, taylor) [OP_##e] = taylor,
@@ -1288,7 +1295,7 @@ static const taylor_rule unary_taylor[OP__COUNT] = {
 
 /* The coefficients of op(a0 + t); false with a reason when op is not smooth or not defined
  * at a0, or a sign that decides it is not certain. */
-static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
+static bool uni_unary(Op op, const Num *a0, Uni *z, Why *why)
 {
     if (unary_taylor[op])
         return unary_taylor[op](a0, z, why);
@@ -1323,8 +1330,9 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         int sx = num_sign(&x);
         if (sx != 1) {
             ok = false;
-            *why = sx == SIGN_UNKNOWN ? "the sign of the logarithm's argument cannot be certified"
-                                      : "the logarithm's argument is not positive";
+            why->proven = sx != SIGN_UNKNOWN;
+            why->text = sx == SIGN_UNKNOWN ? "the sign of the logarithm's argument cannot be certified"
+                                           : "the logarithm's argument is not positive";
         } else {
             special(&z->c[0], &x, OP_LOG, 1, 0);
             /* c_k = (-1)^(k+1) / (k x^k) */
@@ -1376,7 +1384,7 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         special(&T0, a0, hyper ? OP_TANH : OP_TAN, 0, 0);
         if (op == OP_TAN && num_sign(&T0) == SIGN_UNKNOWN && !num_is_symbolic(&T0)) {
             ok = false;
-            *why = "tan's value there cannot be certified";
+            why->text = "tan's value there cannot be certified";
         } else {
             uni_riccati(z, &T0, 1, 0, hyper ? -1 : 1);
             if (op == OP_SECH2) {
@@ -1490,12 +1498,12 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
     case OP_STEP:
         if (s == SIGN_UNKNOWN) {
             ok = false;
-            *why = "the sign of the argument at its kink cannot be certified";
+            why->text = "the sign of the argument at its kink cannot be certified";
             break;
         }
         if (s == 0 && (K > 0 || op == OP_SIGN || op == OP_STEP)) {
             ok = false;
-            *why = "it is not differentiable at its kink, 0";
+            why->text = "it is not differentiable at its kink, 0", why->proven = true;
             break;
         }
         for (int k = 0; k <= K; k++)
@@ -1522,7 +1530,8 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
     case OP_NONZERO: /* a, or 1 at a = 0, where it does not continue smoothly */
         if (s == SIGN_UNKNOWN || (s == 0 && K > 0)) {
             ok = false;
-            *why = s ? "the sign of the argument cannot be certified" : "it is not continuous at 0";
+            why->text = s ? "the sign of the argument cannot be certified" : "it is not continuous at 0";
+            why->proven = !s;
             break;
         }
         for (int k = 0; k <= K; k++)
@@ -1534,7 +1543,7 @@ static bool uni_unary(Op op, const Num *a0, Uni *z, const char **why)
         break;
     default:
         ok = false;
-        *why = "the exact evaluator has no Taylor series for this function (series.c, uni_unary)";
+        why->text = "the exact evaluator has no Taylor series for this function (series.c, uni_unary)";
     }
     num_clear(&E);
     num_clear(&t);
@@ -1581,13 +1590,21 @@ static void compose(const SerCtx *c, Ser z, const Uni *u, const Ser x)
     ser_free(c, tmp);
 }
 
-static bool fail(SerEval *e, Node n, const char *why)
+/* The first failure: where, why, and whether the reason proves the loss undefined or not
+ * smooth there (a sign that cannot be certified, or a limit, proves nothing). */
+static bool fail_as(SerEval *e, Node n, const char *why, bool proven)
 {
     if (!e->fail_node) {
         e->fail_node = n;
         e->fail_why = why;
+        e->fail_proven = proven;
     }
     return false;
+}
+
+static bool fail(SerEval *e, Node n, const char *why)
+{
+    return fail_as(e, n, why, false);
 }
 
 /* x^k for an integer k (negative: the series' inverse first) */
@@ -1619,7 +1636,8 @@ static bool ser_powi(SerEval *e, Node n, Ser z, const Ser x, long k)
         if (ok)
             compose(c, base, &u, x);
         else
-            fail(e, n, num_sign(&x[0]) == 0 ? "a division by zero" : "the sign of a divisor cannot be certified");
+            fail_as(e, n, num_sign(&x[0]) == 0 ? "a division by zero" : "the sign of a divisor cannot be certified",
+                    num_sign(&x[0]) == 0);
         num_clear(&m1);
         uni_free(&u);
         k = -k;
@@ -1774,10 +1792,11 @@ static bool eval_node(SerEval *e, Node n, Ser z)
         if (ok)
             compose(c, z, &u, (Ser)x);
         else
-            fail(e, n,
-                 num_sign(&x[0]) == 0  ? "a fractional power is not differentiable at 0"
-                 : num_sign(&x[0]) < 0 ? "a fractional power of a negative value is not defined"
-                                       : "the sign of a power's base cannot be certified");
+            fail_as(e, n,
+                    num_sign(&x[0]) == 0  ? "a fractional power is not differentiable at 0"
+                    : num_sign(&x[0]) < 0 ? "a fractional power of a negative value is not defined"
+                                          : "the sign of a power's base cannot be certified",
+                    num_sign(&x[0]) != SIGN_UNKNOWN);
         uni_free(&u);
         return ok;
     }
@@ -1790,12 +1809,12 @@ static bool eval_node(SerEval *e, Node n, Ser z)
     if (!x)
         return false;
     Uni u = uni_new(c->K);
-    const char *why = NULL;
+    Why why = {NULL, false};
     bool ok = uni_unary(dag_op(n), &x[0], &u, &why);
     if (ok)
         compose(c, z, &u, (Ser)x);
     else
-        fail(e, n, why);
+        fail_as(e, n, why.text, why.proven);
     uni_free(&u);
     return ok;
 }
