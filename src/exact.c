@@ -39,12 +39,14 @@ typedef struct {
     int critical; /* 1, 0, or -1 unknown */
     int singular; /* 1, 0, or -1 unknown */
     int npos, nneg, nzero, inertia_known;
-    int nonstrict; /* for min/max: 1 proven not strict, 0 unknown */
-    Buf reason;    /* one sentence */
-    Buf steps;     /* the reasoning, one "label   text" line each */
-    Buf cert;      /* the certificate, a JSON object */
-    Buf json;      /* further JSON members: loss, gradient, hessian */
-    bool limited;  /* stopped by a size or work limit, which a higher order only meets sooner */
+    int nonstrict;     /* for min/max: 1 proven not strict, 0 unknown */
+    Buf reason;        /* one sentence */
+    Buf steps;         /* the reasoning, one "label   text" line each */
+    Buf cert;          /* the certificate, a JSON object */
+    Buf json;          /* further JSON members: loss, gradient, hessian */
+    bool limited;      /* stopped by a size or work limit, which a higher order only meets sooner */
+    bool uncertain;    /* a sign the balls could not certify stopped it: a higher precision may not */
+    bool verdict_said; /* the steps have their "verdict" line */
 } Result;
 
 typedef struct {
@@ -96,6 +98,7 @@ static void step(Result *r, const char *label, const char *fmt, ...)
     va_end(ap);
     put_step(&r->steps, label, "%s", text);
     free(text);
+    r->verdict_said = r->verdict_said || strcmp(label, "verdict") == 0;
 }
 
 /* The verdict and its one-sentence reason. */
@@ -798,6 +801,7 @@ static void classify(const Problem *pb, Result *r)
         b.len = 0;
         fail_text(&b, &ev, pb);
         bool proven = ev.fail_proven && !ev.fail_limit; /* else nothing is claimed of the loss */
+        r->uncertain = !ev.fail_proven && !ev.fail_limit;
         step(r, "loss", "%s: %s", proven ? "not defined at this point" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "the loss %s: %s",
             proven ? "is not defined at this point" : "cannot be evaluated exactly", b.data);
@@ -829,6 +833,7 @@ static void classify(const Problem *pb, Result *r)
         b.len = 0;
         fail_text(&b, &ev, pb);
         bool proven = ev.fail_proven && !ev.fail_limit;
+        r->uncertain = !ev.fail_proven && !ev.fail_limit;
         step(r, "gradient", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "%s: %s",
             proven ? "the loss is not differentiable at this point" : "the gradient cannot be evaluated exactly",
@@ -872,6 +877,7 @@ static void classify(const Problem *pb, Result *r)
     } else if (unknown >= 0) {
         step(r, "gradient", "%s: component %s is irrational and its enclosure contains 0", b.data,
              pb->m->param_names[unknown]);
+        r->uncertain = true;
         say(r, V_UNDETERMINED,
             "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
             "point cannot be proven critical or not",
@@ -928,6 +934,7 @@ static void classify(const Problem *pb, Result *r)
         b.len = 0;
         fail_text(&b, &ev, pb);
         bool proven = ev.fail_proven && !ev.fail_limit;
+        r->uncertain = !ev.fail_proven && !ev.fail_limit;
         step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         if (r->critical == 1)
             say(r, V_UNDETERMINED, "%s: %s",
@@ -1064,6 +1071,7 @@ static void classify(const Problem *pb, Result *r)
                 mpq_clear(f);
                 step(r, "verdict", "saddle: %s", r->reason.data);
             } else if (!in.complete) {
+                r->uncertain = true;
                 if (!structural_extremum(pb, r, &Lv,
                                          "the Hessian's inertia cannot be certified (an irrational "
                                          "pivot's enclosure contains 0)"))
@@ -1102,7 +1110,7 @@ static void classify(const Problem *pb, Result *r)
         num_clear(&H[i]);
     free(H);
 done:
-    if (r->verdict == V_UNDETERMINED && !strstr(r->steps.data ? r->steps.data : "", "verdict"))
+    if (r->verdict == V_UNDETERMINED && !r->verdict_said)
         step(r, "verdict", "undetermined: %s", r->reason.data);
     num_clear(&Lv);
     buf_free(&b);
@@ -1846,9 +1854,9 @@ static void classify_point(const Problem *pb, Result *r)
             result_free(r);
             result_init(r);
             classify(&at, r);
-            /* again only when a ball's sign was uncertain ("cannot be certified", "certified
-             * enclosure"): an exact zero stays one at any precision */
-            if (r->verdict != V_UNDETERMINED || !strstr(r->reason.data ? r->reason.data : "", "certified"))
+            /* again only when a ball's sign was uncertain: an exact zero stays one at any
+             * precision */
+            if (r->verdict != V_UNDETERMINED || !r->uncertain)
                 break;
         }
         if (r->verdict == V_UNDETERMINED && kept.verdict != V_UNDETERMINED) {
