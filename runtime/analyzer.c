@@ -13,6 +13,7 @@
  * DESIGN.md and nothing else. Bad arguments get a message and exit status 2.
  */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -547,7 +548,7 @@ static int run_subcommand(const Ctx *c, int argc, char **argv)
     if (strcmp(cmd, "scan") == 0)
         return cmd_scan(c, argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0)
-        return cli_plot(c->m, c->data, c->prog, c->out, c->err, argc - 2, argv + 2);
+        return cli_plot(c->m, c->data, c->prog, c->out, c->err, c->usage, argc - 2, argv + 2);
     return bad(c, "unknown subcommand '%s'", cmd);
 }
 
@@ -626,10 +627,14 @@ int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *c
     }
     Ctx c = {m, m->name && *m->name ? m->name : "hessrt", data, o, e, false};
     int rc = 2;
+    /* numbers are read and written in the C locale whatever the host program set (a comma for
+     * the decimal point would make the JSON another list) */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    locale_t host_locale = c_locale ? uselocale(c_locale) : (locale_t)0;
     /* the subcommand parsers take argv as main does: the program's name first */
     char **args = malloc(sizeof(char *) * ((size_t)(argc > 0 ? argc : 0) + 2));
-    if (!args)
-        fprintf(e, "%s: out of memory\n", c.prog);
+    if (!args || !c_locale)
+        rc = -1;
     else if (readable(&c)) {
         args[0] = (char *)c.prog;
         for (int i = 0; i < argc; i++)
@@ -644,8 +649,13 @@ int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *c
             rc = run_subcommand(&c, (argc > 0 ? argc : 0) + 1, args);
     }
     free(args);
+    if (c_locale) {
+        uselocale(host_locale);
+        freelocale(c_locale);
+    }
     bool lost = ferror(o) || ferror(e);
-    if (fclose(o) != 0 || fclose(e) != 0 || lost) { /* out of memory: the text is not whole */
+    bool closed_o = fclose(o) == 0, closed_e = fclose(e) == 0; /* both, whatever the first gives */
+    if (!closed_o || !closed_e || lost || rc == -1) {          /* out of memory: the text is not whole */
         free(*out), free(*err);
         *out = *err = NULL;
         return -1;

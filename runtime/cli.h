@@ -59,8 +59,8 @@ void cli_find_critical(const hessgen_model *m, const void *data, hessrt_method m
 void cli_critical_points_free(cli_critical_points *c);
 
 /* `plot surface|paths|convergence|slice ...` (plot.c), its summary into report and its
- * diagnostics into diag: the exit status. */
-int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, int argc,
+ * diagnostics into diag (with the usage text after a bad kind when usage): the exit status. */
+int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, bool usage, int argc,
              char **argv);
 
 #endif

@@ -221,7 +221,9 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv);
  * for a model without data). What the command prints goes into *out and its diagnostics into
  * *err, each a new NUL-terminated string to release with hessrt_free. Returns the exit status
  * the program would (0; 1 for a run that did not converge or a failure; 2 for bad arguments),
- * or -1 with *out and *err NULL when memory ran out. */
+ * or -1 with *out and *err NULL when memory ran out. Numbers are read and printed in the C
+ * locale whatever the calling thread's is. Like the program, the analyzer aborts when an
+ * allocation inside a command fails. */
 int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *const *argv, char **out, char **err);
 void hessrt_free(void *p);
 

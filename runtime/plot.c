@@ -708,6 +708,8 @@ static int render(Plot *p, const Text *dat, const Text *gp)
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (err)
         posix_spawn_file_actions_adddup2(&fa, fileno(err), 2);
+    else /* not the caller's stderr: in a binding that is the host program's */
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     char *argv[] = {gnuplot, "-e", set.s, tmp[GP], NULL};
     pid_t pid;
     int status = -1, spawned = posix_spawn(&pid, gnuplot, &fa, NULL, argv, environ);
@@ -1465,12 +1467,15 @@ done:
     return rc;
 }
 
-int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, int argc,
+int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *report, FILE *diag, bool usage, int argc,
              char **argv)
 {
     Plot p = {m, data, prog, argc > 0 ? argv[0] : "", m->nparam, NULL, report, diag, false, false, 0, ""};
     if (argc < 1 || strcmp(argv[0], "--help") == 0) {
-        fprintf(argc < 1 ? diag : report, plot_usage, prog, prog, prog, prog);
+        if (argc < 1 && !usage)
+            fprintf(diag, "%s: plot: a kind is needed (surface, paths, convergence, slice)\n", prog);
+        else
+            fprintf(argc < 1 ? diag : report, plot_usage, prog, prog, prog, prog);
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "surface") == 0)
@@ -1482,6 +1487,7 @@ int cli_plot(const hessgen_model *m, const void *data, const char *prog, FILE *r
     if (strcmp(argv[0], "slice") == 0)
         return plot_slice(&p, argc - 1, argv + 1);
     fprintf(diag, "%s: plot: unknown kind '%s' (surface, paths, convergence, slice)\n", prog, argv[0]);
-    fprintf(diag, plot_usage, prog, prog, prog, prog);
+    if (usage)
+        fprintf(diag, plot_usage, prog, prog, prog, prog);
     return 2;
 }

@@ -934,7 +934,8 @@ static void classify(const Problem *pb, Result *r)
         b.len = 0;
         fail_text(&b, &ev, pb);
         bool proven = ev.fail_proven && !ev.fail_limit;
-        r->uncertain = !ev.fail_proven && !ev.fail_limit;
+        if (r->critical == 1) /* only then is this the reason said: an uncertain gradient stays the cause */
+            r->uncertain = !ev.fail_proven && !ev.fail_limit;
         step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         if (r->critical == 1)
             say(r, V_UNDETERMINED, "%s: %s",
@@ -1112,6 +1113,8 @@ static void classify(const Problem *pb, Result *r)
 done:
     if (r->verdict == V_UNDETERMINED && !r->verdict_said)
         step(r, "verdict", "undetermined: %s", r->reason.data);
+    else if (r->verdict == V_NOT_CRITICAL && !r->verdict_said) /* a Hessian that failed after it */
+        step(r, "verdict", "not a critical point: %s", r->reason.data);
     num_clear(&Lv);
     buf_free(&b);
     sereval_free(&ev);
@@ -1488,6 +1491,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     if (!gi) {
                         ok = false;
                         r->limited = ev.fail_limit;
+                        r->uncertain = !ev.fail_proven && !ev.fail_limit;
                         fail_text(&failure, &ev, pb);
                         break;
                     }
@@ -1520,13 +1524,15 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
             if (!fu) {
                 ok = false;
                 r->limited = ev.fail_limit;
+                r->uncertain = !ev.fail_proven && !ev.fail_limit;
                 fail_text(&failure, &ev, pb);
             }
         }
         if (!ok) {
             say(r, V_UNDETERMINED, "%s: %s",
-                r->limited ? "the expansion along the null space was stopped"
-                           : "the loss is not smooth along its null space",
+                r->limited     ? "the expansion along the null space was stopped"
+                : r->uncertain ? "the expansion along the null space cannot be evaluated exactly"
+                               : "the loss is not smooth along its null space",
                 failure.data);
             step(r, "verdict", "undetermined: %s", r->reason.data);
         } else {

@@ -151,7 +151,8 @@ static uint32_t name_hash(const char *s)
 
 static Sym *sym_find(const char *name)
 {
-    for (uint32_t k = 0, i; (i = hash_index_next(&S.sym_index, name_hash(name), &k));)
+    uint32_t h = name_hash(name);
+    for (uint32_t k = 0, i; (i = hash_index_next(&S.sym_index, h, &k));)
         if (strcmp(S.syms[i - 1]->name, name) == 0)
             return S.syms[i - 1];
     return NULL;
@@ -830,7 +831,8 @@ static bool memo_same(uint32_t e, const Sym *s, const Env *binds, int n)
 
 static Node memo_find(const Sym *s, const Env *binds, int n)
 {
-    for (uint32_t k = 0, i; (i = hash_index_next(&S.memo_index, memo_hash(s, binds, n), &k));)
+    uint32_t h = memo_hash(s, binds, n);
+    for (uint32_t k = 0, i; (i = hash_index_next(&S.memo_index, h, &k));)
         if (memo_same(i - 1, s, binds, n))
             return S.memo[i - 1].node;
     return 0;

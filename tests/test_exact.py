@@ -293,6 +293,14 @@ def not_defined_or_not_smooth_is_undetermined():
         f = write(d, 'm.hl', 'param x;\nloss log(sin(pi*x)) + x^2;\nat x = 1 expect undetermined;\n')
         rc, out, _ = hg('--check', f)
         ok(rc == 0 and 'cannot be evaluated exactly: the sign of the logarithm' in out and 'not defined' not in out, out)
+        # a gradient whose sign needs more than 256 bits (pi minus its 101-digit decimal) is
+        # evaluated again at higher precision even when the Hessian then fails for a proven
+        # reason (y^(3/2) at 0): the retry follows the gradient's uncertainty
+        q = '314159265358979323846264338327950288419716939937510582097494459230781640628620899862803482534211706798'
+        f = write(d, 'p.hl', 'param x = 0, y = 0;\nloss (pi - %s/1%s) * x + y^(3/2);\n'
+                             'at x = 0, y = 0 expect not_critical;\n' % (q, '0' * 101))
+        rc, out, _ = hg('--check', f)
+        ok(rc == 0 and re.search(r'verdict +not a critical point: the gradient is not zero', out), out)
 
 
 @check

@@ -463,11 +463,12 @@ class Model:
             rt.hessrt_free(out)
             rt.hessrt_free(err)
 
-    def _json(self, args):
-        """A subcommand's --json object with its vectors as numpy arrays (null: NaN); a run
-        that prints none (bad arguments, a failure) raises with the analyzer's message."""
+    def _json(self, args, statuses=(0,)):
+        """A subcommand's --json object with its vectors as numpy arrays (null: NaN). A run
+        that prints none (bad arguments, a failure) or ends with a status outside statuses
+        (a points file it could not write) raises with the analyzer's message."""
         rc, text, err = self._run(args + ['--json'])
-        if not text.strip():
+        if not text.strip() or rc not in statuses:
             raise HessgenError(err or '%s: %s ended with status %d' % (self._m.name.decode(), args[0], rc))
         return self._arrays(json.loads(text))
 
@@ -505,7 +506,8 @@ class Model:
         with "fault"), "critical", "gradient", "hessian", "eigenvalues", "inertia", and at a
         saddle "escape_direction" and "predicted_decrease". theta: the start values if None."""
         args = ['classify'] + ([self._point_text(theta, 'theta')] if theta is not None else [])
-        return self._json(args + (['--gtol', self._number(gtol)] if gtol is not None else []))
+        # status 1 with an answer: a value that is not finite, reported with its fault
+        return self._json(args + (['--gtol', self._number(gtol)] if gtol is not None else []), (0, 1))
 
     def newton(self, method='trust-region', start=None, max_iter=None, gtol=None, xtol=None, ftol=None,
                trace=None):
@@ -514,12 +516,12 @@ class Model:
         "reason", "theta", "loss", "verdict" at the end, "trace". A run that does not converge
         is returned, not raised: read its status. trace: also write the trace as CSV there."""
         args = ['newton', '--method', str(method).replace('_', '-')]
-        return self._json(self._iterate(args, start, max_iter, gtol, xtol, ftol, trace))
+        return self._json(self._iterate(args, start, max_iter, gtol, xtol, ftol, trace), (0, 1))
 
     def gd(self, start=None, step=None, max_iter=None, gtol=None, xtol=None, ftol=None, trace=None):
         """Gradient descent, a fixed step (0.1) or backtracking with step=0: as newton()."""
         args = ['gd'] + (['--step', self._number(step)] if step is not None else [])
-        return self._json(self._iterate(args, start, max_iter, gtol, xtol, ftol, trace))
+        return self._json(self._iterate(args, start, max_iter, gtol, xtol, ftol, trace), (0, 1))
 
     def _iterate(self, args, start, max_iter, gtol, xtol, ftol, trace):
         if start is not None:
@@ -550,8 +552,9 @@ class Model:
         """Draws the loss with gnuplot (the analyzer's `plot KIND -o OUTPUT`): kind is surface,
         paths, convergence or slice; output a .png or .svg file. Options as on the command line,
         by name: box=(lo, hi) or "lo:hi,lo:hi", at=point, start=point or a list of points (its
-        --from), x=/y=/along= an axis, methods=("pure", "trust-region"), grid=, starts=, seed=,
-        max_iter=, step=, range=, points=, log=True, keep_script=True. Returns the summary the
+        --from), x=/y=/along= an axis (a name, "escape", "lowest", "gradient", or a direction's
+        values), methods=("pure", "trust-region"), grid=, starts=, seed=, max_iter=, step=,
+        range=(lo, hi), points=, log=True, keep_script=True. Returns the summary the
         command prints; a failure raises with its message."""
         args = ['plot', str(kind), '-o', os.fspath(output)]
         for key, v in options.items():
@@ -560,13 +563,15 @@ class Model:
                 args.append(flag)
             elif v is False or v is None:
                 continue
-            elif key == 'start' and isinstance(v, (list, tuple)) and v and not np.isscalar(v[0]):
+            elif key == 'start' and not isinstance(v, str) and np.ndim(v) == 2:  # several starts
                 for p in v:
                     args += [flag, self._point_text(p, 'start')]
             elif key in ('at', 'start') and not isinstance(v, str):
                 args += [flag, self._point_text(v, key)]
-            elif key == 'box' and not isinstance(v, str):
+            elif key in ('box', 'range') and not isinstance(v, str):
                 args += [flag, '%s:%s' % (self._number(float(v[0])), self._number(float(v[1])))]
+            elif key in ('x', 'y', 'along') and not isinstance(v, str):  # a direction's values
+                args += [flag, ','.join(self._number(float(t)) for t in np.ravel(v))]
             elif key == 'methods' and not isinstance(v, str):
                 args += [flag, ','.join(str(x).replace('_', '-') for x in v)]
             elif isinstance(v, (int, float, np.integer, np.floating)):

@@ -352,6 +352,14 @@ def test_the_analyzer_in_process_reports_and_refuses_as_the_program(tmp_path):
     m.plot('paths', tmp_path / 'p.svg', start=[[0.1, 0.05], [1.5, -0.5]], methods=['pure', 'trust_region'],
            box='-2:2,-2:2')
     assert (tmp_path / 'p.svg').read_text().lstrip().startswith('<?xml')
-    with pytest.raises(hessgen.HessgenError, match='plot: unknown kind'):
+    with pytest.raises(hessgen.HessgenError, match='plot: unknown kind') as e:
         m.plot('sideways', tmp_path / 'x.png')
+    assert 'usage' not in str(e.value)  # the command line's usage is not a binding's message
     assert not (tmp_path / 'x.png').exists()
+    # options as Python values: a range and a direction as sequences, several starts as an array
+    m.plot('slice', tmp_path / 's.svg', at=[0.5, 0.5], along=[1, 1], range=(-1, 1), points=50)
+    m.plot('paths', tmp_path / 'q.svg', start=np.array([[0.1, 0.05], [1.5, -0.5]]), methods='pure')
+    assert (tmp_path / 's.svg').exists() and (tmp_path / 'q.svg').exists()
+    # a points file that cannot be written is an error, not a quiet success
+    with pytest.raises(hessgen.HessgenError, match="cannot write"):
+        m.scan(box=(-1, 1), starts=4, points=tmp_path / 'no' / 'such' / 'dir.txt')
