@@ -1027,23 +1027,17 @@ static Node rat_node(long num, long den)
 }
 
 /* f(0) = p/q where it is rational (ops.h's value at 0), else q = 0 */
-static const struct {
-    long p, q;
-} value_at_0[OP__COUNT] = {
-#define AT0(p, q)                                                                                                      \
-    {                                                                                                                  \
-        p, q                                                                                                           \
-    }
-#define NO_AT0                                                                                                         \
-    {                                                                                                                  \
-        0, 0                                                                                                           \
-    }
+/* clang-format off */
+static const struct { long p, q; } value_at_0[OP__COUNT] = {
+#define AT0(p, q) {p, q}
+#define NO_AT0 {0, 0}
 #define X(e, src, c, helper, d, at0, ...) [OP_##e] = at0,
     UNARY_OPS(X)
 #undef X
 #undef NO_AT0
 #undef AT0
 };
+/* clang-format on */
 
 /* f(a) with the exact foldings: f(0) for the functions whose value there is rational,
  * abs, relu, sign and step of any constant, and R13: log(exp(a)) = a. The caller checks

@@ -382,21 +382,27 @@ typedef struct {
     long lo_p, lo_q, hi_p, hi_q; /* q = 0: no such bound */
     bool lo_strict;
 } UnaryRange;
+/* clang-format off */
 static const UnaryRange unary_range[OP__COUNT] = {
-#define RANGE(lo_p, lo_q, hi_p, hi_q, strict)                                                                          \
-    {                                                                                                                  \
-        true, lo_p, lo_q, hi_p, hi_q, strict                                                                           \
-    }
-#define ANY                                                                                                            \
-    {                                                                                                                  \
-        false, 0, 0, 0, 0, false                                                                                       \
-    }
+#define RANGE(lo_p, lo_q, hi_p, hi_q, strict) {true, lo_p, lo_q, hi_p, hi_q, strict}
+#define ANY {false, 0, 0, 0, 0, false}
 #define X(e, src, c, helper, d, at0, range, ...) [OP_##e] = range,
     UNARY_OPS(X)
 #undef X
 #undef ANY
 #undef RANGE
 };
+/* clang-format on */
+
+/* Whether the evaluator's failure proves the loss undefined or not smooth at the point (a
+ * limit or a sign the balls could not certify proves nothing). When it is the reason said
+ * (cause), r->uncertain records whether a higher precision may do better. */
+static bool failure_proven(Result *r, const SerEval *ev, bool cause)
+{
+    if (cause)
+        r->uncertain = !ev->fail_proven && !ev->fail_limit;
+    return ev->fail_proven && !ev->fail_limit;
+}
 
 static void bounds_of(Node n, Bounds *b)
 {
@@ -800,8 +806,7 @@ static void classify(const Problem *pb, Result *r)
     if (!L) {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        bool proven = ev.fail_proven && !ev.fail_limit; /* else nothing is claimed of the loss */
-        r->uncertain = !ev.fail_proven && !ev.fail_limit;
+        bool proven = failure_proven(r, &ev, true); /* else nothing is claimed of the loss */
         step(r, "loss", "%s: %s", proven ? "not defined at this point" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "the loss %s: %s",
             proven ? "is not defined at this point" : "cannot be evaluated exactly", b.data);
@@ -832,8 +837,7 @@ static void classify(const Problem *pb, Result *r)
     if (!grad_ok) {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        bool proven = ev.fail_proven && !ev.fail_limit;
-        r->uncertain = !ev.fail_proven && !ev.fail_limit;
+        bool proven = failure_proven(r, &ev, true);
         step(r, "gradient", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         say(r, V_UNDETERMINED, "%s: %s",
             proven ? "the loss is not differentiable at this point" : "the gradient cannot be evaluated exactly",
@@ -933,9 +937,8 @@ static void classify(const Problem *pb, Result *r)
     } else {
         b.len = 0;
         fail_text(&b, &ev, pb);
-        bool proven = ev.fail_proven && !ev.fail_limit;
-        if (r->critical == 1) /* only then is this the reason said: an uncertain gradient stays the cause */
-            r->uncertain = !ev.fail_proven && !ev.fail_limit;
+        /* the reason said only at a critical point: else an uncertain gradient stays the cause */
+        bool proven = failure_proven(r, &ev, r->critical == 1);
         step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
         if (r->critical == 1)
             say(r, V_UNDETERMINED, "%s: %s",
@@ -1491,7 +1494,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
                     if (!gi) {
                         ok = false;
                         r->limited = ev.fail_limit;
-                        r->uncertain = !ev.fail_proven && !ev.fail_limit;
+                        failure_proven(r, &ev, true);
                         fail_text(&failure, &ev, pb);
                         break;
                     }
@@ -1524,7 +1527,7 @@ static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in,
             if (!fu) {
                 ok = false;
                 r->limited = ev.fail_limit;
-                r->uncertain = !ev.fail_proven && !ev.fail_limit;
+                failure_proven(r, &ev, true);
                 fail_text(&failure, &ev, pb);
             }
         }
