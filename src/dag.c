@@ -263,6 +263,20 @@ Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len)
     return found;
 }
 
+/* Every existing sum or product of args[0..l), 2 <= l <= maxlen: found[l] is it or 0
+ * (found[0], found[1] are 0). One left fold of hashes, as dag_find_longest. */
+void dag_find_runs(Op op, const Node *args, size_t maxlen, Node *found)
+{
+    memset(found, 0, sizeof(Node) * (maxlen + 1));
+    if (maxlen < 2 || !(dag_graph.nodes[args[0]].flags & (op == OP_ADD ? NF_HEAD_ADD : NF_HEAD_MUL)))
+        return;
+    uint64_t acc = hash_step(hash_start(op), args[0]);
+    for (size_t l = 2; l <= maxlen; l++) {
+        acc = hash_step(acc, args[l - 1]);
+        found[l] = lookup(hash_finish(acc), op, args, l, 0, NULL);
+    }
+}
+
 uint32_t dag_node_count(void)
 {
     return dag_graph.nnodes;

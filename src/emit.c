@@ -44,6 +44,10 @@ static struct {
     int64_t loop_shift; /* inside a loop over a family: coordinate indices move by k * loop_shift */
     bool checked;       /* --checked: every temporary tested, the outputs scanned (checked.c) */
     bool dense_pattern; /* array loops: the pattern is all of the lower triangle, not listed */
+    /* single-use temporaries written inside their one reader (plan_inlining) */
+    uint32_t *uses, *uses_stamp; /* node -> its reads in the function being written */
+    const Step **inlined;        /* node -> its step, when it is written inline (stamp cur) */
+    Op reader;                   /* the operation whose operands are being written (OP_NONE: a store) */
 } E;
 
 static const char *const SPACES = "                                                ";
@@ -81,6 +85,8 @@ static void put_double(Buf *b, double d)
     if (d < 0)
         buf_puts(b, ")");
 }
+
+static void put_inlined(Buf *b, const Step *s);
 
 static void put_node(Buf *b, Node n)
 {
@@ -123,6 +129,10 @@ static void put_node(Buf *b, Node n)
             buf_printf(b, "(double)N_%s", E.m->sizes[dag_row_size(n)].name);
         return;
     default:
+        if (n < E.limit && E.stamp[n] == E.cur && E.temp[n] == 0) {
+            put_inlined(b, E.inlined[n]);
+            return;
+        }
         if (n < E.limit && E.stamp[n] == E.cur) {
             buf_printf(b, "t%u", E.temp[n] - 1);
             return;
@@ -259,11 +269,13 @@ const char *emit_function_name(Op op, const char *prefix)
     return name.data;
 }
 
-static void put_step(Buf *b, const Step *s)
+/* A step's expression: its operation over its items. */
+static void put_expr(Buf *b, const Step *s)
 {
     Node n = s->node;
     Op op = dag_op(n);
-    buf_printf(b, "%sconst double t%u = ", E.indent, E.ntemps);
+    Op saved = E.reader;
+    E.reader = op;
     if (op == OP_ADD) {
         /* the constant, first in the graph, goes last: "t1 + t2 - 1.0" reads better */
         bool first = true;
@@ -329,6 +341,49 @@ static void put_step(Buf *b, const Step *s)
         put_node(b, s->items[0]);
         buf_puts(b, ")");
     }
+    E.reader = saved;
+}
+
+/* A step read once, written where it is read: in parentheses where the reader's operation
+ * would otherwise change its order of evaluation (a sum in a sum, a product in a product),
+ * so the value is the temporary's, rounding included. */
+static void put_inlined(Buf *b, const Step *s)
+{
+    Op op = dag_op(s->node), r = E.reader;
+    size_t at = b->len;
+    bool call = op != OP_ADD && op != OP_MUL && op != OP_POW;
+    bool bare = r == OP_NONE || call || (r != OP_ADD && r != OP_MUL && r != OP_POW) || (r == OP_ADD && op == OP_MUL);
+    put_expr(b, s);
+    if (bare && !(r == OP_ADD && b->data[at] == '-')) /* a + -x*y reads as a + (-x*y) */
+        return;
+    int depth = 0; /* already one parenthesis, (x * x)? */
+    for (size_t i = at; i < b->len; i++) {
+        depth += b->data[i] == '(' ? 1 : b->data[i] == ')' ? -1 : 0;
+        if (depth == 0 && (i + 1 < b->len || b->data[at] != '('))
+            break;
+        if (i + 1 == b->len)
+            return;
+    }
+    size_t end = b->len;
+    buf_puts(b, "()");
+    memmove(b->data + at + 1, b->data + at, end - at);
+    b->data[at] = '(';
+    b->data[end + 1] = ')';
+}
+
+/* One step: a temporary, or nothing when plan_inlining chose to write it where it is read. */
+static void put_step(Buf *b, const Step *s)
+{
+    Node n = s->node;
+    Op op = dag_op(n);
+    if (E.uses && n < E.limit && E.uses_stamp[n] == E.cur && E.uses[n] == 1 && !E.checked) {
+        E.stamp[n] = E.cur;
+        E.temp[n] = 0;
+        E.inlined[n] = s;
+        return;
+    }
+    buf_printf(b, "%sconst double t%u = ", E.indent, E.ntemps);
+    put_expr(b, s);
     buf_puts(b, ";\n");
     if (E.checked) { /* the operands' test, run only when the result is not finite */
         Buf ops = {0};
@@ -627,6 +682,52 @@ static void put_body(Buf *b, const Schedule *s)
     E.cur = ++E.gen;
     E.ntemps = 0;
     E.nloops = 0;
+    put_steps(b, s, 1);
+}
+
+static void count_read(Node x, uint32_t k)
+{
+    Op op = dag_op(x);
+    if (op == OP_CONST || op == OP_PI || op == OP_PARAM || op == OP_DIR || op == OP_DATA || op == OP_NROWS)
+        return;
+    if (E.uses_stamp[x] != E.cur) {
+        E.uses_stamp[x] = E.cur;
+        E.uses[x] = 0;
+    }
+    E.uses[x] += k;
+}
+
+/* A straight-line body whose temporaries read once are written inside their reader: a
+ * Hessian entry e^P*p_i*p_j + 12*S^2 is one line instead of four (a third of the C of
+ * exp(prod x) over 20 parameters). The reads counted are the steps' items (a power's base
+ * twice: x*x writes it twice), those of `later` (the gradient's own steps of a Hessian body),
+ * the stores o1 and o2 and the returned loss. Not with --checked, which tests every
+ * temporary, nor in a body with loops, whose temporaries are read across them. */
+static void put_body_inlined(Buf *b, const Schedule *s, const Schedule *later, const Node *o1, uint32_t n1,
+                             const Node *o2, uint32_t n2, Node loss)
+{
+    E.cur = ++E.gen;
+    E.ntemps = 0;
+    E.nloops = 0;
+    const Schedule *ss[2] = {s, later};
+    bool loops = false;
+    for (int k = 0; k < 2 && ss[k]; k++)
+        for (uint32_t i = 0; i < ss[k]->nsteps; i++)
+            loops |= ss[k]->steps[i].loop != NULL;
+    if (!loops && !E.checked && E.loop_shift == 0) {
+        for (int k = 0; k < 2 && ss[k]; k++)
+            for (uint32_t i = 0; i < ss[k]->nsteps; i++) {
+                const Step *st = &ss[k]->steps[i];
+                for (uint32_t j = 0; j < st->nitems; j++)
+                    count_read(st->items[j] & ~SCHED_INV, dag_op(st->node) == OP_POW ? 2 : 1);
+            }
+        for (uint32_t i = 0; i < n1; i++)
+            count_read(o1[i], 1);
+        for (uint32_t i = 0; i < n2; i++)
+            count_read(o2[i], 1);
+        if (loss)
+            count_read(loss, 1);
+    }
     put_steps(b, s, 1);
 }
 
@@ -1596,11 +1697,53 @@ static void put_hvp(Buf *b, const Deriv *d, const Schedule *s_hvp)
     put_enter(b, true);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     E.has_v = true;
-    put_body(b, s_hvp);
+    put_body_inlined(b, s_hvp, NULL, d->hvp, d->n, NULL, 0, 0);
     E.has_v = false;
     put_outputs(b, "    ", "hv", d->hvp, d->n);
     put_end(b, "hvp", 0, false, "hv", "Hessian-vector product", 1, nparam);
     function_end(b);
+}
+
+/* The code a schedule writes: its steps, a loop's body counted once. */
+static size_t schedule_size(const Schedule *s)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->nsteps; i++)
+        n += s->steps[i].loop ? 1 + schedule_size(&s->steps[i].loop->body) : 1;
+    return n;
+}
+
+/* Whether M_hvp multiplies by the Hessian's values instead of its own forward pass: when that
+ * pass is at least half as long as the Hessian's, as in a small dense Hessian (exp(prod x) over
+ * 20 parameters: about 980 steps against 960 to 1150). H*v then costs the Hessian plus 4 flops
+ * per nonzero, at most about twice the pass, and the C holds one body instead of two (half the
+ * file there). The values go on the stack: at most HVP_FROM_CORE_MAX of them. */
+enum { HVP_FROM_CORE_MAX = 4096 };
+
+static bool hvp_from_core(const Deriv *d, const Schedule *s_hess, const Schedule *s_hvp)
+{
+    return d->nnz > 0 && d->nnz <= HVP_FROM_CORE_MAX && 2 * schedule_size(s_hvp) >= schedule_size(s_hess);
+}
+
+/* M_hvp as hv = H v over the stored lower triangle (the values of P_hess_core). */
+static void put_hvp_from_core(Buf *b, const Deriv *d, const char *pass, const char *range)
+{
+    const char *P = E.P;
+    char *nparam = efmt("%s_NPARAM", P);
+    buf_printf(b,
+               "/* H v from the Hessian's nonzeros: its own forward pass would be as long as the Hessian's. */\n"
+               "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n",
+               P, data_param());
+    put_data_prologue(b, fail_fill("hv", nparam, false));
+    buf_printf(b,
+               "    double values[%u];\n"
+               "    (void)%s_hess_core(theta%s%s, NULL, values);\n"
+               "    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n"
+               "    for (size_t t = 0; t < %u; t++) {\n"
+               "        const size_t i = (size_t)%s_hess_rows[t], j = (size_t)%s_hess_cols[t];\n"
+               "        hv[i] += values[t] * v[j];\n"
+               "        if (i != j)\n            hv[j] += values[t] * v[i];\n    }\n}\n\n",
+               d->nnz, P, pass, range, nparam, d->nnz, P, P);
 }
 
 /* With --checked: each Hessian function computes its own entries, so that a fault names the
@@ -1743,7 +1886,7 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
                    P, D);
         if (data)
             put_data_locals(b);
-        put_body(b, s_hess);
+        put_body_inlined(b, s_hess, s_hess_grad, d->grad, N, d->hess, d->nnz, m->loss);
         put_optional_grad(b, s_hess_grad, d);
         put_outputs(b, "    ", "values", d->hess, d->nnz);
         put_end(b, "hess_core", m->loss, false, NULL, NULL, 0, NULL);
@@ -1758,7 +1901,10 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
                "    return loss;\n}\n\n",
                P, pass, range, P);
 
-    put_hvp(b, d, s_hvp);
+    if (hvp_from_core(d, s_hess, s_hvp))
+        put_hvp_from_core(b, d, pass, range);
+    else
+        put_hvp(b, d, s_hvp);
 
     /* the sparse Hessian, and its nonzeros alone */
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
@@ -1889,6 +2035,9 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     E.limit = dag_node_count();
     E.temp = xcalloc(E.limit, sizeof(uint32_t));
     E.stamp = xcalloc(E.limit, sizeof(uint32_t));
+    E.uses = xcalloc(E.limit, sizeof(uint32_t));
+    E.uses_stamp = xcalloc(E.limit, sizeof(uint32_t));
+    E.inlined = xcalloc(E.limit, sizeof(const Step *));
     E.inv_stamp = xcalloc(E.limit, sizeof(uint32_t));
     E.inv_slot = xcalloc(E.limit, sizeof(uint32_t));
     E.nfuncs = E.outer_cur = E.ninv = 0;
@@ -1946,7 +2095,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         buf_printf(b, "double %s_loss(const double *theta%s)\n{\n", P, D);
         put_enter(b, false);
         put_data_prologue(b, fail_fill("", "", true));
-        put_body(b, s_loss);
+        put_body_inlined(b, s_loss, NULL, NULL, 0, NULL, 0, m->loss);
         put_end(b, "loss", m->loss, false, NULL, NULL, 0, NULL);
         function_end(b);
 
@@ -1955,7 +2104,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         buf_printf(b, "double %s_grad(const double *theta%s, double *grad)\n{\n", P, D);
         put_enter(b, false);
         put_data_prologue(b, fail_fill("grad", nparam, true));
-        put_body(b, s_grad);
+        put_body_inlined(b, s_grad, NULL, d->grad, N, NULL, 0, m->loss);
         put_outputs(b, "    ", "grad", d->grad, N);
         put_end(b, "grad", m->loss, true, NULL, NULL, 0, NULL);
         function_end(b);
@@ -1991,6 +2140,11 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
         reroll_release();
     free(E.temp);
     free(E.stamp);
+    free(E.uses);
+    free(E.uses_stamp);
+    free(E.inlined);
+    E.uses = E.uses_stamp = NULL;
+    E.inlined = NULL;
     free(E.inv_stamp);
     free(E.inv_slot);
     for (uint32_t q = 0; q < E.nfuncs; q++)

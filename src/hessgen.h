@@ -350,6 +350,7 @@ Node dag_mul_group(const Node *xs, size_t n);
 /* The existing node with this operation and operand list, or 0: never creates. */
 Node dag_find(Op op, const Node *args, size_t n);
 Node dag_find_longest(Op op, const Node *args, size_t maxlen, size_t *len);
+void dag_find_runs(Op op, const Node *args, size_t maxlen, Node *found);
 /* Long-double value of a node that depends on no coordinate. */
 long double dag_eval_const(Node n);
 /* The correctly rounded double nearest to q (round half to even). */

@@ -65,6 +65,76 @@ static Node negated(Node n)
     return dag_nargs(n) == 2 ? dag_args(n)[1] : dag_find(OP_MUL, dag_args(n) + 1, dag_nargs(n) - 1);
 }
 
+/* Products of more than KEEP_FACTORS and at most MAX_COVER_PRODUCT factors are covered with the
+ * fewest runs (cover_product); the others greedily, longest run first. */
+enum { MAX_COVER_PRODUCT = 64 };
+
+/* The fewest items, runs that exist as nodes or single factors, that cover the product
+ * r[0..m) (r[0..m) itself excluded when it is the node): a dynamic program over the start of
+ * the rest, ties going to the shorter first item, so a suffix run x3*...*x9 stays x3 times
+ * x4*...*x9 when a run x3*x4 exists too. items[] gets them, lens[] their lengths; returns
+ * the count. */
+static uint32_t cover_product(const Node *r, uint32_t m, bool whole_is_node, Node *items, uint32_t *lens)
+{
+    uint32_t *best = xmalloc(sizeof(uint32_t) * (m + 1)), *step = xmalloc(sizeof(uint32_t) * (m + 1));
+    Node *found = xmalloc(sizeof(Node) * (m + 1)), *run = xcalloc((size_t)m * (m + 1), sizeof(Node));
+    best[m] = 0;
+    for (uint32_t s = m; s-- > 0;) {
+        size_t maxlen = m - s - (s == 0 && whole_is_node);
+        dag_find_runs(OP_MUL, r + s, maxlen, found);
+        best[s] = 1 + best[s + 1];
+        step[s] = 1;
+        for (uint32_t l = 2; l <= maxlen; l++) {
+            run[(size_t)s * (m + 1) + l] = found[l];
+            if (found[l] && 1 + best[s + l] < best[s]) {
+                best[s] = 1 + best[s + l];
+                step[s] = l;
+            }
+        }
+    }
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < m; s += step[s]) {
+        items[n] = step[s] == 1 ? r[s] : run[(size_t)s * (m + 1) + step[s]];
+        lens[n++] = step[s];
+    }
+    free(best);
+    free(step);
+    free(found);
+    free(run);
+    return n;
+}
+
+/* A product with two factors left out, a second partial of x0*x1*...*x49 (the Hessian of
+ * exp(prod x)), is a prefix run, the factors between the two, and a suffix run. The factors
+ * between have no run of their own, and the cover would multiply them one by one: O(k) per
+ * entry, O(k^3) for the Hessian. So where a long product's cover has an item followed by
+ * single factors, the item is extended one factor at a time into runs (x1*x2, x1*x2*x3,
+ * ...): the entries whose gaps start at one factor then share one chain, and each costs a
+ * multiplication or two (O(k^2) for the Hessian). Products of at most KEEP_FACTORS factors
+ * are written as they are. */
+static void chain_gaps(Node mul)
+{
+    uint32_t k = dag_nargs(mul), first = dag_is_const(dag_args(mul)[0]), m = k - first;
+    if (m <= KEEP_FACTORS || m > MAX_COVER_PRODUCT)
+        return;
+    Node *a = xmalloc(sizeof(Node) * k), *items = xmalloc(sizeof(Node) * m);
+    uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
+    memcpy(a, dag_args(mul), sizeof(Node) * k); /* making nodes may move the operand array */
+    uint32_t n = cover_product(a + first, m, first == 0, items, lens);
+    for (uint32_t i = 0, s = first; i < n;) {
+        uint32_t j = i + 1, e = s + lens[i];
+        while (j < n && lens[j] == 1)
+            e += lens[j++];
+        for (uint32_t to = s + lens[i] + 1; to <= e && !(first == 0 && to - s == k); to++)
+            dag_mul_run(mul, s, to);
+        s = e;
+        i = j;
+    }
+    free(a);
+    free(items);
+    free(lens);
+}
+
 void sched_prepare(const Node *outputs, size_t n)
 {
     Node top = 0;
@@ -81,6 +151,8 @@ void sched_prepare(const Node *outputs, size_t n)
             in[dag_args(m)[i]] = true;
         if (dag_op(m) == OP_MUL && dag_is_const(dag_args(m)[0]) && dag_nargs(m) > 2)
             dag_mul_run(m, 1, dag_nargs(m));
+        if (dag_op(m) == OP_MUL && dag_nargs(m) > 3)
+            chain_gaps(m);
     }
     free(in);
 }
@@ -122,7 +194,13 @@ static const Plan *plan_of(Node n)
         if (has_const)
             items[ni++] = a[0];
         const Node *r = a + has_const;
-        for (uint32_t s = 0; s < m;) {
+        bool dp = op == OP_MUL && m > KEEP_FACTORS && m <= MAX_COVER_PRODUCT;
+        if (dp) {
+            uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
+            ni += cover_product(r, m, !has_const, items + ni, lens);
+            free(lens);
+        }
+        for (uint32_t s = dp ? m : 0; s < m;) {
             size_t maxlen = m - s, len = 0;
             if (s == 0 && !has_const)
                 maxlen--; /* the whole list is the node itself */
