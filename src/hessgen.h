@@ -707,17 +707,6 @@ void checked_step(Buf *b, const char *indent, const char *prefix, const char *va
 void checked_definitions(Buf *b, const char *prefix, const char *file, uint32_t nparam, bool dense_pattern);
 void checked_release(void);
 
-/* ---- exact.c: exact classification of points (hessgen --check, --classify) ---- */
-
-/* Checks every `at ... expect` line; prints the verdicts (or one JSON object); returns the
- * exit status: 0 when every line holds, 1 otherwise. */
-int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json);
-/* Classifies the point given as "x=0,y=1/3"; returns 0, or 2 for a bad point. */
-int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json);
-/* hessgen --classify --near POINT (certify.c): a critical point proved near an approximate
- * POINT by interval arithmetic (Krawczyk's test) and classified from the Hessian over the box */
-int exact_near(const Model *m, const Deriv *d, const char *near, bool json);
-
 /* ---- run.c: hessgen run FILE.hl SUBCOMMAND ... ---- */
 
 /* Runs the program `path` (PATH searched) with argv, waits; its exit status, or -1. With out,

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exact.h"
 #include "hessgen.h"
 
 enum { MAX_SOURCE = 64 << 20 };

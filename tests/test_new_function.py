@@ -72,7 +72,7 @@ def a_copy_with_the_function_builds():
     shutil.copy(os.path.join(SRC, 'CMakeLists.txt'), TREE)
     # the row above the table's first row; the rules where series.c keeps them
     insert(os.path.join(TREE, 'src', 'ops.h'), '    X(EXP,', BLOCKS['c ops.h'][0], after=False)
-    insert(os.path.join(TREE, 'src', 'series.c'), '(the rules of functions added to ops.h go here)',
+    insert(os.path.join(TREE, 'src', 'exact', 'series.c'), '(the rules of functions added to ops.h go here)',
            BLOCKS['c series.c'][0], after=True)
     build = os.path.join(TREE, 'build')
     r = run(['cmake', '-S', TREE, '-B', build, '-DCMAKE_BUILD_TYPE=Debug', '-DHESSGEN_TESTS=OFF'])

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "internal.h"
 
 enum { CERT_PREC = 256, NEWTON_STEPS = 60, BOX_TRIES = 14, TEXT_COORDS = 10 };
 

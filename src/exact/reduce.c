@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "internal.h"
 
 /* ---- univariate rational polynomials, for the signs of binary forms ---- */
 

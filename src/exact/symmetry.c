@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "internal.h"
 
 /* at most 8 parameters (72 unknowns) and a Taylor polynomial of at most 4000 terms: a second at
  * most (ten parameters and degree 6 took 20 s: 110 unknowns over the rationals, 8008 terms) */

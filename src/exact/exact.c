@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "internal.h"
 
 /* ---- what the classifier found ---- */
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "internal.h"
 
 slong num_prec = 256;
 

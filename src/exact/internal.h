@@ -1,5 +1,5 @@
-/* exact.h: the exact classifier's numbers and series, shared by series.c and exact.c only
- * (so that the rest of the compiler does not see Arb).
+/* internal.h: the exact classifier's numbers and series, shared by the files of src/exact/
+ * only (exact.h is what the rest of the compiler sees, and it does not see Arb).
  *
  * A Num is an exact rational, or, where a value is irrational (exp(1), log(2), pi), a
  * certified Arb ball that contains it. Arithmetic stays exact while both operands are
@@ -10,11 +10,12 @@
  * monomial, monomials in graded order (degree 0, then 1, ...). The graph (dag.c) is
  * evaluated on series to get Taylor expansions at a point along a parametrized set.
  */
-#ifndef HESSGEN_EXACT_H
-#define HESSGEN_EXACT_H
+#ifndef HESSGEN_EXACT_INTERNAL_H
+#define HESSGEN_EXACT_INTERNAL_H
 
 #include <arb.h>
 
+#include "exact.h"
 #include "hessgen.h"
 
 typedef struct Sym Sym;
@@ -68,13 +69,6 @@ typedef struct {
     size_t *work; /* steps taken so far: operations on rationals (the evaluator
                                stops past series_work_limit) */
 } SerCtx;
-
-/* The steps one context may take (per point and order): 40 million, 1 to 3 s. The examples
- * and tests need at most 250000 (HESSGEN_STATS=1 prints them), a positive definite quartic in
- * 30 null directions 31 million; ten free directions among 20 parameters at order 8 took 400
- * million (6 s) before this limit, and now get `undetermined` with the reason. The fuzz
- * harness sets less, to keep each input within its time limit. */
-extern size_t series_work_limit;
 
 typedef Num *Ser;
 

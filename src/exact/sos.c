@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exact.h"
+#include "internal.h"
 
 enum { SOS_MAX_PARAMS = 8, SOS_MAX_TERMS = 4000, SOS_MAX_BASIS = 60 };
 
