@@ -22,6 +22,9 @@
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
+/* k rationals, each initialized to 0 (mpq_array_free clears and frees them) */
+mpq_t *mpq_array(size_t k);
+void mpq_array_free(mpq_t *a, size_t k);
 void *xrealloc(void *p, size_t n);
 _Noreturn void fatal(const char *fmt, ...);
 

@@ -241,3 +241,18 @@ bool write_file_atomically(const char *path, const void *data, size_t len)
     errno = saved;
     return ok;
 }
+
+mpq_t *mpq_array(size_t k)
+{
+    mpq_t *a = xmalloc(sizeof(mpq_t) * (k ? k : 1));
+    for (size_t i = 0; i < k; i++)
+        mpq_init(a[i]);
+    return a;
+}
+
+void mpq_array_free(mpq_t *a, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        mpq_clear(a[i]);
+    free(a);
+}

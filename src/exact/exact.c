@@ -29,25 +29,7 @@
 
 /* ---- what the classifier found ---- */
 
-typedef enum { V_UNDETERMINED, V_NOT_CRITICAL, V_STRICT_MIN, V_MIN, V_STRICT_MAX, V_MAX, V_SADDLE } Verdict;
-
-static const char *const verdict_name[] = {"undetermined", "not_critical", "strict_min", "min",
-                                           "strict_max",   "max",          "saddle"};
-
-typedef struct {
-    Verdict verdict;
-    int critical; /* 1, 0, or -1 unknown */
-    int singular; /* 1, 0, or -1 unknown */
-    int npos, nneg, nzero, inertia_known;
-    int nonstrict;     /* for min/max: 1 proven not strict, 0 unknown */
-    Buf reason;        /* one sentence */
-    Buf steps;         /* the reasoning, one "label   text" line each */
-    Buf cert;          /* the certificate, a JSON object */
-    Buf json;          /* further JSON members: loss, gradient, hessian */
-    bool limited;      /* stopped by a size or work limit, which a higher order only meets sooner */
-    bool uncertain;    /* a sign the balls could not certify stopped it: a higher precision may not */
-    bool verdict_said; /* the steps have their "verdict" line */
-} Result;
+const char *const verdict_name[] = {"undetermined", "not_critical", "strict_min", "min", "strict_max", "max", "saddle"};
 
 typedef struct {
     const Model *m;
@@ -89,8 +71,8 @@ void put_step(Buf *steps, const char *label, const char *fmt, ...)
     free(text);
 }
 
-static void step(Result *r, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void step(Result *r, const char *label, const char *fmt, ...)
+static void step(Classification *r, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void step(Classification *r, const char *label, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -102,8 +84,8 @@ static void step(Result *r, const char *label, const char *fmt, ...)
 }
 
 /* The verdict and its one-sentence reason. */
-static void say(Result *r, Verdict v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(Result *r, Verdict v, const char *fmt, ...)
+static void say(Classification *r, Verdict v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(Classification *r, Verdict v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -397,7 +379,7 @@ static const UnaryRange unary_range[OP__COUNT] = {
 /* Whether the evaluator's failure proves the loss undefined or not smooth at the point (a
  * limit or a sign the balls could not certify proves nothing). When it is the reason said
  * (cause), r->uncertain records whether a higher precision may do better. */
-static bool failure_proven(Result *r, const SerEval *ev, bool cause)
+static bool failure_proven(Classification *r, const SerEval *ev, bool cause)
 {
     if (cause)
         r->uncertain = !ev->fail_proven && !ev->fail_limit;
@@ -559,7 +541,7 @@ static Node squared_base(Node t)
 
 /* ---- the classification ---- */
 
-static void set_singular(Result *r, const Inertia *in)
+static void set_singular(Classification *r, const Inertia *in)
 {
     r->inertia_known = in->complete;
     r->npos = r->nneg = 0;
@@ -712,12 +694,12 @@ static void put_direction(Buf *b, const Num *v, uint32_t n, const Num *curv)
     put_term(b, curv, 2);
 }
 
-static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in, const Num *L);
-static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L);
+static void classify_degenerate(const Problem *pb, Classification *r, const Inertia *in, const Num *L);
+static bool nonneg_certificate(const Problem *pb, Classification *r, const Num *L);
 
 /* Where the second-order analysis cannot conclude: the loss's structure may (a sum of
  * non-negative terms at its bound). Adds the verdict line; false if it does not decide. */
-static bool structural_extremum(const Problem *pb, Result *r, const Num *L, const char *why_not)
+static bool structural_extremum(const Problem *pb, Classification *r, const Num *L, const char *why_not)
 {
     if (!nonneg_certificate(pb, r, L))
         return false;
@@ -728,7 +710,7 @@ static bool structural_extremum(const Problem *pb, Result *r, const Num *L, cons
 
 /* A non-strict extremum from the loss's affine symmetries (symmetry.c): their values at the
  * point span the null space of a semidefinite Hessian. min_ok, max_ok: not refuted already. */
-static bool symmetric_extremum(const Problem *pb, Result *r, Num **V, int dnull, bool min_ok, bool max_ok,
+static bool symmetric_extremum(const Problem *pb, Classification *r, Num **V, int dnull, bool min_ok, bool max_ok,
                                const char *why_not)
 {
     bool min = r->nneg == 0 && min_ok, max = r->npos == 0 && max_ok;
@@ -756,7 +738,7 @@ static bool symmetric_extremum(const Problem *pb, Result *r, Num **V, int dnull,
 }
 
 /* An extremum from an exact sum of squares (sos.c): L - L(p), or L(p) - L, is one. */
-static bool sos_extremum(const Problem *pb, Result *r, bool min_ok, bool max_ok, const char *why_not)
+static bool sos_extremum(const Problem *pb, Classification *r, bool min_ok, bool max_ok, const char *why_not)
 {
     for (int sign = 1; sign >= -1; sign -= 2) {
         if (!(sign > 0 ? r->nneg == 0 && min_ok : r->npos == 0 && max_ok))
@@ -782,7 +764,372 @@ static bool sos_extremum(const Problem *pb, Result *r, bool min_ok, bool max_ok,
     return false;
 }
 
-static void classify(const Problem *pb, Result *r)
+/* ---- classify: the steps at one order ----
+ * 1. the loss at the point (decide_loss), 2. the gradient: not critical, or critical
+ * (decide_gradient), 3. the Hessian (evaluate_hessian) and its inertia (hessian_inertia),
+ * 4. at a critical point, the verdict from the inertia: a saddle along two pivot directions
+ * (saddle_verdict), a definite Hessian, or the degenerate cases (classify_degenerate). */
+
+/* The loss at the point, into Lv; false (with the verdict) when it cannot be evaluated. */
+static bool decide_loss(const Problem *pb, Classification *r, SerEval *ev, Num *Lv, Buf *b)
+{
+    const Num *L = sereval(ev, pb->m->loss);
+    if (!L) {
+        b->len = 0;
+        fail_text(b, ev, pb);
+        bool proven = failure_proven(r, ev, true); /* else nothing is claimed of the loss */
+        step(r, "loss", "%s: %s", proven ? "not defined at this point" : "cannot be evaluated exactly", b->data);
+        say(r, V_UNDETERMINED, "the loss %s: %s",
+            proven ? "is not defined at this point" : "cannot be evaluated exactly", b->data);
+        return false;
+    }
+    num_set(Lv, L);
+    char *ls = num_text(L);
+    b->len = 0;
+    put_num(b, L);
+    step(r, "loss", "%s%s", b->data,
+         L->exact             ? ""
+         : num_is_symbolic(L) ? " (exact, irrational)"
+                              : " (irrational: a certified enclosure)");
+    buf_puts(&r->json, "\"loss\": ");
+    json_string(&r->json, ls);
+    free(ls);
+    return true;
+}
+
+/* The gradient: r->critical 0 (with its certificate) or 1, or undetermined when a component's
+ * sign is uncertain; false when it cannot be evaluated. */
+static bool decide_gradient(const Problem *pb, Classification *r, SerEval *ev, Buf *b)
+{
+    uint32_t n = pb->n;
+    Num *g = vec_new(n);
+    bool grad_ok = true;
+    for (uint32_t i = 0; i < n && grad_ok; i++) {
+        const Num *gi = sereval(ev, pb->d->grad[i]);
+        if (!gi)
+            grad_ok = false;
+        else
+            num_set(&g[i], gi);
+    }
+    if (!grad_ok) {
+        b->len = 0;
+        fail_text(b, ev, pb);
+        bool proven = failure_proven(r, ev, true);
+        step(r, "gradient", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b->data);
+        say(r, V_UNDETERMINED, "%s: %s",
+            proven ? "the loss is not differentiable at this point" : "the gradient cannot be evaluated exactly",
+            b->data);
+        vec_free(g, n);
+        return false;
+    }
+    buf_puts(&r->json, ", \"gradient\": [");
+    long nonzero = -1, unknown = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        json_num(&r->json, &g[i]);
+        if (i + 1 < n)
+            buf_puts(&r->json, ", ");
+        int s = num_sign(&g[i]);
+        if ((s == 1 || s == -1) && nonzero < 0)
+            nonzero = i;
+        if (s == SIGN_UNKNOWN && unknown < 0)
+            unknown = i;
+    }
+    buf_puts(&r->json, "]");
+    b->len = 0;
+    put_vec(b, g, n > 12 ? 12 : n);
+    if (n > 12) { /* "(g1, ..., g12" + ", ...)": the ')' put_vec wrote is replaced, not hidden behind a NUL */
+        b->data[--b->len] = 0;
+        buf_puts(b, ", ...)");
+    }
+    if (nonzero >= 0) {
+        r->critical = 0;
+        step(r, "gradient", "%s: not zero, so this is not a critical point", b->data);
+        Buf gs = {0};
+        put_num(&gs, &g[nonzero]);
+        say(r, V_NOT_CRITICAL, "the gradient is not zero: dL/d%s = %s", pb->m->param_names[nonzero], gs.data);
+        buf_free(&gs);
+        buf_puts(&r->cert, "{\"kind\": \"gradient\", \"gradient\": [");
+        for (uint32_t i = 0; i < n; i++) {
+            json_num(&r->cert, &g[i]);
+            if (i + 1 < n)
+                buf_puts(&r->cert, ", ");
+        }
+        buf_puts(&r->cert, "]}");
+    } else if (unknown >= 0) {
+        step(r, "gradient", "%s: component %s is irrational and its enclosure contains 0", b->data,
+             pb->m->param_names[unknown]);
+        r->uncertain = true;
+        say(r, V_UNDETERMINED,
+            "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
+            "point cannot be proven critical or not",
+            pb->m->param_names[unknown]);
+    } else {
+        r->critical = 1;
+        step(r, "gradient", "%s exactly: critical", b->data);
+    }
+    vec_free(g, n);
+    return true;
+}
+
+/* The dense Hessian (n*n, both triangles), its JSON and, in b, its text ("[[2, 0], [0, 2]]", or
+ * "30x30"); NULL when it cannot be evaluated (also for a point that is not critical, to say
+ * `degenerate`: the verdict is then given only at a critical point). */
+static Num *evaluate_hessian(const Problem *pb, Classification *r, SerEval *ev, Buf *b)
+{
+    uint32_t n = pb->n;
+    Num *H = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        num_init(&H[i]);
+    bool hess_ok = true;
+    for (uint32_t t = 0; t < pb->d->nnz && hess_ok; t++) {
+        const Num *h = sereval(ev, pb->d->hess[t]);
+        if (!h) {
+            hess_ok = false;
+            break;
+        }
+        num_set(&H[(size_t)pb->d->rows[t] * n + pb->d->cols[t]], h);
+        num_set(&H[(size_t)pb->d->cols[t] * n + pb->d->rows[t]], h);
+    }
+    if (!hess_ok) {
+        b->len = 0;
+        fail_text(b, ev, pb);
+        /* the reason said only at a critical point: else an uncertain gradient stays the cause */
+        bool proven = failure_proven(r, ev, r->critical == 1);
+        step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b->data);
+        if (r->critical == 1)
+            say(r, V_UNDETERMINED, "%s: %s",
+                proven ? "the loss is not twice differentiable at this point"
+                       : "the Hessian cannot be evaluated exactly",
+                b->data);
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            num_clear(&H[i]);
+        free(H);
+        return NULL;
+    }
+    buf_puts(&r->json, ", \"hessian\": [");
+    for (uint32_t i = 0; i < n; i++) {
+        buf_puts(&r->json, i ? ", [" : "[");
+        for (uint32_t j = 0; j < n; j++) {
+            json_num(&r->json, &H[(size_t)i * n + j]);
+            if (j + 1 < n)
+                buf_puts(&r->json, ", ");
+        }
+        buf_puts(&r->json, "]");
+    }
+    buf_puts(&r->json, "]");
+    b->len = 0;
+    if (n <= 6) {
+        buf_puts(b, "[");
+        for (uint32_t i = 0; i < n; i++) {
+            buf_puts(b, i ? ", [" : "[");
+            for (uint32_t j = 0; j < n; j++) {
+                put_num(b, &H[(size_t)i * n + j]);
+                if (j + 1 < n)
+                    buf_puts(b, ", ");
+            }
+            buf_puts(b, "]");
+        }
+        buf_puts(b, "]");
+    } else {
+        buf_printf(b, "%ux%u", n, n);
+    }
+    return H;
+}
+
+/* The first diagonal entries of H of each sign (-1: none): where both exist, the axes are a
+ * saddle's two curves. */
+static void diagonal_signs(const Num *H, uint32_t n, long *axp, long *axn)
+{
+    *axp = *axn = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        int sd = num_sign(&H[(size_t)i * n + i]);
+        if (sd == 1 && *axp < 0)
+            *axp = i;
+        if (sd == -1 && *axn < 0)
+            *axn = i;
+    }
+}
+
+/* H's inertia into `in` and r (npos, nneg, nzero, singular), with the step that says it; the
+ * pivot vectors only where the verdict will need them (a critical point that neither a
+ * definite Hessian nor the axes decide). */
+static void hessian_inertia(const Problem *pb, Classification *r, Num *H, const char *htext, Inertia *in, long *axp,
+                            long *axn)
+{
+    uint32_t n = pb->n;
+    /* the inertia first; the vectors (certificates, null space) only when they are used */
+    Num *A = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        num_init(&A[i]);
+        num_set(&A[i], &H[i]);
+    }
+    inertia_compute(A, n, in, false);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        num_clear(&A[i]);
+    free(A);
+    bool definite = in->complete && in->nnull == 0 &&
+                    (in->npiv == 0 || num_sign(&in->pivot[0]) == num_sign(&in->pivot[in->npiv - 1]));
+    for (int k = 0; k < in->npiv && definite; k++)
+        definite = num_sign(&in->pivot[k]) == num_sign(&in->pivot[0]);
+    diagonal_signs(H, n, axp, axn); /* before H is overwritten below */
+    if (r->critical == 1 && !definite && !(*axp >= 0 && *axn >= 0)) {
+        inertia_free(in);
+        inertia_compute(H, n, in, true); /* in place: H is then no longer the Hessian */
+    }
+    set_singular(r, in);
+    Buf s = {0};
+    buf_printf(&s, "%s: ", htext);
+    if (!in->complete)
+        buf_printf(&s,
+                   "inertia not certain (%d positive, %d negative pivots certified; an irrational pivot's "
+                   "enclosure contains 0)",
+                   r->npos, r->nneg);
+    else if (r->nneg == 0 && r->nzero == 0)
+        buf_puts(&s, "positive definite");
+    else if (r->npos == 0 && r->nzero == 0)
+        buf_puts(&s, "negative definite");
+    else if (r->npos && r->nneg)
+        buf_printf(&s, "indefinite (%d positive, %d negative, %d zero eigenvalues)", r->npos, r->nneg, r->nzero);
+    else
+        buf_printf(&s, "%s semidefinite, singular (%d zero eigenvalue%s)",
+                   r->npos   ? "positive"
+                   : r->nneg ? "negative"
+                             : "zero: positive and negative",
+                   r->nzero, r->nzero == 1 ? "" : "s");
+    if (in->npiv && in->npiv <= 8) {
+        buf_puts(&s, "; pivots ");
+        for (int k = 0; k < in->npiv; k++) {
+            if (k)
+                buf_puts(&s, ", ");
+            put_num(&s, &in->pivot[k]);
+        }
+    }
+    step(r, "Hessian", "%s", s.data);
+    buf_free(&s);
+}
+
+/* A saddle: the loss rises along one direction (a positive pivot's, or an axis with a positive
+ * diagonal entry) and falls along another; with exact vectors, the two lines are checked as
+ * curves and are the certificate. */
+static void saddle_verdict(const Problem *pb, Classification *r, const Num *H, const Inertia *in, int kp, int kn,
+                           long axp, long axn, bool vectors_exact, const Num *Lv)
+{
+    uint32_t n = pb->n;
+    bool axis_saddle = axp >= 0 && axn >= 0;
+    Num cp, cn;
+    num_init(&cp);
+    num_init(&cn);
+    mpq_t f;
+    mpq_init(f);
+    Num *vp = vec_new(n), *vn = vec_new(n);
+    num_set_si(&cp, 1, 2);
+    num_set_si(&cn, 1, 2);
+    if (axis_saddle) {
+        num_set_si(&vp[axp], 1, 1);
+        num_set_si(&vn[axn], 1, 1);
+        num_mul(&cp, &cp, &H[(size_t)axp * n + axp]);
+        num_mul(&cn, &cn, &H[(size_t)axn * n + axn]);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            num_set(&vp[i], &in->pvec[kp][i]), num_set(&vn[i], &in->pvec[kn][i]);
+        num_mul(&cp, &cp, &in->pivot[kp]);
+        num_mul(&cn, &cn, &in->pivot[kn]);
+    }
+    if (vectors_exact) {
+        /* v scaled by f scales the curvature v^T H v / 2 by f^2 */
+        make_primitive(vp, n, f);
+        mpq_mul(f, f, f);
+        num_mul_q(&cp, &cp, f);
+        make_primitive(vn, n, f);
+        mpq_mul(f, f, f);
+        num_mul_q(&cn, &cn, f);
+    }
+    Buf why = {0};
+    buf_puts(&why, "the Hessian is indefinite: the loss rises along ");
+    put_direction(&why, vp, n, &cp);
+    buf_puts(&why, " and falls along ");
+    put_direction(&why, vn, n, &cn);
+    say(r, V_SADDLE, "%s", why.data);
+    if (vectors_exact) {
+        TPoly *up = line_theta(pb, vp), *down = line_theta(pb, vn);
+        bool ok = verify_curve(pb, up, 2, &cp, Lv) && verify_curve(pb, down, 2, &cn, Lv);
+        if (!ok)
+            say(r, V_UNDETERMINED, "internal error: the saddle's curves did not check");
+        cert_curves(&r->cert, up, 2, &cp, down, 2, &cn, n);
+        theta_free(up, n);
+        theta_free(down, n);
+    } else {
+        buf_puts(&r->cert, "{\"kind\": \"hessian_inertia\", \"positive\": ");
+        buf_printf(&r->cert, "%d, \"negative\": %d}", r->npos, r->nneg);
+    }
+    buf_free(&why);
+    vec_free(vp, n);
+    vec_free(vn, n);
+    num_clear(&cp);
+    num_clear(&cn);
+    mpq_clear(f);
+    step(r, "verdict", "saddle: %s", r->reason.data);
+}
+
+/* A definite Hessian: a strict extremum, its pivots the certificate. */
+static void definite_verdict(Classification *r, const Inertia *in)
+{
+    bool pos = r->npos > 0;
+    say(r, pos ? V_STRICT_MIN : V_STRICT_MAX, "the Hessian is %s definite (every pivot of its LDL^T is %s)",
+        pos ? "positive" : "negative", pos ? "positive" : "negative");
+    buf_printf(&r->cert, "{\"kind\": \"definite_hessian\", \"sign\": %d, \"pivots\": [", pos ? 1 : -1);
+    for (int k = 0; k < in->npiv; k++) {
+        if (k)
+            buf_puts(&r->cert, ", ");
+        json_num(&r->cert, &in->pivot[k]);
+    }
+    buf_puts(&r->cert, "]}");
+    step(r, "verdict", "strict %s: the Hessian is %s definite", pos ? "minimum" : "maximum",
+         pos ? "positive" : "negative");
+}
+
+/* At a critical point, the verdict from the Hessian's inertia (H is read only at the axes
+ * axp, axn, when both are set: hessian_inertia may have overwritten the rest). */
+static void decide_by_inertia(const Problem *pb, Classification *r, const Num *H, const Inertia *in, long axp, long axn,
+                              const Num *Lv)
+{
+    uint32_t n = pb->n;
+    int kp = -1, kn = -1;
+    for (int k = 0; k < in->npiv; k++) {
+        if (num_sign(&in->pivot[k]) == 1 && kp < 0)
+            kp = k;
+        if (num_sign(&in->pivot[k]) == -1 && kn < 0)
+            kn = k;
+    }
+    bool vectors_exact = true;
+    for (int k = 0; k < in->npiv; k++)
+        for (uint32_t i = 0; i < n; i++)
+            vectors_exact = vectors_exact && in->pvec[k][i].exact;
+    if (kp >= 0 && kn >= 0) {
+        saddle_verdict(pb, r, H, in, kp, kn, axp, axn, vectors_exact, Lv);
+    } else if (!in->complete) {
+        r->uncertain = true;
+        if (!structural_extremum(pb, r, Lv,
+                                 "the Hessian's inertia cannot be certified (an irrational "
+                                 "pivot's enclosure contains 0)"))
+            say(r, V_UNDETERMINED,
+                "the Hessian's inertia cannot be certified: a pivot is irrational and its "
+                "enclosure contains 0");
+    } else if (in->nnull == 0) {
+        definite_verdict(r, in);
+    } else if (!vectors_exact) {
+        if (!structural_extremum(pb, r, Lv,
+                                 "the Hessian is singular with irrational entries, so the "
+                                 "splitting lemma cannot be applied exactly"))
+            say(r, V_UNDETERMINED,
+                "the Hessian is singular and has irrational entries: its null space is "
+                "not exact, so the splitting lemma cannot be applied");
+    } else {
+        classify_degenerate(pb, r, in, Lv);
+    }
+}
+
+static void classify(const Problem *pb, Classification *r)
 {
     uint32_t n = pb->n;
     SerCtx c0;
@@ -799,321 +1146,23 @@ static void classify(const Problem *pb, Result *r)
     step(r, "point", "%s", b.data);
     b.len = 0;
     r->critical = r->singular = -1;
-
-    const Num *L = sereval(&ev, pb->m->loss);
     Num Lv;
     num_init(&Lv);
-    if (!L) {
-        b.len = 0;
-        fail_text(&b, &ev, pb);
-        bool proven = failure_proven(r, &ev, true); /* else nothing is claimed of the loss */
-        step(r, "loss", "%s: %s", proven ? "not defined at this point" : "cannot be evaluated exactly", b.data);
-        say(r, V_UNDETERMINED, "the loss %s: %s",
-            proven ? "is not defined at this point" : "cannot be evaluated exactly", b.data);
-        goto done;
-    }
-    num_set(&Lv, L);
-    char *ls = num_text(L);
-    b.len = 0;
-    put_num(&b, L);
-    step(r, "loss", "%s%s", b.data,
-         L->exact             ? ""
-         : num_is_symbolic(L) ? " (exact, irrational)"
-                              : " (irrational: a certified enclosure)");
-    buf_puts(&r->json, "\"loss\": ");
-    json_string(&r->json, ls);
-    free(ls);
-
-    /* 1. the gradient */
-    Num *g = vec_new(n);
-    bool grad_ok = true;
-    for (uint32_t i = 0; i < n && grad_ok; i++) {
-        const Num *gi = sereval(&ev, pb->d->grad[i]);
-        if (!gi)
-            grad_ok = false;
-        else
-            num_set(&g[i], gi);
-    }
-    if (!grad_ok) {
-        b.len = 0;
-        fail_text(&b, &ev, pb);
-        bool proven = failure_proven(r, &ev, true);
-        step(r, "gradient", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
-        say(r, V_UNDETERMINED, "%s: %s",
-            proven ? "the loss is not differentiable at this point" : "the gradient cannot be evaluated exactly",
-            b.data);
-        vec_free(g, n);
-        goto done;
-    }
-    buf_puts(&r->json, ", \"gradient\": [");
-    long nonzero = -1, unknown = -1;
-    for (uint32_t i = 0; i < n; i++) {
-        json_num(&r->json, &g[i]);
-        if (i + 1 < n)
-            buf_puts(&r->json, ", ");
-        int s = num_sign(&g[i]);
-        if ((s == 1 || s == -1) && nonzero < 0)
-            nonzero = i;
-        if (s == SIGN_UNKNOWN && unknown < 0)
-            unknown = i;
-    }
-    buf_puts(&r->json, "]");
-    b.len = 0;
-    put_vec(&b, g, n > 12 ? 12 : n);
-    if (n > 12) { /* "(g1, ..., g12" + ", ...)": the ')' put_vec wrote is replaced, not hidden behind a NUL */
-        b.data[--b.len] = 0;
-        buf_puts(&b, ", ...)");
-    }
-    if (nonzero >= 0) {
-        r->critical = 0;
-        step(r, "gradient", "%s: not zero, so this is not a critical point", b.data);
-        Buf gs = {0};
-        put_num(&gs, &g[nonzero]);
-        say(r, V_NOT_CRITICAL, "the gradient is not zero: dL/d%s = %s", pb->m->param_names[nonzero], gs.data);
-        buf_free(&gs);
-        buf_puts(&r->cert, "{\"kind\": \"gradient\", \"gradient\": [");
-        for (uint32_t i = 0; i < n; i++) {
-            json_num(&r->cert, &g[i]);
-            if (i + 1 < n)
-                buf_puts(&r->cert, ", ");
-        }
-        buf_puts(&r->cert, "]}");
-    } else if (unknown >= 0) {
-        step(r, "gradient", "%s: component %s is irrational and its enclosure contains 0", b.data,
-             pb->m->param_names[unknown]);
-        r->uncertain = true;
-        say(r, V_UNDETERMINED,
-            "dL/d%s is an irrational number whose certified enclosure contains 0, so the "
-            "point cannot be proven critical or not",
-            pb->m->param_names[unknown]);
-    } else {
-        r->critical = 1;
-        step(r, "gradient", "%s exactly: critical", b.data);
-    }
-    vec_free(g, n);
-
-    /* 2. the Hessian, its inertia (also for a point that is not critical: `degenerate`) */
-    Num *H = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        num_init(&H[i]);
-    bool hess_ok = true;
-    for (uint32_t t = 0; t < pb->d->nnz && hess_ok; t++) {
-        const Num *h = sereval(&ev, pb->d->hess[t]);
-        if (!h) {
-            hess_ok = false;
-            break;
-        }
-        num_set(&H[(size_t)pb->d->rows[t] * n + pb->d->cols[t]], h);
-        num_set(&H[(size_t)pb->d->cols[t] * n + pb->d->rows[t]], h);
-    }
-    if (hess_ok) {
-        buf_puts(&r->json, ", \"hessian\": [");
-        for (uint32_t i = 0; i < n; i++) {
-            buf_puts(&r->json, i ? ", [" : "[");
-            for (uint32_t j = 0; j < n; j++) {
-                json_num(&r->json, &H[(size_t)i * n + j]);
-                if (j + 1 < n)
-                    buf_puts(&r->json, ", ");
-            }
-            buf_puts(&r->json, "]");
-        }
-        buf_puts(&r->json, "]");
-        b.len = 0;
-        if (n <= 6) {
-            buf_puts(&b, "[");
-            for (uint32_t i = 0; i < n; i++) {
-                buf_puts(&b, i ? ", [" : "[");
-                for (uint32_t j = 0; j < n; j++) {
-                    put_num(&b, &H[(size_t)i * n + j]);
-                    if (j + 1 < n)
-                        buf_puts(&b, ", ");
-                }
-                buf_puts(&b, "]");
-            }
-            buf_puts(&b, "]");
-        } else {
-            buf_printf(&b, "%ux%u", n, n);
-        }
-    } else {
-        b.len = 0;
-        fail_text(&b, &ev, pb);
-        /* the reason said only at a critical point: else an uncertain gradient stays the cause */
-        bool proven = failure_proven(r, &ev, r->critical == 1);
-        step(r, "Hessian", "%s: %s", proven ? "not defined" : "cannot be evaluated exactly", b.data);
-        if (r->critical == 1)
-            say(r, V_UNDETERMINED, "%s: %s",
-                proven ? "the loss is not twice differentiable at this point"
-                       : "the Hessian cannot be evaluated exactly",
-                b.data);
-    }
-    if (hess_ok) {
+    Num *H;
+    if (decide_loss(pb, r, &ev, &Lv, &b) && decide_gradient(pb, r, &ev, &b) &&
+        (H = evaluate_hessian(pb, r, &ev, &b)) != NULL) {
         Inertia in;
-        /* the inertia first; the vectors (certificates, null space) only when they are used */
-        Num *A = xmalloc(sizeof(Num) * ((size_t)n * n + 1));
-        for (size_t i = 0; i < (size_t)n * n; i++) {
-            num_init(&A[i]);
-            num_set(&A[i], &H[i]);
-        }
-        inertia_compute(A, n, &in, false);
-        for (size_t i = 0; i < (size_t)n * n; i++)
-            num_clear(&A[i]);
-        free(A);
-        bool definite = in.complete && in.nnull == 0 &&
-                        (in.npiv == 0 || num_sign(&in.pivot[0]) == num_sign(&in.pivot[in.npiv - 1]));
-        for (int k = 0; k < in.npiv && definite; k++)
-            definite = num_sign(&in.pivot[k]) == num_sign(&in.pivot[0]);
-        /* a saddle whose Hessian has diagonal entries of both signs: the axes are its curves */
-        long axp = -1, axn = -1;
-        for (uint32_t i = 0; i < n; i++) {
-            int sd = num_sign(&H[(size_t)i * n + i]);
-            if (sd == 1 && axp < 0)
-                axp = i;
-            if (sd == -1 && axn < 0)
-                axn = i;
-        }
-        bool axis_saddle = axp >= 0 && axn >= 0;
-        if (r->critical == 1 && !definite && !axis_saddle) {
-            inertia_free(&in);
-            inertia_compute(H, n, &in, true); /* in place */
-        }
-        set_singular(r, &in);
-        Buf s = {0};
-        buf_printf(&s, "%s: ", b.data);
-        if (!in.complete)
-            buf_printf(&s,
-                       "inertia not certain (%d positive, %d negative pivots certified; an irrational pivot's "
-                       "enclosure contains 0)",
-                       r->npos, r->nneg);
-        else if (r->nneg == 0 && r->nzero == 0)
-            buf_puts(&s, "positive definite");
-        else if (r->npos == 0 && r->nzero == 0)
-            buf_puts(&s, "negative definite");
-        else if (r->npos && r->nneg)
-            buf_printf(&s, "indefinite (%d positive, %d negative, %d zero eigenvalues)", r->npos, r->nneg, r->nzero);
-        else
-            buf_printf(&s, "%s semidefinite, singular (%d zero eigenvalue%s)",
-                       r->npos   ? "positive"
-                       : r->nneg ? "negative"
-                                 : "zero: positive and negative",
-                       r->nzero, r->nzero == 1 ? "" : "s");
-        if (in.npiv && in.npiv <= 8) {
-            buf_puts(&s, "; pivots ");
-            for (int k = 0; k < in.npiv; k++) {
-                if (k)
-                    buf_puts(&s, ", ");
-                put_num(&s, &in.pivot[k]);
-            }
-        }
-        step(r, "Hessian", "%s", s.data);
-        buf_free(&s);
-
-        if (r->critical == 1) {
-            int kp = -1, kn = -1;
-            for (int k = 0; k < in.npiv; k++) {
-                if (num_sign(&in.pivot[k]) == 1 && kp < 0)
-                    kp = k;
-                if (num_sign(&in.pivot[k]) == -1 && kn < 0)
-                    kn = k;
-            }
-            bool vectors_exact = true;
-            for (int k = 0; k < in.npiv; k++)
-                for (uint32_t i = 0; i < n; i++)
-                    vectors_exact = vectors_exact && in.pvec[k][i].exact;
-            if (kp >= 0 && kn >= 0) {
-                /* a saddle: the loss rises along one pivot direction and falls along another */
-                Num cp, cn;
-                num_init(&cp);
-                num_init(&cn);
-                mpq_t f;
-                mpq_init(f);
-                Num *vp = vec_new(n), *vn = vec_new(n);
-                num_set_si(&cp, 1, 2);
-                num_set_si(&cn, 1, 2);
-                if (axis_saddle) {
-                    num_set_si(&vp[axp], 1, 1);
-                    num_set_si(&vn[axn], 1, 1);
-                    num_mul(&cp, &cp, &H[(size_t)axp * n + axp]);
-                    num_mul(&cn, &cn, &H[(size_t)axn * n + axn]);
-                } else {
-                    for (uint32_t i = 0; i < n; i++)
-                        num_set(&vp[i], &in.pvec[kp][i]), num_set(&vn[i], &in.pvec[kn][i]);
-                    num_mul(&cp, &cp, &in.pivot[kp]);
-                    num_mul(&cn, &cn, &in.pivot[kn]);
-                }
-                if (vectors_exact) {
-                    /* v scaled by f scales the curvature v^T H v / 2 by f^2 */
-                    make_primitive(vp, n, f);
-                    mpq_mul(f, f, f);
-                    num_mul_q(&cp, &cp, f);
-                    make_primitive(vn, n, f);
-                    mpq_mul(f, f, f);
-                    num_mul_q(&cn, &cn, f);
-                }
-                Buf why = {0};
-                buf_puts(&why, "the Hessian is indefinite: the loss rises along ");
-                put_direction(&why, vp, n, &cp);
-                buf_puts(&why, " and falls along ");
-                put_direction(&why, vn, n, &cn);
-                say(r, V_SADDLE, "%s", why.data);
-                if (vectors_exact) {
-                    TPoly *up = line_theta(pb, vp), *down = line_theta(pb, vn);
-                    bool ok = verify_curve(pb, up, 2, &cp, &Lv) && verify_curve(pb, down, 2, &cn, &Lv);
-                    if (!ok)
-                        say(r, V_UNDETERMINED, "internal error: the saddle's curves did not check");
-                    cert_curves(&r->cert, up, 2, &cp, down, 2, &cn, n);
-                    theta_free(up, n);
-                    theta_free(down, n);
-                } else {
-                    buf_puts(&r->cert, "{\"kind\": \"hessian_inertia\", \"positive\": ");
-                    buf_printf(&r->cert, "%d, \"negative\": %d}", r->npos, r->nneg);
-                }
-                buf_free(&why);
-                vec_free(vp, n);
-                vec_free(vn, n);
-                num_clear(&cp);
-                num_clear(&cn);
-                mpq_clear(f);
-                step(r, "verdict", "saddle: %s", r->reason.data);
-            } else if (!in.complete) {
-                r->uncertain = true;
-                if (!structural_extremum(pb, r, &Lv,
-                                         "the Hessian's inertia cannot be certified (an irrational "
-                                         "pivot's enclosure contains 0)"))
-                    say(r, V_UNDETERMINED,
-                        "the Hessian's inertia cannot be certified: a pivot is irrational and its "
-                        "enclosure contains 0");
-            } else if (in.nnull == 0) {
-                bool pos = r->npos > 0;
-                say(r, pos ? V_STRICT_MIN : V_STRICT_MAX, "the Hessian is %s definite (every pivot of its LDL^T is %s)",
-                    pos ? "positive" : "negative", pos ? "positive" : "negative");
-                buf_printf(&r->cert, "{\"kind\": \"definite_hessian\", \"sign\": %d, \"pivots\": [", pos ? 1 : -1);
-                for (int k = 0; k < in.npiv; k++) {
-                    if (k)
-                        buf_puts(&r->cert, ", ");
-                    json_num(&r->cert, &in.pivot[k]);
-                }
-                buf_puts(&r->cert, "]}");
-                step(r, "verdict", "strict %s: the Hessian is %s definite", pos ? "minimum" : "maximum",
-                     pos ? "positive" : "negative");
-            } else if (!vectors_exact) {
-                if (!structural_extremum(pb, r, &Lv,
-                                         "the Hessian is singular with irrational entries, so the "
-                                         "splitting lemma cannot be applied exactly"))
-                    say(r, V_UNDETERMINED,
-                        "the Hessian is singular and has irrational entries: its null space is "
-                        "not exact, so the splitting lemma cannot be applied");
-            } else {
-                classify_degenerate(pb, r, &in, &Lv);
-            }
-        } else if (r->critical == 0) {
+        long axp, axn;
+        hessian_inertia(pb, r, H, b.data, &in, &axp, &axn);
+        if (r->critical == 1)
+            decide_by_inertia(pb, r, H, &in, axp, axn, &Lv);
+        else if (r->critical == 0)
             step(r, "verdict", "not a critical point: %s", r->reason.data);
-        }
         inertia_free(&in);
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            num_clear(&H[i]);
+        free(H);
     }
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        num_clear(&H[i]);
-    free(H);
-done:
     if (r->verdict == V_UNDETERMINED && !r->verdict_said)
         step(r, "verdict", "undetermined: %s", r->reason.data);
     else if (r->verdict == V_NOT_CRITICAL && !r->verdict_said) /* a Hessian that failed after it */
@@ -1130,7 +1179,7 @@ done:
 /* Non-negative structure of the loss: a (possibly non-strict) extremum when the loss is
  * c0 + terms of one sign and equals c0 at the point. Strictness is refuted when the zero
  * set of its squared bases is a manifold through the point. Returns true when it decided. */
-static bool nonneg_certificate(const Problem *pb, Result *r, const Num *L)
+static bool nonneg_certificate(const Problem *pb, Classification *r, const Num *L)
 {
     Node f = pb->m->loss;
     mpq_t c0;
@@ -1387,7 +1436,7 @@ static bool weights_certificate(Buf *out, const Problem *pb, const SerCtx *c, Se
     return true;
 }
 
-static void classify_degenerate(const Problem *pb, Result *r, const Inertia *in, const Num *L)
+static void classify_degenerate(const Problem *pb, Classification *r, const Inertia *in, const Num *L)
 {
     uint32_t n = pb->n;
     int dnull = in->nnull, rk = in->npiv, K = pb->order;
@@ -1764,7 +1813,7 @@ out:
 /* ---- labels, output ---- */
 
 /* Whether the verdict bears out the expected label. */
-static bool label_holds(const char *label, const Result *r)
+bool classification_holds(const Classification *r, const char *label)
 {
     Verdict v = r->verdict;
     if (strcmp(label, "min") == 0)
@@ -1778,7 +1827,7 @@ static bool label_holds(const char *label, const Result *r)
     return strcmp(label, verdict_name[v]) == 0;
 }
 
-static void result_json(Buf *b, const Problem *pb, const Result *r)
+void classification_json(Buf *b, const Model *m, const mpq_t *p, const Classification *r)
 {
     buf_puts(b, "\"verdict\": ");
     json_string(b, verdict_name[r->verdict]);
@@ -1793,20 +1842,24 @@ static void result_json(Buf *b, const Problem *pb, const Result *r)
     if (r->inertia_known)
         buf_printf(b, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->nneg, r->nzero, r->npos);
     buf_puts(b, ", \"params\": [");
-    for (uint32_t i = 0; i < pb->n; i++) {
+    for (uint32_t i = 0; i < m->nparam; i++) {
         if (i)
             buf_puts(b, ", ");
-        json_string(b, pb->m->param_names[i]);
+        json_string(b, m->param_names[i]);
     }
     buf_puts(b, "], \"point\": [");
-    for (uint32_t i = 0; i < pb->n; i++) {
+    for (uint32_t i = 0; i < m->nparam; i++) {
         if (i)
             buf_puts(b, ", ");
-        json_num(b, &pb->p[i]);
+        Num x;
+        num_init(&x);
+        num_set_q(&x, p[i]);
+        json_num(b, &x);
+        num_clear(&x);
     }
     buf_puts(b, "], \"theta\": [");
-    for (uint32_t i = 0; i < pb->n; i++)
-        buf_printf(b, "%s%.17g", i ? ", " : "", num_to_double(&pb->p[i]));
+    for (uint32_t i = 0; i < m->nparam; i++)
+        buf_printf(b, "%s%.17g", i ? ", " : "", rat_to_double(p[i]));
     buf_puts(b, "]");
     if (r->json.len) {
         buf_puts(b, ", ");
@@ -1821,13 +1874,13 @@ static void result_json(Buf *b, const Problem *pb, const Result *r)
     json_lines(b, &r->steps);
 }
 
-static void result_init(Result *r)
+static void classification_init(Classification *r)
 {
     memset(r, 0, sizeof *r);
     r->critical = r->singular = -1;
 }
 
-static void result_free(Result *r)
+void classification_free(Classification *r)
 {
     buf_free(&r->reason);
     buf_free(&r->steps);
@@ -1836,7 +1889,7 @@ static void result_free(Result *r)
 }
 
 /* Balls are retried at higher precision when a sign could not be certified. */
-static bool decided(const Result *r)
+static bool decided(const Classification *r)
 {
     return r->verdict != V_UNDETERMINED && !((r->verdict == V_MIN || r->verdict == V_MAX) && !r->nonstrict);
 }
@@ -1845,14 +1898,14 @@ static bool decided(const Result *r)
  * at a lower order is as much a proof (no term beyond it can reach the form that decided),
  * and most points need few terms while a high order on a large rational point costs seconds.
  * Balls are retried at a higher precision when a sign could not be certified. */
-static void classify_point(const Problem *pb, Result *r)
+static void classify_point(const Problem *pb, Classification *r)
 {
     static const slong precs[] = {256, 1024, 4096};
     Problem at = *pb;
     /* a minimum (or maximum) whose strictness a lower order left open is still proven: a
      * higher order that cannot finish does not take it back */
-    Result kept;
-    result_init(&kept);
+    Classification kept;
+    classification_init(&kept);
     int kept_order = 0, done = 0, cap = pb->order; /* done: the highest order that finished */
     char *limit_note = NULL;
     for (int order = pb->order < 4 ? pb->order : 4;; order = order * 2 < cap ? order * 2 : cap) {
@@ -1860,8 +1913,8 @@ static void classify_point(const Problem *pb, Result *r)
         at.last = order >= cap;
         for (size_t k = 0; k < sizeof precs / sizeof precs[0]; k++) {
             num_prec = precs[k];
-            result_free(r);
-            result_init(r);
+            classification_free(r);
+            classification_init(r);
             classify(&at, r);
             /* again only when a ball's sign was uncertain: an exact zero stays one at any
              * precision */
@@ -1871,7 +1924,7 @@ static void classify_point(const Problem *pb, Result *r)
         if (r->verdict == V_UNDETERMINED && kept.verdict != V_UNDETERMINED) {
             step(&kept, "order", "%d: undetermined (%s); the verdict at order %d stands", order, r->reason.data,
                  kept_order);
-            result_free(r);
+            classification_free(r);
             *r = kept;
             free(limit_note);
             return;
@@ -1891,10 +1944,10 @@ static void classify_point(const Problem *pb, Result *r)
         if (decided(r) || order == cap || r->limited)
             break;
         if (r->verdict != V_UNDETERMINED) {
-            result_free(&kept);
+            classification_free(&kept);
             kept = *r;
             kept_order = order;
-            result_init(r);
+            classification_init(r);
         }
         done = order;
     }
@@ -1903,76 +1956,32 @@ static void classify_point(const Problem *pb, Result *r)
         buf_printf(&r->reason, " (order %s)", limit_note);
     }
     free(limit_note);
-    result_free(&kept);
+    classification_free(&kept);
 }
 
-static void put_indented(FILE *out, const Buf *steps, const char *indent)
-{
-    const char *s = steps->data ? steps->data : "";
-    while (*s) {
-        const char *e = strchr(s, '\n');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        fprintf(out, "%s%.*s\n", indent, (int)len, s);
-        s += len + (e ? 1 : 0);
-    }
-}
-
-int exact_check(const Model *m, const Deriv *d, const char *file, int order, bool json)
+void exact_decide(const Model *m, const Deriv *d, const mpq_t *p, int order, Classification *c)
 {
     Problem pb = {m, d, order, m->nparam, vec_new(m->nparam), false};
-    Buf out = {0};
-    int failed = 0, passed = 0;
-    if (json) {
-        buf_puts(&out, "{\"file\": ");
-        json_string(&out, file);
-        buf_printf(&out, ", \"order\": %d, \"results\": [", order);
-    }
-    for (int a = 0; a < m->nat; a++) {
-        const AtPoint *at = &m->at[a];
-        for (uint32_t i = 0; i < pb.n; i++)
-            num_set_q(&pb.p[i], dag_rat(at->values[i]));
-        Result r;
-        result_init(&r);
-        classify_point(&pb, &r);
-        bool ok = label_holds(at->label, &r);
-        if (ok)
-            passed++;
-        else
-            failed++;
-        int line, col;
-        diag_line_col(at->span.begin, &line, &col);
-        if (json) {
-            buf_printf(&out, "%s{\"line\": %d, \"expected\": ", a ? ", " : "", line);
-            json_string(&out, at->label);
-            buf_printf(&out, ", \"ok\": %s, ", ok ? "true" : "false");
-            result_json(&out, &pb, &r);
-            buf_puts(&out, "}");
-        } else {
-            Buf pt = {0};
-            put_point(&pt, &pb);
-            const char *v = verdict_name[r.verdict];
-            printf("line %d  at %s  expect %s  verdict %s%s  %s\n", line, pt.data, at->label, v,
-                   (r.verdict == V_MIN || r.verdict == V_MAX) && r.nonstrict ? " (not strict)" : "",
-                   ok ? "ok" : "FAILED");
-            put_indented(stdout, &r.steps, "    ");
-            buf_free(&pt);
-        }
-        result_free(&r);
-    }
-    if (json) {
-        buf_printf(&out, "], \"passed\": %d, \"failed\": %d}\n", passed, failed);
-        fwrite(out.data, 1, out.len, stdout);
-    } else if (m->nat == 0) {
-        printf("%s: no 'at ... expect' lines to check\n", file);
-    } else {
-        printf("%d of %d point%s as expected%s\n", passed, passed + failed, passed + failed == 1 ? "" : "s",
-               failed ? "; FAILED" : "");
-    }
-    buf_free(&out);
+    for (uint32_t i = 0; i < pb.n; i++)
+        num_set_q(&pb.p[i], p[i]);
+    classification_init(c);
+    classify_point(&pb, c);
     vec_free(pb.p, pb.n);
+}
+
+void exact_put_rational(Buf *b, mpq_srcptr q)
+{
+    Num x;
+    num_init(&x);
+    num_set_q(&x, q);
+    put_num(b, &x);
+    num_clear(&x);
+}
+
+void exact_release(void)
+{
     sym_release();
     flint_cleanup(); /* Arb's caches of constants, kept per thread */
-    return failed ? 1 : 0;
 }
 
 /* --at x=0,y=1/3,w={1,2},v=0: every parameter exactly once (an array by a brace list or one
@@ -2175,36 +2184,12 @@ bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *
     return ok;
 }
 
-int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json)
+bool exact_parse_point_q(const Model *m, const char *spec, const char *flag, mpq_t *p)
 {
-    if (m->nparam > EXACT_MAX_PARAMS) {
-        fprintf(stderr,
-                "hessgen: the exact classifier works on the dense Hessian of at most %d parameters, and "
-                "this model has %u; classify numerically instead (hessgen run FILE.hl classify --at ...)\n",
-                EXACT_MAX_PARAMS, m->nparam);
-        return 2;
-    }
-    Problem pb = {m, d, order, m->nparam, vec_new(m->nparam), false};
-    if (!exact_parse_point(m, at, "--at", pb.p)) {
-        vec_free(pb.p, pb.n);
-        return 2;
-    }
-    Result r;
-    result_init(&r);
-    classify_point(&pb, &r);
-    if (json) {
-        Buf out = {0};
-        buf_printf(&out, "{\"order\": %d, ", order);
-        result_json(&out, &pb, &r);
-        buf_puts(&out, "}\n");
-        fwrite(out.data, 1, out.len, stdout);
-        buf_free(&out);
-    } else {
-        put_indented(stdout, &r.steps, "");
-    }
-    result_free(&r);
-    vec_free(pb.p, pb.n);
-    sym_release();
-    flint_cleanup();
-    return 0;
+    Num *v = vec_new(m->nparam);
+    bool ok = exact_parse_point(m, spec, flag, v);
+    for (uint32_t i = 0; ok && i < m->nparam; i++)
+        mpq_set(p[i], v[i].q); /* the parser reads rationals only */
+    vec_free(v, m->nparam);
+    return ok;
 }

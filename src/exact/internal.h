@@ -115,7 +115,6 @@ const Num *sereval(SerEval *e, Node n);
 bool exact_parse_point(const Model *m, const char *spec, const char *flag, Num *p);
 /* One line of the reasoning: "label      text" */
 void put_step(Buf *steps, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void json_string(Buf *b, const char *s);  /* a JSON string, escaped */
 void json_lines(Buf *b, const Buf *text); /* the lines of text as a JSON array of strings */
 
 Num *vec_new(uint32_t n);

@@ -132,21 +132,6 @@ static int row_reduce(mpq_t *M, int rows, int cols, int *piv)
     return r;
 }
 
-static mpq_t *mpq_array(size_t k)
-{
-    mpq_t *a = xmalloc(sizeof(mpq_t) * (k ? k : 1));
-    for (size_t i = 0; i < k; i++)
-        mpq_init(a[i]);
-    return a;
-}
-
-static void mpq_array_free(mpq_t *a, size_t k)
-{
-    for (size_t i = 0; i < k; i++)
-        mpq_clear(a[i]);
-    free(a);
-}
-
 /* The candidates: a basis of the (A, b) with grad L . (A theta + b) = 0 at the sample points
  * (A row-major, then b: n^2 + n numbers each); returns how many, or -1. */
 static int candidates(const Model *m, const Deriv *d, unsigned long long seed, mpq_t **out)
