@@ -1436,39 +1436,64 @@ static bool weights_certificate(Buf *out, const Problem *pb, const SerCtx *c, Se
     return true;
 }
 
-static void classify_degenerate(const Problem *pb, Classification *r, const Inertia *in, const Num *L)
+/* ---- classify_degenerate: a critical point with a singular, semidefinite Hessian ----
+ * The splitting lemma, step by step: the null space's basis and coordinate names
+ * (null_basis); theta(u) = p + V u + W phi(u), with phi solving the gradient across the null
+ * space by the chord iteration (split_along_null); the reduced function g(u) = L(theta(u)) -
+ * L(p) (reduced_function); its decision by reduce.c, for g and, where the Hessian is 0, for -g
+ * (decide_reduced): a strict extremum, a saddle with two checked curves (saddle_curves), or a
+ * certificate from the loss's structure, its symmetries or a sum of squares
+ * (not_decided_by_reduction). */
+typedef struct {
+    const Problem *pb;
+    Classification *r;
+    const Inertia *in;
+    const Num *L; /* the loss at the point */
+    uint32_t n;
+    int dnull, rk, K;
+    int sgn;      /* the Hessian: 1 positive, -1 negative semidefinite, 0 zero */
+    int sg;       /* the sign the reduced function is decided in (sgn, or 1 for a zero Hessian) */
+    Num **V;      /* the null basis: primitive integer vectors */
+    char **names; /* the null coordinates' names */
+    SerCtx c;
+    Ser *phi;   /* rk series: the steps along the pivot vectors */
+    Ser *theta; /* n series: theta(u) */
+} Degenerate;
+
+/* The null basis (primitive integer vectors) and the names of its coordinates: the parameter's
+ * own where V_j is an axis (its offset dx where the point's coordinate is not 0), else u1,
+ * u2, ...; the step that says so. */
+static void null_basis(Degenerate *g)
 {
-    uint32_t n = pb->n;
-    int dnull = in->nnull, rk = in->npiv, K = pb->order;
-    int sgn = r->npos > 0 ? 1 : r->nneg > 0 ? -1 : 0;
-    /* null basis: primitive integer vectors; complement: the pivot vectors */
-    Num **V = xmalloc(sizeof(Num *) * (size_t)dnull);
+    const Problem *pb = g->pb;
+    uint32_t n = g->n;
+    g->V = xmalloc(sizeof(Num *) * (size_t)g->dnull);
+    g->names = xmalloc(sizeof(char *) * (size_t)g->dnull);
     mpq_t f;
     mpq_init(f);
-    for (int j = 0; j < dnull; j++) {
-        V[j] = vec_new(n);
+    for (int j = 0; j < g->dnull; j++) {
+        g->V[j] = vec_new(n);
         for (uint32_t i = 0; i < n; i++)
-            num_set(&V[j][i], &in->nvec[j][i]);
-        make_primitive(V[j], n, f);
+            num_set(&g->V[j][i], &g->in->nvec[j][i]);
+        make_primitive(g->V[j], n, f);
     }
-    /* names of the null coordinates: the parameter's own where V_j is an axis (its offset
-     * dx where the point's coordinate is not 0), else u1, u2, ... */
-    char **names = xmalloc(sizeof(char *) * (size_t)dnull);
+    mpq_clear(f);
     Buf b = {0};
     buf_puts(&b, "spanned by ");
-    for (int j = 0; j < dnull; j++) {
+    for (int j = 0; j < g->dnull; j++) {
+        const Num *v = g->V[j];
         long axis = -1;
         int nz = 0;
         for (uint32_t i = 0; i < n; i++)
-            if (!num_is_zero(&V[j][i]))
+            if (!num_is_zero(&v[i]))
                 nz++, axis = i;
         Buf nm = {0};
         if (j)
             buf_puts(&b, ", ");
-        put_vec(&b, V[j], n);
-        if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0 && num_is_zero(&pb->p[axis])) {
+        put_vec(&b, v, n);
+        if (nz == 1 && mpq_cmp_ui(v[axis].q, 1, 1) == 0 && num_is_zero(&pb->p[axis])) {
             buf_puts(&nm, pb->m->param_names[axis]);
-        } else if (nz == 1 && mpq_cmp_ui(V[j][axis].q, 1, 1) == 0) {
+        } else if (nz == 1 && mpq_cmp_ui(v[axis].q, 1, 1) == 0) {
             buf_printf(&nm, "d%s", pb->m->param_names[axis]);
             Num a;
             num_init(&a);
@@ -1482,332 +1507,393 @@ static void classify_degenerate(const Problem *pb, Classification *r, const Iner
             buf_puts(&b, ")");
             num_clear(&a);
         } else {
-            if (dnull == 1)
+            if (g->dnull == 1)
                 buf_puts(&nm, "u");
             else
                 buf_printf(&nm, "u%d", j + 1);
             buf_printf(&b, " (coordinate %s)", nm.data);
         }
-        names[j] = nm.data;
+        g->names[j] = nm.data;
     }
-    step(r, "null space", "%s", b.data);
+    step(g->r, "null space", "%s", b.data);
+    buf_free(&b);
+}
 
-    SerCtx c;
-    if (!serctx_init(&c, dnull, K)) {
+/* theta(u) = p + V u + W phi(u), phi = O(u^2) by the chord iteration on W^T grad = 0 (each pass
+ * divides the gradient across the null space by the pivots). False, with the reason in
+ * `failure`, when the gradient cannot be expanded. */
+static bool split_along_null(Degenerate *g, Buf *failure)
+{
+    const Problem *pb = g->pb;
+    const Inertia *in = g->in;
+    SerCtx *c = &g->c;
+    uint32_t n = g->n;
+    int rk = g->rk, K = g->K;
+    Ser tmp = ser_new(c), G = ser_new(c);
+    bool ok = true;
+    for (int it = 0; it <= K && ok; it++) {
+        /* past the budget of steps the next evaluation stops, with the reason */
+        for (uint32_t i = 0; i < n && *c->work <= series_work_limit; i++) {
+            ser_zero(c, g->theta[i]);
+            num_set(&g->theta[i][0], &pb->p[i]);
+            for (int j = 0; j < g->dnull; j++)
+                num_set(&g->theta[i][1 + j], &g->V[j][i]);
+            for (int k = 0; k < rk; k++) {
+                if (num_is_zero(&in->pvec[k][i]))
+                    continue;
+                ser_scale(c, tmp, g->phi[k], &in->pvec[k][i]);
+                ser_add(c, g->theta[i], g->theta[i], tmp);
+            }
+        }
+        if (it == K || rk == 0)
+            break;
+        SerEval ev;
+        sereval_init(&ev, c, g->theta, n);
+        bool changed = false;
+        for (int k = 0; k < rk && ok; k++) {
+            ser_zero(c, G);
+            for (uint32_t i = 0; i < n && ok; i++) {
+                if (num_is_zero(&in->pvec[k][i]))
+                    continue;
+                const Num *gi = sereval(&ev, pb->d->grad[i]);
+                if (!gi) {
+                    ok = false;
+                    g->r->limited = ev.fail_limit;
+                    failure_proven(g->r, &ev, true);
+                    fail_text(failure, &ev, pb);
+                    break;
+                }
+                ser_scale(c, tmp, (Ser)gi, &in->pvec[k][i]);
+                ser_add(c, G, G, tmp);
+            }
+            if (!ok)
+                break;
+            /* phi_k -= G / D_k, keeping phi = O(u^2) */
+            for (int m = 0; m < c->M; m++) {
+                if (c->deg[m] < 2 || num_is_zero(&G[m]))
+                    continue;
+                Num q;
+                num_init(&q);
+                num_div(&q, &G[m], &in->pivot[k]);
+                num_sub(&g->phi[k][m], &g->phi[k][m], &q);
+                num_clear(&q);
+                changed = true;
+            }
+        }
+        sereval_free(&ev);
+        if (!changed)
+            break;
+    }
+    ser_free(c, tmp);
+    ser_free(c, G);
+    return ok;
+}
+
+/* The steps that show the splitting ("x = ..." or "a step along v of ...") and the reduced
+ * function fu - L(p) through order K. */
+static void put_splitting(Degenerate *g, const Ser gser)
+{
+    const Problem *pb = g->pb;
+    const Inertia *in = g->in;
+    SerCtx *c = &g->c;
+    uint32_t n = g->n;
+    Buf sp = {0};
+    if (g->rk > 0) {
+        for (int k = 0; k < g->rk && k < 4; k++) {
+            long axis = -1;
+            int nz = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (!num_is_zero(&in->pvec[k][i]))
+                    nz++, axis = i;
+            if (k)
+                buf_puts(&sp, "; ");
+            if (nz == 1 && mpq_cmp_ui(in->pvec[k][axis].q, 1, 1) == 0) {
+                buf_printf(&sp, "%s = ", pb->m->param_names[axis]);
+                put_poly_from(&sp, c, g->theta[axis], g->names, NULL, 0, 5, 0);
+            } else {
+                buf_puts(&sp, "a step along ");
+                put_vec(&sp, in->pvec[k], n);
+                buf_puts(&sp, " of ");
+                put_poly(&sp, c, g->phi[k], g->names, NULL, 0, 4);
+            }
+        }
+        if (g->rk > 4)
+            buf_puts(&sp, "; ...");
+        step(g->r, "splitting", "the gradient across the null space is 0 where %s (through order %d)", sp.data, g->K);
+    }
+    sp.len = 0;
+    Ser disp = ser_new(c);
+    for (int m = 0; m < c->M; m++)
+        if (g->sg > 0)
+            num_set(&disp[m], &gser[m]);
+        else
+            num_neg(&disp[m], &gser[m]);
+    put_poly(&sp, c, disp, g->names, NULL, 0, 8);
+    ser_free(c, disp);
+    step(g->r, "reduced", "on that set L - L(p) = %s (through order %d)", sp.data, g->K);
+    buf_free(&sp);
+}
+
+/* A saddle from the reduced function: the loss falls along dm's curve and rises along a pivot
+ * direction (or, where the Hessian is 0, along dM's curve); both curves checked exactly. */
+static void saddle_curves(Degenerate *g, const Decided *dm, const Decided *dM)
+{
+    const Problem *pb = g->pb;
+    Classification *r = g->r;
+    const Inertia *in = g->in;
+    uint32_t n = g->n;
+    int sgn = g->sgn, sg = g->sg;
+    TPoly *th_a = NULL, *th_b = NULL;
+    Num ca, cb;
+    num_init(&ca);
+    num_init(&cb);
+    long oa = dm->order, ob = 2;
+    /* curve a: g < 0, i.e. sg*(f - L) < 0 */
+    num_set(&ca, &dm->lead);
+    if (sg < 0)
+        num_neg(&ca, &ca);
+    th_a = curve_theta(pb, &g->c, g->phi, in, g->V, g->dnull, dm->curve, oa / 2);
+    if (!verify_curve(pb, th_a, oa, &ca, g->L)) {
+        theta_free(th_a, n);
+        th_a = curve_theta(pb, &g->c, g->phi, in, g->V, g->dnull, dm->curve, -1);
+    }
+    if (sgn != 0) {
+        /* curve b: a pivot direction, where sg*(f - L) rises as |D|/2 t^2 */
+        th_b = line_theta(pb, in->pvec[0]);
+        num_set_si(&cb, 1, 2);
+        num_mul(&cb, &cb, &in->pivot[0]);
+    } else {
+        th_b = curve_theta(pb, &g->c, g->phi, in, g->V, g->dnull, dM->curve, -1); /* no phi: H = 0 */
+        num_neg(&cb, &dM->lead);
+        ob = dM->order;
+    }
+    bool a_up = num_sign(&ca) == 1;
+    TPoly *up = a_up ? th_a : th_b, *down = a_up ? th_b : th_a;
+    Num *cu = a_up ? &ca : &cb, *cd = a_up ? &cb : &ca;
+    long ou = a_up ? oa : ob, od = a_up ? ob : oa;
+    bool checked = verify_curve(pb, up, ou, cu, g->L) && verify_curve(pb, down, od, cd, g->L);
+    if (!checked) {
+        say(r, V_UNDETERMINED,
+            "internal error: a curve found for the saddle did not check "
+            "(order %d may be too low)",
+            g->K);
+    } else {
+        Buf w = {0};
+        buf_puts(&w, "the loss falls along a curve on which ");
+        buf_put(&w, dm->why.data, dm->why.len);
+        if (sgn != 0)
+            buf_printf(&w, ", and %s along the Hessian's %s direction", sg > 0 ? "rises" : "falls",
+                       sg > 0 ? "positive" : "negative");
+        if (sg < 0) {
+            /* in terms of the loss itself: up and down swap */
+            w.len = 0;
+            buf_puts(&w, "the loss rises along a curve on which ");
+            buf_put(&w, dm->why.data, dm->why.len);
+            buf_puts(&w, ", and falls along the Hessian's negative direction");
+        } else if (sgn == 0) {
+            buf_puts(&w, ", and rises along one on which ");
+            buf_put(&w, dM->why.data, dM->why.len);
+        }
+        say(r, V_SADDLE, "%s", w.data);
+        buf_free(&w);
+        cert_curves(&r->cert, up, ou, cu, down, od, cd, n);
+        Buf sd = {0};
+        buf_puts(&sd, "rises along ");
+        put_curve(&sd, up, n);
+        buf_printf(&sd, " as ");
+        put_term(&sd, cu, ou);
+        buf_printf(&sd, ", falls along ");
+        put_curve(&sd, down, n);
+        buf_puts(&sd, " as ");
+        put_term(&sd, cd, od);
+        step(r, "curves", "%s", sd.data);
+        buf_free(&sd);
+        step(r, "verdict", "saddle: %s", r->reason.data);
+    }
+    theta_free(th_a, n);
+    theta_free(th_b, n);
+    num_clear(&ca);
+    num_clear(&cb);
+}
+
+/* Not decided by the reduced function: a certificate from the loss's structure, then (at the
+ * last order) its symmetries or a sum of squares; else undetermined, with what was tried. */
+static void not_decided_by_reduction(Degenerate *g, const Decided *dm, const Decided *dM)
+{
+    const Problem *pb = g->pb;
+    Classification *r = g->r;
+    Buf why = {0};
+    if (dm->kind == D_NOT_MIN)
+        buf_printf(&why, "it is not a minimum (%s) but whether it is a maximum is not decided: %s", dm->why.data,
+                   dM->why.data);
+    else
+        buf_printf(&why, "%s", dm->why.data);
+    size_t before = r->steps.len;
+    if (dm->kind != D_NOT_MIN && structural_extremum(pb, r, g->L, why.data)) {
+        if (!r->nonstrict && pb->last) { /* a minimum: the symmetries may show it is not strict */
+            Buf said = {0};
+            buf_put(&said, r->steps.data + before, r->steps.len - before);
+            r->steps.len = before;
+            r->steps.data[before] = 0;
+            if (!symmetric_extremum(pb, r, g->V, g->dnull, r->verdict == V_MIN, r->verdict == V_MAX, why.data))
+                buf_put(&r->steps, said.data, said.len);
+            buf_free(&said);
+        }
+    } else if (pb->last &&
+               symmetric_extremum(pb, r, g->V, g->dnull, dm->kind != D_NOT_MIN, dM->kind != D_NOT_MIN, why.data)) {
+    } else if (pb->last && sos_extremum(pb, r, dm->kind != D_NOT_MIN, dM->kind != D_NOT_MIN, why.data)) {
+    } else {
+        say(r, V_UNDETERMINED, "%s%s", why.data,
+            dm->kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
+                                 "certificate shows the loss stays on one side of its value"
+                               : "");
+        step(r, "verdict", "undetermined: %s", r->reason.data);
+    }
+    buf_free(&why);
+}
+
+/* reduce.c's decision of g = sg * (L(theta(u)) - L(p)), and of -g where the Hessian is 0, into
+ * the verdict. */
+static void decide_reduced(Degenerate *g, const Ser gser)
+{
+    const Problem *pb = g->pb;
+    Classification *r = g->r;
+    int sgn = g->sgn, sg = g->sg;
+    RCtx rc = {&g->c, g->names, g->K, sg < 0};
+    Decided dm, dM;
+    decided_init(&dm, g->dnull);
+    decided_init(&dM, g->dnull);
+    reduce_decide(&rc, gser, &dm);
+    bool need_max = sgn == 0 && dm.kind != D_STRICT_MIN;
+    if (need_max) {
+        Ser neg = ser_new(&g->c);
+        for (int m = 0; m < g->c.M; m++)
+            num_neg(&neg[m], &gser[m]);
+        RCtx rn = {&g->c, g->names, g->K, true};
+        reduce_decide(&rn, neg, &dM);
+        ser_free(&g->c, neg);
+    }
+    const char *ext = sg > 0 ? "minimum" : "maximum";
+    if (dm.kind == D_STRICT_MIN) {
+        say(r, sg > 0 ? V_STRICT_MIN : V_STRICT_MAX,
+            "the Hessian is %s semidefinite and the reduced function on its null space has a strict "
+            "%s: %s",
+            sgn >= 0 ? "positive" : "negative", sg > 0 ? "minimum" : "maximum", dm.why.data);
+        if (!(dm.weighted && weights_certificate(&r->cert, pb, &g->c, g->phi, g->in, g->V, g->dnull, &dm))) {
+            buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": ");
+            buf_printf(&r->cert, "%d, \"reason\": ", sg);
+            json_string(&r->cert, dm.why.data);
+            buf_puts(&r->cert, "}");
+        }
+        step(r, "verdict", "strict %s: %s", ext, dm.why.data);
+    } else if (sgn == 0 && dM.kind == D_STRICT_MIN) {
+        say(r, V_STRICT_MAX, "the Hessian is 0 and the loss has a strict maximum: %s", dM.why.data);
+        if (!(dM.weighted && weights_certificate(&r->cert, pb, &g->c, g->phi, g->in, g->V, g->dnull, &dM))) {
+            buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": -1, \"reason\": ");
+            json_string(&r->cert, dM.why.data);
+            buf_puts(&r->cert, "}");
+        }
+        step(r, "verdict", "strict maximum: %s", dM.why.data);
+    } else if (dm.kind == D_NOT_MIN && (sgn != 0 || dM.kind == D_NOT_MIN)) {
+        saddle_curves(g, &dm, &dM);
+    } else {
+        not_decided_by_reduction(g, &dm, &dM);
+    }
+    decided_free(&dm, g->dnull);
+    decided_free(&dM, g->dnull);
+}
+
+/* The reduced function along theta(u), its steps, and its decision (or why there is none). */
+static void reduced_function(Degenerate *g, Buf *failure)
+{
+    Classification *r = g->r;
+    SerCtx *c = &g->c;
+    SerEval ev;
+    sereval_init(&ev, c, g->theta, g->n);
+    const Num *fu = sereval(&ev, g->pb->m->loss);
+    if (!fu) {
+        r->limited = ev.fail_limit;
+        failure_proven(r, &ev, true);
+        fail_text(failure, &ev, g->pb);
+        say(r, V_UNDETERMINED, "%s: %s",
+            r->limited     ? "the expansion along the null space was stopped"
+            : r->uncertain ? "the expansion along the null space cannot be evaluated exactly"
+                           : "the loss is not smooth along its null space",
+            failure->data);
+        step(r, "verdict", "undetermined: %s", r->reason.data);
+        sereval_free(&ev);
+        return;
+    }
+    /* g = sgn * (L(theta(u)) - L(p)); terms below degree 3 vanish by construction */
+    Ser gser = ser_new(c);
+    for (int m = 0; m < c->M; m++) {
+        if (c->deg[m] < 3)
+            continue;
+        if (g->sg > 0)
+            num_set(&gser[m], &fu[m]);
+        else
+            num_neg(&gser[m], &fu[m]);
+    }
+    bool low_ok = true;
+    for (int m = 1; m < c->M && c->deg[m] < 3; m++)
+        low_ok = low_ok && num_sign(&fu[m]) != 1 && num_sign(&fu[m]) != -1;
+    put_splitting(g, gser);
+    if (!low_ok)
+        say(r, V_UNDETERMINED, "internal error: the reduced function has terms below degree 3");
+    else
+        decide_reduced(g, gser);
+    ser_free(c, gser);
+    sereval_free(&ev);
+}
+
+static void classify_degenerate(const Problem *pb, Classification *r, const Inertia *in, const Num *L)
+{
+    Degenerate g = {.pb = pb, .r = r, .in = in, .L = L, .n = pb->n, .dnull = in->nnull, .rk = in->npiv, .K = pb->order};
+    g.sgn = r->npos > 0 ? 1 : r->nneg > 0 ? -1 : 0;
+    g.sg = g.sgn ? g.sgn : 1;
+    null_basis(&g);
+    if (!serctx_init(&g.c, g.dnull, g.K)) {
         say(r, V_UNDETERMINED,
             "the null space has dimension %d: its power series to order %d would be too large "
             "(lower --order)",
-            dnull, K);
+            g.dnull, g.K);
         r->limited = true;
         step(r, "verdict", "undetermined: %s", r->reason.data);
-        goto out;
-    }
-    {
-        /* theta(u) = p + V u + W phi(u); phi by the chord iteration on W^T grad = 0 */
-        Ser *phi = xmalloc(sizeof(Ser) * (size_t)(rk ? rk : 1));
-        for (int k = 0; k < rk; k++) {
-            phi[k] = ser_new(&c);
-            ser_zero(&c, phi[k]);
+    } else {
+        g.phi = xmalloc(sizeof(Ser) * (size_t)(g.rk ? g.rk : 1));
+        for (int k = 0; k < g.rk; k++) {
+            g.phi[k] = ser_new(&g.c);
+            ser_zero(&g.c, g.phi[k]);
         }
-        Ser *theta = xmalloc(sizeof(Ser) * (n ? n : 1));
-        for (uint32_t i = 0; i < n; i++)
-            theta[i] = ser_new(&c);
-        Ser tmp = ser_new(&c), G = ser_new(&c);
-        bool ok = true;
+        g.theta = xmalloc(sizeof(Ser) * (g.n ? g.n : 1));
+        for (uint32_t i = 0; i < g.n; i++)
+            g.theta[i] = ser_new(&g.c);
         Buf failure = {0};
-        for (int it = 0; it <= K && ok; it++) {
-            /* past the budget of steps the next evaluation stops, with the reason */
-            for (uint32_t i = 0; i < n && *c.work <= series_work_limit; i++) {
-                ser_zero(&c, theta[i]);
-                num_set(&theta[i][0], &pb->p[i]);
-                for (int j = 0; j < dnull; j++)
-                    num_set(&theta[i][1 + j], &V[j][i]);
-                for (int k = 0; k < rk; k++) {
-                    if (num_is_zero(&in->pvec[k][i]))
-                        continue;
-                    ser_scale(&c, tmp, phi[k], &in->pvec[k][i]);
-                    ser_add(&c, theta[i], theta[i], tmp);
-                }
-            }
-            if (it == K || rk == 0)
-                break;
-            SerEval ev;
-            sereval_init(&ev, &c, theta, n);
-            bool changed = false;
-            for (int k = 0; k < rk && ok; k++) {
-                ser_zero(&c, G);
-                for (uint32_t i = 0; i < n && ok; i++) {
-                    if (num_is_zero(&in->pvec[k][i]))
-                        continue;
-                    const Num *gi = sereval(&ev, pb->d->grad[i]);
-                    if (!gi) {
-                        ok = false;
-                        r->limited = ev.fail_limit;
-                        failure_proven(r, &ev, true);
-                        fail_text(&failure, &ev, pb);
-                        break;
-                    }
-                    ser_scale(&c, tmp, (Ser)gi, &in->pvec[k][i]);
-                    ser_add(&c, G, G, tmp);
-                }
-                if (!ok)
-                    break;
-                /* phi_k -= G / D_k, keeping phi = O(u^2) */
-                for (int m = 0; m < c.M; m++) {
-                    if (c.deg[m] < 2 || num_is_zero(&G[m]))
-                        continue;
-                    Num q;
-                    num_init(&q);
-                    num_div(&q, &G[m], &in->pivot[k]);
-                    num_sub(&phi[k][m], &phi[k][m], &q);
-                    num_clear(&q);
-                    changed = true;
-                }
-            }
-            sereval_free(&ev);
-            if (!changed)
-                break;
-        }
-        const Num *fu = NULL;
-        SerEval ev;
-        sereval_init(&ev, &c, theta, n);
-        if (ok) {
-            fu = sereval(&ev, pb->m->loss);
-            if (!fu) {
-                ok = false;
-                r->limited = ev.fail_limit;
-                failure_proven(r, &ev, true);
-                fail_text(&failure, &ev, pb);
-            }
-        }
-        if (!ok) {
+        if (split_along_null(&g, &failure)) {
+            reduced_function(&g, &failure);
+        } else {
             say(r, V_UNDETERMINED, "%s: %s",
                 r->limited     ? "the expansion along the null space was stopped"
                 : r->uncertain ? "the expansion along the null space cannot be evaluated exactly"
                                : "the loss is not smooth along its null space",
                 failure.data);
             step(r, "verdict", "undetermined: %s", r->reason.data);
-        } else {
-            /* g = sgn * (L(theta(u)) - L(p)); terms below degree 3 vanish by construction */
-            Ser gser = ser_new(&c);
-            int sg = sgn ? sgn : 1;
-            for (int m = 0; m < c.M; m++) {
-                if (c.deg[m] < 3)
-                    continue;
-                if (sg > 0)
-                    num_set(&gser[m], &fu[m]);
-                else
-                    num_neg(&gser[m], &fu[m]);
-            }
-            bool low_ok = true;
-            for (int m = 1; m < c.M && c.deg[m] < 3; m++)
-                low_ok = low_ok && num_sign(&fu[m]) != 1 && num_sign(&fu[m]) != -1;
-            /* the splitting, as text */
-            Buf sp = {0};
-            if (rk > 0) {
-                for (int k = 0; k < rk && k < 4; k++) {
-                    long axis = -1;
-                    int nz = 0;
-                    for (uint32_t i = 0; i < n; i++)
-                        if (!num_is_zero(&in->pvec[k][i]))
-                            nz++, axis = i;
-                    if (k)
-                        buf_puts(&sp, "; ");
-                    if (nz == 1 && mpq_cmp_ui(in->pvec[k][axis].q, 1, 1) == 0) {
-                        buf_printf(&sp, "%s = ", pb->m->param_names[axis]);
-                        put_poly_from(&sp, &c, theta[axis], names, NULL, 0, 5, 0);
-                    } else {
-                        buf_puts(&sp, "a step along ");
-                        put_vec(&sp, in->pvec[k], n);
-                        buf_puts(&sp, " of ");
-                        put_poly(&sp, &c, phi[k], names, NULL, 0, 4);
-                    }
-                }
-                if (rk > 4)
-                    buf_puts(&sp, "; ...");
-                step(r, "splitting", "the gradient across the null space is 0 where %s (through order %d)", sp.data, K);
-            }
-            sp.len = 0;
-            Ser disp = ser_new(&c);
-            for (int m = 0; m < c.M; m++)
-                if (sg > 0)
-                    num_set(&disp[m], &gser[m]);
-                else
-                    num_neg(&disp[m], &gser[m]);
-            put_poly(&sp, &c, disp, names, NULL, 0, 8);
-            ser_free(&c, disp);
-            step(r, "reduced", "on that set L - L(p) = %s (through order %d)", sp.data, K);
-            buf_free(&sp);
-            if (!low_ok) {
-                say(r, V_UNDETERMINED, "internal error: the reduced function has terms below degree 3");
-            } else {
-                RCtx rc = {&c, names, K, sg < 0};
-                Decided dm, dM;
-                decided_init(&dm, dnull);
-                decided_init(&dM, dnull);
-                reduce_decide(&rc, gser, &dm);
-                bool need_max = sgn == 0 && dm.kind != D_STRICT_MIN;
-                if (need_max) {
-                    Ser neg = ser_new(&c);
-                    for (int m = 0; m < c.M; m++)
-                        num_neg(&neg[m], &gser[m]);
-                    RCtx rn = {&c, names, K, true};
-                    reduce_decide(&rn, neg, &dM);
-                    ser_free(&c, neg);
-                }
-                /* curves into theta(t): u(t), then phi(u(t)) */
-                const char *ext = sg > 0 ? "minimum" : "maximum";
-                if (dm.kind == D_STRICT_MIN) {
-                    say(r, sg > 0 ? V_STRICT_MIN : V_STRICT_MAX,
-                        "the Hessian is %s semidefinite and the reduced function on its null space has a strict "
-                        "%s: %s",
-                        sgn >= 0 ? "positive" : "negative", sg > 0 ? "minimum" : "maximum", dm.why.data);
-                    if (!(dm.weighted && weights_certificate(&r->cert, pb, &c, phi, in, V, dnull, &dm))) {
-                        buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": ");
-                        buf_printf(&r->cert, "%d, \"reason\": ", sg);
-                        json_string(&r->cert, dm.why.data);
-                        buf_puts(&r->cert, "}");
-                    }
-                    step(r, "verdict", "strict %s: %s", ext, dm.why.data);
-                } else if (sgn == 0 && dM.kind == D_STRICT_MIN) {
-                    say(r, V_STRICT_MAX, "the Hessian is 0 and the loss has a strict maximum: %s", dM.why.data);
-                    if (!(dM.weighted && weights_certificate(&r->cert, pb, &c, phi, in, V, dnull, &dM))) {
-                        buf_puts(&r->cert, "{\"kind\": \"reduced_function\", \"sign\": -1, \"reason\": ");
-                        json_string(&r->cert, dM.why.data);
-                        buf_puts(&r->cert, "}");
-                    }
-                    step(r, "verdict", "strict maximum: %s", dM.why.data);
-                } else if (dm.kind == D_NOT_MIN && (sgn != 0 || dM.kind == D_NOT_MIN)) {
-                    /* the down curve (in sg * f) from dm; the up curve from a pivot or from dM */
-                    TPoly *th_a = NULL, *th_b = NULL;
-                    Num ca, cb;
-                    num_init(&ca);
-                    num_init(&cb);
-                    long oa = dm.order, ob = 2;
-                    /* curve a: g < 0, i.e. sg*(f - L) < 0 */
-                    num_set(&ca, &dm.lead);
-                    if (sg < 0)
-                        num_neg(&ca, &ca);
-                    th_a = curve_theta(pb, &c, phi, in, V, dnull, dm.curve, oa / 2);
-                    if (!verify_curve(pb, th_a, oa, &ca, L)) {
-                        theta_free(th_a, n);
-                        th_a = curve_theta(pb, &c, phi, in, V, dnull, dm.curve, -1);
-                    }
-                    if (sgn != 0) {
-                        /* curve b: a pivot direction, where sg*(f - L) rises as |D|/2 t^2 */
-                        th_b = line_theta(pb, in->pvec[0]);
-                        num_set_si(&cb, 1, 2);
-                        num_mul(&cb, &cb, &in->pivot[0]);
-                    } else {
-                        th_b = curve_theta(pb, &c, phi, in, V, dnull, dM.curve, -1); /* no phi: H = 0 */
-                        num_neg(&cb, &dM.lead);
-                        ob = dM.order;
-                    }
-                    bool a_up = num_sign(&ca) == 1;
-                    TPoly *up = a_up ? th_a : th_b, *down = a_up ? th_b : th_a;
-                    Num *cu = a_up ? &ca : &cb, *cd = a_up ? &cb : &ca;
-                    long ou = a_up ? oa : ob, od = a_up ? ob : oa;
-                    bool checked = verify_curve(pb, up, ou, cu, L) && verify_curve(pb, down, od, cd, L);
-                    if (!checked) {
-                        say(r, V_UNDETERMINED,
-                            "internal error: a curve found for the saddle did not check "
-                            "(order %d may be too low)",
-                            K);
-                    } else {
-                        Buf w = {0};
-                        buf_puts(&w, "the loss falls along a curve on which ");
-                        buf_put(&w, dm.why.data, dm.why.len);
-                        if (sgn != 0)
-                            buf_printf(&w, ", and %s along the Hessian's %s direction", sg > 0 ? "rises" : "falls",
-                                       sg > 0 ? "positive" : "negative");
-                        if (sg < 0) {
-                            /* in terms of the loss itself: up and down swap */
-                            w.len = 0;
-                            buf_puts(&w, "the loss rises along a curve on which ");
-                            buf_put(&w, dm.why.data, dm.why.len);
-                            buf_puts(&w, ", and falls along the Hessian's negative direction");
-                        } else if (sgn == 0) {
-                            buf_puts(&w, ", and rises along one on which ");
-                            buf_put(&w, dM.why.data, dM.why.len);
-                        }
-                        say(r, V_SADDLE, "%s", w.data);
-                        buf_free(&w);
-                        cert_curves(&r->cert, up, ou, cu, down, od, cd, n);
-                        Buf sd = {0};
-                        buf_puts(&sd, "rises along ");
-                        put_curve(&sd, up, n);
-                        buf_printf(&sd, " as ");
-                        put_term(&sd, cu, ou);
-                        buf_printf(&sd, ", falls along ");
-                        put_curve(&sd, down, n);
-                        buf_puts(&sd, " as ");
-                        put_term(&sd, cd, od);
-                        step(r, "curves", "%s", sd.data);
-                        buf_free(&sd);
-                        step(r, "verdict", "saddle: %s", r->reason.data);
-                    }
-                    theta_free(th_a, n);
-                    theta_free(th_b, n);
-                    num_clear(&ca);
-                    num_clear(&cb);
-                } else {
-                    /* not decided by the reduced function: a certificate from the loss's structure */
-                    Buf why = {0};
-                    if (dm.kind == D_NOT_MIN)
-                        buf_printf(&why, "it is not a minimum (%s) but whether it is a maximum is not decided: %s",
-                                   dm.why.data, dM.why.data);
-                    else
-                        buf_printf(&why, "%s", dm.why.data);
-                    size_t before = r->steps.len;
-                    if (dm.kind != D_NOT_MIN && structural_extremum(pb, r, L, why.data)) {
-                        if (!r->nonstrict && pb->last) { /* a minimum: the symmetries may show it is not strict */
-                            Buf said = {0};
-                            buf_put(&said, r->steps.data + before, r->steps.len - before);
-                            r->steps.len = before;
-                            r->steps.data[before] = 0;
-                            if (!symmetric_extremum(pb, r, V, dnull, r->verdict == V_MIN, r->verdict == V_MAX,
-                                                    why.data))
-                                buf_put(&r->steps, said.data, said.len);
-                            buf_free(&said);
-                        }
-                    } else if (pb->last && symmetric_extremum(pb, r, V, dnull, dm.kind != D_NOT_MIN,
-                                                              dM.kind != D_NOT_MIN, why.data)) {
-                    } else if (pb->last && sos_extremum(pb, r, dm.kind != D_NOT_MIN, dM.kind != D_NOT_MIN, why.data)) {
-                    } else {
-                        say(r, V_UNDETERMINED, "%s%s", why.data,
-                            dm.kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
-                                                "certificate shows the loss stays on one side of its value"
-                                              : "");
-                        step(r, "verdict", "undetermined: %s", r->reason.data);
-                    }
-                    buf_free(&why);
-                }
-                decided_free(&dm, dnull);
-                decided_free(&dM, dnull);
-            }
-            ser_free(&c, gser);
         }
-        sereval_free(&ev);
         buf_free(&failure);
-        for (int k = 0; k < rk; k++)
-            ser_free(&c, phi[k]);
-        free(phi);
-        for (uint32_t i = 0; i < n; i++)
-            ser_free(&c, theta[i]);
-        free(theta);
-        ser_free(&c, tmp);
-        ser_free(&c, G);
+        for (int k = 0; k < g.rk; k++)
+            ser_free(&g.c, g.phi[k]);
+        free(g.phi);
+        for (uint32_t i = 0; i < g.n; i++)
+            ser_free(&g.c, g.theta[i]);
+        free(g.theta);
+        serctx_free(&g.c);
     }
-    serctx_free(&c);
-out:
-    for (int j = 0; j < dnull; j++) {
-        vec_free(V[j], n);
-        free(names[j]);
+    for (int j = 0; j < g.dnull; j++) {
+        vec_free(g.V[j], g.n);
+        free(g.names[j]);
     }
-    free(V);
-    free(names);
-    buf_free(&b);
-    mpq_clear(f);
+    free(g.V);
+    free(g.names);
 }
 
 /* ---- labels, output ---- */
