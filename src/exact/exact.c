@@ -1716,6 +1716,172 @@ static void saddle_curves(Degenerate *g, const Decided *dm, const Decided *dM)
     num_clear(&cb);
 }
 
+/* ---- lines through the point: a saddle where the null space is too wide for its series ----
+ * The dense series of the reduced function has C(d + K, K) terms: 10 null directions to order
+ * 10 are 184756, past what it can hold, while the deep linear network (1 - w1*...*wk)^2 at the
+ * origin needs order k in k directions. Along a line p + t v the loss is a series in one
+ * variable, cheap to any order: where its first term that is not an exact 0 is c t^m, the loss
+ * moves by c t^m + O(t^(m+1)) along it, so a line with c < 0 and one with c > 0 (or the
+ * Hessian's positive pivot direction, at a positive semidefinite point) prove a saddle. The
+ * lines tried are integer combinations of the null basis: each basis vector and its negative,
+ * their sum, the sum with one sign flipped, and LINE_PATTERNS patterns of signs; each is
+ * expanded to LINE_ORDER, all within one budget of series steps. Along the deep linear
+ * network's (1, ..., 1) the loss is 1 - 2 t^k + t^(2k); along (-1, 1, ..., 1), 1 + 2 t^k + t^(2k). */
+enum { LINE_ORDER = 32, LINE_PATTERNS = 16 };
+
+typedef struct {
+    Num *v; /* the direction (NULL: none found) */
+    long m; /* the first term's power */
+    Num c;  /* its coefficient */
+} Line;
+
+/* The first term of L(p + t v) - L(p): its power m and exact or certified coefficient c, or 0
+ * when every term through the order is 0 or one before the first nonzero is not exact. */
+static long line_first_term(const Degenerate *g, SerCtx *c, const Num *v, Num *coef)
+{
+    const Problem *pb = g->pb;
+    uint32_t n = g->n;
+    Ser *th = xmalloc(sizeof(Ser) * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        th[i] = ser_new(c);
+        ser_zero(c, th[i]);
+        num_set(&th[i][0], &pb->p[i]);
+        num_set(&th[i][1], &v[i]);
+    }
+    SerEval ev;
+    sereval_init(&ev, c, th, n);
+    const Num *f = sereval(&ev, pb->m->loss);
+    long m = 0;
+    for (int k = 1; f && k <= c->K && m == 0; k++) {
+        if (num_is_zero(&f[k]))
+            continue;
+        int s = num_sign(&f[k]);
+        if (!f[k].exact || (s != 1 && s != -1))
+            break; /* a ball before the first exact term proves nothing */
+        m = k;
+        num_set(coef, &f[k]);
+    }
+    sereval_free(&ev);
+    for (uint32_t i = 0; i < n; i++)
+        ser_free(c, th[i]);
+    free(th);
+    return m;
+}
+
+/* The k-th direction tried: sum over j of s_j V_j with signs s_j from k (see above). */
+static bool line_direction(const Degenerate *g, int k, Num *v)
+{
+    int d = g->dnull;
+    int8_t *s = xcalloc((size_t)d, 1);
+    if (k < 2 * d) {
+        s[k / 2] = k % 2 ? -1 : 1;
+    } else if (k < 3 * d + 1) {
+        for (int j = 0; j < d; j++)
+            s[j] = 1;
+        if (k > 2 * d)
+            s[k - 2 * d - 1] = -1;
+    } else if (k < 3 * d + 1 + LINE_PATTERNS) {
+        uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(k + 1); /* a fixed pattern per k */
+        for (int j = 0; j < d; j++) {
+            x ^= x >> 31, x *= 0xbf58476d1ce4e5b9ull, x ^= x >> 27;
+            s[j] = x & 1 ? 1 : -1;
+        }
+    } else {
+        free(s);
+        return false;
+    }
+    for (uint32_t i = 0; i < g->n; i++) {
+        num_set_si(&v[i], 0, 1);
+        for (int j = 0; j < d; j++)
+            if (s[j] == 1)
+                num_add(&v[i], &v[i], &g->V[j][i]);
+            else if (s[j] == -1)
+                num_sub(&v[i], &v[i], &g->V[j][i]);
+    }
+    free(s);
+    return true;
+}
+
+/* A saddle from two lines (see above), said with its certificate; false when none is found. */
+static bool line_saddle(Degenerate *g)
+{
+    Classification *r = g->r;
+    const Problem *pb = g->pb;
+    uint32_t n = g->n;
+    SerCtx c;
+    if (!serctx_init(&c, 1, LINE_ORDER))
+        return false;
+    Line up = {0}, down = {0};
+    num_init(&up.c);
+    num_init(&down.c);
+    if (g->sgn != 0) { /* rises (falls) along the first pivot's direction as D/2 t^2 */
+        Line *l = g->sgn > 0 ? &up : &down;
+        l->v = vec_new(n);
+        for (uint32_t i = 0; i < n; i++)
+            num_set(&l->v[i], &g->in->pvec[0][i]);
+        l->m = 2;
+        num_set_si(&l->c, 1, 2);
+        num_mul(&l->c, &l->c, &g->in->pivot[0]);
+    }
+    Num *v = vec_new(n);
+    Num coef;
+    num_init(&coef);
+    for (int k = 0; (!up.v || !down.v) && *c.work <= series_work_limit && line_direction(g, k, v); k++) {
+        long m = line_first_term(g, &c, v, &coef);
+        Line *l = m == 0 ? NULL : num_sign(&coef) > 0 ? &up : &down;
+        if (!l || l->v)
+            continue;
+        l->v = vec_new(n);
+        for (uint32_t i = 0; i < n; i++)
+            num_set(&l->v[i], &v[i]);
+        l->m = m;
+        num_set(&l->c, &coef);
+    }
+    vec_free(v, n);
+    num_clear(&coef);
+    bool found = up.v && down.v;
+    if (found) {
+        TPoly *tu = line_theta(pb, up.v), *td = line_theta(pb, down.v);
+        if (!verify_curve(pb, tu, up.m, &up.c, g->L) || !verify_curve(pb, td, down.m, &down.c, g->L)) {
+            say(r, V_UNDETERMINED, "internal error: a line found for the saddle did not check");
+        } else {
+            Buf w = {0}, sd = {0};
+            buf_puts(&w, "the loss falls along the line through the point in direction ");
+            put_vec(&w, down.v, n);
+            buf_puts(&w, " as ");
+            put_term(&w, &down.c, down.m);
+            buf_puts(&w, " and rises along ");
+            put_vec(&w, up.v, n);
+            buf_puts(&w, " as ");
+            put_term(&w, &up.c, up.m);
+            say(r, V_SADDLE, "%s", w.data);
+            cert_curves(&r->cert, tu, up.m, &up.c, td, down.m, &down.c, n);
+            buf_puts(&sd, "rises along ");
+            put_curve(&sd, tu, n);
+            buf_puts(&sd, " as ");
+            put_term(&sd, &up.c, up.m);
+            buf_puts(&sd, ", falls along ");
+            put_curve(&sd, td, n);
+            buf_puts(&sd, " as ");
+            put_term(&sd, &down.c, down.m);
+            step(r, "lines", "%s", sd.data);
+            step(r, "verdict", "saddle: %s", r->reason.data);
+            buf_free(&w);
+            buf_free(&sd);
+        }
+        theta_free(tu, n);
+        theta_free(td, n);
+    }
+    if (up.v)
+        vec_free(up.v, n);
+    if (down.v)
+        vec_free(down.v, n);
+    num_clear(&up.c);
+    num_clear(&down.c);
+    serctx_free(&c);
+    return found;
+}
+
 /* Not decided by the reduced function: a certificate from the loss's structure, then (at the
  * last order) its symmetries or a sum of squares; else undetermined, with what was tried. */
 static void not_decided_by_reduction(Degenerate *g, const Decided *dm, const Decided *dM)
@@ -1742,6 +1908,7 @@ static void not_decided_by_reduction(Degenerate *g, const Decided *dm, const Dec
     } else if (pb->last &&
                symmetric_extremum(pb, r, g->V, g->dnull, dm->kind != D_NOT_MIN, dM->kind != D_NOT_MIN, why.data)) {
     } else if (pb->last && sos_extremum(pb, r, dm->kind != D_NOT_MIN, dM->kind != D_NOT_MIN, why.data)) {
+    } else if (pb->last && line_saddle(g)) {
     } else {
         say(r, V_UNDETERMINED, "%s%s", why.data,
             dm->kind == D_ZERO ? "; the critical points may form a curve or surface, and no "
@@ -1853,12 +2020,15 @@ static void classify_degenerate(const Problem *pb, Classification *r, const Iner
     g.sg = g.sgn ? g.sgn : 1;
     null_basis(&g);
     if (!serctx_init(&g.c, g.dnull, g.K)) {
-        say(r, V_UNDETERMINED,
-            "the null space has dimension %d: its power series to order %d would be too large "
-            "(lower --order)",
-            g.dnull, g.K);
-        r->limited = true;
-        step(r, "verdict", "undetermined: %s", r->reason.data);
+        /* the null space is too wide for its series: lines may still show a saddle */
+        if (!line_saddle(&g)) {
+            say(r, V_UNDETERMINED,
+                "the null space has dimension %d: its power series to order %d would be too large "
+                "(lower --order)",
+                g.dnull, g.K);
+            r->limited = true;
+            step(r, "verdict", "undetermined: %s", r->reason.data);
+        }
     } else {
         g.phi = xmalloc(sizeof(Ser) * (size_t)(g.rk ? g.rk : 1));
         for (int k = 0; k < g.rk; k++) {
