@@ -104,6 +104,21 @@ static uint32_t cover_product(const Node *r, uint32_t m, bool whole_is_node, Nod
     return n;
 }
 
+/* The cover of r[0..m) by the longest run that exists at each place, left to right (r[0..m)
+ * itself excluded when it is the node); items[] and lens[] as cover_product's. */
+static uint32_t cover_greedy(Op op, const Node *r, uint32_t m, bool whole_is_node, Node *items, uint32_t *lens)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < m;) {
+        size_t maxlen = m - s - (s == 0 && whole_is_node), len = 0;
+        Node run = dag_find_longest(op, r + s, maxlen, &len);
+        items[n] = run ? run : r[s];
+        lens[n] = run ? (uint32_t)len : 1;
+        s += lens[n++];
+    }
+    return n;
+}
+
 /* A product with two factors left out, a second partial of x0*x1*...*x49 (the Hessian of
  * exp(prod x)), is a prefix run, the factors between the two, and a suffix run. The factors
  * between have no run of their own, and the cover would multiply them one by one: O(k) per
@@ -115,12 +130,13 @@ static uint32_t cover_product(const Node *r, uint32_t m, bool whole_is_node, Nod
 static void chain_gaps(Node mul)
 {
     uint32_t k = dag_nargs(mul), first = dag_is_const(dag_args(mul)[0]), m = k - first;
-    if (m <= KEEP_FACTORS || m > MAX_COVER_PRODUCT)
+    if (m <= KEEP_FACTORS)
         return;
     Node *a = xmalloc(sizeof(Node) * k), *items = xmalloc(sizeof(Node) * m);
     uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
     memcpy(a, dag_args(mul), sizeof(Node) * k); /* making nodes may move the operand array */
-    uint32_t n = cover_product(a + first, m, first == 0, items, lens);
+    uint32_t n = m <= MAX_COVER_PRODUCT ? cover_product(a + first, m, first == 0, items, lens)
+                                        : cover_greedy(OP_MUL, a + first, m, first == 0, items, lens);
     for (uint32_t i = 0, s = first; i < n;) {
         uint32_t j = i + 1, e = s + lens[i];
         while (j < n && lens[j] == 1)
@@ -194,24 +210,12 @@ static const Plan *plan_of(Node n)
         if (has_const)
             items[ni++] = a[0];
         const Node *r = a + has_const;
-        bool dp = op == OP_MUL && m > KEEP_FACTORS && m <= MAX_COVER_PRODUCT;
-        if (dp) {
-            uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
+        uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
+        if (op == OP_MUL && m > KEEP_FACTORS && m <= MAX_COVER_PRODUCT)
             ni += cover_product(r, m, !has_const, items + ni, lens);
-            free(lens);
-        }
-        for (uint32_t s = dp ? m : 0; s < m;) {
-            size_t maxlen = m - s, len = 0;
-            if (s == 0 && !has_const)
-                maxlen--; /* the whole list is the node itself */
-            Node run = dag_find_longest(op, r + s, maxlen, &len);
-            if (run) {
-                items[ni++] = run;
-                s += (uint32_t)len;
-            } else {
-                items[ni++] = r[s++];
-            }
-        }
+        else
+            ni += cover_greedy(op, r, m, !has_const, items + ni, lens);
+        free(lens);
     }
     /* a factor x^-1 becomes a division by x and a term -x a subtraction of x: one
      * operation instead of two */

@@ -64,6 +64,31 @@ def test_sparse_hessian_has_the_exact_pattern_both_triangles():
         assert np.array_equal(m.hess_values(p), m.hess(p)[rows, cols])
 
 
+def test_a_product_of_66_factors_against_its_exact_partials():
+    # past the 64 factors sched.c covers with the fewest runs: the greedy cover's chains
+    # (chain_gaps) build each second partial, a product of 64 of the 66; checked against the
+    # partials in exact rationals (the SymPy oracle takes two minutes on 2211 entries)
+    from fractions import Fraction
+    n = 66
+    m = hessgen.compile('param x[%d] = 1;\nloss prod(i = 0..%d, x[i]) + sum(i = 0..%d, x[i]^2)/2;\n'
+                        % (n, n - 1, n - 1), name='prod66.hl')
+    x = [Fraction(64 + (k * 5) % 9 - 4, 64) for k in range(n)]  # dyadic: exact as doubles
+
+    def prod_without(*skip):
+        r = Fraction(1)
+        for k in range(n):
+            if k not in skip:
+                r *= x[k]
+        return r
+    h = np.array([[float(prod_without(i, j)) if i != j else 1.0 for j in range(n)] for i in range(n)])
+    g = np.array([float(prod_without(i) + x[i]) for i in range(n)])
+    p = np.array([float(v) for v in x])
+    assert m.hess(p) == pytest.approx(h, rel=1e-14, abs=1e-14 * np.abs(h).max())
+    assert m.grad(p) == pytest.approx(g, rel=1e-14)
+    v = RNG.uniform(-1, 1, n)
+    assert np.allclose(m.hvp(p, v), h @ v, rtol=1e-13, atol=1e-13 * np.abs(h @ v).max())
+
+
 def test_array_loops_and_unrolled_code_agree():
     path = os.path.join(SRC, 'tests', 'loops', 'mlp_2_8_8_1.hl')
     data = {'X': RNG.uniform(-1, 1, (30, 2)), 't': RNG.uniform(-1, 1, 30)}
