@@ -2,8 +2,9 @@
  *
  * In: the model, its derivatives, the points (the file's `at ... expect` lines, or --at).
  * Out: each point's classification (src/exact/exact.h: exact_decide) rendered as the
- * reasoning's lines or as JSON, and the exit status. Nothing here decides: the verdict, its
- * flags and its proof come from the library; this file prints them.
+ * reasoning's lines or as JSON, and the exit status; --near's text (exact_near_decide).
+ * Nothing here decides: the verdict, its flags and its proof come from the library; this file
+ * prints them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +120,14 @@ int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bo
     mpq_array_free(p, m->nparam);
     exact_release();
     return 0;
+}
+
+int exact_near(const Model *m, const Deriv *d, const char *near, bool json)
+{
+    Buf out = {0};
+    int rc = exact_near_decide(m, d, near, json, &out);
+    if (out.len)
+        fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
+    return rc;
 }

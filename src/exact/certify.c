@@ -756,7 +756,7 @@ static void near_json(Buf *b, const Cert *c, const double *p, const Near *r)
     buf_puts(b, "}\n");
 }
 
-int exact_near(const Model *m, const Deriv *d, const char *near, bool json)
+int exact_near_decide(const Model *m, const Deriv *d, const char *near, bool json, Buf *out)
 {
     uint32_t n = m->nparam;
     if (n > EXACT_MAX_PARAMS) {
@@ -793,13 +793,10 @@ int exact_near(const Model *m, const Deriv *d, const char *near, bool json)
     put_step(&r.steps, "near", "%s (given)", pt.data);
     buf_free(&pt);
     certify(&c, p, given, &r);
-    Buf out = {0};
     if (json)
-        near_json(&out, &c, p, &r);
+        near_json(out, &c, p, &r);
     else
-        buf_put(&out, r.steps.data, r.steps.len);
-    fwrite(out.data, 1, out.len, stdout);
-    buf_free(&out);
+        buf_put(out, r.steps.data, r.steps.len);
     box_free(&r.tight, n);
     box_free(&r.wide, n);
     free(r.eig);
@@ -813,7 +810,6 @@ int exact_near(const Model *m, const Deriv *d, const char *near, bool json)
     serctx_free(&c.ctx);
     vec_free(given, n);
     free(p);
-    sym_release();
-    flint_cleanup();
+    exact_release();
     return 0;
 }

@@ -1,7 +1,8 @@
 /* exact.h: the exact classifier, hessgen's library for proofs about points (src/exact/).
  *
  * The compiler decides a point with exact_decide and gets a Classification: the verdict, the
- * Hessian's inertia, the flags and the proof (src/check.c prints it as text or JSON). The rest
+ * Hessian's inertia, the flags and the proof (src/check.c prints it as text or JSON; the
+ * library itself prints only diagnostics). The rest
  * of the library (exact numbers, power series, the reduced function's decision, certificates)
  * is in internal.h, and Arb, FLINT and MPFR are linked here only (libhessgen_exact.a).
  *   exact.c     the verdict at a point: gradient, Hessian inertia, then the degenerate cases
@@ -66,7 +67,10 @@ int exact_check(const Model *m, const Deriv *d, const char *file, int order, boo
 /* Classifies the point given as "x=0,y=1/3"; returns 0, or 2 for a bad point. */
 int exact_classify(const Model *m, const Deriv *d, const char *at, int order, bool json);
 /* hessgen --classify --near POINT (certify.c): a critical point proved near an approximate
- * POINT by interval arithmetic (Krawczyk's test) and classified from the Hessian over the box */
+ * POINT by interval arithmetic (Krawczyk's test) and classified from the Hessian over the box;
+ * exact_near_decide writes the reasoning (or the JSON object) into out and returns 0, or 2 for
+ * a bad point (with its diagnostic); exact_near prints it (src/check.c). */
+int exact_near_decide(const Model *m, const Deriv *d, const char *near, bool json, Buf *out);
 int exact_near(const Model *m, const Deriv *d, const char *near, bool json);
 
 /* The steps one series context may take (per point and order): 40 million, 1 to 3 s. The
