@@ -1517,6 +1517,25 @@ static void null_basis(Degenerate *g)
     }
     step(g->r, "null space", "%s", b.data);
     buf_free(&b);
+    /* the same as a value: the basis vectors, and each one's coordinate name */
+    Buf *j = &g->r->json;
+    buf_puts(j, ", \"null_space\": {\"basis\": [");
+    for (int k = 0; k < g->dnull; k++) {
+        buf_puts(j, k ? ", [" : "[");
+        for (uint32_t i = 0; i < n; i++) {
+            if (i)
+                buf_puts(j, ", ");
+            json_num(j, &g->V[k][i]);
+        }
+        buf_puts(j, "]");
+    }
+    buf_puts(j, "], \"coordinates\": [");
+    for (int k = 0; k < g->dnull; k++) {
+        if (k)
+            buf_puts(j, ", ");
+        json_string(j, g->names[k]);
+    }
+    buf_puts(j, "]}");
 }
 
 /* theta(u) = p + V u + W phi(u), phi = O(u^2) by the chord iteration on W^T grad = 0 (each pass
@@ -1589,6 +1608,8 @@ static bool split_along_null(Degenerate *g, Buf *failure)
     return ok;
 }
 
+enum { REDUCED_TERMS_JSON = 200 }; /* more would make a JSON string of megabytes */
+
 /* The steps that show the splitting ("x = ..." or "a step along v of ...") and the reduced
  * function fu - L(p) through order K. */
 static void put_splitting(Degenerate *g, const Ser gser)
@@ -1629,8 +1650,15 @@ static void put_splitting(Degenerate *g, const Ser gser)
         else
             num_neg(&disp[m], &gser[m]);
     put_poly(&sp, c, disp, g->names, NULL, 0, 8);
-    ser_free(c, disp);
     step(g->r, "reduced", "on that set L - L(p) = %s (through order %d)", sp.data, g->K);
+    /* as a value: its first REDUCED_TERMS_JSON terms in the null coordinates, the order it holds
+     * through */
+    sp.len = 0;
+    put_poly(&sp, c, disp, g->names, NULL, 0, REDUCED_TERMS_JSON);
+    ser_free(c, disp);
+    buf_puts(&g->r->json, ", \"reduced\": {\"function\": ");
+    json_string(&g->r->json, sp.data);
+    buf_printf(&g->r->json, ", \"through_order\": %d}", g->K);
     buf_free(&sp);
 }
 
