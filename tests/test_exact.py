@@ -220,6 +220,16 @@ def sums_of_squares():
         f = write(d, 'm.hl', 'param x, y, z;\nloss x^4*y^2 + x^2*y^4 - 3*x^2*y^2*z^2 + z^6;\n')
         rc, out, _ = hg('--classify', f, '--at', '0,0,0', '--json')
         ok(json.loads(out)['verdict'] == 'undetermined', out[:300])
+        # zero on the x and z axes: x^4 and z^4 have no term, so the Gram matrix's rows of x^2 and
+        # z^2 are 0 (sos.c's facial reduction by the diagonal) and the certificate is a definite G
+        # on the 4 other monomials
+        source = '-((x*y)^2 + (y*z)^2 + (x*z - y^2)^2 + y^4)'
+        f = write(d, 'f.hl', 'param x, y, z;\nloss %s;\n' % source)
+        rc, out, _ = hg('--classify', f, '--at', '0,0,0', '--json')
+        r = json.loads(out)
+        ok(rc == 0 and r['verdict'] == 'max' and r['certificate']['kind'] == 'sos', (r['verdict'], r['reason']))
+        ok(sorted(r['certificate']['basis']) == ['x*y', 'x*z', 'y*z', 'y^2'], r['certificate']['basis'])
+        sympy_checks_squares(source, ['0', '0', '0'], r)
 
 
 @check

@@ -7,7 +7,8 @@
  *
  *  1. P(u) = L(p + u) - L(p) exactly: the Taylor polynomial through the loss's degree (series.c).
  *  2. z: the monomials of degree lo/2 .. hi/2, lo and hi the lowest and highest degrees of P
- *     (both even, or there is no sum of squares).
+ *     (both even, or there is no sum of squares), less those whose square P lacks and only
+ *     the diagonal makes (facial reduction by the diagonal: their rows of G are 0).
  *  3. The semidefinite program "G >= 0, sum over z_a z_b = m of G_ab = P_m for every monomial
  *     m" in floating point by CSDP (Debian's coinor-csdp, run as a program), from the analytic
  *     centre (zero objective).
@@ -72,6 +73,20 @@ static void put_monomial_text(Buf *b, const SerCtx *c, int i, char *const *names
     }
     if (!any)
         buf_puts(b, "1");
+}
+
+/* The monomial of each product z_a z_b of the basis, N x N. */
+static int *products(const SerCtx *c, const int *z, int N)
+{
+    int *cls = xmalloc(sizeof(int) * (size_t)(N ? N * N : 1));
+    unsigned char e[SER_MAX_VARS];
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            for (int v = 0; v < c->d; v++)
+                e[v] = (unsigned char)(c->exps[(size_t)z[a] * c->d + v] + c->exps[(size_t)z[b] * c->d + v]);
+            cls[a * N + b] = serctx_index(c, e);
+        }
+    return cls;
 }
 
 bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict)
@@ -140,14 +155,33 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
     /* the class of each product z_a z_b: its monomial */
     int *cls = NULL;
     if (ok) {
-        cls = xmalloc(sizeof(int) * (size_t)N * N);
-        unsigned char e[SER_MAX_VARS];
-        for (int a = 0; a < N; a++)
-            for (int b = 0; b < N; b++) {
-                for (uint32_t v = 0; v < n; v++)
-                    e[v] = (unsigned char)(c.exps[(size_t)z[a] * n + v] + c.exps[(size_t)z[b] * n + v]);
-                cls[a * N + b] = serctx_index(&c, e);
+        cls = products(&c, z, N);
+        /* facial reduction by the diagonal (Permenter and Parrilo 2014): when z_a z_a is the only
+         * product that makes the monomial z_a^2 and P has no such term, every Gram matrix has
+         * G_aa = 0, so its row a is 0 (G is semidefinite): z_a is dropped, and the rest looked
+         * at again. Without it the Gram matrix of a loss with zeros besides p is singular, and
+         * its rounding misses the face it lies on. A square P has with a negative coefficient,
+         * made by no other product, rules out every sum of squares. */
+        for (bool dropped = true; dropped && ok;) {
+            dropped = false;
+            for (int a = 0; a < N && ok && !dropped; a++) {
+                int sq = cls[a * N + a], makers = 0;
+                for (int k = 0; k < N * N; k++)
+                    makers += cls[k] == sq;
+                if (makers > 1 || mpq_sgn(P[sq]) > 0)
+                    continue;
+                if (mpq_sgn(P[sq]) < 0) {
+                    ok = false;
+                    break;
+                }
+                memmove(z + a, z + a + 1, sizeof(int) * (size_t)(N - a - 1));
+                N--;
+                free(cls);
+                cls = products(&c, z, N);
+                dropped = true;
             }
+        }
+        ok = ok && N > 0;
         /* a monomial of P that no product makes: no sum of squares in this basis */
         bool *made = xcalloc((size_t)c.M, 1);
         for (int k = 0; k < N * N; k++)
