@@ -44,7 +44,7 @@ static struct {
     int64_t loop_shift; /* inside a loop over a family: coordinate indices move by k * loop_shift */
     bool checked;       /* --checked: every temporary tested, the outputs scanned (checked.c) */
     bool dense_pattern; /* array loops: the pattern is all of the lower triangle, not listed */
-    /* single-use temporaries written inside their one reader (plan_inlining) */
+    /* single-use temporaries written inside their one reader (put_body_inlined) */
     uint32_t *uses, *uses_stamp; /* node -> its reads in the function being written */
     const Step **inlined;        /* node -> its step, when it is written inline (stamp cur) */
     Op reader;                   /* the operation whose operands are being written (OP_NONE: a store) */
@@ -344,6 +344,18 @@ static void put_expr(Buf *b, const Step *s)
     E.reader = saved;
 }
 
+/* Whether text is one parenthesized group, "(x * x)" (not "(a) * (b)"). */
+static bool one_group(const char *text, size_t n)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n && text[0] == '('; i++) {
+        depth += text[i] == '(' ? 1 : text[i] == ')' ? -1 : 0;
+        if (depth == 0)
+            return i + 1 == n;
+    }
+    return false;
+}
+
 /* A step read once, written where it is read: in parentheses where the reader's operation
  * would otherwise change its order of evaluation (a sum in a sum, a product in a product),
  * so the value is the temporary's, rounding included. */
@@ -356,14 +368,8 @@ static void put_inlined(Buf *b, const Step *s)
     put_expr(b, s);
     if (bare && !(r == OP_ADD && b->data[at] == '-')) /* a + -x*y reads as a + (-x*y) */
         return;
-    int depth = 0; /* already one parenthesis, (x * x)? */
-    for (size_t i = at; i < b->len; i++) {
-        depth += b->data[i] == '(' ? 1 : b->data[i] == ')' ? -1 : 0;
-        if (depth == 0 && (i + 1 < b->len || b->data[at] != '('))
-            break;
-        if (i + 1 == b->len)
-            return;
-    }
+    if (one_group(b->data + at, b->len - at)) /* (x * x) needs no more */
+        return;
     size_t end = b->len;
     buf_puts(b, "()");
     memmove(b->data + at + 1, b->data + at, end - at);
@@ -371,12 +377,13 @@ static void put_inlined(Buf *b, const Step *s)
     b->data[end + 1] = ')';
 }
 
-/* One step: a temporary, or nothing when plan_inlining chose to write it where it is read. */
+/* One step: a temporary, or nothing when put_body_inlined found it read once: it is written
+ * where it is read. */
 static void put_step(Buf *b, const Step *s)
 {
     Node n = s->node;
     Op op = dag_op(n);
-    if (E.uses && n < E.limit && E.uses_stamp[n] == E.cur && E.uses[n] == 1 && !E.checked) {
+    if (E.uses && n < E.limit && E.uses_stamp[n] == E.cur && E.uses[n] == 1) {
         E.stamp[n] = E.cur;
         E.temp[n] = 0;
         E.inlined[n] = s;
@@ -676,12 +683,18 @@ static void put_steps(Buf *b, const Schedule *s, int depth)
     E.indent = saved;
 }
 
-/* The steps of one function body. */
-static void put_body(Buf *b, const Schedule *s)
+/* A function body begins: its own temporaries and accumulators. */
+static void begin_body(void)
 {
     E.cur = ++E.gen;
     E.ntemps = 0;
     E.nloops = 0;
+}
+
+/* The steps of one function body. */
+static void put_body(Buf *b, const Schedule *s)
+{
+    begin_body();
     put_steps(b, s, 1);
 }
 
@@ -706,9 +719,7 @@ static void count_read(Node x, uint32_t k)
 static void put_body_inlined(Buf *b, const Schedule *s, const Schedule *later, const Node *o1, uint32_t n1,
                              const Node *o2, uint32_t n2, Node loss)
 {
-    E.cur = ++E.gen;
-    E.ntemps = 0;
-    E.nloops = 0;
+    begin_body();
     const Schedule *ss[2] = {s, later};
     bool loops = false;
     for (int k = 0; k < 2 && ss[k]; k++)
@@ -1731,7 +1742,8 @@ static void put_hvp_from_core(Buf *b, const Deriv *d, const char *pass, const ch
     const char *P = E.P;
     char *nparam = efmt("%s_NPARAM", P);
     buf_printf(b,
-               "/* H v from the Hessian's nonzeros: its own forward pass would be as long as the Hessian's. */\n"
+               "/* H v from the Hessian's nonzeros: its own forward pass would be at least half as long as the\n"
+               "   Hessian's. */\n"
                "void %s_hvp(const double *theta%s, const double *v, double *hv)\n{\n",
                P, data_param());
     put_data_prologue(b, fail_fill("hv", nparam, false));

@@ -77,30 +77,27 @@ enum { MAX_COVER_PRODUCT = 64 };
 static uint32_t cover_product(const Node *r, uint32_t m, bool whole_is_node, Node *items, uint32_t *lens)
 {
     uint32_t *best = xmalloc(sizeof(uint32_t) * (m + 1)), *step = xmalloc(sizeof(uint32_t) * (m + 1));
-    Node *found = xmalloc(sizeof(Node) * (m + 1)), *run = xcalloc((size_t)m * (m + 1), sizeof(Node));
+    Node *found = xmalloc(sizeof(Node) * (m + 1));
     best[m] = 0;
     for (uint32_t s = m; s-- > 0;) {
         size_t maxlen = m - s - (s == 0 && whole_is_node);
         dag_find_runs(OP_MUL, r + s, maxlen, found);
         best[s] = 1 + best[s + 1];
         step[s] = 1;
-        for (uint32_t l = 2; l <= maxlen; l++) {
-            run[(size_t)s * (m + 1) + l] = found[l];
+        for (uint32_t l = 2; l <= maxlen; l++)
             if (found[l] && 1 + best[s + l] < best[s]) {
                 best[s] = 1 + best[s + l];
                 step[s] = l;
             }
-        }
     }
     uint32_t n = 0;
     for (uint32_t s = 0; s < m; s += step[s]) {
-        items[n] = step[s] == 1 ? r[s] : run[(size_t)s * (m + 1) + step[s]];
+        items[n] = step[s] == 1 ? r[s] : dag_find(OP_MUL, r + s, step[s]);
         lens[n++] = step[s];
     }
     free(best);
     free(step);
     free(found);
-    free(run);
     return n;
 }
 
@@ -119,6 +116,15 @@ static uint32_t cover_greedy(Op op, const Node *r, uint32_t m, bool whole_is_nod
     return n;
 }
 
+/* The cover a plan uses: the fewest runs for a product of KEEP_FACTORS + 1 to
+ * MAX_COVER_PRODUCT factors, else the greedy one. */
+static uint32_t cover_of(Op op, const Node *r, uint32_t m, bool whole_is_node, Node *items, uint32_t *lens)
+{
+    if (op == OP_MUL && m > KEEP_FACTORS && m <= MAX_COVER_PRODUCT)
+        return cover_product(r, m, whole_is_node, items, lens);
+    return cover_greedy(op, r, m, whole_is_node, items, lens);
+}
+
 /* A product with two factors left out, a second partial of x0*x1*...*x49 (the Hessian of
  * exp(prod x)), is a prefix run, the factors between the two, and a suffix run. The factors
  * between have no run of their own, and the cover would multiply them one by one: O(k) per
@@ -135,8 +141,7 @@ static void chain_gaps(Node mul)
     Node *a = xmalloc(sizeof(Node) * k), *items = xmalloc(sizeof(Node) * m);
     uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
     memcpy(a, dag_args(mul), sizeof(Node) * k); /* making nodes may move the operand array */
-    uint32_t n = m <= MAX_COVER_PRODUCT ? cover_product(a + first, m, first == 0, items, lens)
-                                        : cover_greedy(OP_MUL, a + first, m, first == 0, items, lens);
+    uint32_t n = cover_of(OP_MUL, a + first, m, first == 0, items, lens);
     for (uint32_t i = 0, s = first; i < n;) {
         uint32_t j = i + 1, e = s + lens[i];
         while (j < n && lens[j] == 1)
@@ -167,7 +172,7 @@ void sched_prepare(const Node *outputs, size_t n)
             in[dag_args(m)[i]] = true;
         if (dag_op(m) == OP_MUL && dag_is_const(dag_args(m)[0]) && dag_nargs(m) > 2)
             dag_mul_run(m, 1, dag_nargs(m));
-        if (dag_op(m) == OP_MUL && dag_nargs(m) > 3)
+        if (dag_op(m) == OP_MUL)
             chain_gaps(m);
     }
     free(in);
@@ -211,10 +216,7 @@ static const Plan *plan_of(Node n)
             items[ni++] = a[0];
         const Node *r = a + has_const;
         uint32_t *lens = xmalloc(sizeof(uint32_t) * m);
-        if (op == OP_MUL && m > KEEP_FACTORS && m <= MAX_COVER_PRODUCT)
-            ni += cover_product(r, m, !has_const, items + ni, lens);
-        else
-            ni += cover_greedy(op, r, m, !has_const, items + ni, lens);
+        ni += cover_of(op, r, m, !has_const, items + ni, lens);
         free(lens);
     }
     /* a factor x^-1 becomes a division by x and a term -x a subtraction of x: one

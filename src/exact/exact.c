@@ -139,6 +139,18 @@ void json_lines(Buf *b, const Buf *text)
     buf_puts(b, "]");
 }
 
+/* ["a", "b", ...] */
+static void json_strings(Buf *b, char *const *s, uint32_t n)
+{
+    buf_puts(b, "[");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        json_string(b, s[i]);
+    }
+    buf_puts(b, "]");
+}
+
 static void json_num(Buf *b, const Num *x)
 {
     char *s = num_text(x);
@@ -1529,13 +1541,9 @@ static void null_basis(Degenerate *g)
         }
         buf_puts(j, "]");
     }
-    buf_puts(j, "], \"coordinates\": [");
-    for (int k = 0; k < g->dnull; k++) {
-        if (k)
-            buf_puts(j, ", ");
-        json_string(j, g->names[k]);
-    }
-    buf_puts(j, "]}");
+    buf_puts(j, "], \"coordinates\": ");
+    json_strings(j, g->names, (uint32_t)g->dnull);
+    buf_puts(j, "}");
 }
 
 /* theta(u) = p + V u + W phi(u), phi = O(u^2) by the chord iteration on W^T grad = 0 (each pass
@@ -2130,13 +2138,9 @@ void classification_json(Buf *b, const Model *m, const mpq_t *p, const Classific
         buf_printf(b, ", \"strict\": %s", r->nonstrict ? "false" : "null");
     if (r->inertia_known)
         buf_printf(b, ", \"inertia\": {\"negative\": %d, \"zero\": %d, \"positive\": %d}", r->nneg, r->nzero, r->npos);
-    buf_puts(b, ", \"params\": [");
-    for (uint32_t i = 0; i < m->nparam; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        json_string(b, m->param_names[i]);
-    }
-    buf_puts(b, "], \"point\": [");
+    buf_puts(b, ", \"params\": ");
+    json_strings(b, m->param_names, m->nparam);
+    buf_puts(b, ", \"point\": [");
     for (uint32_t i = 0; i < m->nparam; i++) {
         if (i)
             buf_puts(b, ", ");
