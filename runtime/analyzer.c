@@ -555,10 +555,10 @@ static int run_subcommand(const Ctx *c, int argc, char **argv)
 /* The model's layout is the one this libhessrt reads (nothing past version can be read otherwise). */
 static bool readable(const Ctx *c)
 {
-    if (c->m->version == 4)
+    if (c->m->version == 4 || c->m->version == 5)
         return true;
     fprintf(c->err,
-            "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4): "
+            "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4 and 5): "
             "generate its C again\n",
             c->prog, c->m->version);
     return false;
@@ -577,20 +577,10 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
     /* --data NAME=FILE (or --data=NAME=FILE) anywhere: taken out before the subcommand parses */
     char **rest = malloc(sizeof(char *) * ((size_t)argc + 1));
     const char **specs = malloc(sizeof(char *) * ((size_t)argc + 1));
-    int nrest = 0, nspecs = 0, rc = 0;
-    for (int i = 0; i < argc && rc == 0; i++) {
-        if (i > 0 && strcmp(argv[i], "--data") == 0) {
-            if (i + 1 >= argc)
-                rc = bad(&c, "--data needs NAME=FILE%s", "");
-            else
-                specs[nspecs++] = argv[++i];
-        } else if (i > 0 && strncmp(argv[i], "--data=", 7) == 0) {
-            specs[nspecs++] = argv[i] + 7;
-        } else {
-            rest[nrest++] = argv[i];
-        }
-    }
-    rest[nrest] = NULL;
+    int nspecs = 0, rc = 0;
+    int nrest = hessrt_data_args(argc, argv, rest, specs, &nspecs);
+    if (nrest < 0)
+        rc = bad(&c, "--data needs NAME=FILE%s", "");
     hessrt_data *loaded = NULL;
     if (rc == 0 && nrest < 2)
         rc = bad(&c, "a subcommand is needed%s", "");
@@ -609,6 +599,37 @@ int hessrt_main(const hessgen_model *m, int argc, char **argv)
     free(rest);
     free(specs);
     return rc;
+}
+
+int hessrt_data_args(int argc, char **argv, char **rest, const char **specs, int *nspecs)
+{
+    int nrest = 0;
+    *nspecs = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc)
+                return -1;
+            specs[(*nspecs)++] = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], "--data=", 7) == 0) {
+            specs[(*nspecs)++] = argv[i] + 7;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    rest[nrest] = NULL;
+    return nrest;
+}
+
+int hessrt_main_bound(const hessgen_model *m, const void *data, int argc, char **argv)
+{
+    const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    Ctx c = {m, argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer", data, stdout, stderr, true};
+    if (!readable(&c))
+        return 2;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--data") == 0 || strncmp(argv[i], "--data=", 7) == 0)
+            return bad(&c, "--data is read by the caller here: '%s'", argv[i]);
+    return run_subcommand(&c, argc, argv);
 }
 
 int hessrt_run(const hessgen_model *m, const void *data, int argc, const char *const *argv, char **out, char **err)

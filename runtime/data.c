@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "hessrt.h"
 
@@ -49,9 +50,8 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* A raw little-endian float64 file. */
-static int read_raw(FILE *f, const char *path, int width, double **values, size_t *rows, size_t *count, char *err,
-                    size_t errlen)
+/* A raw little-endian float64 file's size, as whole rows of `width` values. */
+static int raw_rows(FILE *f, const char *path, int width, size_t *rows, char *err, size_t errlen)
 {
     if (fseek(f, 0, SEEK_END) != 0)
         return fail(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
@@ -62,36 +62,83 @@ static int read_raw(FILE *f, const char *path, int width, double **values, size_
     if ((size_t)size % row_bytes != 0)
         return fail(err, errlen, "%s: %ld bytes is not a whole number of rows of %d float64 value%s (%zu bytes each)",
                     path, size, width, width == 1 ? "" : "s", row_bytes);
-    size_t n = (size_t)size / 8;
-    double *v = malloc(sizeof(double) * (n ? n : 1));
-    unsigned char *bytes = malloc((size_t)size ? (size_t)size : 1);
-    if (!v || !bytes) {
-        free(v);
-        free(bytes);
-        return fail(err, errlen, "%s: out of memory for %zu values", path, n);
-    }
-    if (fread(bytes, 1, (size_t)size, f) != (size_t)size) {
-        free(v);
-        free(bytes);
-        return fail(err, errlen, "%s: read error", path);
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u = 0;
-        for (int k = 7; k >= 0; k--)
-            u = u << 8 | bytes[8 * i + (size_t)k];
-        memcpy(&v[i], &u, sizeof u);
-        if (!isfinite(v[i])) {
-            size_t r = i / (size_t)width + 1, c = i % (size_t)width + 1;
-            free(v);
-            free(bytes);
-            return fail(err, errlen, "%s: row %zu, column %zu: the value is not a finite number", path, r, c);
-        }
-    }
-    free(bytes);
-    *values = v;
     *rows = (size_t)size / row_bytes;
+    return 0;
+}
+
+/* Rows [first, first + count) of a raw file into v (count * width values): read from their
+ * offset, so that a process reads its own rows only. */
+static int raw_read_rows(FILE *f, const char *path, int width, size_t first, size_t count, double *v, char *err,
+                         size_t errlen)
+{
+    enum { CHUNK = 8192 }; /* values decoded at a time */
+    unsigned char bytes[8 * CHUNK];
+    size_t n = count * (size_t)width, base = first * (size_t)width;
+    if (n && fseeko(f, (off_t)(8 * base), SEEK_SET) != 0)
+        return fail(err, errlen, "%s: cannot seek to row %zu: %s", path, first + 1, strerror(errno));
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        if (fread(bytes, 8, k, f) != k)
+            return fail(err, errlen, "%s: read error at row %zu (the file is shorter than it was)", path,
+                        (base + done) / (size_t)width + 1);
+        for (size_t i = 0; i < k; i++) {
+            uint64_t u = 0;
+            for (int b = 7; b >= 0; b--)
+                u = u << 8 | bytes[8 * i + (size_t)b];
+            double x;
+            memcpy(&x, &u, sizeof u);
+            if (!isfinite(x)) {
+                size_t at = base + done + i;
+                return fail(err, errlen, "%s: row %zu, column %zu: the value is not a finite number", path,
+                            at / (size_t)width + 1, at % (size_t)width + 1);
+            }
+            v[done + i] = x;
+        }
+        done += k;
+    }
+    return 0;
+}
+
+/* A raw little-endian float64 file, whole. */
+static int read_raw(FILE *f, const char *path, int width, double **values, size_t *rows, size_t *count, char *err,
+                    size_t errlen)
+{
+    if (raw_rows(f, path, width, rows, err, errlen) != 0)
+        return -1;
+    size_t n = *rows * (size_t)width;
+    double *v = malloc(sizeof(double) * (n ? n : 1));
+    if (!v)
+        return fail(err, errlen, "%s: out of memory for %zu values", path, n);
+    if (raw_read_rows(f, path, width, 0, *rows, v, err, errlen) != 0) {
+        free(v);
+        return -1;
+    }
+    *values = v;
     *count = n;
     return 0;
+}
+
+int hessrt_raw_rows(const char *path, int width, size_t first, size_t count, double *values, size_t *rows, char *err,
+                    size_t errlen)
+{
+    if (width <= 0)
+        return fail(err, errlen, "%s: rows need at least one value", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    size_t total;
+    int rc = raw_rows(f, path, width, &total, err, errlen);
+    if (rc == 0 && rows)
+        *rows = total;
+    if (rc == 0 && values && count) {
+        if (first > total || count > total - first)
+            rc = fail(err, errlen, "%s: rows %zu to %zu asked, but the file has %zu", path, first + 1, first + count,
+                      total);
+        else
+            rc = raw_read_rows(f, path, width, first, count, values, err, errlen);
+    }
+    fclose(f);
+    return rc;
 }
 
 /* The fields of one CSV line, trimmed, in place. Returns their number. */
@@ -132,12 +179,15 @@ static bool parse_cell(const char *s, double *out)
     return true;
 }
 
-/* A CSV file with `width` values per line (width 0: any, the same on every line). */
-static int read_csv(FILE *f, const char *path, int width, double **values, size_t *rows, size_t *count, char *err,
-                    size_t errlen)
+/* A CSV file with `width` values per line (width 0: any, the same on every line), row by row:
+ * row(ctx, values, width, index) for each, in order (a non-zero return stops the reading with
+ * that value, its message in err). The rows into *rows and the width into *width_out. */
+typedef int RowSink(void *ctx, const double *values, size_t width, size_t index);
+static int csv_rows(FILE *f, const char *path, int width, RowSink *row, void *ctx, size_t *rows, int *width_out,
+                    char *err, size_t errlen)
 {
     char *line = NULL, **fields = NULL;
-    size_t line_cap = 0, fields_cap = 0, n = 0, cap = 0, nrows = 0, lineno = 0;
+    size_t line_cap = 0, fields_cap = 0, cap = 0, nrows = 0, lineno = 0;
     double *v = NULL;
     ssize_t len;
     int rc = 0;
@@ -172,10 +222,8 @@ static int read_csv(FILE *f, const char *path, int width, double **values, size_
                       k == 1 ? "" : "s", width);
             break;
         }
-        if (n + k > cap) {
-            cap = cap ? 2 * cap : 1024;
-            while (cap < n + k)
-                cap *= 2;
+        if (k > cap) {
+            cap = k;
             double *grown = realloc(v, sizeof(double) * cap);
             if (!grown) {
                 rc = fail(err, errlen, "%s: out of memory at line %zu", path, lineno);
@@ -186,27 +234,83 @@ static int read_csv(FILE *f, const char *path, int width, double **values, size_
         for (size_t i = 0; i < k && rc == 0; i++) {
             if (fields[i][0] == 0)
                 rc = fail(err, errlen, "%s: line %zu, column %zu: the cell is empty", path, lineno, i + 1);
-            else if (!parse_cell(fields[i], &v[n + i]))
+            else if (!parse_cell(fields[i], &v[i]))
                 rc = fail(err, errlen, "%s: line %zu, column %zu: '%.40s' is not a finite number", path, lineno, i + 1,
                           fields[i]);
         }
+        if (rc == 0 && row)
+            rc = row(ctx, v, k, nrows);
         if (rc)
             break;
-        n += k;
         nrows++;
     }
     if (rc == 0 && ferror(f))
         rc = fail(err, errlen, "%s: read error", path);
     free(line);
     free(fields);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *values = v ? v : malloc(sizeof(double));
+    free(v);
     *rows = nrows;
-    *count = n;
+    *width_out = width;
+    return rc;
+}
+
+/* The rows of a CSV file appended to one array. */
+typedef struct {
+    double *v;
+    size_t n, cap;
+    const char *path;
+    char *err;
+    size_t errlen;
+} Appended;
+
+static int append_row(void *ctx, const double *values, size_t width, size_t index)
+{
+    Appended *a = ctx;
+    if (a->n + width > a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 1024;
+        while (cap < a->n + width)
+            cap *= 2;
+        double *grown = realloc(a->v, sizeof(double) * cap);
+        if (!grown)
+            return fail(a->err, a->errlen, "%s: out of memory at row %zu", a->path, index + 1);
+        a->v = grown;
+        a->cap = cap;
+    }
+    memcpy(a->v + a->n, values, sizeof(double) * width);
+    a->n += width;
     return 0;
+}
+
+static int read_csv(FILE *f, const char *path, int width, double **values, size_t *rows, size_t *count, char *err,
+                    size_t errlen)
+{
+    Appended a = {NULL, 0, 0, path, err, errlen};
+    int w;
+    if (csv_rows(f, path, width, append_row, &a, rows, &w, err, errlen) != 0) {
+        free(a.v);
+        return -1;
+    }
+    *values = a.v ? a.v : malloc(sizeof(double));
+    *count = a.n;
+    return 0;
+}
+
+int hessrt_csv_rows(const char *path, int width,
+                    int (*row)(void *ctx, const double *values, size_t width, size_t index), void *ctx, size_t *rows,
+                    char *err, size_t errlen)
+{
+    if (width < 0)
+        return fail(err, errlen, "%s: a negative number of values per row", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    size_t n = 0;
+    int w;
+    int rc = csv_rows(f, path, width, row, ctx, &n, &w, err, errlen);
+    fclose(f);
+    if (rows)
+        *rows = n;
+    return rc;
 }
 
 static int read_any(const char *path, int width, double **values, size_t *rows, size_t *count, char *err, size_t errlen)
@@ -243,6 +347,34 @@ void hessrt_data_free(hessrt_data *d)
     free(d);
 }
 
+int hessrt_data_files(const hessgen_model *m, int nspecs, const char *const *specs, const char **files, char *err,
+                      size_t errlen)
+{
+    for (int a = 0; a < m->ndata; a++)
+        files[a] = NULL;
+    for (int k = 0; k < nspecs; k++) {
+        const char *eq = strchr(specs[k], '=');
+        int a = 0;
+        if (eq)
+            for (; a < m->ndata; a++)
+                if (strlen(m->data_names[a]) == (size_t)(eq - specs[k]) &&
+                    strncmp(m->data_names[a], specs[k], (size_t)(eq - specs[k])) == 0)
+                    break;
+        if (!eq || eq[1] == 0)
+            return fail(err, errlen, "--data takes NAME=FILE, not '%s'", specs[k]);
+        if (a == m->ndata)
+            return fail(err, errlen, "'%.*s' is not a data array of model %s", (int)(eq - specs[k]), specs[k], m->name);
+        if (files[a])
+            return fail(err, errlen, "data array '%s' is given twice", m->data_names[a]);
+        files[a] = eq + 1;
+    }
+    for (int a = 0; a < m->ndata; a++)
+        if (!files[a])
+            return fail(err, errlen, "no file for data array '%s': give --data %s=FILE (CSV, or raw float64 as .f64)",
+                        m->data_names[a], m->data_names[a]);
+    return 0;
+}
+
 hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *const *specs, char *err, size_t errlen)
 {
     if (m->ndata == 0) {
@@ -261,35 +393,8 @@ hessrt_data *hessrt_data_load(const hessgen_model *m, int nspecs, const char *co
     for (int s = 0; s < m->nsizes; s++)
         from[s] = -1;
     const char **files = calloc((size_t)m->ndata, sizeof(char *));
-    bool ok = true;
-    for (int k = 0; k < nspecs && ok; k++) {
-        const char *eq = strchr(specs[k], '=');
-        int a = 0;
-        if (eq)
-            for (; a < m->ndata; a++)
-                if (strlen(m->data_names[a]) == (size_t)(eq - specs[k]) &&
-                    strncmp(m->data_names[a], specs[k], (size_t)(eq - specs[k])) == 0)
-                    break;
-        if (!eq || eq[1] == 0) {
-            fail(err, errlen, "--data takes NAME=FILE, not '%s'", specs[k]);
-            ok = false;
-        } else if (a == m->ndata) {
-            fail(err, errlen, "'%.*s' is not a data array of model %s", (int)(eq - specs[k]), specs[k], m->name);
-            ok = false;
-        } else if (files[a]) {
-            fail(err, errlen, "data array '%s' is given twice", m->data_names[a]);
-            ok = false;
-        } else {
-            files[a] = eq + 1;
-        }
-    }
+    bool ok = hessrt_data_files(m, nspecs, specs, files, err, errlen) == 0;
     for (int a = 0; a < m->ndata && ok; a++) {
-        if (!files[a]) {
-            fail(err, errlen, "no file for data array '%s': give --data %s=FILE (CSV, or raw float64 as .f64)",
-                 m->data_names[a], m->data_names[a]);
-            ok = false;
-            break;
-        }
         size_t rows, total;
         int s = m->data_size[a];
         /* a fixed array is all its values, in lines of any one length */

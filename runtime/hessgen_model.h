@@ -7,8 +7,21 @@ typedef struct hessgen_param_array {
     int rank;                         /* 0: a scalar */
     int dims[8];                      /* its dimensions, rank of them */
 } hessgen_param_array;
+/* Version 5: the rows a data struct holds may be a part of the data set's (one process's share
+   under MPI, hessrt-mpi). The data struct's member hessgen_part says so; all zero, as
+   M_data_bind leaves it, means the rows bound are the whole data set. */
+typedef struct hessgen_rows_part {
+    const size_t *total; /* per row count (size_names' order): the whole data set's rows; NULL:
+                            the rows bound are all of them */
+    int first;           /* 1 in the one part that adds the terms free of rows */
+    /* Adds count arrays (values[k], length[k] doubles; a NULL with length 0 is skipped) over
+       every part, in place, the same sums in every part. The generated code calls it after
+       each loop over rows, at the same points in every part. */
+    void (*reduce)(void *ctx, int count, double *const *values, const size_t *length);
+    void *ctx;
+} hessgen_rows_part;
 typedef struct hessgen_model {
-    int version;                      /* 4 */
+    int version;                      /* 5 (4: the same without data_part) */
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
@@ -39,5 +52,10 @@ typedef struct hessgen_model {
     const char *(*data_error)(int code);
     /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */
     const char *(*fault_text)(void);
+    /* version 5: makes a bound data struct a part of a larger data set (M_data_part); NULL when
+       the loss cannot be evaluated over parts (it pairs rows with rows, or reads no rows) */
+    int (*data_part)(void *data, const size_t *total, int first,
+                     void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), void *ctx);
+    const char *no_part; /* why data_part is NULL (a model with data), else NULL */
 } hessgen_model;
 #endif

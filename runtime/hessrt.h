@@ -209,11 +209,37 @@ void hessrt_data_free(hessrt_data *d);
  * file into a new malloc'd array; 0, or -1 with a message in err. */
 int hessrt_read_array(const char *path, int width, double **values, size_t *rows, char *err, size_t errlen);
 
+/* The file of each data array from "NAME=FILE" specs (--data): files[m->ndata]; 0, or -1 with a
+ * message (a name that is no data array, one given twice, one missing). */
+int hessrt_data_files(const hessgen_model *m, int nspecs, const char *const *specs, const char **files, char *err,
+                      size_t errlen);
+/* A data file read in parts, for a process that holds some of its rows (hessrt-mpi).
+ * hessrt_raw_rows: a raw float64 file (.f64, .bin) of `width` values per row; its row count into
+ * *rows (unless NULL), and rows [first, first + count) into values[count * width] (unless count
+ * is 0), read from their offset: nothing else of the file is read.
+ * hessrt_csv_rows: a CSV file as hessrt_data_load reads it (width 0: any, the same on every
+ * line), row by row: row(ctx, values, width, index) for each row, in order (row may be NULL: a
+ * count); a non-zero return from row stops with that value. The row count into *rows.
+ * Both return 0, or non-zero with a message naming the file, the row or line and the column. */
+int hessrt_raw_rows(const char *path, int width, size_t first, size_t count, double *values, size_t *rows, char *err,
+                    size_t errlen);
+int hessrt_csv_rows(const char *path, int width,
+                    int (*row)(void *ctx, const double *values, size_t width, size_t index), void *ctx, size_t *rows,
+                    char *err, size_t errlen);
+
 /* ---- the analyzer (analyzer.c, plot.c) ---- */
 
 /* The command line of a program made by `hessgen --main`: classify, newton, gd, scan and plot
  * over the model (their usage: `PROGRAM --help`). Returns the exit status. */
 int hessrt_main(const hessgen_model *m, int argc, char **argv);
+
+/* The command line's --data NAME=FILE (or --data=NAME=FILE) options taken out: the specs into
+ * specs[*nspecs], the other arguments into rest[] (argv[0] first, NULL after the last), both
+ * with room for argc + 1; returns how many are in rest, or -1 for a --data without its value. */
+int hessrt_data_args(int argc, char **argv, char **rest, const char **specs, int *nspecs);
+/* The command line over a model whose data the caller bound (hessrt-mpi: a process's part of
+ * the rows): as hessrt_main, without --data; data is NULL for a model without data. */
+int hessrt_main_bound(const hessgen_model *m, const void *data, int argc, char **argv);
 
 /* The same subcommands in process, for bindings (hessgen's Python package): argv[0] is the
  * subcommand ("classify", "newton", "gd", "scan" or "plot") and the rest its options, as on the

@@ -3,6 +3,8 @@
 # Installs nothing that is already there; safe to run again.
 set -e
 need="cmake make gcc g++ flex bison libgmp-dev libflint-arb-dev libcmocka-dev liblapacke-dev libopenblas-dev pkg-config python3 valgrind gnuplot-nox coinor-csdp"
+# Open MPI: libhessrt-mpi (a data set's rows split across processes) and its tests
+need="$need libopenmpi-dev openmpi-bin"
 # the Python package (python/hessgen) and its tests, through /usr/bin/python3
 need="$need python3-numpy python3-scipy python3-pytest python3-sympy"
 missing=""

@@ -53,7 +53,29 @@ static struct {
     uint64_t *memo_bound;
     uint8_t *memo_ready;
     bool checked; /* --checked: each value tested as it is made */
+    /* a part of the rows (M_data_part): after a pass over a run-time row count its sums are added
+     * over the parts; a scatter outside such passes is the first part's alone, and the caller
+     * adds the output over the parts */
+    bool parts;          /* the model has run-time row counts */
+    int in_runtime;      /* passes over run-time row counts open around the current statement */
+    int in_data;         /* passes over any data rows (constant tables too) open */
+    const char *no_part; /* why the rows cannot be split, or NULL */
+    bool reduced;        /* the body adds sums over the parts */
+    bool split_seen;     /* a split body: a pass over [row_begin, row_end) was written */
+    int in_whole;        /* a split body: passes over all of a run-time row count open */
 } A;
+
+/* A split body assumes that its passes over all the rows see every row; in a part of the data
+ * set they see the part's, which is right only for sums added over the parts before anything
+ * of this part's rows is used with them. */
+static const char *const SPLIT_WHOLE =
+    "the loss's array-loop code sums over all rows inside a part of them (as a mean inside a mean "
+    "does with --loops): each rank would need every row; generate it without --loops=always";
+
+bool aemit_reduced(void)
+{
+    return A.reduced;
+}
 
 static const char *const SPACES = "                                                                ";
 
@@ -218,7 +240,7 @@ static void put_leaf(Buf *b, Node n)
         if (dag_row_size(n) == NO_SIZE) /* the share of the terms free of rows (adiff.c) */
             buf_puts(b, "w_free");
         else
-            buf_printf(b, "(double)N_%s", A.m->sizes[dag_row_size(n)].name);
+            buf_printf(b, "T_%s", A.m->sizes[dag_row_size(n)].name);
         return;
     case OP_PAT:
     case OP_VAT:
@@ -589,6 +611,12 @@ static void put_scatter(const Scatter *s, uint64_t bound)
                 rest.nterms--;
             }
     }
+    /* outside the passes over rows, in a part of them: the first part's alone (the caller adds
+     * the output over the parts) */
+    if (A.parts && A.in_whole > 0) /* each part would add every row's share */
+        A.no_part = SPLIT_WHOLE;
+    if (A.parts && !A.split && A.in_runtime == 0)
+        buf_printf(b, "%sif (%s_first_part(data)) {\n", ind(depth++), A.P);
     if (clip) /* a scope for its bound s<var> */
         buf_printf(b, "%s{\n", ind(depth++));
     for (uint32_t v = 0; v < MAX_VARS; v++) {
@@ -730,10 +758,43 @@ static void hoist(Node n, bool root, uint64_t bound)
         hoist(dag_args(n)[i], false, bound);
 }
 
+/* After a pass over a run-time row count: its sums added over the parts of the rows. */
+static void put_pass_reduce(const Target *ts, uint32_t nt, int d)
+{
+    Buf *b = A.b, ptrs = {0}, lens = {0};
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        if (ts[i].kind != T_ACC)
+            continue;
+        uint64_t f = fixed_vars(ts[i].node);
+        buf_printf(&ptrs, "%s%st%u", k ? ", " : "", f ? "" : "&", ts[i].node);
+        buf_printf(&lens, "%s%zu", k ? ", " : "", f ? array_size(f) : (size_t)1);
+        k++;
+    }
+    if (k == 1)
+        buf_printf(b, "%s%s_reduce1(data, %s, %s);\n", ind(d), A.P, ptrs.data, lens.data);
+    else if (k > 1)
+        buf_printf(b,
+                   "%s{\n%s    double *const sums[%u] = {%s};\n%s    const size_t length[%u] = {%s};\n"
+                   "%s    %s_reduce(data, %u, sums, length);\n%s}\n",
+                   ind(d), ind(d), k, ptrs.data, ind(d), k, lens.data, ind(d), A.P, k, ind(d));
+    buf_free(&ptrs);
+    buf_free(&lens);
+}
+
 static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
 {
     Buf *b = A.b;
     int d = A.depth + 1;
+    const IndexVar *x = dag_var(r);
+    bool data_rows = x->size != NO_SIZE, runtime = data_rows && A.m->sizes[x->size].count < 0;
+    if (runtime && A.in_data > 0) /* its sums over one part would be used before the others' came */
+        A.no_part = "the loss sums over rows inside another loop over rows (pairs of rows, or a sum over rows "
+                    "for each row of a constant table): a part would need every row";
+    bool whole = runtime && A.split && !(A.split >> r & 1);
+    if (whole && A.split_seen) /* it would read this part's sums as if they were the whole's */
+        A.no_part = SPLIT_WHOLE;
+    A.split_seen |= (A.split >> r & 1) != 0;
     A.stamp++;
     for (uint32_t i = 0; i < nt; i++)
         hoist(target_expr(&ts[i]), true, bound);
@@ -752,9 +813,19 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
     }
     open_loop(b, r, d);
     enter_scope();
+    A.in_data += data_rows;
+    A.in_runtime += runtime;
+    A.in_whole += whole;
     emit_targets(ts, nt, bound | 1ull << r);
+    A.in_data -= data_rows;
+    A.in_runtime -= runtime;
+    A.in_whole -= whole;
     leave_scope();
     buf_printf(b, "%s}\n", ind(d));
+    if (runtime && A.parts && !(A.split >> r & 1)) {
+        put_pass_reduce(ts, nt, d);
+        A.reduced = true;
+    }
     for (uint32_t i = 0; i < nt; i++)
         if (ts[i].kind == T_ACC) {
             declare(ts[i].node);
@@ -1048,10 +1119,12 @@ static void unbrace(Buf *b, size_t start)
     b->data[b->len] = 0;
 }
 
-void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const AemitOut *out)
+const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
+                       const AemitOut *out)
 {
     memset(&A, 0, sizeof A);
+    for (uint32_t z = 0; z < m->nsizes; z++)
+        A.parts |= m->ndata > 0 && m->sizes[z].count < 0;
     uint64_t columns = out->columns;
     A.split = out->split;
     A.clipped_store = out->clipped;
@@ -1147,6 +1220,7 @@ void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Sca
     free(A.memo_epoch);
     free(A.memo_bound);
     free(A.memo_ready);
+    return A.no_part;
 }
 
 /* The loss's C expression after aemit_body (its scalar, or the leaf itself). */

@@ -48,6 +48,8 @@ static struct {
     uint32_t *uses, *uses_stamp; /* node -> its reads in the function being written */
     const Step **inlined;        /* node -> its step, when it is written inline (stamp cur) */
     Op reader;                   /* the operation whose operands are being written (OP_NONE: a store) */
+    const char *no_part;         /* why the rows cannot be split into parts (M_data_part), or NULL */
+    bool split_reduces;          /* a part's function (array loops, split) adds inner sums over the parts */
 } E;
 
 static const char *const SPACES = "                                                ";
@@ -126,7 +128,7 @@ static void put_node(Buf *b, Node n)
         if (dag_rec(n)->aux == NO_SIZE)
             buf_puts(b, "w_free");
         else
-            buf_printf(b, "(double)N_%s", E.m->sizes[dag_row_size(n)].name);
+            buf_printf(b, "T_%s", E.m->sizes[dag_row_size(n)].name);
         return;
     default:
         if (n < E.limit && E.stamp[n] == E.cur && E.temp[n] == 0) {
@@ -522,6 +524,19 @@ static void pool_release(void)
     memset(&pool, 0, sizeof pool);
 }
 
+/* A row count as locals: N_name, the rows the data struct holds (the loops' bound), and T_name,
+ * the whole data set's as a double (the count as a value: a mean's divisor); they differ only in
+ * a part of the rows (M_data_part). */
+static void put_count_locals(Buf *b, const char *data, uint32_t s)
+{
+    const char *z = E.m->sizes[s].name;
+    buf_printf(b, "    const size_t N_%s = %s->%s;\n    (void)N_%s;\n", z, data, z, z);
+    buf_printf(b,
+               "    const double T_%s = %s->hessgen_part.total != NULL ? (double)%s->hessgen_part.total[%u] : "
+               "(double)N_%s;\n    (void)T_%s;\n",
+               z, data, data, s, z, z);
+}
+
 /* A row loop's count, malloc'd: the number for a fixed count, N_name for a run-time one (a
  * size's name is the user's identifier, of any length). */
 static char *loop_count(const Model *m, const Loop *l)
@@ -543,7 +558,10 @@ static void put_loop(Buf *b, const Loop *l, int depth)
         return;
     }
     const char *in = indent_of(depth);
-    char *size = loop_count(E.m, l); /* N_n for a run-time count, the number for a fixed one */
+    char *size = loop_count(E.m, l);   /* N_n for a run-time count, the number for a fixed one */
+    if (E.m->sizes[l->size].count < 0) /* its sum over one part's rows would be used before the others' came */
+        E.no_part = "the loss sums over rows inside another loop (pairs of rows, or a sum over rows for each "
+                    "entry of a constant table): a part would need every row";
     uint32_t id = E.nloops++;
     unsigned r = l->level;
     buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
@@ -584,8 +602,7 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     if (m->ndata) {
         buf_printf(&f, "    const %s_data *const dp = (const %s_data *)data;\n", E.P, E.P);
         for (uint32_t z = 0; z < m->nsizes; z++)
-            buf_printf(&f, "    const size_t N_%s = dp->%s;\n    (void)N_%s;\n", m->sizes[z].name, m->sizes[z].name,
-                       m->sizes[z].name);
+            put_count_locals(&f, "dp", z);
         for (uint32_t a = 0; a < m->ndata; a++)
             buf_printf(&f, "    const double *const D_%s = dp->%s;\n    (void)D_%s;\n", m->data[a].name,
                        m->data[a].name, m->data[a].name);
@@ -647,6 +664,9 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     else
         buf_printf(b, "NULL, s%u);\n", id);
     free(inv);
+    /* over all the rows: the sums of every part of them (a split loop's caller adds its outputs) */
+    if (!split && m->ndata && m->sizes[l->size].count < 0)
+        buf_printf(b, "    %s_reduce1(data, s%u, %u);\n", E.P, id, l->nsums);
     for (uint32_t k = 0; k < l->nsums; k++) {
         Node x = l->sums[k];
         buf_printf(b, "    const double t%u = s%u[%u];\n", E.ntemps, id, k);
@@ -897,6 +917,11 @@ static void put_data_struct(Buf *b, const Model *m)
         }
         buf_puts(b, " */\n");
     }
+    buf_printf(b,
+               "    /* zero (as %s_data_bind leaves it): the rows above are the whole data set; else\n"
+               "       a part of it (%s_data_part) */\n"
+               "    hessgen_rows_part hessgen_part;\n",
+               P, P);
     buf_printf(b, "} %s_data;\n\n", P);
     buf_printf(b,
                "/* 0 when data can be read: no NULL pointer, at least one row where the loss divides by\n"
@@ -910,6 +935,17 @@ static void put_data_struct(Buf *b, const Model *m)
                "   returns %s_data_check. */\n",
                m->nsizes, m->ndata, P);
     buf_printf(b, "int %s_data_bind(%s_data *data, const size_t *counts, const double *const *arrays);\n", P, P);
+    buf_printf(b,
+               "/* After %s_data_bind: the rows bound are one part of a data set of total[%u] rows (one per\n"
+               "   row count); first: this part adds the terms free of rows; reduce(ctx, ...) adds arrays\n"
+               "   over all the parts, and every part calls it at the same points (hessgen_rows_part).\n"
+               "   Returns %s_data_check, or -1 where the loss pairs rows with rows and cannot be split. */\n",
+               P, m->nsizes, P);
+    buf_printf(b,
+               "int %s_data_part(%s_data *data, const size_t *total, int first,\n"
+               "                 void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), "
+               "void *ctx);\n",
+               P, P);
 }
 
 static void put_declarations(Buf *b, const Model *m, const Deriv *d, bool rows)
@@ -1465,8 +1501,7 @@ static void put_data_locals(Buf *b)
 {
     const Model *m = E.m;
     for (uint32_t s = 0; s < m->nsizes; s++)
-        buf_printf(b, "    const size_t N_%s = data->%s;\n    (void)N_%s;\n", m->sizes[s].name, m->sizes[s].name,
-                   m->sizes[s].name);
+        put_count_locals(b, "data", s);
     for (uint32_t a = 0; a < m->ndata; a++)
         buf_printf(b, "    const double *const D_%s = data->%s;\n    (void)D_%s;\n", m->data[a].name, m->data[a].name,
                    m->data[a].name);
@@ -1535,6 +1570,12 @@ static void put_tables(Buf *b, const Model *m)
     }
 }
 
+/* M_data_part's error code: the one after M_data_check's. */
+static uint32_t part_error_code(const Model *m)
+{
+    return 2 + m->ndata + 2 * m->nsizes;
+}
+
 static void put_data_functions(Buf *b, const Model *m)
 {
     const char *P = E.P;
@@ -1554,8 +1595,11 @@ static void put_data_functions(Buf *b, const Model *m)
         for (uint32_t a = 0; a < m->ndata; a++)
             if (m->data[a].size == s && m->data[a].width > width)
                 width = m->data[a].width;
-        if (m->sizes[s].needs_rows)
-            buf_printf(b, "    if (data->%s == 0)\n        return %u;\n", m->sizes[s].name, code);
+        if (m->sizes[s].needs_rows) /* over the whole data set: a part may hold no rows */
+            buf_printf(b,
+                       "    if ((data->hessgen_part.total != NULL ? data->hessgen_part.total[%u] : data->%s) == 0)\n"
+                       "        return %u;\n",
+                       s, m->sizes[s].name, code);
         buf_printf(b, "    if (data->%s > (size_t)-1 / %u)\n        return %u;\n", m->sizes[s].name, width, code + 1);
     }
     buf_puts(b, "    return 0;\n}\n\n");
@@ -1582,6 +1626,9 @@ static void put_data_functions(Buf *b, const Model *m)
         buf_printf(b, "    case %u:\n        return \"'%s' is too large: its rows do not fit in memory\";\n", code + 1,
                    m->sizes[s].name);
     }
+    buf_printf(
+        b, "    case %u:\n        return \"a part of the rows was given no totals, or more rows than its total\";\n",
+        part_error_code(m));
     buf_puts(b, "    default:\n        return \"unknown error code\";\n    }\n}\n\n");
     /* binding arrays */
     buf_printf(b,
@@ -1592,7 +1639,51 @@ static void put_data_functions(Buf *b, const Model *m)
         buf_printf(b, "    data->%s = counts[%u];\n", m->sizes[s].name, s);
     for (uint32_t a = 0; a < m->ndata; a++)
         buf_printf(b, "    data->%s = arrays[%u];\n", m->data[a].name, a);
+    buf_puts(b, "    data->hessgen_part.total = NULL;\n    data->hessgen_part.first = 0;\n"
+                "    data->hessgen_part.reduce = NULL;\n    data->hessgen_part.ctx = NULL;\n");
     buf_printf(b, "    return %s_data_check(data);\n}\n\n", P);
+    /* the parts of the rows */
+    buf_printf(b,
+               "/* Adds count arrays over the parts of the rows, in place (nothing where the rows bound are\n"
+               "   the whole data set): after each loop over rows, what it summed. */\n"
+               "static inline void %s_reduce(const %s_data *data, int count, double *const *values, const size_t "
+               "*length)\n{\n"
+               "    if (data->hessgen_part.reduce != NULL)\n"
+               "        data->hessgen_part.reduce(data->hessgen_part.ctx, count, values, length);\n}\n\n"
+               "static inline void %s_reduce1(const %s_data *data, double *values, size_t length)\n{\n"
+               "    %s_reduce(data, 1, &values, &length);\n}\n\n"
+               "/* Whether these rows add the terms free of rows: the whole data set, or its first part. */\n"
+               "static inline int %s_first_part(const %s_data *data)\n{\n"
+               "    return data->hessgen_part.total == NULL || data->hessgen_part.first;\n}\n\n",
+               P, P, P, P, P, P, P);
+}
+
+/* M_data_part, after the bodies: whether their loops over rows can run over parts is known then
+ * (E.no_part). */
+static void put_data_part(Buf *b, const Model *m)
+{
+    const char *P = E.P;
+    buf_printf(b,
+               "int %s_data_part(%s_data *data, const size_t *total, int first,\n"
+               "                 void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), "
+               "void *ctx)\n{\n",
+               P, P);
+    if (E.no_part) {
+        buf_printf(b,
+                   "    /* %s */\n    (void)data;\n    (void)total;\n    (void)first;\n    (void)reduce;\n"
+                   "    (void)ctx;\n    return -1;\n}\n\n",
+                   E.no_part);
+        return;
+    }
+    uint32_t code = part_error_code(m);
+    buf_printf(b, "    if (data == NULL)\n        return 1;\n    if (total == NULL)\n        return %u;\n", code);
+    for (uint32_t s = 0; s < m->nsizes; s++)
+        buf_printf(b, "    if (total[%u] < data->%s)\n        return %u;\n", s, m->sizes[s].name, code);
+    buf_printf(b,
+               "    data->hessgen_part.total = total;\n    data->hessgen_part.first = first != 0;\n"
+               "    data->hessgen_part.reduce = reduce;\n    data->hessgen_part.ctx = ctx;\n"
+               "    return %s_data_check(data);\n}\n\n",
+               P);
 }
 
 static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
@@ -1621,6 +1712,14 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
             adapters[k].type, P, adapters[k].name, adapters[k].params, voiddata,
             strcmp(adapters[k].type, "void") ? "return " : "", P, adapters[k].name, pass, arg, adapters[k].args);
     if (data) {
+        put_data_part(b, m);
+        if (!E.no_part)
+            buf_printf(b,
+                       "static int %s_data_part_any(void *data, const size_t *total, int first,\n"
+                       "                            void (*reduce)(void *, int, double *const *, const size_t *), void "
+                       "*ctx)\n{\n"
+                       "    return %s_data_part((%s_data *)data, total, first, reduce, ctx);\n}\n\n",
+                       P, P, P);
         buf_printf(b,
                    "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"
                    "    return %s_data_bind((%s_data *)data, counts, arrays);\n}\n\n",
@@ -1654,7 +1753,7 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     snprintf(rows, sizeof rows, E.dense_pattern ? "NULL" : "%s_hess_rows", P);
     snprintf(cols, sizeof cols, E.dense_pattern ? "NULL" : "%s_hess_cols", P);
     buf_printf(b,
-               "const hessgen_model %s_model = {\n    4, \"%s\", %u, %u, %s, %s,\n"
+               "const hessgen_model %s_model = {\n    5, \"%s\", %u, %u, %s, %s,\n"
                "    %u, %s_param_arrays, %s_NAME_MAX, %s_param_name, %s_start,\n"
                "    %s_loss_any, %s_grad_any, %s_hess_any, %s_hvp_any, %s_hess_sparse_any, %s_hess_values_any,\n",
                P, P, N, d->nnz, rows, cols, m->narrays, P, P, P, P, P, P, P, P, P, P);
@@ -1667,9 +1766,15 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     else
         buf_puts(b, "    0, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL,\n");
     if (E.checked)
-        buf_printf(b, "    %s_fault_text\n};\n", P);
+        buf_printf(b, "    %s_fault_text,\n", P);
     else
-        buf_puts(b, "    NULL\n};\n");
+        buf_puts(b, "    NULL,\n");
+    if (data && !E.no_part)
+        buf_printf(b, "    %s_data_part_any, NULL\n};\n", P);
+    else if (data)
+        buf_printf(b, "    NULL, \"%s\"\n};\n", E.no_part);
+    else
+        buf_puts(b, "    NULL, NULL\n};\n");
 }
 
 /* The stores of a Hessian's entries into hess, both triangles. */
@@ -1737,7 +1842,7 @@ static bool hvp_from_core(const Deriv *d, const Schedule *s_hess, const Schedule
 }
 
 /* M_hvp as hv = H v over the stored lower triangle (the values of P_hess_core). */
-static void put_hvp_from_core(Buf *b, const Deriv *d, const char *pass, const char *range)
+static void put_hvp_from_core(Buf *b, const Deriv *d, const char *pass, const char *core)
 {
     const char *P = E.P;
     char *nparam = efmt("%s_NPARAM", P);
@@ -1749,13 +1854,13 @@ static void put_hvp_from_core(Buf *b, const Deriv *d, const char *pass, const ch
     put_data_prologue(b, fail_fill("hv", nparam, false));
     buf_printf(b,
                "    double values[%u];\n"
-               "    (void)%s_hess_core(theta%s%s, NULL, values);\n"
+               "    (void)%s_%s(theta%s, NULL, values);\n"
                "    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n"
                "    for (size_t t = 0; t < %u; t++) {\n"
                "        const size_t i = (size_t)%s_hess_rows[t], j = (size_t)%s_hess_cols[t];\n"
                "        hv[i] += values[t] * v[j];\n"
                "        if (i != j)\n            hv[j] += values[t] * v[i];\n    }\n}\n\n",
-               d->nnz, P, pass, range, nparam, d->nnz, P, P);
+               d->nnz, P, core, pass, nparam, d->nnz, P, P);
 }
 
 /* With --checked: each Hessian function computes its own entries, so that a fault names the
@@ -1818,10 +1923,12 @@ static void put_hessians_apart(Buf *b, const Deriv *d, const Schedule *s_hess, c
         put_data_prologue(b, f.data);
         buf_printf(b, "    if (end > N_%s || begin > end) {\n%s    }\n", m->sizes[0].name, f.data);
         buf_free(&f);
-        buf_puts(b,
-                 "    const size_t row_begin = begin, row_end = end;\n"
-                 "    const double w_free = begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
-                 "    (void)w_free;\n");
+        buf_printf(b,
+                   "    const size_t row_begin = begin, row_end = end;\n"
+                   "    /* the terms free of rows go to the first part (of the first part of the data set) */\n"
+                   "    const double w_free = begin == 0 && %s_first_part(data) ? 1.0 : 0.0;\n"
+                   "    (void)w_free;\n",
+                   P);
         put_hess_zero(b, d);
         E.split_size = 0;
         put_body(b, s_rows);
@@ -1849,7 +1956,8 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     uint32_t N = d->n;
     bool data = m->ndata > 0;
     const char *pass = data ? ", data" : "";
-    char *range = rows ? efmt(", 0, N_%s", m->sizes[0].name) : "";
+    /* over all the rows: with a part of the rows, P_hess_whole adds up the parts' outputs */
+    const char *core = rows ? "hess_whole" : "hess_core";
 
     /* the values in hess[0..nnz) spread in place */
     buf_printf(b,
@@ -1879,10 +1987,11 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
                    "double *values)\n{\n    (void)values;\n    (void)theta;\n",
                    P, D);
         put_data_locals(b);
-        buf_puts(
-            b,
-            "    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* the terms free of rows go to the first part */\n"
-            "    (void)w_free;\n");
+        buf_printf(b,
+                   "    /* the terms free of rows go to the first part (of the first part of the data set) */\n"
+                   "    const double w_free = row_begin == 0 && %s_first_part(data) ? 1.0 : 0.0;\n"
+                   "    (void)w_free;\n",
+                   P);
         E.split_size = 0;
         put_body(b, s_rows);
         E.split_size = -1;
@@ -1891,6 +2000,18 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
         buf_puts(b, "    }\n");
         put_outputs(b, "    ", "values", rows + 1 + N, d->nnz);
         put_end(b, "hess_core", rows[0], false, NULL, NULL, 0, NULL);
+        function_end(b);
+        buf_printf(b,
+                   "/* P_hess_core over all the rows bound, its outputs then added over the parts of the rows:\n"
+                   "   one message. */\n"
+                   "static double %s_hess_whole(const double *theta%s, double *grad, double *values)\n{\n"
+                   "    double loss = %s_hess_core(theta, data, 0, data->%s, grad, values);\n"
+                   "    double *out[3] = {&loss, grad, values};\n"
+                   "    const size_t length[3] = {1, grad != NULL ? (size_t)%s_NPARAM : 0, %u};\n"
+                   "    %s_reduce(data, 3, out, length);\n"
+                   "    return loss;\n}\n\n",
+                   P, D, P, m->sizes[0].name, P, d->nnz, P);
+        E.fstart = b->len;
     } else {
         buf_printf(b,
                    "static double %s_hess_core(const double *theta%s, double *grad, double *values)\n{\n"
@@ -1909,22 +2030,22 @@ static void put_hessians_shared(Buf *b, const Deriv *d, const Schedule *s_hess, 
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
     put_prologue_with_grad(b, grad_nan, "hess", nn);
     buf_printf(b,
-               "    const double loss = %s_hess_core(theta%s%s, grad, hess);\n    %s_hess_expand(hess);\n"
+               "    const double loss = %s_%s(theta%s, grad, hess);\n    %s_hess_expand(hess);\n"
                "    return loss;\n}\n\n",
-               P, pass, range, P);
+               P, core, pass, P);
 
     if (hvp_from_core(d, s_hess, s_hvp))
-        put_hvp_from_core(b, d, pass, range);
+        put_hvp_from_core(b, d, pass, core);
     else
         put_hvp(b, d, s_hvp);
 
     /* the sparse Hessian, and its nonzeros alone */
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
     put_prologue_with_grad(b, grad_nan, "values", nnz);
-    buf_printf(b, "    return %s_hess_core(theta%s%s, grad, values);\n}\n\n", P, pass, range);
+    buf_printf(b, "    return %s_%s(theta%s, grad, values);\n}\n\n", P, core, pass);
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);
     put_data_prologue(b, fail_fill("values", nnz, false));
-    buf_printf(b, "    (void)%s_hess_core(theta%s%s, NULL, values);\n}\n\n", P, pass, range);
+    buf_printf(b, "    (void)%s_%s(theta%s, NULL, values);\n}\n\n", P, core, pass);
 
     /* a part of the rows */
     if (rows) {
@@ -2021,10 +2142,14 @@ static void put_main(Buf *b)
     const char *P = E.P;
     buf_printf(b,
                "\n/* The analyzer (hessgen --main): build with\n"
-               "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s */\n"
-               "#include <hessrt.h>\n\n"
-               "int main(int argc, char **argv)\n{\n    return hessrt_main(&%s_model, argc, argv);\n}\n",
-               P, P);
+               "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt) -o %s\n"
+               "   or, its data's rows split across MPI ranks (mpirun -n P ./%s ...), with\n"
+               "   cc THIS_FILE.c $(pkg-config --cflags --libs hessrt-mpi) -o %s */\n"
+               "#ifdef HESSRT_MPI\n#include <hessrt_mpi.h>\n#else\n#include <hessrt.h>\n#endif\n\n"
+               "int main(int argc, char **argv)\n{\n"
+               "#ifdef HESSRT_MPI\n    return hessrt_mpi_main(&%s_model, argc, argv);\n"
+               "#else\n    return hessrt_main(&%s_model, argc, argv);\n#endif\n}\n",
+               P, P, P, P, P);
 }
 
 void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, const EmitOptions *o)
@@ -2056,6 +2181,7 @@ void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, co
     E.has_v = false;
     E.cur = E.gen = 0;
     E.loop_shift = 0;
+    E.no_part = NULL;
     /* checked code is straight-line: the family loops have no per-temporary tests */
     E.checked = is_checked(m, o);
     bool reroll = !loops && !E.checked && (long)N >= reroll_threshold();
@@ -2211,6 +2337,40 @@ static void put_vectorized(Buf *b, bool begin)
         buf_puts(b, "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n");
 }
 
+/* P_rows: a part's function over all the rows bound (P_rows_here), its loss and out then added
+ * over the parts of the rows, one message. */
+static void put_rows_whole(Buf *b)
+{
+    const char *P = E.P;
+    buf_printf(
+        b,
+        "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
+        "                      size_t len, int packed)\n{\n"
+        "    double loss = %s_rows_here(part, theta, data, rows, out, len, packed);\n"
+        "    double *sums[2] = {&loss, out};\n"
+        "    const size_t length[2] = {1, out != NULL ? len : 0};\n"
+        "    %s_reduce(data, 2, sums, length);\n"
+        "    return loss;\n}\n\n",
+        P, P, P, P, P);
+}
+
+/* aemit_body, then what a part of the rows needs: a body that is not split and scatters into out
+ * (len values, as C text) adds out over the parts; a body that cannot run over parts says why. */
+static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, const AemitOut *o, const char *out,
+                           const char *len)
+{
+    const Model *m = E.m;
+    const char *why = aemit_body(b, m, E.P, loss, sc, nsc, o);
+    if (why)
+        E.no_part = why;
+    E.split_reduces |= o->split && aemit_reduced();
+    bool runtime_rows = false;
+    for (uint32_t z = 0; z < m->nsizes; z++)
+        runtime_rows |= m->ndata > 0 && m->sizes[z].count < 0;
+    if (out && runtime_rows && !o->split && nsc > 0)
+        buf_printf(b, "    %s_reduce1(data, %s, %s);\n", E.P, out, len);
+}
+
 /* With the rows split (ArrayModel.split_vars): the loss, the gradient and the Hessian's columns
  * as static parts over rows [row_begin, row_end) that add into out, and P_rows, which runs one
  * part over all the rows, or, under OpenMP, a share of the rows per thread into its own copy of
@@ -2221,22 +2381,26 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     const char *P = E.P;
     const char *head =
         "(const double *theta, const %s_data *data, size_t row_begin, size_t row_end, double *out, int packed)\n{\n";
-    const char *locals = "    (void)out;\n    (void)packed;\n    const double w_free = row_begin == 0 ? 1.0 : 0.0; /* "
-                         "the terms free of rows go to the part that starts at row 0 */\n    (void)w_free;\n";
+    char *locals = efmt("    (void)out;\n    (void)packed;\n"
+                        "    /* the terms free of rows go to the part that starts at row 0 (of the first part of the\n"
+                        "       data set) */\n"
+                        "    const double w_free = row_begin == 0 && %s_first_part(data) ? 1.0 : 0.0;\n"
+                        "    (void)w_free;\n",
+                        P);
     buf_printf(b, "/* The part of rows [row_begin, row_end): the loss (returned), its gradient added into out. */\n");
     buf_printf(b, "static double %s_loss_rows", P);
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars, E.checked});
+    put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars, E.checked}, NULL, NULL);
     put_loss_return(b, m->loss);
     buf_printf(b, "static double %s_grad_rows", P);
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
     buf_puts(b, "    double *const grad = out;\n");
-    aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad,
-               &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked});
+    put_array_body(b, m->loss, a->grad.grad, a->grad.ngrad,
+                   &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked}, NULL, NULL);
     put_loss_return(b, m->loss);
     put_vectorized(b, true);
     buf_printf(b, "/* The part of rows [row_begin, row_end) of the Hessian's columns (%s_hstore). */\n", P);
@@ -2244,19 +2408,20 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    aemit_body(b, m, P, 0, a->cols.grad, a->cols.ngrad,
-               &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked});
+    put_array_body(b, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked},
+                   NULL, NULL);
     buf_puts(b, "    return 0.0;\n}\n\n");
     put_vectorized(b, false);
     if (E.checked) { /* checked code keeps one state: no threads */
-        buf_printf(
-            b,
-            "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
-            "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
-            "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
-            "                      size_t len, int packed)\n{\n"
-            "    (void)len;\n    return part(theta, data, 0, rows, out, packed);\n}\n\n",
-            P, P, P, P, P);
+        buf_printf(b,
+                   "/* Rows [0, rows) of a part, in one call (checked code runs on one thread). */\n"
+                   "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
+                   "static double %s_rows_here(%s_part *part, const double *theta, const %s_data *data, size_t rows, "
+                   "double *out,\n"
+                   "                           size_t len, int packed)\n{\n"
+                   "    (void)len;\n    return part(theta, data, 0, rows, out, packed);\n}\n\n",
+                   P, P, P, P, P);
+        put_rows_whole(b);
         return;
     }
     buf_printf(
@@ -2265,12 +2430,13 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
         " * a share of the rows per thread, each into its own zeroed copy of out[0..len) (at most 32M\n"
         " * values in all), the copies then added into out. */\n"
         "typedef double %s_part(const double *, const %s_data *, size_t, size_t, double *, int);\n"
-        "static double %s_rows(%s_part *part, const double *theta, const %s_data *data, size_t rows, double *out,\n"
-        "                      size_t len, int packed)\n{\n"
+        "static double %s_rows_here(%s_part *part, const double *theta, const %s_data *data, size_t rows, double "
+        "*out,\n"
+        "                           size_t len, int packed)\n{\n"
         "    (void)len;\n"
         "#ifdef _OPENMP\n"
         "    int threads = omp_get_max_threads();\n"
-        "    if (rows >= 1024 && threads > 1 && (double)threads * (double)len <= 32e6) {\n"
+        "    if (rows >= 1024 && threads > 1 && (double)threads * (double)len <= 32e6%s) {\n"
         "        double *copies = len ? (double *)calloc((size_t)threads * len, sizeof(double)) : NULL;\n"
         "        if (copies != NULL || len == 0) {\n"
         "            double loss = 0.0;\n"
@@ -2289,7 +2455,11 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
         "    }\n"
         "#endif\n"
         "    return part(theta, data, 0, rows, out, packed);\n}\n\n",
-        P, P, P, P, P);
+        P, P, P, P, P,
+        /* a part's inner sums over all rows are added over the parts of the data set by one call
+           per part: not from several threads */
+        E.split_reduces ? " && data->hessgen_part.reduce == NULL" : "");
+    put_rows_whole(b);
     (void)m;
 }
 
@@ -2319,7 +2489,7 @@ static void put_checked_loss_parts(Buf *b, const ArrayModel *a, const char *rows
     if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
     } else {
-        aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, true});
+        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, true}, NULL, NULL);
         put_loss_return(b, m->loss);
     }
     buf_printf(b, "static double %s_grad_all(const double *theta%s, double *grad)\n{\n", P, D);
@@ -2331,7 +2501,8 @@ static void put_checked_loss_parts(Buf *b, const ArrayModel *a, const char *rows
     if (split) {
         buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s_NPARAM, 0);\n}\n\n", P, P, rows_n, P);
     } else {
-        aemit_body(b, m, P, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, true});
+        put_array_body(b, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, true},
+                       "grad", efmt("%s_NPARAM", P));
         put_loss_return(b, m->loss);
     }
 }
@@ -2344,6 +2515,25 @@ static void put_hcols_call(Buf *b, bool split, const char *rows, const char *out
         buf_printf(b, "%s_rows(%s_hcols, theta, data, %s, %s, %s, %d);\n", E.P, E.P, rows, out, len, packed);
     else
         buf_printf(b, "%s_hcols(theta%s, %s, %d);\n", E.P, E.m->ndata ? ", data" : "", out, packed);
+}
+
+/* A Hessian function's body with the rows split: the loss (and gradient) and the Hessian's
+ * columns over this process's rows, then all of them added over the parts of the rows in one
+ * message (through P_grad and P_rows it would be two). */
+static void put_split_hessian(Buf *b, const char *rows, const char *out, const char *len, int packed)
+{
+    const char *P = E.P;
+    buf_printf(b,
+               "    double loss;\n    if (grad != NULL) {\n        for (size_t k = 0; k < %s_NPARAM; k++)\n"
+               "            grad[k] = 0.0;\n"
+               "        loss = %s_rows_here(%s_grad_rows, theta, data, %s, grad, %s_NPARAM, 0);\n    } else {\n"
+               "        loss = %s_rows_here(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n    }\n"
+               "    for (size_t k = 0; k < %s; k++)\n        %s[k] = 0.0;\n"
+               "    (void)%s_rows_here(%s_hcols, theta, data, %s, %s, %s, %d);\n"
+               "    {\n        double *sums[3] = {&loss, grad, %s};\n"
+               "        const size_t length[3] = {1, grad != NULL ? (size_t)%s_NPARAM : 0, %s};\n"
+               "        %s_reduce(data, 3, sums, length);\n    }\n",
+               P, P, P, rows, P, P, P, rows, len, out, P, P, rows, out, len, packed, out, P, len, P);
 }
 
 void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
@@ -2438,7 +2628,9 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
             put_data_locals(b);
         else
             buf_puts(b, "    (void)theta;\n");
-        aemit_body(b, m, P, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked});
+        put_array_body(
+            b, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked}, "out",
+            efmt("packed ? (size_t)%s_NPARAM * (%s_NPARAM + 1) / 2 : (size_t)%s_NPARAM * %s_NPARAM", P, P, P, P));
         buf_puts(b, "}\n\n");
         put_vectorized(b, false);
     }
@@ -2457,7 +2649,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     } else if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
     } else {
-        aemit_body(b, m, P, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, false});
+        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, false}, NULL, NULL);
         put_loss_return(b, m->loss);
     }
 
@@ -2473,7 +2665,8 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
         buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s, 0);\n}\n\n", P, P, rows_n, nparam);
     } else {
         buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
-        aemit_body(b, m, P, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, false});
+        put_array_body(b, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, false}, "grad",
+                       nparam);
         put_loss_return(b, m->loss);
     }
 
@@ -2482,7 +2675,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     put_enter(b, true);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     buf_printf(b, "    (void)v;\n    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n", nparam);
-    aemit_body(b, m, P, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0, checked});
+    put_array_body(b, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0, checked}, "hv", nparam);
     put_end_text(b, "hvp", NULL, false, "hv", "Hessian-vector product", 1, nparam);
 
     /* the dense Hessian, the sparse one (the dense lower triangle), the values alone */
@@ -2496,20 +2689,28 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     buf_printf(b, "double %s_hess(const double *theta%s, double *grad, double *hess)\n{\n", P, D);
     put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "hess", nn);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix,
-               pass, P, suffix, pass);
-    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n    ", nn);
-    put_hcols_call(b, split, rows_n, "hess", nn, 0);
+    if (split && !checked) {
+        put_split_hessian(b, rows_n, "hess", nn, 0);
+    } else {
+        buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P,
+                   suffix, pass, P, suffix, pass);
+        buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        hess[k] = 0.0;\n    ", nn);
+        put_hcols_call(b, split, rows_n, "hess", nn, 0);
+    }
     buf_printf(b, mirror, nparam, nparam, nparam, nparam);
     put_loss_end(b, "hess", "hess", 2, nn);
 
     buf_printf(b, "double %s_hess_sparse(const double *theta%s, double *grad, double *values)\n{\n", P, D);
     put_enter(b, false);
     put_prologue_with_grad(b, grad_nan, "values", nnz);
-    buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P, suffix,
-               pass, P, suffix, pass);
-    buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
-    put_hcols_call(b, split, rows_n, "values", nnz, 1);
+    if (split && !checked) {
+        put_split_hessian(b, rows_n, "values", nnz, 1);
+    } else {
+        buf_printf(b, "    const double loss = grad != NULL ? %s_grad%s(theta%s, grad) : %s_loss%s(theta%s);\n", P,
+                   suffix, pass, P, suffix, pass);
+        buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        values[k] = 0.0;\n    ", nnz);
+        put_hcols_call(b, split, rows_n, "values", nnz, 1);
+    }
     buf_printf(b, "    %s_lower_from_upper(values);\n", P);
     put_loss_end(b, "hess_sparse", "values", 3, nnz);
     buf_printf(b, "void %s_hess_values(const double *theta%s, double *values)\n{\n", P, D);

@@ -695,8 +695,13 @@ typedef struct {
     uint64_t columns, split;
     bool checked; /* --checked: every value tested as it is made (checked.c's checked_step) */
 } AemitOut;
-void aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
-                const AemitOut *out);
+/* Returns why the body's loops over rows cannot run over parts of the rows (M_data_part), or
+ * NULL. In a model with run-time row counts and not split, a scatter outside the passes over
+ * rows is made by the first part alone: the caller adds the output over the parts. */
+const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, const Scatter *sc, uint32_t nsc,
+                       const AemitOut *out);
+/* Whether the last aemit_body added sums over parts of the rows (after a pass not split). */
+bool aemit_reduced(void);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

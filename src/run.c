@@ -30,6 +30,9 @@
 #ifndef HESSGEN_RUN_CFLAGS
 #define HESSGEN_RUN_CFLAGS ""
 #endif
+#ifndef HESSGEN_RUNTIME_MPI_LIB
+#define HESSGEN_RUNTIME_MPI_LIB "" /* built without MPI */
+#endif
 
 static int spawn(char *const argv[], Buf *out)
 {
@@ -66,18 +69,27 @@ static char *cache_dir(void)
     return b.data;
 }
 
-/* The compile flags for libhessrt, split into words: pkg-config's, else the build tree's. */
-static int runtime_flags(char **words, int max)
+/* The compiler and its flags for libhessrt (mpi: libhessrt-mpi), split into words:
+ * pkg-config's with cc, else the build tree's (with mpicc for MPI). */
+static int runtime_flags(char **words, int max, bool mpi)
 {
     static Buf flags;
     flags.len = 0;
-    char *pc[] = {"pkg-config", "--cflags", "--libs", "hessrt", NULL};
+    char *pc[] = {"pkg-config", "--cflags", "--libs", mpi ? "hessrt-mpi" : "hessrt", NULL};
     int n = 0;
     if (spawn(pc, &flags) != 0 || flags.len == 0) {
         flags.len = 0;
-        buf_printf(&flags, "%s -I%s %s -llapacke -lm", HESSGEN_RUN_CFLAGS, HESSGEN_RUNTIME_INCLUDE,
-                   HESSGEN_RUNTIME_LIB);
+        if (mpi)
+            buf_printf(&flags, "mpicc %s -DHESSRT_MPI -I%s -I%s/mpi %s %s -llapacke -lm", HESSGEN_RUN_CFLAGS,
+                       HESSGEN_RUNTIME_INCLUDE, HESSGEN_RUNTIME_INCLUDE, HESSGEN_RUNTIME_MPI_LIB, HESSGEN_RUNTIME_LIB);
+        else
+            buf_printf(&flags, "cc %s -I%s %s -llapacke -lm", HESSGEN_RUN_CFLAGS, HESSGEN_RUNTIME_INCLUDE,
+                       HESSGEN_RUNTIME_LIB);
     } else {
+        Buf cc = {0};
+        buf_printf(&cc, "cc %s", flags.data);
+        buf_free(&flags);
+        flags = cc;
         Buf extra = {0};
         buf_printf(&extra, " %s", HESSGEN_RUN_CFLAGS);
         buf_put(&flags, extra.data, extra.len);
@@ -102,7 +114,8 @@ static uint64_t hash_file_stamp(uint64_t h, const char *path)
 /* The library and header that the flags name (a library file, or -L and -I directories). */
 static uint64_t hash_runtime(uint64_t h, char *const *words, int n)
 {
-    static const char *const in_dir[] = {"libhessrt.a", "libhessrt.so", "hessrt.h"};
+    static const char *const in_dir[] = {"libhessrt.a",     "libhessrt.so",     "hessrt.h",
+                                         "libhessrt-mpi.a", "libhessrt-mpi.so", "hessrt_mpi.h"};
     for (int i = 0; i < n; i++) {
         const char *w = words[i];
         h = hash_file_stamp(h, w);
@@ -267,6 +280,40 @@ static int scan_certified(const char *self, const char *src, const char *exe, ch
     return rc;
 }
 
+/* Whether pkg-config knows a package. */
+static bool pkg_config_has(const char *package)
+{
+    char *pc[] = {"pkg-config", "--exists", (char *)package, NULL};
+    return spawn(pc, NULL) == 0;
+}
+
+/* mpirun -n ranks EXE ARGS (args[0] is the analyzer's name, which it takes from
+ * HESSRT_PROGRAM_NAME: mpirun gives it the cached program's path). --oversubscribe: more ranks
+ * than cores is a test, not an error; as root, Open MPI wants --allow-run-as-root. */
+static int exec_mpirun(const char *exe, const char *name, long ranks, int argc, char **args)
+{
+    char np[32];
+    snprintf(np, sizeof np, "%ld", ranks);
+    char **argv = xcalloc((size_t)argc + 8, sizeof(char *));
+    int k = 0;
+    argv[k++] = "mpirun";
+    argv[k++] = "-n";
+    argv[k++] = np;
+    argv[k++] = "--oversubscribe";
+    if (geteuid() == 0)
+        argv[k++] = "--allow-run-as-root";
+    argv[k++] = (char *)exe;
+    for (int i = 1; i < argc; i++)
+        argv[k++] = args[i];
+    argv[k] = NULL;
+    setenv("HESSRT_PROGRAM_NAME", name, 1);
+    setenv("OMPI_MCA_pml", "ob1", 0); /* one machine: shared memory, and no probing for UCX in MPI_Init */
+    execvp("mpirun", argv);
+    fprintf(stderr, "hessgen: cannot run mpirun: %s (Open MPI: openmpi-bin)\n", strerror(errno));
+    free(argv);
+    return 1;
+}
+
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
@@ -288,6 +335,27 @@ int run_command(const char *self, int argc, char **argv)
         argv++;
         argc--;
     }
+    /* --np P: the analyzer over MPI, its data's rows split across P ranks on this machine */
+    long ranks = 0;
+    if (argc >= 3 && strcmp(argv[1], "--np") == 0) {
+        char *end;
+        ranks = strtol(argv[2], &end, 10);
+        if (*argv[2] == 0 || *end || ranks < 1 || ranks > 4096) {
+            fprintf(stderr, "hessgen: --np takes a number of processes from 1 to 4096, not '%s'\n", argv[2]);
+            return 2;
+        }
+        if (!*HESSGEN_RUNTIME_MPI_LIB && !pkg_config_has("hessrt-mpi")) {
+            fprintf(stderr, "hessgen: --np needs libhessrt-mpi, which this hessgen was built without (Open MPI: "
+                            "libopenmpi-dev)\n");
+            return 2;
+        }
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    } else if (argc >= 2 && strcmp(argv[1], "--np") == 0) {
+        fprintf(stderr, "hessgen: --np needs a number of processes\n");
+        return 2;
+    }
     FILE *f = fopen(src, "rb");
     if (!f) {
         fprintf(stderr, "hessgen: cannot open '%s': %s\n", src, strerror(errno));
@@ -300,7 +368,7 @@ int run_command(const char *self, int argc, char **argv)
         h = fnv(h, chunk, got);
     fclose(f);
     char *words[64];
-    int nflags = runtime_flags(words, 60);
+    int nflags = runtime_flags(words, 60, ranks > 0);
     for (int i = 0; i < nflags; i++)
         h = fnv(h, words[i], strlen(words[i]) + 1);
     h = fnv(h, loops, strlen(loops) + 1);
@@ -320,10 +388,10 @@ int run_command(const char *self, int argc, char **argv)
         if (rc == 0) {
             char *cc[80];
             int k = 0;
-            cc[k++] = "cc";
+            cc[k++] = words[0]; /* cc, or mpicc */
             cc[k++] = "-O1";
             cc[k++] = csrc.data;
-            for (int i = 0; i < nflags; i++)
+            for (int i = 1; i < nflags; i++)
                 cc[k++] = words[i];
             cc[k++] = "-o";
             cc[k++] = tmp.data;
@@ -358,6 +426,12 @@ int run_command(const char *self, int argc, char **argv)
         for (int i = 1; i < argc; i++)
             args[i] = argv[i];
         fflush(stdout);
+        if (ranks > 0) {
+            rc = exec_mpirun(exe.data, name.data, ranks, argc, args);
+            free(args);
+            buf_free(&name);
+            goto done;
+        }
         execv(exe.data, args);
         fprintf(stderr, "hessgen: cannot run '%s': %s\n", exe.data, strerror(errno));
         free(args);

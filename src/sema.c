@@ -1494,6 +1494,9 @@ static bool size_dims(Sym *s, const Decl *d)
     return true;
 }
 
+/* The generated M_data's own field (a part of the rows, hessgen_rows_part). */
+#define PART_FIELD "hessgen_part"
+
 /* C and C++ keywords: a data array or a row count becomes a field of the generated M_data. */
 static bool is_c_keyword(const char *name)
 {
@@ -1523,6 +1526,11 @@ static bool size_data(Sym *s, Model *m)
                    d->name);
         return false;
     }
+    if (strcmp(d->name, PART_FIELD) == 0) {
+        diag_error(d->span, "'%s' cannot name a data array: the generated data struct has a field of that name",
+                   d->name);
+        return false;
+    }
     if (d->ndims == 0) {
         diag_error(d->span, "data '%s' needs a shape, as %s[n] for one value per row", d->name, d->name);
         return false;
@@ -1549,6 +1557,12 @@ static bool size_data(Sym *s, Model *m)
                         x->span,
                         "'%s' is a C keyword and cannot name a row count (it is a field of the generated data struct)",
                         x->name);
+                    return false;
+                }
+                if (strcmp(x->name, PART_FIELD) == 0) {
+                    diag_error(x->span,
+                               "'%s' cannot name a row count: the generated data struct has a field of that name",
+                               x->name);
                     return false;
                 }
                 named = sym_add(x->name, SYM_SIZE, x->span);

@@ -7,7 +7,9 @@
 #      libhessrt.so by itself);
 #   3. `hessgen run` on a loss over data files links (the generated C needs -lm itself) and
 #      fits the line;
-#   4. the Python package imports from the prefix and finds hessgen on PATH (when
+#   4. where Open MPI is installed: the same --main file built with `pkg-config --cflags --libs
+#      hessrt-mpi` runs over 2 ranks, and so does `hessgen run --np 2`;
+#   5. the Python package imports from the prefix and finds hessgen on PATH (when
 #      /usr/bin/python3 has numpy).
 #   test_install.sh BUILD_DIR SOURCE_DIR CC
 set -e
@@ -50,10 +52,26 @@ out=$("$tmp/weakest" classify w1=0,w2=0) || fail "the --main analyzer did not ru
 echo "$out" | grep -q "verdict      saddle" || fail "the --main analyzer: $out"
 pass "the README's --main route runs without LD_LIBRARY_PATH"
 
+hessgen "$src/examples/line_fit.hl" --main -o "$tmp/analyzer_data.c"
 out=$(hessgen run "$src/examples/line_fit.hl" newton --data x="$src/examples/data/line_x.csv" \
       --data y="$src/examples/data/line_y.csv" 2>&1) || fail "hessgen run on a loss over data: $out"
 echo "$out" | grep -q "^converged" || fail "hessgen run on a loss over data: $out"
 pass "hessgen run from the prefix on a loss over data files"
+if [ -n "$(find "$tmp/prefix" -name hessrt-mpi.pc)" ] && command -v mpirun >/dev/null; then
+    # the same --main file, built with the MPI runtime's pkg-config: its rows over 2 ranks
+    "$cc" "$tmp/analyzer_data.c" $(pkg-config --cflags --libs hessrt-mpi) -o "$tmp/line_mpi" 2>"$tmp/cc.err" ||
+        fail "a --main program built with pkg-config hessrt-mpi: $(cat "$tmp/cc.err")"
+    root=""
+    [ "$(id -u)" = 0 ] && root=--allow-run-as-root
+    out=$(mpirun $root --oversubscribe -n 2 "$tmp/line_mpi" newton --data x="$src/examples/data/line_x.csv" \
+          --data y="$src/examples/data/line_y.csv" 2>&1) || fail "the MPI analyzer over 2 ranks: $out"
+    echo "$out" | grep -q "^converged" || fail "the MPI analyzer over 2 ranks: $out"
+    pass "a --main program built with pkg-config hessrt-mpi runs over 2 ranks"
+    out=$(hessgen run "$src/examples/line_fit.hl" --np 2 newton --data x="$src/examples/data/line_x.csv" \
+          --data y="$src/examples/data/line_y.csv" 2>&1) || fail "hessgen run --np 2: $out"
+    echo "$out" | grep -q "^converged" || fail "hessgen run --np 2: $out"
+    pass "hessgen run --np 2 from the prefix"
+fi
 site=$(find "$tmp/prefix" -type d -name hessgen -path '*dist-packages*' | head -1)
 test -n "$site" || fail "no python/hessgen installed"
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then

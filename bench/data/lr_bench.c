@@ -71,6 +71,7 @@ static void setup(problem *P, size_t n, int want_work)
     }
     bd_make_data(n, P->X, P->y);
     bd_make_theta(P->theta);
+    memset(&P->data, 0, sizeof P->data); /* hessgen_part zero: the rows are the whole data set */
     P->data.n = n;
     P->data.X = P->X;
     P->data.y = P->y;

@@ -66,7 +66,7 @@ class _ParamArray(ctypes.Structure):
 
 
 class _Model(ctypes.Structure):
-    """struct hessgen_model, version 4 (runtime/hessgen_model.h)."""
+    """struct hessgen_model, version 5 (runtime/hessgen_model.h); version 4 ends before data_part."""
     _fields_ = [
         ('version', ctypes.c_int), ('name', ctypes.c_char_p), ('nparam', ctypes.c_int),
         ('hess_nnz', ctypes.c_int), ('hess_rows', ctypes.POINTER(ctypes.c_int)),
@@ -89,6 +89,8 @@ class _Model(ctypes.Structure):
         ('data_check', ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)),
         ('data_error', ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.c_int)),
         ('fault_text', ctypes.CFUNCTYPE(ctypes.c_char_p)),
+        ('data_part', ctypes.c_void_p),  # a part of the rows (hessrt-mpi); not read here
+        ('no_part', ctypes.c_char_p),
     ]
 
 
@@ -282,8 +284,8 @@ class Model:
         self._lib = ctypes.CDLL(so_path)
         self._prefix = prefix
         self._m = _Model.in_dll(self._lib, prefix + '_model')
-        if self._m.version != 4:
-            raise HessgenError('hessgen: a model descriptor of version %d, not 4' % self._m.version)
+        if self._m.version not in (4, 5):
+            raise HessgenError('hessgen: a model descriptor of version %d, not 4 or 5' % self._m.version)
         self.n = self._m.nparam
         buf = ctypes.create_string_buffer(max(self._m.name_max, 1))
         self.names = []

@@ -185,10 +185,10 @@ def a_loss_over_data_traced_inside_its_row_loop():
     src = ('model d;\nparam w = 1;\ndata x[n];\n'
            'loss mean(i, (w*x[i] - 1)^2) +\n     mean(i, log(w*x[i]));\n')
     c, out = build_and_run('d', src, '#include <stdio.h>\n#include "m.h"\nint main(void) {\n'
-                           '    const double x[3] = {1, 2, -1};\n    m_data data = {3, x};\n    double th[1] = {1}, g[1];\n'
+                           '    const double x[3] = {1, 2, -1};\n    m_data data = {3, x, {0}};\n    double th[1] = {1}, g[1];\n'
                            '    m_grad(th, &data, g);\n    m_fault f;\n    if (!m_fault_get(&f)) return 1;\n'
                            '    printf("%s %s %d %d %s\\n", f.quantity, f.op, f.line, f.col, m_fault_text());\n'
-                           '    const double y[3] = {1, 2, 3};\n    m_data ok = {3, y};\n    m_grad(th, &ok, g);\n'
+                           '    const double y[3] = {1, 2, 3};\n    m_data ok = {3, y, {0}};\n    m_grad(th, &ok, g);\n'
                            '    printf("%d\\n", m_fault_get(NULL));\n    return 0;\n}\n')
     ok(b'#pragma omp' not in open(c, 'rb').read(), 'checked code has OpenMP loops')
     out = out.split('\n')
@@ -256,7 +256,8 @@ def unchecked_code_has_none_of_it():
         f.write('model s;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n')
     r = subprocess.run([HESSGEN, hl, '-o', '-'], capture_output=True)
     ok(r.returncode == 0 and b'_fault' not in r.stdout and b'isfinite' not in r.stdout, r.stdout[:300])
-    ok(b'\n    4, "s",' in r.stdout and b'\n    NULL\n};' in r.stdout, 'the descriptor: version 4, no fault_text')
+    ok(b'\n    5, "s",' in r.stdout and b'\n    NULL,\n    NULL, NULL\n};' in r.stdout,
+       'the descriptor: version 5, no fault_text, no data_part')
 
 
 @check
@@ -340,7 +341,7 @@ def a_loss_over_data_traced_inside_a_sum_over_its_columns():
            '    const char *t = m_fault_text();\n    printf("%s: %s\\n", what, t ? t : "none");\n}\n'
            'int main(void) {\n    static double X[3 * 60], th[60], g[60], h[3600], v[60], hv[60];\n'
            '    for (int k = 0; k < 180; k++) X[k] = k / 60 == 1 ? -1.0 : 1.0;\n'
-           '    for (int k = 0; k < 60; k++) th[k] = 0.1, v[k] = 1;\n    m_data data = {3, X};\n'
+           '    for (int k = 0; k < 60; k++) th[k] = 0.1, v[k] = 1;\n    m_data data = {3, X, {0}};\n'
            '    m_grad(th, &data, g);\n    say("grad");\n    m_hess(th, &data, NULL, h);\n    say("hess");\n'
            '    m_hvp(th, &data, v, hv);\n    say("hvp");\n    m_hess_row_range(th, &data, 0, 1, g, h);\n'
            '    say("range 0 1");\n    m_hess_row_range(th, &data, 1, 3, g, h);\n    say("range 1 3");\n'

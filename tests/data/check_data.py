@@ -97,7 +97,8 @@ MAX_TRIES = 40
 SIZE_MAX = 2 ** 64 - 1
 
 MATH_CALL = re.compile(r"\b(exp|expm1|log|log1p|log2|log10|sqrt|cbrt|sin|cos|tan|tanh|atan|atan2"
-                       r"|sinh|cosh|asinh|acosh|atanh|pow|fabs|fmax|fmin|hypot|M_(?!data_)\w+)\s*\(")
+                       r"|sinh|cosh|asinh|acosh|atanh|pow|fabs|fmax|fmin|hypot"
+                       r"|M_(?!data_|reduce|first_part)\w+)\s*\(")  # M_reduce*: sums added over parts of the rows
 
 
 def run(cmd, stdin=None, timeout=300, env=None):

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
         x[i] = 0.5 * sin(1.0 + 3.0 * (double)i);
     for (int k = 0; k < m_NPARAM; k++)
         th[k] = 0.3 + 0.1 * k;
-    m_data data = {n, x};
+    m_data data = {n, x, {0}};
     calls = 0; m_loss(th, &data); printf("loss %ld\n", calls);
     calls = 0; m_grad(th, &data, g); printf("grad %ld\n", calls);
     calls = 0; m_hess(th, &data, g, h); printf("hess %ld\n", calls);

@@ -1,0 +1,614 @@
+/* hessrt_mpi.c: a model's data set split across MPI ranks (hessrt_mpi.h says what each rank
+ * holds and when the sums are added). Three parts: loading each rank's rows with a collective
+ * check after every phase; the reduce that the generated code calls after its loops over rows;
+ * and rank 0 driving the others through a proxy descriptor (hessrt_mpi_model). */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessrt_mpi.h"
+
+enum { MSG = 1024 };      /* a message's room, the same on every rank (it is broadcast) */
+enum { CHUNK = 1 << 27 }; /* doubles per MPI call: counts are ints */
+enum { TAG_ROWS = 7201 }; /* a CSV block sent by rank 0 */
+
+struct hessrt_mpi_data {
+    const hessgen_model *m;
+    MPI_Comm comm;
+    int rank, ranks;
+    void *data;      /* the model's M_data, bound to this rank's rows */
+    double **arrays; /* per data array, owned */
+    size_t *rows;    /* per row count: this rank's rows */
+    size_t *first;   /* per row count: the first of them */
+    size_t *total;   /* per row count: the whole data set's (at least one entry) */
+    double *pack;    /* the reduce's buffer when it adds several arrays */
+    size_t pack_cap;
+    unsigned long long reductions, doubles;
+    /* rank 0 driving (hessrt_mpi_model) */
+    hessgen_model proxy;
+    double *order;                     /* what rank 0 broadcasts: operation, gradient wanted, theta, v */
+    double *grad, *hess, *values, *hv; /* a serving rank's outputs, which it drops */
+};
+
+static void *need(size_t bytes)
+{
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "hessrt-mpi: out of memory (%zu bytes)\n", bytes);
+        abort();
+    }
+    return p;
+}
+
+/* ---- loading ---- */
+
+/* Collective: whether every rank's phase succeeded. If not, every rank gets the message of the
+ * lowest rank that failed, named when there is more than one rank. */
+static bool all_ok(const hessrt_mpi_data *d, bool ok, const char *msg, char *err, size_t errlen)
+{
+    int mine = ok ? INT_MAX : d->rank, lowest;
+    MPI_Allreduce(&mine, &lowest, 1, MPI_INT, MPI_MIN, d->comm);
+    if (lowest == INT_MAX)
+        return true;
+    char text[MSG];
+    if (d->rank == lowest)
+        snprintf(text, sizeof text, "%s", msg);
+    MPI_Bcast(text, MSG, MPI_CHAR, lowest, d->comm);
+    text[MSG - 1] = 0;
+    if (d->ranks > 1)
+        snprintf(err, errlen, "rank %d of %d: %s", lowest, d->ranks, text);
+    else
+        snprintf(err, errlen, "%s", text);
+    return false;
+}
+
+static bool is_raw(const char *path)
+{
+    size_t n = strlen(path);
+    return (n >= 4 && strcmp(path + n - 4, ".f64") == 0) || (n >= 4 && strcmp(path + n - 4, ".bin") == 0);
+}
+
+/* Rank r's first row of T over P ranks: floor(T r / P) without overflow. */
+static size_t block_start(size_t total, int r, int ranks)
+{
+    size_t q = total / (size_t)ranks, rem = total % (size_t)ranks;
+    return q * (size_t)r + ((size_t)r < rem ? (size_t)r : rem);
+}
+
+/* Large arrays in pieces: MPI counts are ints. */
+static void send_doubles(const double *v, size_t n, int to, MPI_Comm comm)
+{
+    for (size_t at = 0; at < n; at += CHUNK)
+        MPI_Send(v + at, (int)(n - at < CHUNK ? n - at : CHUNK), MPI_DOUBLE, to, TAG_ROWS, comm);
+}
+
+static void recv_doubles(double *v, size_t n, MPI_Comm comm)
+{
+    for (size_t at = 0; at < n; at += CHUNK)
+        MPI_Recv(v + at, (int)(n - at < CHUNK ? n - at : CHUNK), MPI_DOUBLE, 0, TAG_ROWS, comm, MPI_STATUS_IGNORE);
+}
+
+/* Rank 0's second reading of a CSV file: each row into the block of the rank that holds it, a
+ * block sent when it is whole (rank 0 keeps its own). */
+typedef struct {
+    hessrt_mpi_data *d;
+    size_t total, width;
+    int to;        /* the rank whose block is being filled */
+    size_t lo, hi; /* its rows */
+    double *block, *own;
+} Scatter;
+
+static void next_block(Scatter *s)
+{
+    for (;;) {
+        s->lo = block_start(s->total, s->to, s->d->ranks);
+        s->hi = block_start(s->total, s->to + 1, s->d->ranks);
+        if (s->hi > s->lo || s->to == s->d->ranks - 1)
+            return;
+        s->to++; /* a rank with no rows gets no message */
+    }
+}
+
+static int scatter_row(void *ctx, const double *values, size_t width, size_t index)
+{
+    Scatter *s = ctx;
+    if (index >= s->total || width != s->width)
+        return -1; /* the file changed since it was counted */
+    while (index >= s->hi) {
+        s->to++;
+        next_block(s);
+    }
+    double *block = s->to == 0 ? s->own : s->block;
+    memcpy(block + (index - s->lo) * width, values, sizeof(double) * width);
+    if (index + 1 == s->hi && s->to != 0)
+        send_doubles(s->block, (s->hi - s->lo) * width, s->to, s->d->comm);
+    return 0;
+}
+
+/* This rank's rows of a data array over row count s (already counted: total rows), into a new
+ * array. Rank 0 reads a CSV file and sends the blocks; after it counted the file without an
+ * error, a failure here means the file changed under it, and the job is aborted (the other
+ * ranks wait for their blocks). */
+static int read_block(hessrt_mpi_data *d, const char *path, int width, int s, double **out, char *msg)
+{
+    size_t lo = d->first[s], n = d->rows[s];
+    double *v = need(sizeof(double) * n * (size_t)width);
+    *out = v;
+    if (is_raw(path))
+        return hessrt_raw_rows(path, width, lo, n, v, NULL, msg, MSG);
+    if (d->rank != 0) {
+        recv_doubles(v, n * (size_t)width, d->comm);
+        return 0;
+    }
+    Scatter sc = {d, d->total[s], (size_t)width, 0, 0, 0, NULL, v};
+    size_t biggest = 0;
+    for (int r = 1; r < d->ranks; r++) {
+        size_t k = block_start(sc.total, r + 1, d->ranks) - block_start(sc.total, r, d->ranks);
+        biggest = k > biggest ? k : biggest;
+    }
+    sc.block = need(sizeof(double) * biggest * (size_t)width);
+    next_block(&sc);
+    size_t rows = 0;
+    int rc = hessrt_csv_rows(path, width, scatter_row, &sc, &rows, msg, MSG);
+    free(sc.block);
+    if (rc != 0 || rows != sc.total) {
+        fprintf(stderr, "hessrt-mpi: %s changed while it was read (%s); stopping every rank\n", path,
+                rc != 0 ? msg : "another row count");
+        MPI_Abort(d->comm, 2);
+    }
+    return 0;
+}
+
+/* The row count of one array's file: every rank sizes a raw file itself (and must agree with
+ * rank 0); rank 0 reads a CSV file through once, which checks every cell, and broadcasts its
+ * count. */
+static bool count_rows(hessrt_mpi_data *d, const char *path, int width, size_t *rows, char *err, size_t errlen)
+{
+    char msg[MSG] = "";
+    bool ok = true;
+    unsigned long long n = 0;
+    if (is_raw(path)) {
+        size_t k = 0;
+        ok = hessrt_raw_rows(path, width, 0, 0, NULL, &k, msg, MSG) == 0;
+        n = k;
+    } else if (d->rank == 0) {
+        size_t k = 0;
+        ok = hessrt_csv_rows(path, width, NULL, NULL, &k, msg, MSG) == 0;
+        n = k;
+    }
+    if (!all_ok(d, ok, msg, err, errlen))
+        return false;
+    unsigned long long at0 = n;
+    MPI_Bcast(&at0, 1, MPI_UNSIGNED_LONG_LONG, 0, d->comm);
+    ok = !is_raw(path) || n == at0;
+    if (!ok)
+        snprintf(msg, MSG, "%s has %llu rows here but %llu on rank 0: every rank must see the same file", path, n, at0);
+    if (!all_ok(d, ok, msg, err, errlen))
+        return false;
+    *rows = (size_t)at0;
+    return true;
+}
+
+/* The generated code's reduce (hessgen_rows_part): the arrays added over the ranks in place, in
+ * one MPI_Allreduce (packed when there are several). */
+static void reduce(void *ctx, int count, double *const *values, const size_t *length)
+{
+    hessrt_mpi_data *d = ctx;
+    size_t n = 0;
+    int used = 0, last = -1;
+    for (int k = 0; k < count; k++)
+        if (values[k] && length[k]) {
+            n += length[k];
+            used++;
+            last = k;
+        }
+    if (n == 0)
+        return;
+    double *buf = used == 1 ? values[last] : NULL;
+    if (!buf) {
+        if (n > d->pack_cap) {
+            free(d->pack);
+            d->pack = need(sizeof(double) * n);
+            d->pack_cap = n;
+        }
+        buf = d->pack;
+        size_t at = 0;
+        for (int k = 0; k < count; k++)
+            if (values[k] && length[k]) {
+                memcpy(buf + at, values[k], sizeof(double) * length[k]);
+                at += length[k];
+            }
+    }
+    for (size_t at = 0; at < n; at += CHUNK)
+        MPI_Allreduce(MPI_IN_PLACE, buf + at, (int)(n - at < CHUNK ? n - at : CHUNK), MPI_DOUBLE, MPI_SUM, d->comm);
+    d->reductions++;
+    d->doubles += n;
+    if (used > 1) {
+        size_t at = 0;
+        for (int k = 0; k < count; k++)
+            if (values[k] && length[k]) {
+                memcpy(values[k], buf + at, sizeof(double) * length[k]);
+                at += length[k];
+            }
+    }
+}
+
+/* An array without rows: all its values, in lines of any one length (as hessrt_data_load). */
+typedef struct {
+    double *v;
+    size_t n, cap;
+} Values;
+
+static int keep_values(void *ctx, const double *values, size_t width, size_t index)
+{
+    Values *x = ctx;
+    (void)index;
+    for (size_t k = 0; k < width; k++)
+        if (x->n < x->cap)
+            x->v[x->n++] = values[k];
+        else
+            x->n++; /* counted: too many */
+    return 0;
+}
+
+static bool read_fixed(const char *path, int width, const char *name, double **out, char *msg)
+{
+    Values x = {need(sizeof(double) * (size_t)width), 0, (size_t)width};
+    *out = x.v;
+    size_t rows = 0;
+    if (is_raw(path)) {
+        if (hessrt_raw_rows(path, 1, 0, 0, NULL, &rows, msg, MSG) != 0)
+            return false;
+        x.n = rows;
+        if (rows == (size_t)width && hessrt_raw_rows(path, 1, 0, rows, x.v, NULL, msg, MSG) != 0)
+            return false;
+    } else if (hessrt_csv_rows(path, 0, keep_values, &x, &rows, msg, MSG) != 0) {
+        return false;
+    }
+    if (x.n != (size_t)width) {
+        snprintf(msg, MSG, "%s: %zu values, but '%s' has exactly %d", path, x.n, name, width);
+        return false;
+    }
+    return true;
+}
+
+static bool load_arrays(hessrt_mpi_data *d, const char **files, char *err, size_t errlen)
+{
+    const hessgen_model *m = d->m;
+    char msg[MSG] = "";
+    /* the row counts: every array over a row count must have as many rows as the first */
+    int *from = need(sizeof(int) * ((size_t)m->nsizes + 1));
+    for (int s = 0; s < m->nsizes; s++)
+        from[s] = -1;
+    for (int a = 0; a < m->ndata; a++) {
+        int s = m->data_size[a];
+        if (s < 0)
+            continue;
+        size_t rows;
+        if (!count_rows(d, files[a], m->data_width[a], &rows, err, errlen)) {
+            free(from);
+            return false;
+        }
+        if (from[s] < 0) {
+            from[s] = a;
+            d->total[s] = rows;
+        } else if (d->total[s] != rows) {
+            snprintf(err, errlen, "%s has %zu rows but %s has %zu: '%s' and '%s' share the row count '%s'", files[a],
+                     rows, files[from[s]], d->total[s], m->data_names[a], m->data_names[from[s]], m->size_names[s]);
+            free(from);
+            return false; /* the same on every rank: the counts were broadcast */
+        }
+    }
+    free(from);
+    for (int s = 0; s < m->nsizes; s++) {
+        d->first[s] = block_start(d->total[s], d->rank, d->ranks);
+        d->rows[s] = block_start(d->total[s], d->rank + 1, d->ranks) - d->first[s];
+    }
+    /* each rank's block, a file at a time (a CSV's blocks come from rank 0) */
+    for (int a = 0; a < m->ndata; a++) {
+        int s = m->data_size[a];
+        bool ok;
+        if (s < 0) /* no rows: every rank reads it whole */
+            ok = read_fixed(files[a], m->data_width[a], m->data_names[a], &d->arrays[a], msg);
+        else
+            ok = read_block(d, files[a], m->data_width[a], s, &d->arrays[a], msg) == 0;
+        if (!all_ok(d, ok, msg, err, errlen))
+            return false;
+    }
+    return true;
+}
+
+hessrt_mpi_data *hessrt_mpi_data_load(const hessgen_model *m, MPI_Comm comm, int nspecs, const char *const *specs,
+                                      char *err, size_t errlen)
+{
+    hessrt_mpi_data *d = need(sizeof *d);
+    d->m = m;
+    d->comm = comm;
+    MPI_Comm_rank(comm, &d->rank);
+    MPI_Comm_size(comm, &d->ranks);
+    d->arrays = need(sizeof(double *) * ((size_t)m->ndata + 1));
+    d->rows = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
+    d->first = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
+    d->total = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
+    d->data = need(m->data_bytes);
+    const char **files = need(sizeof(char *) * ((size_t)m->ndata + 1));
+    bool ok = true;
+    /* what does not depend on the rank fails alike on every rank: no collective check */
+    if (m->ndata == 0) {
+        snprintf(err, errlen, "model %s reads no data", m->name);
+        ok = false;
+    } else if (m->version < 5 || m->data_part == NULL) {
+        if (m->version < 5)
+            snprintf(err, errlen, "model %s was generated by a hessgen without parts of rows: generate its C again",
+                     m->name);
+        else
+            snprintf(err, errlen, "model %s cannot be split across ranks: %s", m->name,
+                     m->no_part ? m->no_part : "its loss cannot be evaluated over parts of its rows");
+        ok = false;
+    } else if (hessrt_data_files(m, nspecs, specs, files, err, errlen) != 0) {
+        ok = false;
+    }
+    ok = ok && load_arrays(d, files, err, errlen);
+    free(files);
+    if (ok) {
+        /* bound as a part: its own check (a mean needs rows of the whole data set, not of this
+         * part) is M_data_part's */
+        (void)m->data_bind(d->data, d->rows, (const double *const *)d->arrays);
+        char msg[MSG] = "";
+        int code = m->data_part(d->data, d->total, d->rank == 0, reduce, d);
+        if (code != 0)
+            snprintf(msg, MSG, "the data set cannot be used: %s",
+                     code > 0 ? m->data_error(code) : "the loss cannot be evaluated over parts of its rows");
+        ok = all_ok(d, code == 0, msg, err, errlen);
+    }
+    if (!ok) {
+        hessrt_mpi_data_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+const void *hessrt_mpi_data_struct(const hessrt_mpi_data *d)
+{
+    return d ? d->data : NULL;
+}
+
+size_t hessrt_mpi_rows(const hessrt_mpi_data *d, int size, size_t *first, size_t *total)
+{
+    if (!d || size < 0 || size >= d->m->nsizes)
+        return 0;
+    if (first)
+        *first = d->first[size];
+    if (total)
+        *total = d->total[size];
+    return d->rows[size];
+}
+
+void hessrt_mpi_traffic(const hessrt_mpi_data *d, unsigned long long *reductions, unsigned long long *doubles)
+{
+    if (reductions)
+        *reductions = d ? d->reductions : 0;
+    if (doubles)
+        *doubles = d ? d->doubles : 0;
+}
+
+void hessrt_mpi_data_free(hessrt_mpi_data *d)
+{
+    if (!d)
+        return;
+    for (int a = 0; a < d->m->ndata; a++)
+        free(d->arrays[a]);
+    free(d->arrays);
+    free(d->rows);
+    free(d->first);
+    free(d->total);
+    free(d->data);
+    free(d->pack);
+    free(d->order);
+    free(d->grad);
+    free(d->hess);
+    free(d->values);
+    free(d->hv);
+    free(d);
+}
+
+/* ---- rank 0 drives ---- */
+
+enum { OP_STOP, OP_LOSS, OP_GRAD, OP_HESS, OP_HVP, OP_HESS_SPARSE, OP_HESS_VALUES };
+
+/* Rank 0: the operation, whether a gradient is wanted (the reduces' lengths depend on it),
+ * theta and v, to every rank in one message. */
+static void order(hessrt_mpi_data *d, int op, bool grad, const double *theta, const double *v)
+{
+    int n = d->m->nparam;
+    d->order[0] = op;
+    d->order[1] = grad;
+    if (theta)
+        memcpy(d->order + 2, theta, sizeof(double) * (size_t)n);
+    if (v)
+        memcpy(d->order + 2 + n, v, sizeof(double) * (size_t)n);
+    MPI_Bcast(d->order, 2 + 2 * n, MPI_DOUBLE, 0, d->comm);
+}
+
+static double proxy_loss(const double *theta, const void *data)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_LOSS, false, theta, NULL);
+    return d->m->loss(theta, d->data);
+}
+
+static double proxy_grad(const double *theta, const void *data, double *grad)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_GRAD, true, theta, NULL);
+    return d->m->grad(theta, d->data, grad);
+}
+
+static double proxy_hess(const double *theta, const void *data, double *grad, double *hess)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_HESS, grad != NULL, theta, NULL);
+    return d->m->hess(theta, d->data, grad, hess);
+}
+
+static void proxy_hvp(const double *theta, const void *data, const double *v, double *hv)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_HVP, false, theta, v);
+    d->m->hvp(theta, d->data, v, hv);
+}
+
+static double proxy_hess_sparse(const double *theta, const void *data, double *grad, double *values)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_HESS_SPARSE, grad != NULL, theta, NULL);
+    return d->m->hess_sparse(theta, d->data, grad, values);
+}
+
+static void proxy_hess_values(const double *theta, const void *data, double *values)
+{
+    hessrt_mpi_data *d = (hessrt_mpi_data *)data;
+    order(d, OP_HESS_VALUES, false, theta, NULL);
+    d->m->hess_values(theta, d->data, values);
+}
+
+static int proxy_data_check(const void *data)
+{
+    const hessrt_mpi_data *d = data;
+    return d ? d->m->data_check(d->data) : 1;
+}
+
+static void prepare_orders(hessrt_mpi_data *d)
+{
+    if (!d->order)
+        d->order = need(sizeof(double) * (2 + 2 * (size_t)d->m->nparam));
+}
+
+const hessgen_model *hessrt_mpi_model(hessrt_mpi_data *d)
+{
+    prepare_orders(d);
+    d->proxy = *d->m;
+    d->proxy.loss = proxy_loss;
+    d->proxy.grad = proxy_grad;
+    d->proxy.hess = proxy_hess;
+    d->proxy.hvp = proxy_hvp;
+    d->proxy.hess_sparse = proxy_hess_sparse;
+    d->proxy.hess_values = proxy_hess_values;
+    d->proxy.data_check = proxy_data_check;
+    d->proxy.data_bind = NULL; /* the data is bound already, one part per rank */
+    d->proxy.data_part = NULL;
+    d->proxy.data_bytes = 0;
+    return &d->proxy;
+}
+
+int hessrt_mpi_serve(hessrt_mpi_data *d)
+{
+    prepare_orders(d);
+    const hessgen_model *m = d->m;
+    size_t n = (size_t)m->nparam;
+    for (;;) {
+        MPI_Bcast(d->order, 2 + 2 * (int)n, MPI_DOUBLE, 0, d->comm);
+        int op = (int)d->order[0];
+        bool want = d->order[1] != 0; /* with OP_STOP: rank 0's status */
+        const double *theta = d->order + 2, *v = d->order + 2 + n;
+        if (op == OP_STOP)
+            return (int)d->order[1];
+        if (!d->grad)
+            d->grad = need(sizeof(double) * n);
+        switch (op) {
+        case OP_LOSS:
+            (void)m->loss(theta, d->data);
+            break;
+        case OP_GRAD:
+            (void)m->grad(theta, d->data, d->grad);
+            break;
+        case OP_HESS:
+            if (!d->hess)
+                d->hess = need(sizeof(double) * n * n);
+            (void)m->hess(theta, d->data, want ? d->grad : NULL, d->hess);
+            break;
+        case OP_HVP:
+            if (!d->hv)
+                d->hv = need(sizeof(double) * n);
+            m->hvp(theta, d->data, v, d->hv);
+            break;
+        case OP_HESS_SPARSE:
+        case OP_HESS_VALUES:
+            if (!d->values)
+                d->values = need(sizeof(double) * (size_t)m->hess_nnz);
+            if (op == OP_HESS_SPARSE)
+                (void)m->hess_sparse(theta, d->data, want ? d->grad : NULL, d->values);
+            else
+                m->hess_values(theta, d->data, d->values);
+            break;
+        default:
+            fprintf(stderr, "hessrt-mpi: rank %d: an unknown order %d from rank 0\n", d->rank, op);
+            MPI_Abort(d->comm, 2);
+        }
+    }
+}
+
+void hessrt_mpi_release(hessrt_mpi_data *d, int status)
+{
+    prepare_orders(d);
+    d->order[0] = OP_STOP;
+    d->order[1] = status;
+    MPI_Bcast(d->order, 2 + 2 * d->m->nparam, MPI_DOUBLE, 0, d->comm);
+}
+
+/* ---- the program ---- */
+
+int hessrt_mpi_main(const hessgen_model *m, int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, ranks, rc = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    /* hessgen run --np names the program by its source (mpirun runs a cached file) */
+    const char *named = getenv("HESSRT_PROGRAM_NAME");
+    if (named && *named && argc > 0)
+        argv[0] = (char *)named;
+    const char *slash = argc > 0 && !(named && *named) ? strrchr(argv[0], '/') : NULL;
+    const char *prog = argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer";
+    /* --help, or a model without data: nothing to split, rank 0 alone */
+    bool alone = m->ndata == 0;
+    for (int i = 1; i < argc; i++)
+        alone |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (alone) {
+        if (rank == 0)
+            rc = hessrt_main(m, argc, argv);
+        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Finalize();
+        return rc;
+    }
+    /* --data NAME=FILE (or --data=NAME=FILE): taken out, as hessrt_main does */
+    char **rest = need(sizeof(char *) * ((size_t)argc + 1));
+    const char **specs = need(sizeof(char *) * ((size_t)argc + 1));
+    int nspecs = 0;
+    char err[MSG] = "";
+    int nrest = hessrt_data_args(argc, argv, rest, specs, &nspecs);
+    if (nrest < 0)
+        snprintf(err, sizeof err, "--data needs NAME=FILE");
+    hessrt_mpi_data *d = NULL;
+    if (!err[0])
+        d = hessrt_mpi_data_load(m, MPI_COMM_WORLD, nspecs, specs, err, sizeof err);
+    if (!d) {
+        if (rank == 0)
+            fprintf(stderr, "%s: %s\n", prog, err);
+        rc = 2;
+    } else if (rank == 0) {
+        rc = hessrt_main_bound(hessrt_mpi_model(d), d, nrest, rest);
+        fflush(stdout);
+        hessrt_mpi_release(d, rc);
+    } else {
+        rc = hessrt_mpi_serve(d);
+    }
+    hessrt_mpi_data_free(d);
+    free(rest);
+    free(specs);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,275 @@
+/* test_parts.c: the generated code over parts of its rows (M_data_part), without MPI.
+ *
+ * Each part runs on a thread of its own and holds only its rows; the reduce callback adds the
+ * parts' arrays through shared memory and two barriers, as an allreduce would. Every part must
+ * get the whole data set's loss, gradient, Hessian and HVP (to 1e-13), for a loss linear in its
+ * sums (least squares, unrolled: P_hess_whole's one message), losses that are not (a ratio of
+ * means, and a variance: a mean inside a mean), and array loops (logistic regression, split:
+ * one message per Hessian). Uneven parts and a part with no rows; and the data readers of a
+ * process's rows (hessrt_raw_rows, hessrt_csv_rows). */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hessrt.h"
+
+extern const hessgen_model pls_model, prm_model, pvar_model, plr_model;
+
+enum { MAXP = 4, MAXV = 4096 };
+
+/* an allreduce over threads: each part adds its arrays into the shared sum, then reads it back */
+typedef struct {
+    pthread_barrier_t in, out, done;
+    pthread_mutex_t lock;
+    double sum[MAXV];
+    int calls[MAXP];
+} Group;
+
+typedef struct {
+    Group *g;
+    int part;
+} Member;
+
+static void thread_reduce(void *ctx, int count, double *const *values, const size_t *length)
+{
+    Member *me = ctx;
+    Group *g = me->g;
+    size_t n = 0;
+    for (int k = 0; k < count; k++)
+        n += values[k] ? length[k] : 0;
+    assert_true(n <= MAXV);
+    pthread_barrier_wait(&g->in); /* every part is here: the last call's readers are done */
+    pthread_mutex_lock(&g->lock);
+    size_t at = 0;
+    for (int k = 0; k < count; k++)
+        for (size_t i = 0; values[k] && i < length[k]; i++)
+            g->sum[at++] += values[k][i];
+    pthread_mutex_unlock(&g->lock);
+    pthread_barrier_wait(&g->out); /* every part has added */
+    at = 0;
+    for (int k = 0; k < count; k++)
+        for (size_t i = 0; values[k] && i < length[k]; i++)
+            values[k][i] = g->sum[at++];
+    g->calls[me->part]++;
+    if (pthread_barrier_wait(&g->done) == PTHREAD_BARRIER_SERIAL_THREAD) /* every part has read */
+        memset(g->sum, 0, sizeof(double) * n);
+}
+
+typedef struct {
+    const hessgen_model *m;
+    Group *g;
+    Member me;
+    const double *theta, *v;
+    const size_t *counts, *total;
+    const double *const *arrays; /* this part's rows */
+    double loss, grad[64], hess[64 * 64], hv[64];
+} Part;
+
+static void *run_part(void *arg)
+{
+    Part *p = arg;
+    const hessgen_model *m = p->m;
+    void *data = calloc(1, m->data_bytes);
+    (void)m->data_bind(data, p->counts, p->arrays);
+    assert_int_equal(m->data_part(data, p->total, p->me.part == 0, thread_reduce, &p->me), 0);
+    p->loss = m->hess(p->theta, data, p->grad, p->hess);
+    m->hvp(p->theta, data, p->v, p->hv);
+    free(data);
+    return NULL;
+}
+
+/* The model's values over the whole data set, and over nparts parts of its rows (boundaries
+ * at cut[0..nparts]), on one thread each. */
+static void check_parts(const hessgen_model *m, size_t rows, const double *const *arrays, const int *width, int nparts,
+                        const size_t *cut)
+{
+    int n = m->nparam;
+    assert_true(n <= 64 && m->nsizes == 1);
+    double theta[64], v[64];
+    for (int k = 0; k < n; k++) {
+        theta[k] = 0.3 * sin(k + 1.0);
+        v[k] = cos(2.0 * k);
+    }
+    void *whole = calloc(1, m->data_bytes);
+    size_t counts[1] = {rows};
+    assert_int_equal(m->data_bind(whole, counts, arrays), 0);
+    double grad[64], hess[64 * 64], hv[64];
+    double loss = m->hess(theta, whole, grad, hess);
+    m->hvp(theta, whole, v, hv);
+    free(whole);
+
+    Group g;
+    memset(&g, 0, sizeof g);
+    pthread_barrier_init(&g.in, NULL, (unsigned)nparts);
+    pthread_barrier_init(&g.out, NULL, (unsigned)nparts);
+    pthread_barrier_init(&g.done, NULL, (unsigned)nparts);
+    pthread_mutex_init(&g.lock, NULL);
+    Part parts[MAXP];
+    size_t pcounts[MAXP][1], total[1] = {rows};
+    const double *parrays[MAXP][4];
+    pthread_t threads[MAXP];
+    for (int p = 0; p < nparts; p++) {
+        pcounts[p][0] = cut[p + 1] - cut[p];
+        for (int a = 0; a < m->ndata; a++) /* this part's rows: a pointer into the array */
+            parrays[p][a] = m->data_size[a] < 0 ? arrays[a] : arrays[a] + cut[p] * (size_t)width[a];
+        parts[p] = (Part){m, &g, {&g, p}, theta, v, pcounts[p], total, parrays[p], 0, {0}, {0}, {0}};
+        pthread_create(&threads[p], NULL, run_part, &parts[p]);
+    }
+    for (int p = 0; p < nparts; p++)
+        pthread_join(threads[p], NULL);
+    pthread_barrier_destroy(&g.in);
+    pthread_barrier_destroy(&g.out);
+    pthread_barrier_destroy(&g.done);
+    pthread_mutex_destroy(&g.lock);
+    for (int p = 0; p < nparts; p++) {
+        assert_true(g.calls[p] == g.calls[0] && g.calls[p] > 0);
+        assert_true(fabs(parts[p].loss - loss) <= 1e-13 * (1 + fabs(loss)));
+        for (int i = 0; i < n; i++) {
+            assert_true(fabs(parts[p].grad[i] - grad[i]) <= 1e-13 * (1 + fabs(grad[i])));
+            assert_true(fabs(parts[p].hv[i] - hv[i]) <= 1e-13 * (1 + fabs(hv[i])));
+            for (int j = 0; j < n; j++)
+                assert_true(fabs(parts[p].hess[i * n + j] - hess[i * n + j]) <= 1e-13 * (1 + fabs(hess[i * n + j])));
+        }
+    }
+}
+
+static double uniform(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (double)(*s >> 11) * 0x1.0p-53;
+}
+
+/* rows of every model's arrays (X[n][3] or x[n], y[n]), in (lo, hi) */
+static void fill(double *v, size_t n, double lo, double hi, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * uniform(&s);
+}
+
+static void splits(const hessgen_model *m, size_t rows, const double *const *arrays, const int *width)
+{
+    size_t two[3] = {0, rows / 3, rows}, three[4] = {0, rows / 3, 2 * rows / 3 + 1, rows};
+    size_t empty[4] = {0, 0, rows / 2, rows}; /* the first part holds no rows */
+    check_parts(m, rows, arrays, width, 2, two);
+    check_parts(m, rows, arrays, width, 3, three);
+    check_parts(m, rows, arrays, width, 3, empty);
+}
+
+static void least_squares_linear_in_its_sums(void **state)
+{
+    (void)state;
+    double X[101 * 3], y[101];
+    fill(X, 303, -2, 2, 1);
+    fill(y, 101, -3, 3, 2);
+    const double *arrays[2] = {X, y};
+    int width[2] = {3, 1};
+    splits(&pls_model, 101, arrays, width);
+}
+
+static void ratio_of_means_and_variance(void **state)
+{
+    (void)state;
+    double x[97], y[97];
+    fill(x, 97, 0.2, 2, 3);
+    fill(y, 97, -1, 1, 4);
+    const double *arrays[2] = {x, y};
+    int width[2] = {1, 1};
+    splits(&prm_model, 97, arrays, width);
+    splits(&pvar_model, 97, arrays, width); /* its one array: x */
+}
+
+static void logistic_regression_array_loops(void **state)
+{
+    (void)state;
+    enum { R = 3001 };
+    static double X[R * 50], y[R];
+    fill(X, (size_t)R * 50, -1, 1, 5);
+    uint64_t s = 6;
+    for (int i = 0; i < R; i++)
+        y[i] = uniform(&s) < 0.5 ? -1 : 1;
+    const double *arrays[2] = {X, y};
+    int width[2] = {50, 1};
+    splits(&plr_model, R, arrays, width);
+}
+
+/* A process's rows of a file: raw from their offset, CSV row by row. */
+typedef struct {
+    size_t rows, width, last;
+    double first;
+    int stop_at;
+} Seen;
+
+static int see_row(void *ctx, const double *values, size_t width, size_t index)
+{
+    Seen *s = ctx;
+    if (s->rows == 0)
+        s->first = values[0];
+    s->rows++;
+    s->width = width;
+    s->last = index;
+    return (int)index + 1 == s->stop_at ? 42 : 0;
+}
+
+static void reading_rows_of_a_file(void **state)
+{
+    (void)state;
+    char raw[] = "/tmp/test_parts_XXXXXX";
+    int fd = mkstemp(raw);
+    assert_true(fd >= 0);
+    double v[7 * 3];
+    for (int i = 0; i < 21; i++)
+        v[i] = i + 0.5;
+    assert_true(write(fd, v, sizeof v) == (ssize_t)sizeof v); /* little-endian hosts */
+    close(fd);
+    char path[64], err[256];
+    snprintf(path, sizeof path, "%s.f64", raw);
+    assert_int_equal(rename(raw, path), 0);
+    size_t rows = 0;
+    double got[9];
+    assert_int_equal(hessrt_raw_rows(path, 3, 2, 3, got, &rows, err, sizeof err), 0);
+    assert_int_equal(rows, 7);
+    for (int i = 0; i < 9; i++)
+        assert_true(got[i] == v[6 + i]);
+    assert_true(hessrt_raw_rows(path, 3, 5, 3, got, NULL, err, sizeof err) != 0);
+    assert_non_null(strstr(err, "rows 6 to 8 asked, but the file has 7"));
+    assert_true(hessrt_raw_rows(path, 4, 0, 0, NULL, &rows, err, sizeof err) != 0);
+    assert_non_null(strstr(err, "is not a whole number of rows of 4 float64 values"));
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s.csv", raw);
+    FILE *f = fopen(path, "w");
+    fputs("a,b\n\n1,2\n3,4\n\n5,6\n", f);
+    fclose(f);
+    Seen s = {0};
+    assert_int_equal(hessrt_csv_rows(path, 2, see_row, &s, &rows, err, sizeof err), 0);
+    assert_true(rows == 3 && s.rows == 3 && s.width == 2 && s.last == 2 && s.first == 1);
+    Seen stop = {0, 0, 0, 0, 2};
+    assert_int_equal(hessrt_csv_rows(path, 2, see_row, &stop, &rows, err, sizeof err), 42);
+    assert_true(stop.rows == 2);
+    assert_true(hessrt_csv_rows(path, 3, NULL, NULL, &rows, err, sizeof err) != 0);
+    assert_non_null(strstr(err, "line 3: 2 values, but each row needs 3"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(least_squares_linear_in_its_sums),
+        cmocka_unit_test(ratio_of_means_and_variance),
+        cmocka_unit_test(logistic_regression_array_loops),
+        cmocka_unit_test(reading_rows_of_a_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
