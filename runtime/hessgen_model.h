@@ -53,9 +53,12 @@ typedef struct hessgen_model {
     /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */
     const char *(*fault_text)(void);
     /* version 5: makes a bound data struct a part of a larger data set (M_data_part); NULL when
-       the loss cannot be evaluated over parts (it pairs rows with rows, or reads no rows) */
+       the loss cannot be evaluated over parts (no_part says why) */
     int (*data_part)(void *data, const size_t *total, int first,
                      void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), void *ctx);
     const char *no_part; /* why data_part is NULL (a model with data), else NULL */
+    /* version 5, with --checked: how many places where values that were not finite began the
+       last evaluation saw (0: none, or its fault came in through a part's sums); NULL otherwise */
+    int (*fault_sources)(void);
 } hessgen_model;
 #endif

@@ -70,7 +70,7 @@ static struct {
  * of this part's rows is used with them. */
 static const char *const SPLIT_WHOLE =
     "the loss's array-loop code sums over all rows inside a part of them (as a mean inside a mean "
-    "does with --loops): each rank would need every row; generate it without --loops=always";
+    "does in array loops): each rank would need every row; generate it with --loops=never, whose stages split";
 
 bool aemit_reduced(void)
 {

@@ -939,8 +939,9 @@ static void put_data_struct(Buf *b, const Model *m)
                "/* After %s_data_bind: the rows bound are one part of a data set of total[%u] rows (one per\n"
                "   row count); first: this part adds the terms free of rows; reduce(ctx, ...) adds arrays\n"
                "   over all the parts, and every part calls it at the same points (hessgen_rows_part).\n"
-               "   Returns %s_data_check, or -1 where the loss pairs rows with rows and cannot be split. */\n",
-               P, m->nsizes, P);
+               "   Returns %s_data_check over the whole data set's counts (%s_data_bind's sees this part's\n"
+               "   alone), or -1 where the loss cannot be split (the descriptor's no_part says why). */\n",
+               P, m->nsizes, P, P);
     buf_printf(b,
                "int %s_data_part(%s_data *data, const size_t *total, int first,\n"
                "                 void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), "
@@ -1749,6 +1750,11 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
             buf_puts(b, "0");
         buf_puts(b, "};\n\n");
     }
+    if (E.checked) /* where the last fault began: a process of several can tell whether it is traced here */
+        buf_printf(b,
+                   "static int %s_fault_sources_any(void)\n{\n    %s_fault f;\n"
+                   "    return %s_fault_get(&f) ? f.sources : 0;\n}\n\n",
+                   P, P, P);
     char rows[300], cols[300];
     snprintf(rows, sizeof rows, E.dense_pattern ? "NULL" : "%s_hess_rows", P);
     snprintf(cols, sizeof cols, E.dense_pattern ? "NULL" : "%s_hess_cols", P);
@@ -1770,11 +1776,15 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     else
         buf_puts(b, "    NULL,\n");
     if (data && !E.no_part)
-        buf_printf(b, "    %s_data_part_any, NULL\n};\n", P);
+        buf_printf(b, "    %s_data_part_any, NULL,\n", P);
     else if (data)
-        buf_printf(b, "    NULL, \"%s\"\n};\n", E.no_part);
+        buf_printf(b, "    NULL, \"%s\",\n", E.no_part);
     else
-        buf_puts(b, "    NULL, NULL\n};\n");
+        buf_puts(b, "    NULL, NULL,\n");
+    if (E.checked)
+        buf_printf(b, "    %s_fault_sources_any\n};\n", P);
+    else
+        buf_puts(b, "    NULL\n};\n");
 }
 
 /* The stores of a Hessian's entries into hess, both triangles. */

@@ -29,7 +29,7 @@ static const char usage[] =
     "       hessgen --check FILE.hl [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --at x=0,y=1/3 [--order K] [--json]\n"
     "       hessgen --classify FILE.hl --near x=3.5844,y=-1.8481 [--json]\n"
-    "       hessgen run FILE.hl [--loops=auto|always|never] classify|newton|gd|scan|plot [ARGS...]\n";
+    "       hessgen run FILE.hl [--loops=auto|always|never] [--np P] classify|newton|gd|scan|plot [ARGS...]\n";
 
 static const char help[] =
     "hessgen compiles a loss written in the .hl language into C for its exact value,\n"
@@ -57,7 +57,9 @@ static const char help[] =
     "                   derivatives, the sums and functions expanded) grows past N nodes\n"
     "                   (default 20000000, some 2.5 GB; 100000 parameters of a banded\n"
     "                   loss take 7 million)\n"
-    "  run FILE.hl ...  generate, compile (cached) and run the analyzer in one step\n"
+    "  run FILE.hl ...  generate, compile (cached) and run the analyzer in one step;\n"
+    "                   with --np P, over P MPI processes that each hold a block of the\n"
+    "                   data's rows (mpirun on this machine; libhessrt-mpi)\n"
     "  --check          classify every `at ... expect` point of the file exactly and say\n"
     "                   whether it is what the line expects (exit 1 if any is not)\n"
     "  --classify       classify the point given by --at exactly, with the reasoning\n"

@@ -300,6 +300,7 @@ static int exec_mpirun(const char *exe, const char *name, long ranks, int argc, 
     argv[k++] = "-n";
     argv[k++] = np;
     argv[k++] = "--oversubscribe";
+    argv[k++] = "-q"; /* no banner of mpirun's own on a status that is not 0 */
     if (geteuid() == 0)
         argv[k++] = "--allow-run-as-root";
     argv[k++] = (char *)exe;
@@ -317,45 +318,52 @@ static int exec_mpirun(const char *exe, const char *name, long ranks, int argc, 
 int run_command(const char *self, int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "hessgen: usage: hessgen run FILE.hl [--loops=auto|always|never] SUBCOMMAND [ARGS...]\n");
+        fprintf(stderr,
+                "hessgen: usage: hessgen run FILE.hl [--loops=auto|always|never] [--np P] SUBCOMMAND [ARGS...]\n");
         return 2;
     }
     const char *src = argv[0];
-    /* --loops=MODE right after the file goes to the generator (array loops: a model with
-     * thousands of parameters compiles in a second) */
+    /* right after the file, in either order: --loops=MODE goes to the generator (array loops: a
+     * model with thousands of parameters compiles in a second); --np P runs the analyzer over
+     * MPI, its data's rows split across P ranks on this machine */
     char *loops = "--loops=auto";
-    if (argc >= 2 && strncmp(argv[1], "--loops=", 8) == 0) {
-        const char *v = argv[1] + 8;
-        if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
-            fprintf(stderr, "hessgen: --loops takes auto, always or never, not '%s'\n", v);
-            return 2;
-        }
-        loops = argv[1];
-        argv[1] = argv[0]; /* the file stays the analyzer's name; the rest is its arguments */
-        argv++;
-        argc--;
-    }
-    /* --np P: the analyzer over MPI, its data's rows split across P ranks on this machine */
     long ranks = 0;
-    if (argc >= 3 && strcmp(argv[1], "--np") == 0) {
-        char *end;
-        ranks = strtol(argv[2], &end, 10);
-        if (*argv[2] == 0 || *end || ranks < 1 || ranks > 4096) {
-            fprintf(stderr, "hessgen: --np takes a number of processes from 1 to 4096, not '%s'\n", argv[2]);
-            return 2;
+    for (;;) {
+        if (argc >= 2 && strncmp(argv[1], "--loops=", 8) == 0) {
+            const char *v = argv[1] + 8;
+            if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+                fprintf(stderr, "hessgen: --loops takes auto, always or never, not '%s'\n", v);
+                return 2;
+            }
+            loops = argv[1];
+            argv[1] = argv[0]; /* the file stays the analyzer's name; the rest is its arguments */
+            argv++;
+            argc--;
+        } else if (argc >= 2 && strcmp(argv[1], "--np") == 0) {
+            char *end = NULL;
+            ranks = argc >= 3 ? strtol(argv[2], &end, 10) : 0;
+            if (argc < 3 || *argv[2] == 0 || *end || ranks < 1 || ranks > 4096) {
+                fprintf(stderr, "hessgen: --np takes a number of processes from 1 to 4096, not '%s'\n",
+                        argc >= 3 ? argv[2] : "");
+                return 2;
+            }
+            if (!*HESSGEN_RUNTIME_MPI_LIB && !pkg_config_has("hessrt-mpi")) {
+                fprintf(stderr, "hessgen: --np needs libhessrt-mpi, which this hessgen was built without (Open "
+                                "MPI: libopenmpi-dev)\n");
+                return 2;
+            }
+            argv[2] = argv[0];
+            argv += 2;
+            argc -= 2;
+        } else {
+            break;
         }
-        if (!*HESSGEN_RUNTIME_MPI_LIB && !pkg_config_has("hessrt-mpi")) {
-            fprintf(stderr, "hessgen: --np needs libhessrt-mpi, which this hessgen was built without (Open MPI: "
-                            "libopenmpi-dev)\n");
-            return 2;
-        }
-        argv[2] = argv[0];
-        argv += 2;
-        argc -= 2;
-    } else if (argc >= 2 && strcmp(argv[1], "--np") == 0) {
-        fprintf(stderr, "hessgen: --np needs a number of processes\n");
-        return 2;
     }
+    for (int i = 2; ranks > 0 && i < argc && argc > 1 && strcmp(argv[1], "scan") == 0; i++)
+        if (strcmp(argv[i], "--certify") == 0) {
+            fprintf(stderr, "hessgen: scan --certify runs on one process; leave out --np\n");
+            return 2;
+        }
     FILE *f = fopen(src, "rb");
     if (!f) {
         fprintf(stderr, "hessgen: cannot open '%s': %s\n", src, strerror(errno));

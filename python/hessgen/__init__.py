@@ -91,6 +91,7 @@ class _Model(ctypes.Structure):
         ('fault_text', ctypes.CFUNCTYPE(ctypes.c_char_p)),
         ('data_part', ctypes.c_void_p),  # a part of the rows (hessrt-mpi); not read here
         ('no_part', ctypes.c_char_p),
+        ('fault_sources', ctypes.c_void_p),
     ]
 
 

@@ -1,13 +1,16 @@
 /* hessrt_mpi.h: libhessrt-mpi, a model's loss over a data set split across MPI processes.
  *
  * Every process (rank) of a communicator of P holds a block of the rows of each row count:
- * rows [lo_r, hi_r) of T, lo_r = floor(T r / P), read from the files by that rank alone (a raw
- * float64 file from its offset; a CSV file is read by rank 0, which sends each rank its block,
- * holding at most one block at a time). Arrays without rows (`data c[3]`) are read whole by
- * every rank. The generated code sums over the rows a rank holds and, after each loop over
- * rows, adds what the loop summed over the ranks in one MPI_Allreduce (hessgen_rows_part): a
- * loss linear in its sums is one message per evaluation, one that is not (a log of a sum, a
- * ratio of means) one per stage. Every rank then holds the whole loss, gradient and Hessian.
+ * rows [lo_r, lo_(r+1)) of T, lo_r = r q + min(r, T mod P) with q = T div P (the first T mod P
+ * ranks hold a row more), read from the files by that rank alone (a raw float64 file from its
+ * offset; a CSV file is read by rank 0, which sends each rank its block, holding its own and
+ * one to send). Arrays without rows (`data c[3]`) are read whole by every rank. The generated
+ * code sums over the rows a rank holds and, after each loop over rows, adds what the loop summed
+ * over the ranks in one MPI_Allreduce (hessgen_rows_part): a loss linear in its sums is one
+ * message per evaluation, one that is not (a log of a sum, a ratio of means) one per stage (in
+ * array-loop code, whose Hessian goes a column at a time, one per column). Every rank then
+ * holds the whole loss, gradient and Hessian. With --checked code, a value that is not finite
+ * is traced on the rank whose rows made it, and rank 0's hessrt_fault names that rank.
  *
  * The evaluation functions are collective: every rank calls them in the same order. The
  * simplest way to keep that is to let rank 0 drive: rank 0 passes hessrt_mpi_model(d) and d to
@@ -31,9 +34,10 @@ typedef struct hessrt_mpi_data hessrt_mpi_data;
 
 /* Collective over comm: this rank's rows of each data array, "NAME=FILE" as hessrt_data_load
  * takes them, bound into the model's data struct as a part of the whole data set. On a problem
- * on any rank (a file it cannot open, a file too short, files that disagree between ranks, a
- * model that pairs rows with rows and cannot be split), every rank returns NULL with the same
- * message in err: that of the lowest rank that failed, which it names. */
+ * on any rank (arguments it cannot take, a file it cannot open, a file that is not whole rows,
+ * row counts that disagree between ranks or arrays, a model that cannot be split), every rank
+ * returns NULL with the same message in err: that of the lowest rank that failed, which it
+ * names. Files are compared between ranks by their row counts only, not their contents. */
 hessrt_mpi_data *hessrt_mpi_data_load(const hessgen_model *m, MPI_Comm comm, int nspecs, const char *const *specs,
                                       char *err, size_t errlen);
 /* The model's data struct for this rank's part: m->loss(theta, data) and the rest, called by

@@ -7,18 +7,21 @@ For every loss over data in tests/data (and two in tests/loops; the array-loop c
 them with --loops=always), the same generated C (--main) is built twice: against libhessrt
 (serial) and against libhessrt-mpi with mpicc (-DHESSRT_MPI). On a random data set of 1000
 rows (101 and 50 where there are two row counts; raw float64 or CSV, alternately), split over
-2 and 3 ranks (1000 = 333 + 333 + 334: uneven):
+2 and 3 ranks (1000 = 334 + 333 + 333: uneven):
   - `classify POINT --json` at a random point: loss, gradient and Hessian equal the serial
     run's to 1e-12 relative (of max(1, |value|), the largest entry for a vector);
   - `newton --method trust-region --json` from the start: the same status and verdict, and,
     where the serial run converged to a strict minimum, the final point to 1e-12 relative;
   - a loss that sums over rows inside a loop over rows (pairs of rows) cannot be split: exit 2
     with that said once, on every rank count, without hanging.
-Then the faults, on least squares: 2 rows on 3 ranks (one rank holds none) against serial;
-a file missing on one rank only (mpirun's MPMD form gives rank 1 another path); a raw file
-that is not a whole number of rows; a file shorter on rank 1 than on rank 0; a CSV cell that
-is not a number (rank 0 reads the CSV); a rank killed mid-run (mpirun must end, non-zero);
-and `hessgen run FILE --np 2`.
+Then the faults, on least squares: 2 rows on 3 ranks (rank 2 holds none) and 0 rows on 2
+(rank 0, which adds the terms free of rows, holds none) against serial; a file missing on one
+rank only (mpirun's MPMD form gives rank 1 another path); arguments that differ between ranks
+(no hang); a raw file that is not a whole number of rows; a file shorter on rank 1 than on
+rank 0; a CSV cell that is not a number (rank 0 reads the CSV); a rank killed mid-run (mpirun
+must end, non-zero); and `hessgen run FILE --np 2`. Last, --checked code (what `hessgen run`
+builds): it agrees with serial, and a NaN made by a row on rank 1 is traced there and
+reported by rank 0 with that rank's number.
 """
 import json
 import os
@@ -64,12 +67,13 @@ def mpirun(n, args, timeout=120):
     return run(["mpirun", "-n", str(n), "--oversubscribe"] + args, timeout)
 
 
-def build(hl, tag, loops):
+def build(hl, tag, loops, checked=False):
     """The serial and the MPI program from one generated file."""
     d = os.path.join(WORK, tag)
     os.makedirs(d, exist_ok=True)
     c = os.path.join(d, "m.c")
-    rc, so, se = run([HESSGEN, hl, "--main", "-o", c] + (["--loops=" + loops] if loops else []))
+    rc, so, se = run([HESSGEN, hl, "--main", "-o", c] + (["--loops=" + loops] if loops else [])
+                     + (["--checked"] if checked else []))
     if rc != 0:
         return None
     serial, par = os.path.join(d, "serial"), os.path.join(d, "mpi")
@@ -171,7 +175,7 @@ def check_loss(hl, loops=None):
     raw = len(name) % 2 == 0
     specs = write_data(d, model, ds, raw)
     with open(os.path.join(d, "m.c")) as f:
-        splittable = "_data_part_any, NULL\n};" in f.read()
+        splittable = "_data_part_any, NULL,\n" in f.read()
     if not splittable:  # pairs of rows: refused on every rank count, said once
         for n in (2, 3):
             rc, po, pe = mpirun(n, [par, "classify", "--json"] + specs, timeout=60)
@@ -195,10 +199,13 @@ def faults():
     if not b:
         return
     d, serial, par = b
-    # 2 rows over 3 ranks: rank 0 holds none of them
+    # 2 rows over 3 ranks: rank 2 holds none of them; 0 rows (a sum allows them) over 2
     ds = check_data.make_dataset(model, ranges, "tiny", {"n": 2}, seed=5)
     specs = write_data(d, model, ds, True)
     compare_classify("2 rows on 3 ranks", serial, par, specs, "0.1,0.2,0.3,0.4")
+    ds = check_data.make_dataset(model, ranges, "none", {"n": 0}, seed=5)
+    specs = write_data(d, model, ds, True)
+    compare_classify("0 rows on 2 and 3 ranks", serial, par, specs, "0.1,0.2,0.3,0.4")
     ds = check_data.make_dataset(model, ranges, "big", {"n": 40000}, seed=6)
     specs = write_data(d, model, ds, True)
     X = os.path.join(d, "X.f64")
@@ -209,6 +216,11 @@ def faults():
                       "-n", "1", par, "classify", "--data", "X=" + missing, "--data", "y=" + y], timeout=60)
     ok(rc == 2 and se.count("rank 1 of 2: %s: cannot open" % missing) == 1,
        "a file missing on rank 1: exit 2 with rank 1's message once (rc %d: %s)" % (rc, se[:400]))
+    # arguments that differ between ranks: rank 1 names an array the model does not have
+    rc, so, se = run(["mpirun", "-n", "1", par, "classify", "--data", "X=" + X, "--data", "y=" + y, ":",
+                      "-n", "1", par, "classify", "--data", "X=" + X, "--data", "yy=" + y], timeout=60)
+    ok(rc == 2 and se.count("rank 1 of 2: 'yy' is not a data array of model") == 1,
+       "arguments that differ on rank 1: exit 2, said once, no hang (rc %d: %s)" % (rc, se[:400]))
     # a file shorter on rank 1 than on rank 0
     short = os.path.join(d, "short.f64")
     with open(X, "rb") as f, open(short, "wb") as g:
@@ -266,6 +278,33 @@ def faults():
     print("faults: checked", flush=True)
 
 
+def checked():
+    """--checked code over ranks: the same values, and a NaN traced on the rank that made it."""
+    hl = os.path.join(PROJECT, "tests", "data", "logs.hl")
+    b = build(hl, "checked", None, checked=True)
+    if not b:
+        return
+    d, serial, par = b
+    rng = random.Random(9)
+    x = [rng.uniform(0.1, 1) for _ in range(100)]
+    yv = [rng.uniform(0.1, 1) for _ in range(100)]
+    for name, vals in (("x", x), ("y", yv)):
+        with open(os.path.join(d, name + ".f64"), "wb") as f:
+            f.write(struct.pack("<100d", *vals))
+    specs = ["--data", "x=" + os.path.join(d, "x.f64"), "--data", "y=" + os.path.join(d, "y.f64")]
+    compare_classify("checked logs", serial, par, specs, "0.1,0.2")
+    x[95] = -0.9  # log(x + a^2) is NaN at row 95, which rank 1 holds
+    with open(os.path.join(d, "x.f64"), "wb") as f:
+        f.write(struct.pack("<100d", *x))
+    rc, so, se = run([serial, "classify", "0.1,0.2", "--json"] + specs)
+    s = as_json(so)
+    rc, po, pe = mpirun(2, [par, "classify", "0.1,0.2", "--json"] + specs)
+    p = as_json(po)
+    ok(s is not None and p is not None and p["fault"] == "(rank 1 of 2) " + s["fault"],
+       "a NaN from rank 1's rows: traced there (%s / %s)" % (p and p["fault"], s and s["fault"]))
+    print("checked: compared", flush=True)
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     data_dir = os.path.join(PROJECT, "tests", "data")
@@ -277,6 +316,7 @@ def main():
     for f in ("least_squares", "variance", "logsumexp", "tanh_classifier"):
         check_loss(os.path.join(data_dir, f + ".hl"), loops="always")
     faults()
+    checked()
     print("%d checks, %d failed" % (checks, len(failures)))
     return 1 if failures else 0
 

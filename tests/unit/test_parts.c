@@ -72,6 +72,7 @@ typedef struct {
     const size_t *counts, *total;
     const double *const *arrays; /* this part's rows */
     double loss, grad[64], hess[64 * 64], hv[64];
+    double sparse_loss, sparse_grad[64], values[64 * 65 / 2], values_alone[64 * 65 / 2], loss_alone;
 } Part;
 
 static void *run_part(void *arg)
@@ -83,6 +84,9 @@ static void *run_part(void *arg)
     assert_int_equal(m->data_part(data, p->total, p->me.part == 0, thread_reduce, &p->me), 0);
     p->loss = m->hess(p->theta, data, p->grad, p->hess);
     m->hvp(p->theta, data, p->v, p->hv);
+    p->sparse_loss = m->hess_sparse(p->theta, data, p->sparse_grad, p->values);
+    m->hess_values(p->theta, data, p->values_alone);
+    p->loss_alone = m->loss(p->theta, data);
     free(data);
     return NULL;
 }
@@ -121,7 +125,8 @@ static void check_parts(const hessgen_model *m, size_t rows, const double *const
         pcounts[p][0] = cut[p + 1] - cut[p];
         for (int a = 0; a < m->ndata; a++) /* this part's rows: a pointer into the array */
             parrays[p][a] = m->data_size[a] < 0 ? arrays[a] : arrays[a] + cut[p] * (size_t)width[a];
-        parts[p] = (Part){m, &g, {&g, p}, theta, v, pcounts[p], total, parrays[p], 0, {0}, {0}, {0}};
+        parts[p] =
+            (Part){m, &g, {&g, p}, theta, v, pcounts[p], total, parrays[p], 0, {0}, {0}, {0}, 0, {0}, {0}, {0}, 0};
         pthread_create(&threads[p], NULL, run_part, &parts[p]);
     }
     for (int p = 0; p < nparts; p++)
@@ -133,9 +138,23 @@ static void check_parts(const hessgen_model *m, size_t rows, const double *const
     for (int p = 0; p < nparts; p++) {
         assert_true(g.calls[p] == g.calls[0] && g.calls[p] > 0);
         assert_true(fabs(parts[p].loss - loss) <= 1e-13 * (1 + fabs(loss)));
+        assert_true(fabs(parts[p].sparse_loss - loss) <= 1e-13 * (1 + fabs(loss)));
+        assert_true(fabs(parts[p].loss_alone - loss) <= 1e-13 * (1 + fabs(loss)));
+        for (int t = 0; t < m->hess_nnz; t++) { /* the lower triangle, in the pattern's order */
+            int i = m->hess_rows ? m->hess_rows[t] : 0, j = m->hess_cols ? m->hess_cols[t] : 0;
+            if (!m->hess_rows) /* dense: entry r*(r+1)/2 + c */
+                for (i = 0; (i + 1) * (i + 2) / 2 <= t; i++)
+                    ;
+            if (!m->hess_rows)
+                j = t - i * (i + 1) / 2;
+            double want = hess[i * n + j];
+            assert_true(fabs(parts[p].values[t] - want) <= 1e-13 * (1 + fabs(want)));
+            assert_true(fabs(parts[p].values_alone[t] - want) <= 1e-13 * (1 + fabs(want)));
+        }
         for (int i = 0; i < n; i++) {
             assert_true(fabs(parts[p].grad[i] - grad[i]) <= 1e-13 * (1 + fabs(grad[i])));
             assert_true(fabs(parts[p].hv[i] - hv[i]) <= 1e-13 * (1 + fabs(hv[i])));
+            assert_true(fabs(parts[p].sparse_grad[i] - grad[i]) <= 1e-13 * (1 + fabs(grad[i])));
             for (int j = 0; j < n; j++)
                 assert_true(fabs(parts[p].hess[i * n + j] - hess[i * n + j]) <= 1e-13 * (1 + fabs(hess[i * n + j])));
         }
