@@ -660,10 +660,9 @@ int hessrt_mpi_main(const hessgen_model *m, int argc, char **argv)
         argv[0] = (char *)named;
     const char *slash = argc > 0 && !(named && *named) ? strrchr(argv[0], '/') : NULL;
     const char *prog = argc > 0 ? (slash ? slash + 1 : argv[0]) : "analyzer";
-    /* --help, or a model without data: nothing to split, rank 0 alone */
-    bool alone = m->ndata == 0;
-    for (int i = 1; i < argc; i++)
-        alone |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    /* the program's --help, or a model without data: nothing to split, rank 0 alone (a
+     * subcommand's --help goes the way of the subcommand) */
+    bool alone = m->ndata == 0 || (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0));
     if (alone) {
         if (rank == 0)
             rc = hessrt_main(m, argc, argv);
