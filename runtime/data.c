@@ -50,6 +50,11 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+int hessrt_data_is_raw(const char *path)
+{
+    return ends_with(path, ".f64") || ends_with(path, ".bin");
+}
+
 /* A raw little-endian float64 file's size, as whole rows of `width` values. */
 static int raw_rows(FILE *f, const char *path, int width, size_t *rows, char *err, size_t errlen)
 {
@@ -322,7 +327,7 @@ static int read_any(const char *path, int width, double **values, size_t *rows, 
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    bool raw = ends_with(path, ".f64") || ends_with(path, ".bin");
+    bool raw = hessrt_data_is_raw(path);
     int rc = raw ? read_raw(f, path, width ? width : 1, values, rows, count, err, errlen)
                  : read_csv(f, path, width, values, rows, count, err, errlen);
     fclose(f);

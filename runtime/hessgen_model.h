@@ -10,14 +10,15 @@ typedef struct hessgen_param_array {
 /* Version 5: the rows a data struct holds may be a part of the data set's (one process's share
    under MPI, hessrt-mpi). The data struct's member hessgen_part says so; all zero, as
    M_data_bind leaves it, means the rows bound are the whole data set. */
+/* Adds count arrays (values[k], length[k] doubles; a NULL with length 0 is skipped) over every
+   part, in place, the same sums in every part. */
+typedef void hessgen_reduce(void *ctx, int count, double *const *values, const size_t *length);
 typedef struct hessgen_rows_part {
     const size_t *total; /* per row count (size_names' order): the whole data set's rows; NULL:
                             the rows bound are all of them */
     int first;           /* 1 in the one part that adds the terms free of rows */
-    /* Adds count arrays (values[k], length[k] doubles; a NULL with length 0 is skipped) over
-       every part, in place, the same sums in every part. The generated code calls it after
-       each loop over rows, at the same points in every part. */
-    void (*reduce)(void *ctx, int count, double *const *values, const size_t *length);
+    /* the generated code calls it after each loop over rows, at the same points in every part */
+    hessgen_reduce *reduce;
     void *ctx;
 } hessgen_rows_part;
 typedef struct hessgen_model {
@@ -54,8 +55,7 @@ typedef struct hessgen_model {
     const char *(*fault_text)(void);
     /* version 5: makes a bound data struct a part of a larger data set (M_data_part); NULL when
        the loss cannot be evaluated over parts (no_part says why) */
-    int (*data_part)(void *data, const size_t *total, int first,
-                     void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), void *ctx);
+    int (*data_part)(void *data, const size_t *total, int first, hessgen_reduce *reduce, void *ctx);
     const char *no_part; /* why data_part is NULL (a model with data), else NULL */
     /* version 5, with --checked: how many places where values that were not finite began the
        last evaluation saw (0: none, or its fault came in through a part's sums); NULL otherwise */

@@ -221,6 +221,7 @@ int hessrt_data_files(const hessgen_model *m, int nspecs, const char *const *spe
  * line), row by row: row(ctx, values, width, index) for each row, in order (row may be NULL: a
  * count); a non-zero return from row stops with that value. The row count into *rows.
  * Both return 0, or non-zero with a message naming the file, the row or line and the column. */
+int hessrt_data_is_raw(const char *path); /* a raw float64 file by its name (.f64, .bin), else CSV */
 int hessrt_raw_rows(const char *path, int width, size_t first, size_t count, double *values, size_t *rows, char *err,
                     size_t errlen);
 int hessrt_csv_rows(const char *path, int width,

@@ -1123,8 +1123,7 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
                        const AemitOut *out)
 {
     memset(&A, 0, sizeof A);
-    for (uint32_t z = 0; z < m->nsizes; z++)
-        A.parts |= m->ndata > 0 && m->sizes[z].count < 0;
+    A.parts = model_runtime_rows(m);
     uint64_t columns = out->columns;
     A.split = out->split;
     A.clipped_store = out->clipped;

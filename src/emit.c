@@ -943,9 +943,7 @@ static void put_data_struct(Buf *b, const Model *m)
                "   alone), or -1 where the loss cannot be split (the descriptor's no_part says why). */\n",
                P, m->nsizes, P, P);
     buf_printf(b,
-               "int %s_data_part(%s_data *data, const size_t *total, int first,\n"
-               "                 void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), "
-               "void *ctx);\n",
+               "int %s_data_part(%s_data *data, const size_t *total, int first, hessgen_reduce *reduce, void *ctx);\n",
                P, P);
 }
 
@@ -1664,11 +1662,9 @@ static void put_data_functions(Buf *b, const Model *m)
 static void put_data_part(Buf *b, const Model *m)
 {
     const char *P = E.P;
-    buf_printf(b,
-               "int %s_data_part(%s_data *data, const size_t *total, int first,\n"
-               "                 void (*reduce)(void *ctx, int count, double *const *values, const size_t *length), "
-               "void *ctx)\n{\n",
-               P, P);
+    buf_printf(
+        b, "int %s_data_part(%s_data *data, const size_t *total, int first, hessgen_reduce *reduce, void *ctx)\n{\n", P,
+        P);
     if (E.no_part) {
         buf_printf(b,
                    "    /* %s */\n    (void)data;\n    (void)total;\n    (void)first;\n    (void)reduce;\n"
@@ -1715,12 +1711,12 @@ static void put_descriptor(Buf *b, const Model *m, const Deriv *d)
     if (data) {
         put_data_part(b, m);
         if (!E.no_part)
-            buf_printf(b,
-                       "static int %s_data_part_any(void *data, const size_t *total, int first,\n"
-                       "                            void (*reduce)(void *, int, double *const *, const size_t *), void "
-                       "*ctx)\n{\n"
-                       "    return %s_data_part((%s_data *)data, total, first, reduce, ctx);\n}\n\n",
-                       P, P, P);
+            buf_printf(
+                b,
+                "static int %s_data_part_any(void *data, const size_t *total, int first, hessgen_reduce *reduce,\n"
+                "                            void *ctx)\n{\n"
+                "    return %s_data_part((%s_data *)data, total, first, reduce, ctx);\n}\n\n",
+                P, P, P);
         buf_printf(b,
                    "static int %s_data_bind_any(void *data, const size_t *counts, const double *const *arrays)\n{\n"
                    "    return %s_data_bind((%s_data *)data, counts, arrays);\n}\n\n",
@@ -2374,10 +2370,7 @@ static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, c
     if (why)
         E.no_part = why;
     E.split_reduces |= o->split && aemit_reduced();
-    bool runtime_rows = false;
-    for (uint32_t z = 0; z < m->nsizes; z++)
-        runtime_rows |= m->ndata > 0 && m->sizes[z].count < 0;
-    if (out && runtime_rows && !o->split && nsc > 0)
+    if (out && model_runtime_rows(m) && !o->split && nsc > 0)
         buf_printf(b, "    %s_reduce1(data, %s, %s);\n", E.P, out, len);
 }
 

@@ -695,6 +695,16 @@ typedef struct {
     uint64_t columns, split;
     bool checked; /* --checked: every value tested as it is made (checked.c's checked_step) */
 } AemitOut;
+/* Whether the model reads rows whose count is known only at run time (the loops a part of the
+ * rows splits). */
+static inline bool model_runtime_rows(const Model *m)
+{
+    for (uint32_t z = 0; m->ndata > 0 && z < m->nsizes; z++)
+        if (m->sizes[z].count < 0)
+            return true;
+    return false;
+}
+
 /* Returns why the body's loops over rows cannot run over parts of the rows (M_data_part), or
  * NULL. In a model with run-time row counts and not split, a scatter outside the passes over
  * rows is made by the first part alone: the caller adds the output over the parts. */

@@ -66,12 +66,6 @@ static bool all_ok(const hessrt_mpi_data *d, bool ok, const char *msg, char *err
     return false;
 }
 
-static bool is_raw(const char *path)
-{
-    size_t n = strlen(path);
-    return (n >= 4 && strcmp(path + n - 4, ".f64") == 0) || (n >= 4 && strcmp(path + n - 4, ".bin") == 0);
-}
-
 /* Rank r's first row of T over P ranks: floor(T r / P) without overflow. */
 static size_t block_start(size_t total, int r, int ranks)
 {
@@ -138,7 +132,7 @@ static int read_block(hessrt_mpi_data *d, const char *path, int width, int s, do
     size_t lo = d->first[s], n = d->rows[s];
     double *v = need(sizeof(double) * n * (size_t)width);
     *out = v;
-    if (is_raw(path))
+    if (hessrt_data_is_raw(path))
         return hessrt_raw_rows(path, width, lo, n, v, NULL, msg, MSG);
     if (d->rank != 0) {
         recv_doubles(v, n * (size_t)width, d->comm);
@@ -171,7 +165,7 @@ static bool count_rows(hessrt_mpi_data *d, const char *path, int width, size_t *
     char msg[MSG] = "";
     bool ok = true;
     unsigned long long n = 0;
-    if (is_raw(path)) {
+    if (hessrt_data_is_raw(path)) {
         size_t k = 0;
         ok = hessrt_raw_rows(path, width, 0, 0, NULL, &k, msg, MSG) == 0;
         n = k;
@@ -184,7 +178,7 @@ static bool count_rows(hessrt_mpi_data *d, const char *path, int width, size_t *
         return false;
     unsigned long long at0 = n;
     MPI_Bcast(&at0, 1, MPI_UNSIGNED_LONG_LONG, 0, d->comm);
-    ok = !is_raw(path) || n == at0;
+    ok = !hessrt_data_is_raw(path) || n == at0;
     if (!ok)
         snprintf(msg, MSG, "%s has %llu rows here but %llu on rank 0: every rank must see the same file", path, n, at0);
     if (!all_ok(d, ok, msg, err, errlen))
@@ -260,7 +254,7 @@ static bool read_fixed(const char *path, int width, const char *name, double **o
     Values x = {need(sizeof(double) * (size_t)width), 0, (size_t)width};
     *out = x.v;
     size_t rows = 0;
-    if (is_raw(path)) {
+    if (hessrt_data_is_raw(path)) {
         if (hessrt_raw_rows(path, 1, 0, 0, NULL, &rows, msg, MSG) != 0)
             return false;
         x.n = rows;

@@ -191,6 +191,13 @@ def check_loss(hl, loops=None):
                             "newton's minimum compared" if strict else "newton's status compared"), flush=True)
 
 
+def rank1_differs(par, data0, data1):
+    """classify on 2 ranks, rank 1 given other --data than rank 0 (mpirun's MPMD form)."""
+    def ranks(data):
+        return ["-n", "1", par, "classify"] + [a for spec in data for a in ("--data", spec)]
+    return run(["mpirun"] + ranks(data0) + [":"] + ranks(data1), timeout=60)
+
+
 def faults():
     hl = os.path.join(PROJECT, "tests", "data", "least_squares.hl")
     model = hl2sympy.parse_data_file(hl)
@@ -212,21 +219,18 @@ def faults():
     y = os.path.join(d, "y.f64")
     # a file missing on rank 1 only
     missing = os.path.join(d, "nowhere.f64")
-    rc, so, se = run(["mpirun", "-n", "1", par, "classify", "--data", "X=" + X, "--data", "y=" + y, ":",
-                      "-n", "1", par, "classify", "--data", "X=" + missing, "--data", "y=" + y], timeout=60)
+    rc, so, se = rank1_differs(par, ["X=" + X, "y=" + y], ["X=" + missing, "y=" + y])
     ok(rc == 2 and se.count("rank 1 of 2: %s: cannot open" % missing) == 1,
        "a file missing on rank 1: exit 2 with rank 1's message once (rc %d: %s)" % (rc, se[:400]))
     # arguments that differ between ranks: rank 1 names an array the model does not have
-    rc, so, se = run(["mpirun", "-n", "1", par, "classify", "--data", "X=" + X, "--data", "y=" + y, ":",
-                      "-n", "1", par, "classify", "--data", "X=" + X, "--data", "yy=" + y], timeout=60)
+    rc, so, se = rank1_differs(par, ["X=" + X, "y=" + y], ["X=" + X, "yy=" + y])
     ok(rc == 2 and se.count("rank 1 of 2: 'yy' is not a data array of model") == 1,
        "arguments that differ on rank 1: exit 2, said once, no hang (rc %d: %s)" % (rc, se[:400]))
     # a file shorter on rank 1 than on rank 0
     short = os.path.join(d, "short.f64")
     with open(X, "rb") as f, open(short, "wb") as g:
         g.write(f.read()[:8 * 3 * 39000])
-    rc, so, se = run(["mpirun", "-n", "1", par, "classify", "--data", "X=" + X, "--data", "y=" + y, ":",
-                      "-n", "1", par, "classify", "--data", "X=" + short, "--data", "y=" + y], timeout=60)
+    rc, so, se = rank1_differs(par, ["X=" + X, "y=" + y], ["X=" + short, "y=" + y])
     ok(rc == 2 and se.count("has 39000 rows here but 40000 on rank 0") == 1,
        "a file shorter on rank 1: exit 2, said once (rc %d: %s)" % (rc, se[:400]))
     # a raw file that is not a whole number of rows
