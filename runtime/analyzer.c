@@ -555,10 +555,10 @@ static int run_subcommand(const Ctx *c, int argc, char **argv)
 /* The model's layout is the one this libhessrt reads (nothing past version can be read otherwise). */
 static bool readable(const Ctx *c)
 {
-    if (c->m->version == 4 || c->m->version == 5)
+    if (c->m->version >= 4 && c->m->version <= 6)
         return true;
     fprintf(c->err,
-            "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4 and 5): "
+            "%s: the model was written by another hessgen (model version %d, this libhessrt reads 4 to 6): "
             "generate its C again\n",
             c->prog, c->m->version);
     return false;

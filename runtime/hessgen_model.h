@@ -13,16 +13,22 @@ typedef struct hessgen_param_array {
 /* Adds count arrays (values[k], length[k] doubles; a NULL with length 0 is skipped) over every
    part, in place, the same sums in every part. */
 typedef void hessgen_reduce(void *ctx, int count, double *const *values, const size_t *length);
+/* Version 6, pairs of rows (a sum over rows inside a loop over rows): visit(ctx, k) for k = 1,
+   2, ... returns a data struct of the same model bound to the rows of another part, or NULL once
+   every other part's rows have come; every part calls it at the same points, the same number of
+   times. The struct it returns is valid until the next call. */
+typedef const void *hessgen_visit(void *ctx, size_t k);
 typedef struct hessgen_rows_part {
     const size_t *total; /* per row count (size_names' order): the whole data set's rows; NULL:
                             the rows bound are all of them */
     int first;           /* 1 in the one part that adds the terms free of rows */
     /* the generated code calls it after each loop over rows, at the same points in every part */
     hessgen_reduce *reduce;
+    hessgen_visit *visit; /* NULL: a loss with pairs of rows cannot be evaluated over parts */
     void *ctx;
 } hessgen_rows_part;
 typedef struct hessgen_model {
-    int version;                      /* 5 (4: the same without data_part) */
+    int version;                      /* 6 (5: data_part without visit; 4: without data_part) */
     const char *name;                 /* the model's prefix */
     int nparam;                       /* N, the length of theta */
     int hess_nnz;                     /* nonzeros of the Hessian's lower triangle */
@@ -53,9 +59,10 @@ typedef struct hessgen_model {
     const char *(*data_error)(int code);
     /* version 3: with hessgen --checked, the last evaluation's fault as a sentence (NULL: none) */
     const char *(*fault_text)(void);
-    /* version 5: makes a bound data struct a part of a larger data set (M_data_part); NULL when
-       the loss cannot be evaluated over parts (no_part says why) */
-    int (*data_part)(void *data, const size_t *total, int first, hessgen_reduce *reduce, void *ctx);
+    /* version 6: makes a bound data struct a part of a larger data set (M_data_part); NULL when
+       the loss cannot be evaluated over parts (no_part says why). Version 5's had no visit. */
+    int (*data_part)(void *data, const size_t *total, int first, hessgen_reduce *reduce, hessgen_visit *visit,
+                     void *ctx);
     const char *no_part; /* why data_part is NULL (a model with data), else NULL */
     /* version 5, with --checked: how many places where values that were not finite began the
        last evaluation saw (0: none, or its fault came in through a part's sums); NULL otherwise */

@@ -789,8 +789,9 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
     const IndexVar *x = dag_var(r);
     bool data_rows = x->size != NO_SIZE, runtime = data_rows && A.m->sizes[x->size].count < 0;
     if (runtime && A.in_data > 0) /* its sums over one part would be used before the others' came */
-        A.no_part = "the loss sums over rows inside another loop over rows (pairs of rows, or a sum over rows "
-                    "for each row of a constant table): a part would need every row";
+        A.no_part = "the loss's array-loop code sums over rows inside another loop over rows (pairs of rows, or "
+                    "a sum over rows for each row of a constant table), which its parts cannot share yet: "
+                    "hessgen --loops=never writes code that can";
     bool whole = runtime && A.split && !(A.split >> r & 1);
     if (whole && A.split_seen) /* it would read this part's sums as if they were the whole's */
         A.no_part = SPLIT_WHOLE;

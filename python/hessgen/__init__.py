@@ -66,7 +66,7 @@ class _ParamArray(ctypes.Structure):
 
 
 class _Model(ctypes.Structure):
-    """struct hessgen_model, version 5 (runtime/hessgen_model.h); version 4 ends before data_part."""
+    """struct hessgen_model, version 6 (runtime/hessgen_model.h); version 4 ends before data_part."""
     _fields_ = [
         ('version', ctypes.c_int), ('name', ctypes.c_char_p), ('nparam', ctypes.c_int),
         ('hess_nnz', ctypes.c_int), ('hess_rows', ctypes.POINTER(ctypes.c_int)),
@@ -285,8 +285,8 @@ class Model:
         self._lib = ctypes.CDLL(so_path)
         self._prefix = prefix
         self._m = _Model.in_dll(self._lib, prefix + '_model')
-        if self._m.version not in (4, 5):
-            raise HessgenError('hessgen: a model descriptor of version %d, not 4 or 5' % self._m.version)
+        if self._m.version not in (4, 5, 6):
+            raise HessgenError('hessgen: a model descriptor of version %d, not 4 to 6' % self._m.version)
         self.n = self._m.nparam
         buf = ctypes.create_string_buffer(max(self._m.name_max, 1))
         self.names = []

@@ -12,9 +12,10 @@
 
 #include "hessrt_mpi.h"
 
-enum { MSG = 1024 };      /* a message's room, the same on every rank (it is broadcast) */
-enum { CHUNK = 1 << 27 }; /* doubles per MPI call: counts are ints */
-enum { TAG_ROWS = 7201 }; /* a CSV block sent by rank 0 */
+enum { MSG = 1024 };       /* a message's room, the same on every rank (it is broadcast) */
+enum { CHUNK = 1 << 27 };  /* doubles per MPI call: counts are ints */
+enum { TAG_ROWS = 7201 };  /* a CSV block sent by rank 0 */
+enum { TAG_VISIT = 7202 }; /* a block passed round the ring (pairs of rows) */
 
 struct hessrt_mpi_data {
     const hessgen_model *m;
@@ -28,6 +29,15 @@ struct hessrt_mpi_data {
     double *pack;    /* the reduce's buffer when it adds several arrays */
     size_t pack_cap;
     unsigned long long reductions, doubles;
+    /* pairs of rows (hessgen_visit): the blocks of the other ranks pass round the ring, packed
+     * (every array over rows, in order); ring[held] is the block visiting now */
+    void *visit_data; /* the model's M_data bound to it */
+    double *ring[2];
+    size_t ring_cap[2];
+    int held;
+    double **visit_arrays; /* per data array: into ring[held], or this rank's own when it has no rows */
+    size_t *visit_rows;
+    unsigned long long shifts, shifted; /* blocks passed on, and their doubles */
     /* rank 0 driving (hessrt_mpi_model) */
     hessgen_model proxy;
     double *order;                     /* what rank 0 broadcasts: operation, gradient wanted, theta, v */
@@ -231,6 +241,89 @@ static void reduce(void *ctx, int count, double *const *values, const size_t *le
     }
 }
 
+/* ---- pairs of rows: the blocks visit every rank in turn ---- */
+
+/* Rank j's rows of row count s. */
+static size_t block_rows(const hessrt_mpi_data *d, int s, int j)
+{
+    return block_start(d->total[s], j + 1, d->ranks) - block_start(d->total[s], j, d->ranks);
+}
+
+/* The doubles of rank j's block, every array over rows packed. */
+static size_t block_doubles(const hessrt_mpi_data *d, int j)
+{
+    size_t n = 0;
+    for (int a = 0; a < d->m->ndata; a++)
+        if (d->m->data_size[a] >= 0)
+            n += block_rows(d, d->m->data_size[a], j) * (size_t)d->m->data_width[a];
+    return n;
+}
+
+static void ring_room(hessrt_mpi_data *d, int k, size_t n)
+{
+    if (n > d->ring_cap[k]) {
+        free(d->ring[k]);
+        d->ring[k] = need(sizeof(double) * n);
+        d->ring_cap[k] = n;
+    }
+}
+
+/* The generated code's visit (hessgen_visit): at step k, every rank passes the block it holds to
+ * rank r - 1 and takes rank r + k's from rank r + 1 (step 1 starts from its own), so after
+ * P - 1 steps every block has visited every rank; at most three blocks are held at once. */
+static const void *visit(void *ctx, size_t k)
+{
+    hessrt_mpi_data *d = ctx;
+    const hessgen_model *m = d->m;
+    int P = d->ranks;
+    if (k == 0 || k >= (size_t)P)
+        return NULL;
+    int held = (int)((d->rank + k - 1) % (size_t)P), coming = (int)((d->rank + k) % (size_t)P);
+    size_t out = block_doubles(d, held), in = block_doubles(d, coming);
+    if (k == 1) { /* its own block, packed */
+        d->held = 0;
+        ring_room(d, 0, out);
+        size_t at = 0;
+        for (int a = 0; a < m->ndata; a++)
+            if (m->data_size[a] >= 0) {
+                size_t n = d->rows[m->data_size[a]] * (size_t)m->data_width[a];
+                if (n)
+                    memcpy(d->ring[0] + at, d->arrays[a], sizeof(double) * n);
+                at += n;
+            }
+    }
+    int next = 1 - d->held;
+    ring_room(d, next, in);
+    /* in pieces of at most CHUNK doubles, each matched by the neighbour's (MPI counts are ints) */
+    size_t nreq = (out + CHUNK - 1) / CHUNK + (in + CHUNK - 1) / CHUNK, q = 0;
+    MPI_Request *req = need(sizeof(MPI_Request) * (nreq ? nreq : 1));
+    for (size_t at = 0; at < in; at += CHUNK)
+        MPI_Irecv(d->ring[next] + at, (int)(in - at < CHUNK ? in - at : CHUNK), MPI_DOUBLE, (d->rank + 1) % P,
+                  TAG_VISIT, d->comm, &req[q++]);
+    for (size_t at = 0; at < out; at += CHUNK)
+        MPI_Isend(d->ring[d->held] + at, (int)(out - at < CHUNK ? out - at : CHUNK), MPI_DOUBLE, (d->rank + P - 1) % P,
+                  TAG_VISIT, d->comm, &req[q++]);
+    MPI_Waitall((int)q, req, MPI_STATUSES_IGNORE);
+    free(req);
+    d->held = next;
+    d->shifts++;
+    d->shifted += out;
+    /* the struct over the block now held */
+    size_t at = 0;
+    for (int s = 0; s < m->nsizes; s++)
+        d->visit_rows[s] = block_rows(d, s, coming);
+    for (int a = 0; a < m->ndata; a++) {
+        if (m->data_size[a] < 0) {
+            d->visit_arrays[a] = d->arrays[a];
+            continue;
+        }
+        d->visit_arrays[a] = d->ring[next] + at;
+        at += d->visit_rows[m->data_size[a]] * (size_t)m->data_width[a];
+    }
+    (void)m->data_bind(d->visit_data, d->visit_rows, (const double *const *)d->visit_arrays);
+    return d->visit_data;
+}
+
 /* An array without rows: all its values, in lines of any one length (as hessrt_data_load). */
 typedef struct {
     double *v;
@@ -329,14 +422,17 @@ hessrt_mpi_data *hessrt_mpi_data_load(const hessgen_model *m, MPI_Comm comm, int
     d->first = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
     d->total = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
     d->data = need(m->data_bytes);
+    d->visit_data = need(m->data_bytes);
+    d->visit_arrays = need(sizeof(double *) * ((size_t)m->ndata + 1));
+    d->visit_rows = need(sizeof(size_t) * ((size_t)m->nsizes + 1));
     const char **files = need(sizeof(char *) * ((size_t)m->ndata + 1));
     char msg[MSG] = "";
     bool ok = true;
     if (m->ndata == 0) {
         snprintf(msg, MSG, "model %s reads no data", m->name);
         ok = false;
-    } else if (m->version < 5 || m->data_part == NULL) {
-        if (m->version < 5)
+    } else if (m->version < 6 || m->data_part == NULL) {
+        if (m->version < 6)
             snprintf(msg, MSG, "model %s was generated by a hessgen without parts of rows: generate its C again",
                      m->name);
         else
@@ -353,7 +449,7 @@ hessrt_mpi_data *hessrt_mpi_data_load(const hessgen_model *m, MPI_Comm comm, int
         /* bound as a part: its own check (a mean needs rows of the whole data set, not of this
          * part) is M_data_part's */
         (void)m->data_bind(d->data, d->rows, (const double *const *)d->arrays);
-        int code = m->data_part(d->data, d->total, d->rank == 0, reduce, d);
+        int code = m->data_part(d->data, d->total, d->rank == 0, reduce, visit, d);
         if (code != 0)
             snprintf(msg, MSG, "the data set cannot be used: %s",
                      code > 0 ? m->data_error(code) : "the loss cannot be evaluated over parts of its rows");
@@ -390,6 +486,14 @@ void hessrt_mpi_traffic(const hessrt_mpi_data *d, unsigned long long *reductions
         *doubles = d ? d->doubles : 0;
 }
 
+void hessrt_mpi_visits(const hessrt_mpi_data *d, unsigned long long *shifts, unsigned long long *doubles)
+{
+    if (shifts)
+        *shifts = d ? d->shifts : 0;
+    if (doubles)
+        *doubles = d ? d->shifted : 0;
+}
+
 void hessrt_mpi_data_free(hessrt_mpi_data *d)
 {
     if (!d)
@@ -401,6 +505,11 @@ void hessrt_mpi_data_free(hessrt_mpi_data *d)
     free(d->first);
     free(d->total);
     free(d->data);
+    free(d->visit_data);
+    free(d->visit_arrays);
+    free(d->visit_rows);
+    free(d->ring[0]);
+    free(d->ring[1]);
     free(d->pack);
     free(d->order);
     free(d->grad);

@@ -8,8 +8,10 @@
  * code sums over the rows a rank holds and, after each loop over rows, adds what the loop summed
  * over the ranks in one MPI_Allreduce (hessgen_rows_part): a loss linear in its sums is one
  * message per evaluation, one that is not (a log of a sum, a ratio of means) one per stage (in
- * array-loop code, whose Hessian goes a column at a time, one per column). Every rank then
- * holds the whole loss, gradient and Hessian. With --checked code, a value that is not finite
+ * array-loop code, whose Hessian goes a column at a time, one per column). Pairs of rows (a
+ * sum over rows inside a loop over rows) pass the blocks round a ring (hessgen_visit): at step
+ * k = 1 .. P-1 each rank sends the block it holds to rank r-1 and receives rank r+k's from
+ * rank r+1. Every rank then holds the whole loss, gradient and Hessian. With --checked code, a value that is not finite
  * is traced on the rank whose rows made it, and rank 0's hessrt_fault names that rank.
  *
  * The evaluation functions are collective: every rank calls them in the same order. The
@@ -49,6 +51,9 @@ size_t hessrt_mpi_rows(const hessrt_mpi_data *d, int size, size_t *first, size_t
 /* The sums added across ranks so far: MPI_Allreduce calls, and doubles sent by this rank in
  * them (one vector each). */
 void hessrt_mpi_traffic(const hessrt_mpi_data *d, unsigned long long *reductions, unsigned long long *doubles);
+/* Pairs of rows (a sum over rows inside a loop over rows): how many times this rank passed a
+ * block of rows on round the ring, and the doubles it sent so. */
+void hessrt_mpi_visits(const hessrt_mpi_data *d, unsigned long long *shifts, unsigned long long *doubles);
 void hessrt_mpi_data_free(hessrt_mpi_data *d);
 
 /* Rank 0 drives: a model descriptor whose evaluations broadcast theta (and v) to every rank, and

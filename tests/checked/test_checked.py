@@ -256,8 +256,8 @@ def unchecked_code_has_none_of_it():
         f.write('model s;\nparam x = 0, y = 1;\nloss y^2 + 3*sqrt(x);\n')
     r = subprocess.run([HESSGEN, hl, '-o', '-'], capture_output=True)
     ok(r.returncode == 0 and b'_fault' not in r.stdout and b'isfinite' not in r.stdout, r.stdout[:300])
-    ok(b'\n    5, "s",' in r.stdout and b'\n    NULL,\n    NULL, NULL,\n    NULL\n};' in r.stdout,
-       'the descriptor: version 5, no fault_text, no data_part, no fault_sources')
+    ok(b'\n    6, "s",' in r.stdout and b'\n    NULL,\n    NULL, NULL,\n    NULL\n};' in r.stdout,
+       'the descriptor: version 6, no fault_text, no data_part, no fault_sources')
 
 
 @check

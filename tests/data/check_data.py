@@ -1219,6 +1219,8 @@ def check_emitted(res, model, text, tex):
         body = body.replace(fn + "(", "loop_function(") + "\n" + inner
     # array loops: M_loss runs its part over rows, M_loss_rows, through M_rows (the threads)
     body = body.replace("M_rows(", "loop_function(")
+    # pairs of rows over parts (M_visitK, M_pairedK): the same loop split in two, another path
+    body = re.sub(r"\bM_(visit|paired)\d+\(", "loop_function(", body)
     errs = []
     depth = tex.plan.depth
     got_depth = loop_depth(body)

@@ -3,7 +3,7 @@
 
     test_mpi.py HESSGEN PROJECT_DIR RUNTIME_BUILD_DIR WORKDIR
 
-For every loss over data in tests/data (and two in tests/loops; the array-loop code of four of
+For every loss over data in tests/data (and two in tests/loops; the array-loop code of five of
 them with --loops=always), the same generated C (--main) is built twice: against libhessrt
 (serial) and against libhessrt-mpi with mpicc (-DHESSRT_MPI). On a random data set of 1000
 rows (101 and 50 where there are two row counts; raw float64 or CSV, alternately), split over
@@ -12,8 +12,10 @@ rows (101 and 50 where there are two row counts; raw float64 or CSV, alternately
     run's to 1e-12 relative (of max(1, |value|), the largest entry for a vector);
   - `newton --method trust-region --json` from the start: the same status and verdict, and,
     where the serial run converged to a strict minimum, the final point to 1e-12 relative;
-  - a loss that sums over rows inside a loop over rows (pairs of rows) cannot be split: exit 2
-    with that said once, on every rank count, without hanging.
+  - pairs of rows (a sum over rows inside a loop over rows: kde, pairs_rank, cross_counts,
+    nested_rows) are split too: every rank's block visits the others round a ring;
+  - what cannot be split (the array-loop code of the variance and of kde) is refused with exit 2, said once, on every rank count, without hanging; any
+    other loss refused is a failure.
 Then the faults, on least squares: 2 rows on 3 ranks (rank 2 holds none) and 0 rows on 2
 (rank 0, which adds the terms free of rows, holds none) against serial; a file missing on one
 rank only (mpirun's MPMD form gives rank 1 another path); arguments that differ between ranks
@@ -162,6 +164,10 @@ def compare_newton(tag, serial, par, specs):
     return strict
 
 
+# what hessgen refuses to split, and why (the message's words); any other refusal fails
+REFUSED = {"variance_loops": "--loops=never", "kde_loops": "--loops=never"}
+
+
 def check_loss(hl, loops=None):
     name = os.path.splitext(os.path.basename(hl))[0] + ("_loops" if loops else "")
     model = hl2sympy.parse_data_file(hl)
@@ -176,11 +182,13 @@ def check_loss(hl, loops=None):
     specs = write_data(d, model, ds, raw)
     with open(os.path.join(d, "m.c")) as f:
         splittable = "_data_part_any, NULL,\n" in f.read()
-    if not splittable:  # pairs of rows: refused on every rank count, said once
+    ok(splittable == (name not in REFUSED), "%s: %s" % (name, "refused" if not splittable else "split"))
+    if not splittable:  # refused on every rank count, said once
         for n in (2, 3):
             rc, po, pe = mpirun(n, [par, "classify", "--json"] + specs, timeout=60)
             ok(rc == 2 and pe.count("cannot be split across ranks: ") == 1 and po == "",
                "%s, %d ranks: refused once with exit 2 (rc %d: %s)" % (name, n, rc, pe[:300]))
+            ok(REFUSED.get(name, "?") in pe, "%s, %d ranks: refused for its reason (%s)" % (name, n, pe[:300]))
         print("%-28s refused: %s" % (name, pe.strip().split(": ", 3)[-1][:60]), flush=True)
         return
     rng = random.Random(name)
@@ -317,7 +325,7 @@ def main():
             check_loss(os.path.join(data_dir, f))
     for f in ("nested_rows", "fixed_data"):
         check_loss(os.path.join(PROJECT, "tests", "loops", f + ".hl"))
-    for f in ("least_squares", "variance", "logsumexp", "tanh_classifier"):
+    for f in ("least_squares", "variance", "logsumexp", "tanh_classifier", "kde"):
         check_loss(os.path.join(data_dir, f + ".hl"), loops="always")
     faults()
     checked()

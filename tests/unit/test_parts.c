@@ -5,7 +5,8 @@
  * get the whole data set's loss, gradient, Hessian and HVP (to 1e-13), for a loss linear in its
  * sums (least squares, unrolled: P_hess_whole's one message), losses that are not (a ratio of
  * means, and a variance: a mean inside a mean), and array loops (logistic regression, split:
- * one message per Hessian). Uneven parts and a part with no rows; and the data readers of a
+ * one message per Hessian), and pairs of rows (kde, RankNet: the other parts' rows visit each
+ * part in turn). Uneven parts and a part with no rows; and the data readers of a
  * process's rows (hessrt_raw_rows, hessrt_csv_rows). */
 #include <math.h>
 #include <pthread.h>
@@ -22,16 +23,21 @@
 
 #include "hessrt.h"
 
-extern const hessgen_model pls_model, prm_model, pvar_model, plr_model;
+extern const hessgen_model pls_model, prm_model, pvar_model, plr_model, pkde_model, prank_model;
+
+static int last_visits; /* check_parts: how often the first part was visited (pairs of rows) */
 
 enum { MAXP = 4, MAXV = 4096 };
 
 /* an allreduce over threads: each part adds its arrays into the shared sum, then reads it back */
 typedef struct {
-    pthread_barrier_t in, out, done;
+    pthread_barrier_t in, out, done, bound;
     pthread_mutex_t lock;
     double sum[MAXV];
     int calls[MAXP];
+    int nparts;
+    const void *data[MAXP]; /* each part's data struct, which visits the others (pairs of rows) */
+    int visits[MAXP];
 } Group;
 
 typedef struct {
@@ -64,6 +70,17 @@ static void thread_reduce(void *ctx, int count, double *const *values, const siz
         memset(g->sum, 0, sizeof(double) * n);
 }
 
+/* pairs of rows: part p + k's rows visit part p at step k, read in place (threads share memory) */
+static const void *thread_visit(void *ctx, size_t k)
+{
+    Member *me = ctx;
+    Group *g = me->g;
+    if (k >= (size_t)g->nparts)
+        return NULL;
+    g->visits[me->part]++;
+    return g->data[(me->part + (int)k) % g->nparts];
+}
+
 typedef struct {
     const hessgen_model *m;
     Group *g;
@@ -81,12 +98,15 @@ static void *run_part(void *arg)
     const hessgen_model *m = p->m;
     void *data = calloc(1, m->data_bytes);
     (void)m->data_bind(data, p->counts, p->arrays);
-    assert_int_equal(m->data_part(data, p->total, p->me.part == 0, thread_reduce, &p->me), 0);
+    assert_int_equal(m->data_part(data, p->total, p->me.part == 0, thread_reduce, thread_visit, &p->me), 0);
+    p->g->data[p->me.part] = data;
+    pthread_barrier_wait(&p->g->bound); /* every part's struct is there to visit */
     p->loss = m->hess(p->theta, data, p->grad, p->hess);
     m->hvp(p->theta, data, p->v, p->hv);
     p->sparse_loss = m->hess_sparse(p->theta, data, p->sparse_grad, p->values);
     m->hess_values(p->theta, data, p->values_alone);
     p->loss_alone = m->loss(p->theta, data);
+    pthread_barrier_wait(&p->g->bound); /* no part visits this one any more */
     free(data);
     return NULL;
 }
@@ -116,6 +136,8 @@ static void check_parts(const hessgen_model *m, size_t rows, const double *const
     pthread_barrier_init(&g.in, NULL, (unsigned)nparts);
     pthread_barrier_init(&g.out, NULL, (unsigned)nparts);
     pthread_barrier_init(&g.done, NULL, (unsigned)nparts);
+    pthread_barrier_init(&g.bound, NULL, (unsigned)nparts);
+    g.nparts = nparts;
     pthread_mutex_init(&g.lock, NULL);
     Part parts[MAXP];
     size_t pcounts[MAXP][1], total[1] = {rows};
@@ -134,9 +156,12 @@ static void check_parts(const hessgen_model *m, size_t rows, const double *const
     pthread_barrier_destroy(&g.in);
     pthread_barrier_destroy(&g.out);
     pthread_barrier_destroy(&g.done);
+    pthread_barrier_destroy(&g.bound);
     pthread_mutex_destroy(&g.lock);
     for (int p = 0; p < nparts; p++) {
         assert_true(g.calls[p] == g.calls[0] && g.calls[p] > 0);
+        assert_true(g.visits[p] == g.visits[0]);
+        last_visits = g.visits[0];
         assert_true(fabs(parts[p].loss - loss) <= 1e-13 * (1 + fabs(loss)));
         assert_true(fabs(parts[p].sparse_loss - loss) <= 1e-13 * (1 + fabs(loss)));
         assert_true(fabs(parts[p].loss_alone - loss) <= 1e-13 * (1 + fabs(loss)));
@@ -177,13 +202,18 @@ static void fill(double *v, size_t n, double lo, double hi, uint64_t seed)
         v[i] = lo + (hi - lo) * uniform(&s);
 }
 
-static void splits(const hessgen_model *m, size_t rows, const double *const *arrays, const int *width)
+/* Two, three and four parts, uneven, one of them empty; returns how often the first part was
+ * visited in the last (pairs of rows: the other parts' rows, once per loop evaluated). */
+static int splits(const hessgen_model *m, size_t rows, const double *const *arrays, const int *width)
 {
     size_t two[3] = {0, rows / 3, rows}, three[4] = {0, rows / 3, 2 * rows / 3 + 1, rows};
-    size_t empty[4] = {0, 0, rows / 2, rows}; /* the first part holds no rows */
+    size_t empty[4] = {0, 0, rows / 2, rows};          /* the first part holds no rows */
+    size_t four[5] = {0, 1, rows / 2, rows / 2, rows}; /* one row, and an empty part inside */
     check_parts(m, rows, arrays, width, 2, two);
     check_parts(m, rows, arrays, width, 3, three);
     check_parts(m, rows, arrays, width, 3, empty);
+    check_parts(m, rows, arrays, width, 4, four);
+    return last_visits;
 }
 
 static void least_squares_linear_in_its_sums(void **state)
@@ -205,8 +235,31 @@ static void ratio_of_means_and_variance(void **state)
     fill(y, 97, -1, 1, 4);
     const double *arrays[2] = {x, y};
     int width[2] = {1, 1};
-    splits(&prm_model, 97, arrays, width);
-    splits(&pvar_model, 97, arrays, width); /* its one array: x */
+    assert_int_equal(splits(&prm_model, 97, arrays, width), 0);
+    assert_int_equal(splits(&pvar_model, 97, arrays, width), 0); /* its one array: x */
+}
+
+/* Pairs of rows: a log of an inner mean for every row (kde) and a mean over pairs (RankNet):
+ * the other parts' rows visit each part in turn. */
+static void pairs_of_rows_visit_every_part(void **state)
+{
+    (void)state;
+    double x[61], X[61 * 2], r[61];
+    fill(x, 61, -2, 2, 7);
+    fill(X, 122, -1, 1, 8);
+    fill(r, 61, 0, 3, 9);
+    const double *one[1] = {x}, *two[2] = {X, r};
+    int w1[1] = {1}, w2[2] = {2, 1};
+    assert_true(splits(&pkde_model, 61, one, w1) > 0);
+    assert_true(splits(&prank_model, 61, two, w2) > 0);
+    /* without a visit function a part would sum its own rows alone: refused */
+    void *data = calloc(1, pkde_model.data_bytes);
+    size_t half[1] = {30}, total[1] = {61};
+    (void)pkde_model.data_bind(data, half, one);
+    int code = pkde_model.data_part(data, total, 1, NULL, NULL, NULL);
+    assert_true(code > 0);
+    assert_non_null(strstr(pkde_model.data_error(code), "pairs of rows"));
+    free(data);
 }
 
 static void logistic_regression_array_loops(void **state)
@@ -285,9 +338,8 @@ static void reading_rows_of_a_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(least_squares_linear_in_its_sums),
-        cmocka_unit_test(ratio_of_means_and_variance),
-        cmocka_unit_test(logistic_regression_array_loops),
+        cmocka_unit_test(least_squares_linear_in_its_sums), cmocka_unit_test(ratio_of_means_and_variance),
+        cmocka_unit_test(pairs_of_rows_visit_every_part),   cmocka_unit_test(logistic_regression_array_loops),
         cmocka_unit_test(reading_rows_of_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
