@@ -63,6 +63,19 @@ static struct {
     bool reduced;        /* the body adds sums over the parts */
     bool split_seen;     /* a split body: a pass over [row_begin, row_end) was written */
     int in_whole;        /* a split body: passes over all of a run-time row count open */
+    /* pairs of rows over parts (put_ring_begin): an outermost pass over run-time rows whose body
+     * holds one pass over run-time rows (the site) runs once per part's rows visiting (the site's
+     * sums kept per row in ringK_acc, what follows it skipped), then once more to finish */
+    bool ring_on;        /* inside such an outer pass */
+    uint32_t ring_id;    /* its number K (ringK_...) */
+    uint32_t ring_outer; /* its variable */
+    int ring_body;       /* its body's scope depth */
+    bool ring_split;     /* it runs over [row_begin, row_end) */
+    uint32_t ring_var;   /* inside the site's loop: its variable (reads V_name, NV_name), else none */
+    bool ring_site_done; /* the site is written: a side effect from here on happens once anyway */
+    uint32_t ring_width; /* the site's sums per row */
+    uint32_t nrings;
+    uint8_t *ring_inside; /* node -> an accumulator declared inside the outer pass's body */
 } A;
 
 /* A split body assumes that its passes over all the rows see every row; in a part of the data
@@ -71,6 +84,11 @@ static struct {
 static const char *const SPLIT_WHOLE =
     "the loss's array-loop code sums over all rows inside a part of them (as a mean inside a mean "
     "does in array loops): each rank would need every row; generate it with --loops=never, whose stages split";
+
+bool aemit_ring(void)
+{
+    return A.nrings > 0;
+}
 
 bool aemit_reduced(void)
 {
@@ -139,7 +157,8 @@ static void open_loop(Buf *b, uint32_t v, int depth)
     if (A.split >> v & 1)
         buf_printf(b, "%sfor (size_t i%u = row_begin; i%u < row_end; i%u++) {\n", ind(depth), v, v, v);
     else if (x->size != NO_SIZE)
-        buf_printf(b, "%sfor (size_t i%u = 0; i%u < N_%s; i%u++) {\n", ind(depth), v, v, A.m->sizes[x->size].name, v);
+        buf_printf(b, "%sfor (size_t i%u = 0; i%u < %s_%s; i%u++) {\n", ind(depth), v, v, v == A.ring_var ? "NV" : "N",
+                   A.m->sizes[x->size].name, v);
     else
         buf_printf(b, "%sfor (long i%u = %ld; i%u < %ld; i%u++) {\n", ind(depth), v, x->lo, v, x->lo + x->count, v);
 }
@@ -211,6 +230,22 @@ static void put_map_index(Buf *b, const IndexMap *map)
     }
 }
 
+/* Whether a side effect written now, in a ring's outer pass before its site (not inside it: each
+ * pair's comes once), must wait for the last pass: the passes before it only visit. */
+static bool ring_guard(void)
+{
+    return A.ring_on && !A.ring_site_done && A.ring_var == UINT32_MAX;
+}
+
+/* Whether a map's index reads variable v. */
+static bool reads_var(const IndexMap *map, uint32_t v)
+{
+    for (uint32_t t = 0; t < map->nterms; t++)
+        if (map->var[t] == v)
+            return true;
+    return false;
+}
+
 static void put_leaf(Buf *b, Node n)
 {
     switch (dag_op(n)) {
@@ -253,7 +288,7 @@ static void put_leaf(Buf *b, Node n)
         else if (A.m->data[map->array].values)
             buf_printf(b, "%s_ctable%u[", A.P, map->array);
         else
-            buf_printf(b, "D_%s[", A.m->data[map->array].name);
+            buf_printf(b, "%c_%s[", reads_var(map, A.ring_var) ? 'V' : 'D', A.m->data[map->array].name);
         put_map_index(b, map);
         buf_puts(b, "]");
         return;
@@ -617,6 +652,8 @@ static void put_scatter(const Scatter *s, uint64_t bound)
         A.no_part = SPLIT_WHOLE;
     if (A.parts && !A.split && A.in_runtime == 0)
         buf_printf(b, "%sif (%s_first_part(data)) {\n", ind(depth++), A.P);
+    if (ring_guard()) /* before the site: in the last pass alone */
+        buf_printf(b, "%sif (ring%u_last) {\n", ind(depth++), A.ring_id);
     if (clip) /* a scope for its bound s<var> */
         buf_printf(b, "%s{\n", ind(depth++));
     for (uint32_t v = 0; v < MAX_VARS; v++) {
@@ -782,24 +819,178 @@ static void put_pass_reduce(const Target *ts, uint32_t nt, int d)
     buf_free(&lens);
 }
 
+/* Whether n's tree holds a sum over other run-time rows that depends on row r: a pass over r with
+ * it as a target nests that sum's pass (pairs of rows). */
+static bool holds_rows_pass(Node n, uint32_t r)
+{
+    if (is_leaf(n) || A.seen[n] == A.stamp || (A.mat[n] && A.level[n] >= 0))
+        return false;
+    A.seen[n] = A.stamp;
+    if (is_row_vsum(n) && dag_rec(n)->aux != r && (dag_vars(n) >> r & 1) &&
+        A.m->sizes[dag_var(dag_rec(n)->aux)->size].count < 0)
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (holds_rows_pass(dag_args(n)[i], r))
+            return true;
+    return false;
+}
+
+/* Text moved right by one level (8 spaces) from `at` to the end of b: the outer pass inside its
+ * ring's loop. */
+static void indent_from(Buf *b, size_t at)
+{
+    Buf t = {0};
+    const char *p = b->data + at, *end = b->data + b->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        if (n > 1)
+            buf_puts(&t, "        ");
+        buf_put(&t, p, n);
+        p += n;
+    }
+    b->len = at;
+    buf_put(b, t.data, t.len);
+    buf_free(&t);
+}
+
+/* The ring around an outer pass (A.ring_*), its loop text already in b from `at`: a loop over the
+ * parts' rows visiting (ringK_vis; none but this part's own when the rows are not split), each
+ * pass of the outer loop with the site over the visiting rows, and a last pass (ringK_last) where
+ * the site reads its sums from ringK_acc and the rest of the row runs. */
+static void put_ring(Buf *b, size_t at, int d, uint32_t r)
+{
+    const Model *m = A.m;
+    uint32_t K = A.ring_id, W = A.ring_width ? A.ring_width : 1;
+    indent_from(b, at);
+    Buf h = {0};
+    const char *I = ind(d);
+    buf_printf(&h,
+               "%s{ /* pairs of rows: every part's rows visit these (the sums over them kept per row), then a "
+               "last pass */\n",
+               I);
+    buf_printf(&h, "%s    const int ring%u_on = data->hessgen_part.visit != NULL;\n", I, K);
+    if (A.ring_split)
+        buf_printf(&h, "%s    const size_t ring%u_rows = row_end - row_begin;\n", I, K);
+    else
+        buf_printf(&h, "%s    const size_t ring%u_rows = N_%s;\n", I, K, m->sizes[dag_var(r)->size].name);
+    buf_printf(&h,
+               "%s    double *const ring%u_acc = ring%u_on && ring%u_rows <= (size_t)-1 / %u / sizeof(double)\n"
+               "%s                                   ? (double *)calloc(ring%u_rows * %u + 1, sizeof(double))\n"
+               "%s                                   : NULL;\n",
+               I, K, K, K, W, I, K, W, I);
+    buf_printf(&h, "%s    const %s_data *ring%u_vis = data;\n%s    int ring%u_last = !ring%u_on;\n", I, A.P, K, I, K,
+               K);
+    buf_printf(&h, "%s    for (size_t ring%u_k = 0;;) {\n", I, K);
+    for (uint32_t z = 0; z < m->nsizes; z++) /* the last pass: no visiting rows, the sums are in acc */
+        buf_printf(
+            &h,
+            "%s        const size_t NV_%s = ring%u_on && ring%u_last ? 0 : ring%u_vis->%s;\n%s        (void)NV_%s;\n",
+            I, m->sizes[z].name, K, K, K, m->sizes[z].name, I, m->sizes[z].name);
+    for (uint32_t a = 0; a < m->ndata; a++)
+        if (m->data[a].size != NO_SIZE && !m->data[a].values)
+            buf_printf(&h, "%s        const double *const V_%s = ring%u_vis->%s;\n%s        (void)V_%s;\n", I,
+                       m->data[a].name, K, m->data[a].name, I, m->data[a].name);
+    /* the header goes before the loop's text */
+    size_t tail = b->len - at;
+    char *loop = xmalloc(tail + 1);
+    memcpy(loop, b->data + at, tail);
+    b->len = at;
+    buf_put(b, h.data, h.len);
+    buf_put(b, loop, tail);
+    free(loop);
+    buf_free(&h);
+    buf_printf(b,
+               "%s        if (ring%u_last)\n%s            break;\n"
+               "%s        ring%u_vis = (const %s_data *)data->hessgen_part.visit(data->hessgen_part.ctx, ++ring%u_k);\n"
+               "%s        if (ring%u_vis == NULL) {\n%s            ring%u_vis = data;\n%s            ring%u_last = 1;\n"
+               "%s        }\n%s    }\n%s    free(ring%u_acc);\n%s}\n",
+               I, K, I, I, K, A.P, K, I, K, I, K, I, K, I, I, I, K, I);
+}
+
+/* One statement per sum the site declared (off[i] != UINT32_MAX), over its elements when it is
+ * an array: fmt's %1$s the sum's element, %2$s its place in ringK_acc (indent: the statement's). */
+static void put_site_sums(const Target *ts, uint32_t nt, const uint32_t *off, const char *row, const char *in,
+                          bool save)
+{
+    Buf *b = A.b;
+    uint32_t K = A.ring_id;
+    for (uint32_t i = 0; i < nt; i++) {
+        if (off[i] == UINT32_MAX)
+            continue;
+        uint64_t f = fixed_vars(ts[i].node);
+        const char *q = f ? "[q]" : "", *plus = f ? " + q" : "";
+        if (f)
+            buf_printf(b, "%sfor (size_t q = 0; q < %zu; q++)\n%s    ", in, array_size(f), in);
+        else
+            buf_puts(b, in);
+        if (save)
+            buf_printf(b, "ring%u_acc[%s + %u%s] += t%u%s;\n", K, row, off[i], plus, ts[i].node, q);
+        else
+            buf_printf(b, "t%u%s = ring%u_acc != NULL ? ring%u_acc[%s + %u%s] : NAN;\n", ts[i].node, q, K, K, row,
+                       off[i], plus);
+    }
+}
+
+/* After the site's loop (the outer pass's one pass over run-time rows): in a visiting pass its
+ * sums go into the row's place in ringK_acc and the rest of the row waits for the last pass; in
+ * the last pass they come from there (NaN where acc could not be allocated). */
+static void put_site_end(const Target *ts, uint32_t nt, const uint32_t *off, int d)
+{
+    Buf *b = A.b;
+    uint32_t K = A.ring_id;
+    Buf row = {0}, in = {0};
+    if (A.ring_split)
+        buf_printf(&row, "(i%u - row_begin) * %u", A.ring_outer, A.ring_width);
+    else
+        buf_printf(&row, "i%u * %u", A.ring_outer, A.ring_width);
+    const char *I = ind(d);
+    buf_printf(b, "%sif (ring%u_on) {\n%s    if (!ring%u_last) {\n%s        if (ring%u_acc != NULL) {\n", I, K, I, K, I,
+               K);
+    buf_printf(&in, "%s            ", I);
+    put_site_sums(ts, nt, off, row.data, in.data, true);
+    buf_printf(b, "%s        }\n%s        goto ring%u_next;\n%s    }\n", I, I, K, I);
+    in.len = 0;
+    buf_printf(&in, "%s    ", I);
+    put_site_sums(ts, nt, off, row.data, in.data, false);
+    buf_printf(b, "%s}\n", I);
+    buf_free(&row);
+    buf_free(&in);
+}
+
 static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
 {
     Buf *b = A.b;
     int d = A.depth + 1;
     const IndexVar *x = dag_var(r);
     bool data_rows = x->size != NO_SIZE, runtime = data_rows && A.m->sizes[x->size].count < 0;
-    if (runtime && A.in_data > 0) /* its sums over one part would be used before the others' came */
-        A.no_part = "the loss's array-loop code sums over rows inside another loop over rows (pairs of rows, or "
-                    "a sum over rows for each row of a constant table), which its parts cannot share yet: "
-                    "hessgen --loops=never writes code that can";
-    bool whole = runtime && A.split && !(A.split >> r & 1);
+    /* pairs of rows: the outer pass's one pass over run-time rows, right in its body, is its
+     * ring's site; any other pass over run-time rows inside a pass over rows cannot be split */
+    bool site = runtime && A.in_data > 0 && A.ring_on && A.in_data == 1 && A.depth == A.ring_body && !A.ring_site_done;
+    if (runtime && A.in_data > 0 && !site)
+        A.no_part = "the loss's array-loop code sums over rows inside a loop over rows in a way its parts cannot "
+                    "share yet (around a constant table's loop, two such sums in one row, or three levels of rows)";
+    bool whole = runtime && A.split && !(A.split >> r & 1) && !site; /* a site's rows are every part's */
     if (whole && A.split_seen) /* it would read this part's sums as if they were the whole's */
         A.no_part = SPLIT_WHOLE;
     A.split_seen |= (A.split >> r & 1) != 0;
+    bool ring = false;
+    if (runtime && A.in_data == 0 && A.parts && !A.ring_on) {
+        A.stamp++;
+        for (uint32_t i = 0; i < nt && !ring; i++) {
+            ring = holds_rows_pass(target_expr(&ts[i]), r);
+            uint64_t more = need(&ts[i], bound | 1ull << r); /* a scatter summed over other rows too */
+            for (uint32_t v = 0; v < MAX_VARS && !ring; v++)
+                ring = (more >> v & 1) && dag_var(v)->size != NO_SIZE && A.m->sizes[dag_var(v)->size].count < 0;
+        }
+    }
     A.stamp++;
     for (uint32_t i = 0; i < nt; i++)
         hoist(target_expr(&ts[i]), true, bound);
     /* the accumulators, declared before the loop and zeroed */
+    uint32_t *off = xmalloc(sizeof(uint32_t) * (nt ? nt : 1)); /* a site's own sums' places in acc */
+    for (uint32_t i = 0; i < nt; i++)
+        off[i] = UINT32_MAX;
     for (uint32_t i = 0; i < nt; i++) {
         if (ts[i].kind != T_NODE || !is_row_vsum(ts[i].node) || dag_rec(ts[i].node)->aux != r)
             continue;
@@ -811,9 +1002,30 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
         else
             buf_printf(b, "%sdouble t%u = 0.0;\n", ind(d), n);
         ts[i].kind = T_ACC;
+        if (A.ring_on)
+            A.ring_inside[n] = 1;
+        if (site) {
+            off[i] = A.ring_width;
+            A.ring_width += (uint32_t)(f ? array_size(f) : 1);
+        }
     }
+    size_t wrap_at = b->len;
+    if (ring) {
+        A.ring_on = true;
+        A.ring_id = A.nrings++;
+        A.ring_outer = r;
+        A.ring_split = (A.split >> r & 1) != 0;
+        A.ring_site_done = false;
+        A.ring_width = 0;
+        A.reduced = true; /* the parts' rows visit inside: no threads over a part */
+    }
+    uint32_t saved_var = A.ring_var;
+    if (site)
+        A.ring_var = r;
     open_loop(b, r, d);
     enter_scope();
+    if (ring)
+        A.ring_body = A.depth;
     A.in_data += data_rows;
     A.in_runtime += runtime;
     A.in_whole += whole;
@@ -821,9 +1033,21 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
     A.in_data -= data_rows;
     A.in_runtime -= runtime;
     A.in_whole -= whole;
+    if (ring && A.ring_site_done)
+        buf_printf(b, "%sring%u_next:;\n", ind(d + 1), A.ring_id);
     leave_scope();
     buf_printf(b, "%s}\n", ind(d));
-    if (runtime && A.parts && !(A.split >> r & 1)) {
+    A.ring_var = saved_var;
+    if (site) {
+        put_site_end(ts, nt, off, d);
+        A.ring_site_done = true;
+    }
+    free(off);
+    if (ring) {
+        put_ring(b, wrap_at, d, r);
+        A.ring_on = false;
+    }
+    if (runtime && A.parts && !(A.split >> r & 1) && !site) {
         put_pass_reduce(ts, nt, d);
         A.reduced = true;
     }
@@ -845,6 +1069,8 @@ static void put_accumulate(Node n, uint64_t bound)
     Buf *b = A.b;
     int d = A.depth + 1, depth = d;
     uint64_t f = fixed_vars(n);
+    if (ring_guard() && !A.ring_inside[n]) /* into a sum outside the row: once */
+        buf_printf(b, "%sif (ring%u_last) {\n", ind(depth++), A.ring_id);
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (f >> v & 1)
             open_loop(b, v, depth++);
@@ -1150,6 +1376,8 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
     A.memo_epoch = xcalloc(A.limit, sizeof(uint32_t));
     A.memo_bound = xcalloc(A.limit, sizeof(uint64_t));
     A.memo_ready = xcalloc(A.limit, 1);
+    A.ring_inside = xcalloc(A.limit, 1);
+    A.ring_var = UINT32_MAX;
     for (uint32_t i = 0; i < A.limit; i++)
         A.level[i] = -1;
     A.scoped = xcalloc(64, sizeof(Node *));
@@ -1214,6 +1442,7 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
     free(A.nscoped);
     free(A.scoped_cap);
     free(A.mat);
+    free(A.ring_inside);
     free(A.uses);
     free(A.level);
     free(A.seen);

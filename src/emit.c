@@ -38,7 +38,8 @@ static struct {
     char **fn_text;     /* each one's text after its first line: a loop met again is called, not rewritten */
     int *fn_mode;       /* and which function of a loop it is (RING_NONE: the loop itself) */
     uint32_t outer_cur; /* inside a loop function: the caller's stamp, else 0 */
-    uint32_t *inv_stamp, *inv_slot; /* node -> its place in inv[] (valid when inv_stamp == cur) */
+    uint32_t *inv_stamp, *inv_slot; /* node -> its place in inv[] (valid when inv_stamp == inv_cur) */
+    uint32_t inv_cur;               /* the loop whose functions (one, or a Ring's three) share inv[] */
     Node *inv;                      /* the caller's temporaries the loop function reads, in inv[] order */
     uint32_t ninv, inv_cap;
     bool has_v;         /* the function being written has a direction v (M_hvp) */
@@ -168,12 +169,12 @@ static void put_node(Buf *b, Node n)
             return;
         }
         if (n < E.limit && E.outer_cur && E.stamp[n] == E.outer_cur) { /* the caller's, through inv[] */
-            if (E.inv_stamp[n] != E.cur) {
+            if (E.inv_stamp[n] != E.inv_cur) {
                 if (E.ninv == E.inv_cap) {
                     E.inv_cap = E.inv_cap ? 2 * E.inv_cap : 64;
                     E.inv = xrealloc(E.inv, sizeof(Node) * E.inv_cap);
                 }
-                E.inv_stamp[n] = E.cur;
+                E.inv_stamp[n] = E.inv_cur;
                 E.inv_slot[n] = E.ninv;
                 E.inv[E.ninv++] = n;
             }
@@ -604,6 +605,8 @@ static void put_loop(Buf *b, const Loop *l, int depth)
     for (uint32_t k = 0; k < l->nsums; k++) {
         Node x = l->sums[k];
         buf_printf(b, "%sconst double t%u = s%u[%u];\n", in, E.ntemps, id, k);
+        if (E.ring_mode != RING_NONE) /* a Ring's function may read only some of a table loop's sums */
+            buf_printf(b, "%s(void)t%u;\n", in, E.ntemps);
         E.stamp[x] = E.cur;
         E.temp[x] = ++E.ntemps;
     }
@@ -893,6 +896,7 @@ static void put_outlined_loop(Buf *b, const Loop *l)
     uint32_t saved_cur = E.cur, saved_outer = E.outer_cur, saved_ninv = E.ninv;
     uint32_t saved_ntemps = E.ntemps, saved_nloops = E.nloops;
     E.outer_cur = E.cur;
+    E.inv_cur = ++E.gen;
     E.ninv = 0; /* the caller's temporaries the functions read: one inv[] for all of them */
     uint32_t fn = loop_function(loop_text(l, RING_NONE), RING_NONE), fv = 0, fp = 0;
     if (ring.ninner) {
@@ -2682,6 +2686,7 @@ static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, c
     if (why)
         E.no_part = why;
     E.split_reduces |= o->split && aemit_reduced();
+    E.has_ring |= aemit_ring();
     if (out && model_runtime_rows(m) && !o->split && nsc > 0)
         buf_printf(b, "    %s_reduce1(data, %s, %s);\n", E.P, out, len);
 }

@@ -712,6 +712,8 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
                        const AemitOut *out);
 /* Whether the last aemit_body added sums over parts of the rows (after a pass not split). */
 bool aemit_reduced(void);
+/* Whether the body aemit_body wrote last has pairs of rows whose parts visit each other (a ring). */
+bool aemit_ring(void);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

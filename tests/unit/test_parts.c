@@ -23,7 +23,8 @@
 
 #include "hessrt.h"
 
-extern const hessgen_model pls_model, prm_model, pvar_model, plr_model, pkde_model, prank_model;
+extern const hessgen_model pls_model, prm_model, pvar_model, plr_model, pkde_model, prank_model, pkdea_model,
+    pranka_model;
 
 static int last_visits; /* check_parts: how often the first part was visited (pairs of rows) */
 
@@ -240,7 +241,7 @@ static void ratio_of_means_and_variance(void **state)
 }
 
 /* Pairs of rows: a log of an inner mean for every row (kde) and a mean over pairs (RankNet):
- * the other parts' rows visit each part in turn. */
+ * the other parts' rows visit each part in turn, in unrolled and array-loop code. */
 static void pairs_of_rows_visit_every_part(void **state)
 {
     (void)state;
@@ -252,6 +253,9 @@ static void pairs_of_rows_visit_every_part(void **state)
     int w1[1] = {1}, w2[2] = {2, 1};
     assert_true(splits(&pkde_model, 61, one, w1) > 0);
     assert_true(splits(&prank_model, 61, two, w2) > 0);
+    /* the same in array-loop code: the outer loop runs once per visiting part, then once more */
+    assert_true(splits(&pkdea_model, 61, one, w1) > 0);
+    assert_true(splits(&pranka_model, 61, two, w2) > 0);
     /* without a visit function a part would sum its own rows alone: refused */
     void *data = calloc(1, pkde_model.data_bytes);
     size_t half[1] = {30}, total[1] = {61};
