@@ -33,6 +33,15 @@ static Node sum_out(Node value, uint64_t keep)
     return value;
 }
 
+/* A copy of n's operands (at least one slot): making nodes may move the operand array. */
+static Node *args_copy(Node n)
+{
+    uint32_t k = dag_nargs(n);
+    Node *a = xmalloc(sizeof(Node) * (k ? k : 1));
+    memcpy(a, dag_args(n), sizeof(Node) * k);
+    return a;
+}
+
 /* The data-row variables (a bit per index variable). */
 static uint64_t row_vars(void)
 {
@@ -205,8 +214,7 @@ static Node subst(Subst *sb, Node n)
         r = dag_at(op, dag_map(&m));
     } else if (op == OP_MUL || op == OP_ADD) { /* cheap to compute again at the new index */
         uint32_t k = dag_nargs(n);
-        Node *a = xmalloc(sizeof(Node) * k);
-        memcpy(a, dag_args(n), sizeof(Node) * k);
+        Node *a = args_copy(n);
         for (uint32_t i = 0; i < k; i++)
             a[i] = subst(sb, a[i]);
         r = dag_remake(n, a);
@@ -598,6 +606,124 @@ void adiff_dump(FILE *out, const Model *m, const ArrayDeriv *g, const char *what
     }
 }
 
+/* ---- chains of inner sums ----
+ * A scatter over pairs of rows (out += value for every i and k) whose value reads a complete
+ * sum over k for its row i (the row's inner sum, S(i) = sum_k f(i, k)) needs S(i) before its
+ * own loop over k: for each i a second loop over every k, which over parts of the rows is a
+ * second round of the ring. Summed over k first, what is free of k leaves the sum,
+ * sum_k S(i) B(i, k) = S(i) sum_k B(i, k), and the scatter is over i alone: its sums over k
+ * run with the row's other inner sums, in one loop. */
+static bool reads_vsum_over(Node n, uint32_t v, uint8_t *seen)
+{
+    if (!dag_has_rowsum(n) || seen[n])
+        return false;
+    seen[n] = 1;
+    if (dag_op(n) == OP_VSUM && dag_rec(n)->aux == v)
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (reads_vsum_over(dag_args(n)[i], v, seen))
+            return true;
+    return false;
+}
+
+static void push_factors(Node n, Node **f, uint32_t *nf, uint32_t *cap)
+{
+    if (dag_op(n) == OP_MUL) {
+        uint32_t k = dag_nargs(n);
+        Node *a = args_copy(n);
+        for (uint32_t i = 0; i < k; i++)
+            push_factors(a[i], f, nf, cap);
+        free(a);
+        return;
+    }
+    if (*nf == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *f = xrealloc(*f, sizeof(Node) * *cap);
+    }
+    (*f)[(*nf)++] = n;
+}
+
+/* sum over v of value, the factors free of v (through nested products) outside the sum and the
+ * sum taken into each term of a sum. */
+static Node vsum_pulled(Node value, uint32_t v)
+{
+    if (!(dag_vars(value) >> v & 1))
+        return dag_vsum(value, v);
+    if (dag_op(value) == OP_ADD) {
+        uint32_t k = dag_nargs(value);
+        Node *a = args_copy(value);
+        for (uint32_t i = 0; i < k; i++)
+            a[i] = vsum_pulled(a[i], v);
+        Node r = dag_add_n(a, k);
+        free(a);
+        return r;
+    }
+    if (dag_op(value) != OP_MUL)
+        return dag_vsum(value, v);
+    Node *f = NULL;
+    uint32_t nf = 0, cap = 0;
+    push_factors(value, &f, &nf, &cap);
+    Node *out = xmalloc(sizeof(Node) * (nf + 1)), *in = xmalloc(sizeof(Node) * nf);
+    uint32_t nout = 0, nin = 0;
+    for (uint32_t i = 0; i < nf; i++) {
+        if (dag_vars(f[i]) >> v & 1)
+            in[nin++] = f[i];
+        else
+            out[nout++] = f[i];
+    }
+    out[nout++] = nin == 1 && dag_op(in[0]) == OP_ADD ? vsum_pulled(in[0], v) : dag_vsum(dag_mul_n(in, nin), v);
+    Node r = dag_mul_n(out, nout);
+    free(f);
+    free(out);
+    free(in);
+    return r;
+}
+
+/* Whether a sum over v inside n reads another sum over v. */
+static bool chained(Node n, uint32_t v, bool inside, uint8_t *seen)
+{
+    uint8_t bit = inside ? 2 : 1;
+    if (!dag_has_rowsum(n) || (seen[n] & bit))
+        return false;
+    seen[n] |= bit;
+    bool sum = dag_op(n) == OP_VSUM && dag_rec(n)->aux == v;
+    if (sum && inside)
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (chained(dag_args(n)[i], v, inside || sum, seen))
+            return true;
+    return false;
+}
+
+static void unchain(ArrayDeriv *d)
+{
+    uint64_t rowvars = row_vars();
+    for (uint32_t s = 0; s < d->ngrad; s++) {
+        Scatter *x = &d->grad[s];
+        uint64_t rows = x->over & rowvars;
+        if (!rows || !(rows & (rows - 1)))
+            continue; /* not over pairs of rows */
+        for (uint32_t v = 0; v < MAX_VARS; v++) {
+            if (!(rows >> v & 1))
+                continue;
+            uint8_t *seen = xcalloc(dag_node_count(), 1);
+            bool reads = reads_vsum_over(x->value, v, seen);
+            free(seen);
+            if (!reads)
+                continue;
+            Node summed = vsum_pulled(x->value, v);
+            seen = xcalloc(dag_node_count(), 1);
+            bool still = chained(summed, v, false, seen);
+            free(seen);
+            if (still)
+                continue; /* a sum over v inside another: left as it was (the parts refuse it) */
+            x->value = summed;
+            x->over &= ~(1ull << v);
+            rows &= ~(1ull << v);
+        }
+    }
+}
+
 /* ---- a part of the rows (M_hess_row_range) ----
  * As diff_row_range in the unrolled graph: an output is rows + free, rows linear in sums over
  * the outer row variables (R), free depending on no row; then the passes over R's rows run
@@ -648,6 +774,20 @@ static bool row_free(Split *sp, Node n)
     return !sum_over(sp, n, sp->rowvars);
 }
 
+/* Of a product's k factors a, the one that is not free of the rows (k if none; UINT32_MAX if
+ * two are: a product of two sums over rows is not linear). */
+static uint32_t row_factor(Split *sp, const Node *a, uint32_t k)
+{
+    uint32_t which = k;
+    for (uint32_t i = 0; i < k; i++)
+        if (!row_free(sp, a[i])) {
+            if (which != k)
+                return UINT32_MAX;
+            which = i;
+        }
+    return which;
+}
+
 static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
 {
     if (row_free(sp, n)) {
@@ -667,17 +807,11 @@ static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
         return true;
     }
     uint32_t k = dag_nargs(n);
-    Node *a = xmalloc(sizeof(Node) * (k ? k : 1));
-    memcpy(a, dag_args(n), sizeof(Node) * k); /* making nodes may move the operand array */
+    Node *a = args_copy(n);
     bool ok = false;
     if (dag_op(n) == OP_MUL) {
-        uint32_t which = k;
-        ok = true;
-        for (uint32_t i = 0; i < k && ok; i++)
-            if (!row_free(sp, a[i])) {
-                ok = which == k; /* a product of two sums over rows is not linear */
-                which = i;
-            }
+        uint32_t which = row_factor(sp, a, k);
+        ok = which != UINT32_MAX;
         Node r, f;
         if (ok && which < k && split_linear(sp, a[which], &r, &f)) {
             a[which] = r;
@@ -701,6 +835,85 @@ static bool split_linear(Split *sp, Node n, Node *rows, Node *rest_free)
     }
     free(a);
     return ok;
+}
+
+/* The terms of rows (split_linear's, linear in sums over sp->R) as pairs: sum over i of
+ * sums[i] * coefs[i], each coefs[i] free of those sums. False where rows is not of that shape. */
+static bool linear_terms(Split *sp, Node rows, Node coef, Node **sums, Node **coefs, uint32_t *n, uint32_t *cap)
+{
+    if (rows == DAG_ZERO)
+        return true;
+    if (dag_op(rows) == OP_VSUM && (sp->R >> dag_rec(rows)->aux & 1)) {
+        for (uint32_t i = 0; i < *n; i++)
+            if ((*sums)[i] == rows) {
+                (*coefs)[i] = dag_add((*coefs)[i], coef);
+                return true;
+            }
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 8;
+            *sums = xrealloc(*sums, sizeof(Node) * *cap);
+            *coefs = xrealloc(*coefs, sizeof(Node) * *cap);
+        }
+        (*sums)[*n] = rows;
+        (*coefs)[(*n)++] = coef;
+        return true;
+    }
+    uint32_t k = dag_nargs(rows);
+    Node *a = args_copy(rows);
+    bool ok = false;
+    if (dag_op(rows) == OP_ADD) {
+        ok = true;
+        for (uint32_t i = 0; i < k && ok; i++)
+            ok = linear_terms(sp, a[i], coef, sums, coefs, n, cap);
+    } else if (dag_op(rows) == OP_MUL) {
+        uint32_t which = row_factor(sp, a, k);
+        ok = which != UINT32_MAX;
+        if (ok && which < k) {
+            Node inner = a[which];
+            a[which] = coef;
+            ok = linear_terms(sp, inner, dag_mul_n(a, k), sums, coefs, n, cap);
+        } else {
+            ok = false;
+        }
+    }
+    free(a);
+    return ok;
+}
+
+/* A scatter summed over the rows of an inner sum (`inner`, the mean inside a variance), its
+ * value rows + w_free * free with rows linear in the outer sums S: written as
+ * sum_S S * (sum over the inner rows of its coefficient) + w_free * (sum over them of free),
+ * so that its sums over the inner rows are passes of their own, added over the parts of the
+ * rows like any sum over all rows, and the scatter itself is over no rows. Over a part, the
+ * scatter as it was would multiply this part's S by this part's inner rows (the parts do not
+ * add up to the whole), and add this part's inner rows' free terms only in the first part.
+ * 0 where rows is not of that shape or S reads an inner row (pairs of rows). */
+static Node inner_rows_summed(Split *sp, Node rows, Node rest_free, Node w_free, uint64_t inner)
+{
+    Node *sums = NULL, *coefs = NULL;
+    uint32_t n = 0, cap = 0;
+    uint64_t all = sp->rowvars;
+    sp->rowvars = sp->R;
+    bool ok = linear_terms(sp, rows, DAG_ONE, &sums, &coefs, &n, &cap);
+    sp->rowvars = all;
+    Node r = 0;
+    for (uint32_t i = 0; i < n && ok; i++)
+        ok = !(dag_vars(sums[i]) & inner);
+    if (ok) {
+        Node *terms = xmalloc(sizeof(Node) * (n + 1));
+        for (uint32_t i = 0; i <= n; i++) {
+            Node x = i < n ? coefs[i] : rest_free;
+            for (uint32_t v = 0; v < MAX_VARS; v++)
+                if (inner >> v & 1)
+                    x = dag_vsum(x, v);
+            terms[i] = i < n ? dag_mul(sums[i], x) : dag_mul(w_free, x);
+        }
+        r = dag_add_n(terms, n + 1);
+        free(terms);
+    }
+    free(sums);
+    free(coefs);
+    return r;
 }
 
 static const char *split_outputs(ArrayModel *a)
@@ -765,9 +978,17 @@ static const char *split_outputs(ArrayModel *a)
         m->loss = dag_add(rows[0], dag_mul(w_free, frees[0]));
         k = 1;
         for (int d = 0; d < 2; d++)
-            for (uint32_t s = 0; s < ds[d]->ngrad; s++, k++)
-                if (rows[k] || frees[k])
-                    ds[d]->grad[s].value = dag_add(rows[k], dag_mul(w_free, frees[k]));
+            for (uint32_t s = 0; s < ds[d]->ngrad; s++, k++) {
+                Scatter *x = &ds[d]->grad[s];
+                uint64_t inner_rows = x->over & sp.rowvars;
+                Node summed = inner[k] ? inner_rows_summed(&sp, rows[k], frees[k], w_free, inner_rows) : 0;
+                if (summed) {
+                    x->value = summed;
+                    x->over &= ~inner_rows;
+                } else if (rows[k] || frees[k]) {
+                    x->value = dag_add(rows[k], dag_mul(w_free, frees[k]));
+                }
+            }
         a->split_vars = sp.R;
     }
     free(inner);
@@ -1143,6 +1364,9 @@ bool arrays_build(const Program *prog, const char *stem, bool prefix_given, Arra
     }
     free(start);
     free(inner);
+    unchain(&a->grad);
+    unchain(&a->hvp);
+    unchain(&a->cols);
     a->no_split = split_outputs(a);
     regroup(a);
     return true;

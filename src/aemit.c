@@ -76,6 +76,9 @@ static struct {
     uint32_t ring_width; /* the site's sums per row */
     uint32_t nrings;
     uint8_t *ring_inside; /* node -> an accumulator declared inside the outer pass's body */
+    uint64_t columns;     /* the Hessian's column variables looped over like rows (AemitOut) */
+    bool rows_in_columns; /* a pass over run-time rows inside a loop over columns */
+    size_t largest;       /* the most values of an array over index variables */
 } A;
 
 /* A split body assumes that its passes over all the rows see every row; in a part of the data
@@ -88,6 +91,16 @@ static const char *const SPLIT_WHOLE =
 bool aemit_ring(void)
 {
     return A.nrings > 0;
+}
+
+bool aemit_rows_in_columns(void)
+{
+    return A.rows_in_columns;
+}
+
+size_t aemit_largest_array(void)
+{
+    return A.largest;
 }
 
 bool aemit_reduced(void)
@@ -170,6 +183,8 @@ static size_t array_size(uint64_t vars)
     for (uint32_t v = 0; v < MAX_VARS; v++)
         if (vars >> v & 1)
             n *= (size_t)dag_var(v)->count;
+    if (n > A.largest)
+        A.largest = n;
     return n;
 }
 
@@ -635,7 +650,12 @@ static void put_scatter(const Scatter *s, uint64_t bound)
         dag_map_range(dag_map_get(s->column), &clo, &chi);
         past = lo >= chi;
     }
-    if (!past && s->column != UINT32_MAX && A.clipped_store && s->map != UINT32_MAX && inner >= 0 &&
+    /* (not where the column's index is itself looped over here: the columns as arrays) */
+    bool column_looped = false;
+    if (s->column != UINT32_MAX)
+        for (uint32_t t = 0; t < dag_map_get(s->column)->nterms; t++)
+            column_looped |= (f >> dag_map_get(s->column)->var[t] & 1) != 0;
+    if (!past && !column_looped && s->column != UINT32_MAX && A.clipped_store && s->map != UINT32_MAX && inner >= 0 &&
         dag_var((uint32_t)inner)->size == NO_SIZE) {
         rest = *dag_map_get(s->map);
         for (uint32_t t = 0; t < rest.nterms && !clip; t++)
@@ -835,6 +855,21 @@ static bool holds_rows_pass(Node n, uint32_t r)
     return false;
 }
 
+/* Whether n's tree reads a sum over a row variable looped over [row_begin, row_end) (A.seen
+ * and A.stamp: the caller's new stamp). */
+static bool reads_split_sum(Node n)
+{
+    if (is_leaf(n) || A.seen[n] == A.stamp)
+        return false;
+    A.seen[n] = A.stamp;
+    if (dag_op(n) == OP_VSUM && (A.split >> dag_rec(n)->aux & 1))
+        return true;
+    for (uint32_t i = 0; i < dag_nargs(n); i++)
+        if (reads_split_sum(dag_args(n)[i]))
+            return true;
+    return false;
+}
+
 /* Text moved right by one level (8 spaces) from `at` to the end of b: the outer pass inside its
  * ring's loop. */
 static void indent_from(Buf *b, size_t at)
@@ -970,9 +1005,14 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
     if (runtime && A.in_data > 0 && !site)
         A.no_part = "the loss's array-loop code sums over rows inside a loop over rows in a way its parts cannot "
                     "share yet (around a constant table's loop, two such sums in one row, or three levels of rows)";
+    A.rows_in_columns |= runtime && (bound & A.columns & A.rowvars);
     bool whole = runtime && A.split && !(A.split >> r & 1) && !site; /* a site's rows are every part's */
-    if (whole && A.split_seen) /* it would read this part's sums as if they were the whole's */
-        A.no_part = SPLIT_WHOLE;
+    if (whole && A.split_seen) { /* one that reads this part's sums would take them for the whole's */
+        A.stamp++;
+        for (uint32_t i = 0; i < nt; i++)
+            if (reads_split_sum(target_expr(&ts[i])))
+                A.no_part = SPLIT_WHOLE;
+    }
     A.split_seen |= (A.split >> r & 1) != 0;
     bool ring = false;
     if (runtime && A.in_data == 0 && A.parts && !A.ring_on) {
@@ -1160,11 +1200,21 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
                 if (cand[i].kind == T_NODE && is_row_vsum(n) && dag_rec(n)->aux == r &&
                     (dag_vars(n) & A.rowvars & ~bound))
                     continue;
-                Node inside = cand[i].kind == T_NODE && is_row_vsum(n) ? dag_args(n)[0] : n;
-                if (pending_vsum_over(inside, r, true, 1ull << r))
+                bool sum = cand[i].kind == T_NODE && is_row_vsum(n);
+                Node inside = sum ? dag_args(n)[0] : n; /* a sum's body: its own variable's too */
+                if (pending_vsum_over(inside, r, true, 1ull << r | (sum ? 1ull << dag_rec(n)->aux : 0)))
                     continue;
                 pass[np++] = cand[i];
             }
+            /* a pass of nothing but values per row of r (no sum over r, no scatter) would leave
+             * nothing behind: their readers need another variable's pass first (a column's) */
+            bool lasting = false;
+            for (uint32_t i = 0; i < np && !lasting; i++) {
+                Node n = target_expr(&pass[i]);
+                lasting = pass[i].kind != T_NODE || !(dag_vars(n) >> r & 1) || (is_row_vsum(n) && dag_rec(n)->aux == r);
+            }
+            if (!lasting)
+                np = 0;
         }
         if (np == 0)
             fatal("internal error: aemit: no pass can make progress");
@@ -1351,7 +1401,8 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
 {
     memset(&A, 0, sizeof A);
     A.parts = model_runtime_rows(m);
-    uint64_t columns = out->columns;
+    uint64_t columns = out->column_arrays ? 0 : out->columns;
+    A.columns = out->columns;
     A.split = out->split;
     A.clipped_store = out->clipped;
     A.checked = out->checked;

@@ -2676,17 +2676,48 @@ static void put_rows_whole(Buf *b)
         P, P, P, P, P);
 }
 
+enum { COLUMN_ARRAY_MAX = 4096 };
+
 /* aemit_body, then what a part of the rows needs: a body that is not split and scatters into out
  * (len values, as C text) adds out over the parts; a body that cannot run over parts says why. */
 static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, const AemitOut *o, const char *out,
                            const char *len)
 {
     const Model *m = E.m;
+    size_t at = b->len;
     const char *why = aemit_body(b, m, E.P, loss, sc, nsc, o);
+    bool reduced = aemit_reduced(), ring = aemit_ring();
+    size_t largest = aemit_largest_array();
+    /* The Hessian's columns are looped over one at a time, outside the passes over rows, which
+     * suits a loss linear in its sums (the rows' loop outside, the columns' inside it). Where a
+     * pass over rows sits inside a column's loop (a loss not linear in its sums: a log of a sum,
+     * a variance), each column would read every row again and, over parts of the rows, add its
+     * sums in a message of its own: N passes and N messages. With the columns as arrays in the
+     * passes instead, one pass fills every column, and a row's sums over pairs of rows (which
+     * may depend on the column) are one loop, not one per column. Unless an array would exceed
+     * COLUMN_ARRAY_MAX values (on the stack), or the parts could not share the code. */
+    if (o->columns && aemit_rows_in_columns()) {
+        Buf first = {0};
+        buf_put(&first, b->data + at, b->len - at);
+        b->len = at;
+        AemitOut arrays = *o;
+        arrays.column_arrays = true;
+        const char *why_arrays = aemit_body(b, m, E.P, loss, sc, nsc, &arrays);
+        size_t now = aemit_largest_array();
+        if ((why_arrays && !why) || (now > largest && now > COLUMN_ARRAY_MAX)) {
+            b->len = at;
+            buf_put(b, first.data, first.len);
+        } else {
+            why = why_arrays;
+            reduced = aemit_reduced();
+            ring = aemit_ring();
+        }
+        buf_free(&first);
+    }
     if (why)
         E.no_part = why;
-    E.split_reduces |= o->split && aemit_reduced();
-    E.has_ring |= aemit_ring();
+    E.split_reduces |= o->split && reduced;
+    E.has_ring |= ring;
     if (out && model_runtime_rows(m) && !o->split && nsc > 0)
         buf_printf(b, "    %s_reduce1(data, %s, %s);\n", E.P, out, len);
 }
@@ -2712,7 +2743,7 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars, E.checked}, NULL, NULL);
+    put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, a->split_vars, E.checked, false}, NULL, NULL);
     put_loss_return(b, m->loss);
     buf_printf(b, "static double %s_grad_rows", P);
     buf_printf(b, head, P);
@@ -2720,7 +2751,7 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_puts(b, locals);
     buf_puts(b, "    double *const grad = out;\n");
     put_array_body(b, m->loss, a->grad.grad, a->grad.ngrad,
-                   &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked}, NULL, NULL);
+                   &(AemitOut){"grad[%s] += %s;", NULL, 0, a->split_vars, E.checked, false}, NULL, NULL);
     put_loss_return(b, m->loss);
     put_vectorized(b, true);
     buf_printf(b, "/* The part of rows [row_begin, row_end) of the Hessian's columns (%s_hstore). */\n", P);
@@ -2728,8 +2759,8 @@ static void put_row_parts(Buf *b, const ArrayModel *a, const char *store, const 
     buf_printf(b, head, P);
     put_data_locals(b);
     buf_puts(b, locals);
-    put_array_body(b, 0, a->cols.grad, a->cols.ngrad, &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked},
-                   NULL, NULL);
+    put_array_body(b, 0, a->cols.grad, a->cols.ngrad,
+                   &(AemitOut){store, clipped, a->columns, a->split_vars, E.checked, false}, NULL, NULL);
     buf_puts(b, "    return 0.0;\n}\n\n");
     put_vectorized(b, false);
     if (E.checked) { /* checked code keeps one state: no threads */
@@ -2809,7 +2840,7 @@ static void put_checked_loss_parts(Buf *b, const ArrayModel *a, const char *rows
     if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
     } else {
-        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, true}, NULL, NULL);
+        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, true, false}, NULL, NULL);
         put_loss_return(b, m->loss);
     }
     buf_printf(b, "static double %s_grad_all(const double *theta%s, double *grad)\n{\n", P, D);
@@ -2821,7 +2852,7 @@ static void put_checked_loss_parts(Buf *b, const ArrayModel *a, const char *rows
     if (split) {
         buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s_NPARAM, 0);\n}\n\n", P, P, rows_n, P);
     } else {
-        put_array_body(b, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, true},
+        put_array_body(b, m->loss, a->grad.grad, a->grad.ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, true, false},
                        "grad", efmt("%s_NPARAM", P));
         put_loss_return(b, m->loss);
     }
@@ -2950,7 +2981,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
         else
             buf_puts(b, "    (void)theta;\n");
         put_array_body(
-            b, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked}, "out",
+            b, 0, cols->grad, cols->ngrad, &(AemitOut){store, clipped, columns, 0, checked, false}, "out",
             efmt("packed ? (size_t)%s_NPARAM * (%s_NPARAM + 1) / 2 : (size_t)%s_NPARAM * %s_NPARAM", P, P, P, P));
         buf_puts(b, "}\n\n");
         put_vectorized(b, false);
@@ -2970,7 +3001,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     } else if (split) {
         buf_printf(b, "    return %s_rows(%s_loss_rows, theta, data, %s, NULL, 0, 0);\n}\n\n", P, P, rows_n);
     } else {
-        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, false}, NULL, NULL);
+        put_array_body(b, m->loss, NULL, 0, &(AemitOut){"", NULL, 0, 0, false, false}, NULL, NULL);
         put_loss_return(b, m->loss);
     }
 
@@ -2986,7 +3017,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
         buf_printf(b, "    return %s_rows(%s_grad_rows, theta, data, %s, grad, %s, 0);\n}\n\n", P, P, rows_n, nparam);
     } else {
         buf_printf(b, "    for (size_t k = 0; k < %s; k++)\n        grad[k] = 0.0;\n", nparam);
-        put_array_body(b, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, false}, "grad",
+        put_array_body(b, m->loss, g->grad, g->ngrad, &(AemitOut){"grad[%s] += %s;", NULL, 0, 0, false, false}, "grad",
                        nparam);
         put_loss_return(b, m->loss);
     }
@@ -2996,7 +3027,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     put_enter(b, true);
     put_data_prologue(b, fail_fill("hv", nparam, false));
     buf_printf(b, "    (void)v;\n    for (size_t k = 0; k < %s; k++)\n        hv[k] = 0.0;\n", nparam);
-    put_array_body(b, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0, checked}, "hv", nparam);
+    put_array_body(b, 0, h->grad, h->ngrad, &(AemitOut){"hv[%s] += %s;", NULL, 0, 0, checked, false}, "hv", nparam);
     put_end_text(b, "hvp", NULL, false, "hv", "Hessian-vector product", 1, nparam);
 
     /* the dense Hessian, the sparse one (the dense lower triangle), the values alone */

@@ -693,7 +693,9 @@ const char *emit_function_name(Op op, const char *prefix);
 typedef struct {
     const char *store, *clipped;
     uint64_t columns, split;
-    bool checked; /* --checked: every value tested as it is made (checked.c's checked_step) */
+    bool checked;       /* --checked: every value tested as it is made (checked.c's checked_step) */
+    bool column_arrays; /* the columns' variables as arrays in the passes over rows, not loops
+                           around them (emit.c's put_array_body says when) */
 } AemitOut;
 /* Whether the model reads rows whose count is known only at run time (the loops a part of the
  * rows splits). */
@@ -714,6 +716,10 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
 bool aemit_reduced(void);
 /* Whether the body aemit_body wrote last has pairs of rows whose parts visit each other (a ring). */
 bool aemit_ring(void);
+/* Whether it has a pass over run-time rows inside a loop over the Hessian's columns. */
+bool aemit_rows_in_columns(void);
+/* The most values of an array it declares. */
+size_t aemit_largest_array(void);
 void aemit_loss(Buf *b, Node loss);
 void aemit_ops_used(Node root, const Scatter *sc, uint32_t nsc, bool used[OP__COUNT]);
 void emit_header(Buf *out, const Model *m, const Deriv *d, const EmitOptions *o);

@@ -3,7 +3,7 @@
 
     test_mpi.py HESSGEN PROJECT_DIR RUNTIME_BUILD_DIR WORKDIR
 
-For every loss over data in tests/data (and two in tests/loops; the array-loop code of seven of
+For every loss over data in tests/data (and two in tests/loops; the array-loop code of ten of
 them with --loops=always), the same generated C (--main) is built twice: against libhessrt
 (serial) and against libhessrt-mpi with mpicc (-DHESSRT_MPI). On a random data set of 1000
 rows (300 for pairs of rows; 101 and 50 where there are two row counts; raw float64 or CSV,
@@ -14,9 +14,12 @@ alternately), split over 2 and 3 ranks (1000 = 334 + 333 + 333: uneven):
     where the serial run converged to a strict minimum, the final point to 1e-12 relative;
   - pairs of rows (a sum over rows inside a loop over rows: kde, pairs_rank, cross_counts,
     nested_rows) are split too: every rank's block visits the others round a ring;
-  - what cannot be split (the array-loop code of the variance, and of cross_counts, whose Hessian
-    nests a second sum over rows that the first's per-row sums feed) is refused with exit 2, said once, on every rank count, without hanging; any
-    other loss refused is a failure.
+  - in array-loop code, the Hessian of a loss not linear in its sums (a variance, a log of a
+    mean) takes its columns as arrays inside the passes over rows: one message per stage, not
+    one per column;
+  - what cannot be split (tests/loops/three_levels.hl: a sum over rows inside a sum over rows
+    inside a loop over rows, unrolled and in array loops) is refused with exit 2, said once, on
+    every rank count, without hanging; any other loss refused is a failure.
 Then the faults, on least squares: 2 rows on 3 ranks (rank 2 holds none) and 0 rows on 2
 (rank 0, which adds the terms free of rows, holds none) against serial; a file missing on one
 rank only (mpirun's MPMD form gives rank 1 another path); arguments that differ between ranks
@@ -168,7 +171,7 @@ def compare_newton(tag, serial, par, specs):
 
 
 # what hessgen refuses to split, and why (the message's words); any other refusal fails
-REFUSED = {"variance_loops": "--loops=never", "cross_counts_loops": "cannot share yet"}
+REFUSED = {"three_levels": "three levels of rows", "three_levels_loops": "cannot share yet"}
 
 
 def check_loss(hl, loops=None):
@@ -352,8 +355,12 @@ def main():
             check_loss(os.path.join(data_dir, f))
     for f in ("nested_rows", "fixed_data"):
         check_loss(os.path.join(PROJECT, "tests", "loops", f + ".hl"))
-    for f in ("least_squares", "variance", "logsumexp", "tanh_classifier", "kde", "pairs_rank", "cross_counts"):
+    for f in ("least_squares", "variance", "logsumexp", "ratio_means", "gauss_nll", "tanh_classifier", "kde",
+              "pairs_rank", "cross_counts", "pairs_table"):
         check_loss(os.path.join(data_dir, f + ".hl"), loops="always")
+    three = os.path.join(PROJECT, "tests", "loops", "three_levels.hl")
+    check_loss(three)
+    check_loss(three, loops="always")
     faults()
     checked()
     print("%d checks, %d failed" % (checks, len(failures)))

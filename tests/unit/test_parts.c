@@ -5,7 +5,7 @@
  * get the whole data set's loss, gradient, Hessian and HVP (to 1e-13), for a loss linear in its
  * sums (least squares, unrolled: P_hess_whole's one message), losses that are not (a ratio of
  * means, and a variance: a mean inside a mean), and array loops (logistic regression, split:
- * one message per Hessian), and pairs of rows (kde, RankNet: the other parts' rows visit each
+ * one message per Hessian; the variance), and pairs of rows (kde, RankNet: the other parts' rows visit each
  * part in turn). Uneven parts and a part with no rows; and the data readers of a
  * process's rows (hessrt_raw_rows, hessrt_csv_rows). */
 #include <math.h>
@@ -23,10 +23,11 @@
 
 #include "hessrt.h"
 
-extern const hessgen_model pls_model, prm_model, pvar_model, plr_model, pkde_model, prank_model, pkdea_model,
-    pranka_model;
+extern const hessgen_model pls_model, prm_model, pvar_model, pvara_model, plr_model, pkde_model, prank_model,
+    pkdea_model, pranka_model;
 
-static int last_visits; /* check_parts: how often the first part was visited (pairs of rows) */
+static int last_visits;                      /* check_parts: how often the first part was visited (pairs of rows) */
+static int last_grad_calls, last_hess_calls; /* and its reduce calls in a gradient, a Hessian */
 
 enum { MAXP = 4, MAXV = 4096 };
 
@@ -91,6 +92,7 @@ typedef struct {
     const double *const *arrays; /* this part's rows */
     double loss, grad[64], hess[64 * 64], hv[64];
     double sparse_loss, sparse_grad[64], values[64 * 65 / 2], values_alone[64 * 65 / 2], loss_alone;
+    int grad_calls, hess_calls; /* reduce calls made by a gradient and by a Hessian */
 } Part;
 
 static void *run_part(void *arg)
@@ -102,7 +104,12 @@ static void *run_part(void *arg)
     assert_int_equal(m->data_part(data, p->total, p->me.part == 0, thread_reduce, thread_visit, &p->me), 0);
     p->g->data[p->me.part] = data;
     pthread_barrier_wait(&p->g->bound); /* every part's struct is there to visit */
+    int calls = p->g->calls[p->me.part];
     p->loss = m->hess(p->theta, data, p->grad, p->hess);
+    p->hess_calls = p->g->calls[p->me.part] - calls;
+    calls = p->g->calls[p->me.part];
+    (void)m->grad(p->theta, data, p->sparse_grad);
+    p->grad_calls = p->g->calls[p->me.part] - calls;
     m->hvp(p->theta, data, p->v, p->hv);
     p->sparse_loss = m->hess_sparse(p->theta, data, p->sparse_grad, p->values);
     m->hess_values(p->theta, data, p->values_alone);
@@ -163,6 +170,8 @@ static void check_parts(const hessgen_model *m, size_t rows, const double *const
         assert_true(g.calls[p] == g.calls[0] && g.calls[p] > 0);
         assert_true(g.visits[p] == g.visits[0]);
         last_visits = g.visits[0];
+        last_grad_calls = parts[0].grad_calls;
+        last_hess_calls = parts[0].hess_calls;
         assert_true(fabs(parts[p].loss - loss) <= 1e-13 * (1 + fabs(loss)));
         assert_true(fabs(parts[p].sparse_loss - loss) <= 1e-13 * (1 + fabs(loss)));
         assert_true(fabs(parts[p].loss_alone - loss) <= 1e-13 * (1 + fabs(loss)));
@@ -238,6 +247,12 @@ static void ratio_of_means_and_variance(void **state)
     int width[2] = {1, 1};
     assert_int_equal(splits(&prm_model, 97, arrays, width), 0);
     assert_int_equal(splits(&pvar_model, 97, arrays, width), 0); /* its one array: x */
+    /* in array loops: the sums over the inner mean's rows that the Hessian scatters are passes
+     * of their own, added over the parts, then multiplied by this part's outer sums */
+    assert_int_equal(splits(&pvara_model, 97, arrays, width), 0);
+    /* and its columns are arrays in the passes over rows: a stage's sums go in one message for
+     * every column, not one per column (which would be at least 2 per column here) */
+    assert_true(last_hess_calls <= last_grad_calls + 3);
 }
 
 /* Pairs of rows: a log of an inner mean for every row (kde) and a mean over pairs (RankNet):
