@@ -183,7 +183,9 @@ def non_strict_minima_from_symmetries():
 
 def sympy_checks_squares(source, point, r):
     """The sum of squares re-checked independently: m^T G m expands to sign*(L(p + u) - L(p)) and
-    G is positive semidefinite (SymPy's exact LDL^T pivots), definite when 'strict' says so."""
+    G is positive semidefinite (every principal minor >= 0, exactly), definite when 'strict' says
+    so (every leading principal minor > 0: Sylvester)."""
+    import itertools
     import sympy as sp
     cert = r['certificate']
     ok(cert['kind'] == 'sos', cert)
@@ -197,8 +199,15 @@ def sympy_checks_squares(source, point, r):
     m = sp.Matrix([sp.sympify(b.replace('^', '**'), locals=loc) for b in cert['basis']])
     G = sp.Matrix([[sp.Rational(x) for x in row] for row in cert['gram']])
     ok(G == G.T and sp.expand((m.T * G * m)[0] - P) == 0, 'm^T G m is not the loss')
-    ev = G.eigenvals()
-    ok(all(e >= 0 for e in ev) and (not cert['strict'] or all(e > 0 for e in ev)), ev)
+    n = G.shape[0]
+    minors = [G.extract(list(c), list(c)).det() for k in range(1, n + 1) for c in itertools.combinations(range(n), k)]
+    ok(all(d >= 0 for d in minors), 'a negative principal minor')
+    ok(not cert['strict'] or all(G[:k, :k].det() > 0 for k in range(1, n + 1)), 'strict, but G is not definite')
+    if 'line' in cert:  # not strict: the loss equals its value along p + t*d, for every t
+        t = sp.Symbol('t')
+        d = [sp.Rational(q) for q in cert['line']]
+        ok(cert['strict'] is False and sp.expand(P.subs({ui: t * di for ui, di in zip(u, d)}, simultaneous=True)) == 0,
+           'the loss is not constant along the line')
 
 
 @check
@@ -230,6 +239,21 @@ def sums_of_squares():
         ok(rc == 0 and r['verdict'] == 'max' and r['certificate']['kind'] == 'sos', (r['verdict'], r['reason']))
         ok(sorted(r['certificate']['basis']) == ['x*y', 'x*z', 'y*z', 'y^2'], r['certificate']['basis'])
         sympy_checks_squares(source, ['0', '0', '0'], r)
+        # three squares of quadratic forms in v = M (x, y, z), each free of v0^2, expanded: all
+        # vanish on the line through (2, 1, -2) (v1 = v2 = 0), which is not an axis, so the
+        # diagonal says nothing. The general facial reduction finds that direction d, restricts
+        # G to the complement of z(d) and, where CSDP's solution is still singular there, to
+        # the smaller face its kernel (rounded to fractions) gives: a minimum, not strict, as the
+        # loss equals its value along the line (undetermined before); negated, a maximum
+        quartic = ('17*x^4 + 36*x^3*y + 30*x^3*z + 56*x^2*y^2 + 38*x^2*y*z - 12*x^2*z^2 + 24*x*y^3 + '
+                   '36*x*y^2*z - 28*x*y*z^2 - 22*x*z^3 + 8*y^4 - 16*y^3*z + 6*y^2*z^2 + 30*y*z^3 + 21*z^4')
+        for source, want in ((quartic, 'min'), ('1 - (%s)' % quartic, 'max')):
+            f = write(d, 'l.hl', 'param x, y, z;\nloss %s;\n' % source)
+            rc, out, _ = hg('--classify', f, '--at', '0,0,0', '--json')
+            r = json.loads(out)
+            ok(rc == 0 and r['verdict'] == want and r['certificate']['kind'] == 'sos', (r['verdict'], r['reason']))
+            ok(r['strict'] is False and 'line' in r['certificate'], (r['strict'], r['certificate']))
+            sympy_checks_squares(source, ['0', '0', '0'], r)
 
 
 @check

@@ -756,17 +756,22 @@ static bool sos_extremum(const Problem *pb, Classification *r, bool min_ok, bool
         if (!(sign > 0 ? r->nneg == 0 && min_ok : r->npos == 0 && max_ok))
             continue;
         Buf why = {0}, json = {0};
-        bool strict = false;
-        bool ok = sos_certificate(pb->m, pb->p, sign, &why, &json, &strict);
+        bool strict = false, flat = false;
+        bool ok = sos_certificate(pb->m, pb->p, sign, &why, &json, &strict, &flat);
         if (ok) {
-            r->nonstrict = 0;
+            r->nonstrict = flat;
             say(r, strict ? (sign > 0 ? V_STRICT_MIN : V_STRICT_MAX) : (sign > 0 ? V_MIN : V_MAX), "%s%s", why.data,
                 strict ? ", definite on every monomial of its lowest degree" : "");
             buf_free(&r->cert);
             buf_put(&r->cert, json.data, json.len);
             step(r, "squares", "%s", why.data);
-            step(r, "verdict", "%s%s: a sum of squares, so the loss stays %s its value everywhere (%s)",
-                 sign > 0 ? "minimum" : "maximum", strict ? ", strict" : "", sign > 0 ? "above" : "below", why_not);
+            step(r, "verdict", "%s%s: a sum of squares, so the loss stays %s its value everywhere%s%s%s",
+                 sign > 0 ? "minimum" : "maximum",
+                 strict ? ", strict"
+                 : flat ? ", not strict"
+                        : "",
+                 sign > 0 ? "above" : "below", flat ? ", and equals it along a line" : " (", flat ? "" : why_not,
+                 flat ? "" : ")");
         }
         buf_free(&why);
         buf_free(&json);

@@ -158,9 +158,23 @@ int loss_poly_degree(Node root);
 
 /* Whether sign * (L(p + u) - L(p)) is an exact sum of squares z^T G z (CSDP, rounded and
  * checked): then `why` gets the sentence, `json` the certificate {"kind": "sos", "sign",
- * "variables", "basis", "gram", "strict"}, and *strict whether G is definite on a basis holding
- * every monomial of its lowest degree (a strict extremum). */
-bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict);
+ * "variables", "basis", "gram", "strict"[, "line"]}, *strict whether G is definite on a basis
+ * holding every monomial of its lowest degree (a strict extremum), and *flat whether it is a
+ * form that is 0 along a line through the point (found exactly: not strict). */
+bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict, bool *flat);
+
+/* Up to max rational directions x (dirs: max rows of c->d, each scaled so that its largest
+ * coordinate is 1) where the form of degree D, P over c's monomials, is exactly 0: local
+ * minima of |P| on the unit sphere in floating point, their coordinates' ratios rounded to
+ * small fractions and P checked there over the rationals. Returns how many. */
+int form_zero_directions(const SerCtx *c, const mpq_t *P, int D, mpq_t *dirs, int max);
+/* p/q near r: the first convergent of r's continued fraction within tol, q at most 10^6;
+ * false if none. */
+bool small_fraction(double r, double tol, mpq_t out);
+
+/* symmetry.c: reduced row echelon form of rows x cols rationals in place; returns the rank,
+ * the pivot columns in piv. */
+int row_reduce(mpq_t *M, int rows, int cols, int *piv);
 
 /* ---- reduce.c: the reduced function's decision ---- */
 

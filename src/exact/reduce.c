@@ -557,6 +557,12 @@ typedef struct {
     const unsigned char *const *exps; /* per term: d exponents */
 } DForm;
 
+static void dform_free(DForm *f)
+{
+    free(f->coef);
+    free((void *)f->exps);
+}
+
 static double dform_eval(const DForm *f, const double *y, double *grad)
 {
     double F = 0;
@@ -599,6 +605,133 @@ static double normalize(double *y, int d)
     return n;
 }
 
+/* From y on the unit sphere, `iters` gradient steps projected on the sphere, each backtracking
+ * to one that lowers F (gr and trial: d doubles of scratch). Returns F at the end. */
+static double sphere_descend(const DForm *f, double *y, double scale, int iters, double *gr, double *trial)
+{
+    int d = f->d;
+    double F = dform_eval(f, y, gr), step = 1 / scale;
+    for (int it = 0; it < iters && step > 1e-18 / scale; it++) {
+        double dot = 0;
+        for (int v = 0; v < d; v++)
+            dot += gr[v] * y[v];
+        for (int v = 0; v < d; v++) /* the gradient along the sphere */
+            gr[v] -= dot * y[v];
+        for (;;) { /* backtracking: a step that lowers F on the sphere, or a smaller one */
+            for (int v = 0; v < d; v++)
+                trial[v] = y[v] - step * gr[v];
+            normalize(trial, d);
+            double Ft = dform_eval(f, trial, NULL);
+            if (Ft < F) {
+                memcpy(y, trial, sizeof(double) * (size_t)d);
+                F = dform_eval(f, y, gr);
+                step *= 2;
+                break;
+            }
+            step /= 4;
+            if (step <= 1e-18 / scale)
+                break;
+        }
+    }
+    return F;
+}
+
+bool small_fraction(double r, double tol, mpq_t out)
+{
+    double x = r;
+    long p0 = 1, q0 = 0, p1 = (long)floor(x), q1 = 1;
+    for (int k = 0; k < 40; k++) {
+        if (fabs(r - (double)p1 / (double)q1) <= tol) {
+            mpq_set_si(out, p1, (unsigned long)q1);
+            mpq_canonicalize(out);
+            return true;
+        }
+        double frac = x - floor(x);
+        if (frac < 1e-15)
+            return false;
+        x = 1 / frac;
+        long a = (long)floor(x), p2 = a * p1 + p0, q2 = a * q1 + q0;
+        if (q2 > 1000000 || a < 0)
+            return false;
+        p0 = p1, q0 = q1, p1 = p2, q1 = q2;
+    }
+    return false;
+}
+
+int form_zero_directions(const SerCtx *c, const mpq_t *P, int D, mpq_t *dirs, int max)
+{
+    int d = c->d, found = 0;
+    DForm f = {d, 0, xmalloc(sizeof(double) * (size_t)c->M), xmalloc(sizeof(unsigned char *) * (size_t)c->M)};
+    double scale = 0;
+    for (int i = 1; i < c->M; i++)
+        if (mpq_sgn(P[i]) && c->deg[i] == D) {
+            f.coef[f.nt] = mpq_get_d(P[i]);
+            ((const unsigned char **)f.exps)[f.nt++] = c->exps + (size_t)i * d;
+            scale = fmax(scale, fabs(f.coef[f.nt - 1]));
+        }
+    double *y = xmalloc(sizeof(double) * (size_t)d), *gr = xmalloc(sizeof(double) * (size_t)d);
+    double *trial = xmalloc(sizeof(double) * (size_t)d);
+    mpq_t *x = xmalloc(sizeof(mpq_t) * (size_t)d), value, t;
+    for (int v = 0; v < d; v++)
+        mpq_init(x[v]);
+    mpq_inits(value, t, NULL);
+    unsigned long long state = 0x2545F4914F6CDD1Dull ^ (unsigned long long)(d * 131 + f.nt);
+    int starts = 16 + 8 * d;
+    for (int s = 0; s < starts && found < max && f.nt > 0 && scale > 0; s++) {
+        for (int v = 0; v < d; v++)
+            y[v] = uniform_pm1(&state);
+        if (normalize(y, d) == 0)
+            continue;
+        double F = sphere_descend(&f, y, scale, 2000, gr, trial);
+        if (!(fabs(F) < 1e-9 * scale))
+            continue;
+        int big = 0; /* the ratios to the largest coordinate, as small fractions */
+        for (int v = 1; v < d; v++)
+            if (fabs(y[v]) > fabs(y[big]))
+                big = v;
+        for (double tol = 1e-1; tol >= 1e-9 && found < max; tol /= 10) {
+            bool ok = true;
+            for (int v = 0; v < d && ok; v++)
+                ok = small_fraction(y[v] / y[big], tol, x[v]);
+            if (!ok)
+                continue;
+            mpq_set_ui(value, 0, 1); /* P(x) exactly */
+            for (int i = 1; i < c->M; i++) {
+                if (!mpq_sgn(P[i]) || c->deg[i] != D)
+                    continue;
+                mpq_set(t, P[i]);
+                for (int v = 0; v < d; v++)
+                    for (int k = 0; k < c->exps[(size_t)i * d + v]; k++)
+                        mpq_mul(t, t, x[v]);
+                mpq_add(value, value, t);
+            }
+            if (mpq_sgn(value))
+                continue;
+            bool seen = false; /* proportional to one found: the same direction (both normalised at 1) */
+            for (int k = 0; k < found && !seen; k++) {
+                seen = true;
+                for (int v = 0; v < d && seen; v++)
+                    seen = mpq_equal(dirs[k * d + v], x[v]);
+            }
+            if (!seen) {
+                for (int v = 0; v < d; v++)
+                    mpq_set(dirs[found * d + v], x[v]);
+                found++;
+            }
+            break;
+        }
+    }
+    for (int v = 0; v < d; v++)
+        mpq_clear(x[v]);
+    mpq_clears(value, t, NULL);
+    free(x);
+    free(y);
+    free(gr);
+    free(trial);
+    dform_free(&f);
+    return found;
+}
+
 /* Local minimisation of the form on the unit sphere in floating point (gradient steps projected
  * on the sphere, from deterministic pseudo-random starts and the axes), then each minimiser with
  * a negative value rounded to dyadic rationals of growing precision until the exact form is
@@ -628,29 +761,7 @@ static bool sphere_search(const SerCtx *c, const Num *g, const int *w, long D, m
             y[v] = s < d ? (v == s) : uniform_pm1(&state);
         if (normalize(y, d) == 0)
             continue;
-        double F = dform_eval(&f, y, gr), step = 1 / scale;
-        for (int it = 0; it < 60 && step > 1e-18 / scale; it++) {
-            double dot = 0;
-            for (int v = 0; v < d; v++)
-                dot += gr[v] * y[v];
-            for (int v = 0; v < d; v++) /* the gradient along the sphere */
-                gr[v] -= dot * y[v];
-            for (;;) { /* backtracking: a step that lowers F on the sphere, or a smaller one */
-                for (int v = 0; v < d; v++)
-                    trial[v] = y[v] - step * gr[v];
-                normalize(trial, d);
-                double Ft = dform_eval(&f, trial, NULL);
-                if (Ft < F) {
-                    memcpy(y, trial, sizeof(double) * (size_t)d);
-                    F = dform_eval(&f, y, gr);
-                    step *= 2;
-                    break;
-                }
-                step /= 4;
-                if (step <= 1e-18 / scale)
-                    break;
-            }
-        }
+        double F = sphere_descend(&f, y, scale, 60, gr, trial);
         if (!(F < -1e-13 * scale))
             continue;
         /* rationals near y: y rounded to multiples of 2^-b */
@@ -666,8 +777,7 @@ static bool sphere_search(const SerCtx *c, const Num *g, const int *w, long D, m
     free(y);
     free(gr);
     free(trial);
-    free(f.coef);
-    free((void *)f.exps);
+    dform_free(&f);
     return found;
 }
 

@@ -24,9 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lapacke.h>
+
 #include "internal.h"
 
-enum { SOS_MAX_PARAMS = 8, SOS_MAX_TERMS = 4000, SOS_MAX_BASIS = 60 };
+enum { SOS_MAX_PARAMS = 8, SOS_MAX_TERMS = 4000, SOS_MAX_BASIS = 60, SOS_FACE_MAX = 30, SOS_ZEROS = 4 };
 
 /* exact symmetric elimination: G positive semidefinite? *definite: all pivots > 0 */
 static bool psd(mpq_t *G, int N, bool *definite)
@@ -89,7 +91,328 @@ static int *products(const SerCtx *c, const int *z, int N)
     return cls;
 }
 
-bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict)
+/* CSDP (run as a program) on an SDPA problem with one block of size N: its primal matrix X
+ * (N x N, malloc'd), or NULL where it could not run or wrote no solution. */
+static double *csdp_solve(const Buf *sdpa, int N)
+{
+    char dir[] = "/tmp/hessgen-sos-XXXXXX";
+    if (!mkdtemp(dir))
+        return NULL;
+    Buf in = {0}, out = {0};
+    buf_printf(&in, "%s/p.dat-s", dir);
+    buf_printf(&out, "%s/p.sol", dir);
+    FILE *f = fopen(in.data, "w");
+    bool ok = f != NULL;
+    if (ok) {
+        fputs(sdpa->data, f);
+        ok = fclose(f) == 0;
+    }
+    char *argv[] = {"csdp", in.data, out.data, NULL};
+    Buf talk = {0}; /* its progress report, not ours to print */
+    ok = ok && spawn_program("csdp", argv, &talk, true) >= 0;
+    buf_free(&talk);
+    FILE *s = ok ? fopen(out.data, "r") : NULL;
+    double *X = NULL;
+    if (s) {
+        X = xcalloc((size_t)N * N, sizeof(double));
+        char line[512];
+        while (fgets(line, sizeof line, s)) {
+            int mat, blk, i, j;
+            double v;
+            if (sscanf(line, "%d %d %d %d %lf", &mat, &blk, &i, &j, &v) == 5 && mat == 2 && i >= 1 && j >= 1 &&
+                i <= N && j <= N)
+                X[(i - 1) * N + (j - 1)] = X[(j - 1) * N + (i - 1)] = v;
+        }
+        fclose(s);
+    }
+    unlink(in.data);
+    unlink(out.data);
+    rmdir(dir);
+    buf_free(&in);
+    buf_free(&out);
+    return X;
+}
+
+/* A basis of {v : A v = 0} for the r x N matrix A (reduced in place): N x K, row-major, one
+ * column per free column f of A's echelon form (1 at f, minus the pivot rows' entries). */
+static mpq_t *nullspace(mpq_t *A, int r, int N, int *K)
+{
+    int *pivot = xmalloc(sizeof(int) * (size_t)(r > 0 ? r : 1));
+    int rank = row_reduce(A, r, N, pivot);
+    *K = N - rank;
+    int nv = N * *K;
+    mpq_t *V = xmalloc(sizeof(mpq_t) * (size_t)(nv > 0 ? nv : 1));
+    for (int k = 0; k < nv; k++)
+        mpq_init(V[k]);
+    int col = 0;
+    for (int f = 0; f < N; f++) {
+        bool is_pivot = false;
+        for (int k = 0; k < rank; k++)
+            is_pivot |= pivot[k] == f;
+        if (is_pivot)
+            continue;
+        mpq_set_ui(V[(size_t)f * *K + col], 1, 1);
+        for (int k = 0; k < rank; k++)
+            mpq_neg(V[(size_t)pivot[k] * *K + col], A[(size_t)k * N + f]);
+        col++;
+    }
+    free(pivot);
+    return V;
+}
+
+/* The face CSDP's solution X (K x K) lies on, where it is singular in floating point: the
+ * eigenvectors of its eigenvalues below 1e-7 of the largest (LAPACK's dsyev) span its kernel; that subspace's
+ * echelon basis, rounded to small fractions, is taken as exact (a wrong guess only makes the
+ * exact check fail later), and B (K x K2, K2 < K) spans its complement: H = B H' B^T. NULL
+ * where X is not singular or the basis does not round. */
+static mpq_t *numeric_face(const double *X, int K, int *K2, double tol)
+{
+    double *A = xmalloc(sizeof(double) * (size_t)K * K), *E = xmalloc(sizeof(double) * (size_t)K * K);
+    double *w = xmalloc(sizeof(double) * (size_t)K);
+    memcpy(E, X, sizeof(double) * (size_t)K * K); /* its eigenvectors: E's columns */
+    if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', K, E, K, w) != 0) {
+        free(A);
+        free(E);
+        free(w);
+        return NULL;
+    }
+    double top = 0;
+    for (int i = 0; i < K; i++)
+        top = fmax(top, w[i]);
+    int k0 = 0; /* the kernel's vectors as rows of A (k0 x K) */
+    for (int i = 0; i < K && top > 0; i++)
+        if (w[i] < 1e-7 * top) {
+            for (int j = 0; j < K; j++)
+                A[k0 * K + j] = E[j * K + i];
+            k0++;
+        }
+    mpq_t *B = NULL;
+    if (k0 > 0 && k0 < K) {
+        /* echelon form in floating point, partial pivoting, then each row scaled to 1 at its pivot */
+        int rank = 0;
+        for (int col = 0; col < K && rank < k0; col++) {
+            int sel = rank;
+            for (int i = rank; i < k0; i++)
+                if (fabs(A[i * K + col]) > fabs(A[sel * K + col]))
+                    sel = i;
+            if (fabs(A[sel * K + col]) < 1e-6)
+                continue;
+            for (int j = 0; j < K; j++) {
+                double t = A[sel * K + j];
+                A[sel * K + j] = A[rank * K + j];
+                A[rank * K + j] = t;
+            }
+            double piv = A[rank * K + col];
+            for (int j = 0; j < K; j++)
+                A[rank * K + j] /= piv;
+            for (int i = 0; i < k0; i++)
+                if (i != rank) {
+                    double f = A[i * K + col];
+                    for (int j = 0; j < K; j++)
+                        A[i * K + j] -= f * A[rank * K + j];
+                }
+            rank++;
+        }
+        mpq_t *R = xmalloc(sizeof(mpq_t) * (size_t)rank * K);
+        bool ok = rank == k0;
+        for (int k = 0; k < rank * K; k++) {
+            mpq_init(R[k]);
+            ok = ok && small_fraction(A[k], tol, R[k]);
+        }
+        if (ok)
+            B = nullspace(R, rank, K, K2);
+        for (int k = 0; k < rank * K; k++)
+            mpq_clear(R[k]);
+        free(R);
+    }
+    free(A);
+    free(E);
+    free(w);
+    return B;
+}
+
+/* V (N x K, row-major) spanning the vectors orthogonal to z(d) for the form's nz rational zero
+ * directions d (rows of dirs). */
+static mpq_t *zero_complement(const SerCtx *c, const mpq_t *dirs, int nz, const int *z, int N, int *K)
+{
+    int d = c->d;
+    mpq_t *Z = xmalloc(sizeof(mpq_t) * (size_t)nz * N); /* row k: z(d_k) */
+    for (int k = 0; k < nz; k++)
+        for (int a = 0; a < N; a++) {
+            mpq_init(Z[(size_t)k * N + a]);
+            mpq_set_ui(Z[(size_t)k * N + a], 1, 1);
+            for (int v = 0; v < d; v++)
+                for (int e = 0; e < c->exps[(size_t)z[a] * d + v]; e++)
+                    mpq_mul(Z[(size_t)k * N + a], Z[(size_t)k * N + a], dirs[k * d + v]);
+        }
+    mpq_t *V = nullspace(Z, nz, N, K);
+    for (int k = 0; k < nz * N; k++)
+        mpq_clear(Z[k]);
+    free(Z);
+    return V;
+}
+
+/* The program on the face G = V H V^T: CSDP for H (K x K), rounded to multiples of 2^-bits
+ * (bits = 1, 2, 4, ..., 32), projected exactly onto the constraints (least change of H's
+ * entries h: h += R^T (R R^T)^-1 (P - R h)), checked semidefinite over the rationals; on
+ * success G (N x N, initialised) = V H V^T. */
+static bool face_gram(const SerCtx *c, const mpq_t *P, const int *cls, int N, const int *row, int nrows, const mpq_t *V,
+                      int K, mpq_t *G, int depth)
+{
+    int nh = K * (K + 1) / 2; /* h: H's entries (i <= j), row by row */
+    int *hi = xmalloc(sizeof(int) * (size_t)nh), *hj = xmalloc(sizeof(int) * (size_t)nh);
+    for (int i = 0, t = 0; i < K; i++)
+        for (int j = i; j < K; j++, t++)
+            hi[t] = i, hj[t] = j;
+    /* R: constraint r's coefficient of h_t, the sum over products z_a z_b making its monomial of
+     * V_ai V_bj (+ V_aj V_bi off the diagonal) */
+    mpq_t *R = xmalloc(sizeof(mpq_t) * (size_t)nrows * nh), *rhs = xmalloc(sizeof(mpq_t) * (size_t)nrows), t;
+    mpq_init(t);
+    for (int k = 0; k < nrows * nh; k++)
+        mpq_init(R[k]);
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            mpq_t *r = R + (size_t)(row[cls[a * N + b]] - 1) * nh;
+            for (int q = 0; q < nh; q++) {
+                mpq_mul(t, V[(size_t)a * K + hi[q]], V[(size_t)b * K + hj[q]]);
+                mpq_add(r[q], r[q], t);
+                if (hi[q] != hj[q]) {
+                    mpq_mul(t, V[(size_t)a * K + hj[q]], V[(size_t)b * K + hi[q]]);
+                    mpq_add(r[q], r[q], t);
+                }
+            }
+        }
+    for (int i = 0; i < c->M; i++)
+        if (row[i] > 0) {
+            mpq_init(rhs[row[i] - 1]);
+            mpq_set(rhs[row[i] - 1], P[i]);
+        }
+    Buf sdpa = {0};
+    buf_printf(&sdpa, "%d\n1\n%d\n", nrows, K);
+    for (int r = 0; r < nrows; r++)
+        buf_printf(&sdpa, "%.17g ", mpq_get_d(rhs[r]));
+    buf_puts(&sdpa, "\n");
+    for (int r = 0; r < nrows; r++)
+        for (int q = 0; q < nh; q++)
+            if (mpq_sgn(R[(size_t)r * nh + q])) /* SDPA's symmetric entry: half of h's coefficient off the diagonal */
+                buf_printf(&sdpa, "%d 1 %d %d %.17g\n", r + 1, hi[q] + 1, hj[q] + 1,
+                           mpq_get_d(R[(size_t)r * nh + q]) / (hi[q] == hj[q] ? 1 : 2));
+    double *X = csdp_solve(&sdpa, K);
+    buf_free(&sdpa);
+    /* M = R R^T (nrows x nrows, with the residual as one more column) */
+    mpq_t *h = xmalloc(sizeof(mpq_t) * (size_t)nh), *M = xmalloc(sizeof(mpq_t) * (size_t)nrows * (nrows + 1));
+    mpq_t *H = xmalloc(sizeof(mpq_t) * (size_t)K * K);
+    for (int q = 0; q < nh; q++)
+        mpq_init(h[q]);
+    for (int k = 0; k < nrows * (nrows + 1); k++)
+        mpq_init(M[k]);
+    for (int k = 0; k < K * K; k++)
+        mpq_init(H[k]);
+    int *pivot = xmalloc(sizeof(int) * (size_t)nrows);
+    bool found = false;
+    for (int bits = 1; X && bits <= 32 && !found; bits *= 2) {
+        for (int q = 0; q < nh; q++) {
+            mpq_set_d(h[q], nearbyint(ldexp(X[hi[q] * K + hj[q]], bits)));
+            mpq_div_2exp(h[q], h[q], (mp_bitcnt_t)bits);
+        }
+        int w = nrows + 1;
+        for (int r = 0; r < nrows; r++) {
+            mpq_t *e = M + (size_t)r * w;
+            for (int s = 0; s < nrows; s++) {
+                mpq_set_ui(e[s], 0, 1);
+                for (int q = 0; q < nh; q++) {
+                    mpq_mul(t, R[(size_t)r * nh + q], R[(size_t)s * nh + q]);
+                    mpq_add(e[s], e[s], t);
+                }
+            }
+            mpq_set(e[nrows], rhs[r]); /* the residual P - R h */
+            for (int q = 0; q < nh; q++) {
+                mpq_mul(t, R[(size_t)r * nh + q], h[q]);
+                mpq_sub(e[nrows], e[nrows], t);
+            }
+        }
+        int rank = row_reduce(M, nrows, w, pivot);
+        if (rank > 0 && pivot[rank - 1] == nrows)
+            break;                     /* R h = P has no solution: no Gram matrix on this face */
+        for (int k = 0; k < rank; k++) /* lambda[pivot[k]] = M[k][nrows]; h += R^T lambda */
+            for (int q = 0; q < nh; q++) {
+                mpq_mul(t, R[(size_t)pivot[k] * nh + q], M[(size_t)k * w + nrows]);
+                mpq_add(h[q], h[q], t);
+            }
+        for (int q = 0; q < nh; q++) {
+            mpq_set(H[hi[q] * K + hj[q]], h[q]);
+            mpq_set(H[hj[q] * K + hi[q]], h[q]);
+        }
+        bool definite;
+        found = psd(H, K, &definite);
+    }
+    bool G_set = false; /* by a smaller face's call */
+    /* X singular: the smaller face it lies on, V B, its basis rounded to fractions within 1e-3,
+     * then closer (CSDP's X is near the face, not on it: 1e-4 off in the examples) */
+    for (double tol = 1e-3; !found && X && depth < 3 && tol >= 1e-7; tol /= 10) {
+        int K2 = K;
+        mpq_t *B = numeric_face(X, K, &K2, tol);
+        if (B && K2 > 0 && K2 < K) {
+            mpq_t *VB = xmalloc(sizeof(mpq_t) * (size_t)N * K2);
+            for (int a = 0; a < N; a++)
+                for (int j = 0; j < K2; j++) {
+                    mpq_init(VB[(size_t)a * K2 + j]);
+                    for (int i = 0; i < K; i++) {
+                        mpq_mul(t, V[(size_t)a * K + i], B[(size_t)i * K2 + j]);
+                        mpq_add(VB[(size_t)a * K2 + j], VB[(size_t)a * K2 + j], t);
+                    }
+                }
+            found = G_set = face_gram(c, P, cls, N, row, nrows, VB, K2, G, depth + 1);
+            for (int k = 0; k < N * K2; k++)
+                mpq_clear(VB[k]);
+            free(VB);
+        }
+        if (B) {
+            for (int k = 0; k < K * K2; k++)
+                mpq_clear(B[k]);
+            free(B);
+        }
+    }
+    if (found && !G_set) { /* G = V H V^T, H from h again (psd eliminated in place) */
+        for (int q = 0; q < nh; q++) {
+            mpq_set(H[hi[q] * K + hj[q]], h[q]);
+            mpq_set(H[hj[q] * K + hi[q]], h[q]);
+        }
+        for (int a = 0; a < N; a++)
+            for (int b = 0; b < N; b++) {
+                mpq_set_ui(G[(size_t)a * N + b], 0, 1);
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        mpq_mul(t, V[(size_t)a * K + i], H[i * K + j]);
+                        mpq_mul(t, t, V[(size_t)b * K + j]);
+                        mpq_add(G[(size_t)a * N + b], G[(size_t)a * N + b], t);
+                    }
+            }
+    }
+    for (int k = 0; k < nrows * nh; k++)
+        mpq_clear(R[k]);
+    for (int r = 0; r < nrows; r++)
+        mpq_clear(rhs[r]);
+    for (int q = 0; q < nh; q++)
+        mpq_clear(h[q]);
+    for (int k = 0; k < nrows * (nrows + 1); k++)
+        mpq_clear(M[k]);
+    for (int k = 0; k < K * K; k++)
+        mpq_clear(H[k]);
+    mpq_clear(t);
+    free(R);
+    free(rhs);
+    free(h);
+    free(M);
+    free(H);
+    free(hi);
+    free(hj);
+    free(pivot);
+    free(X);
+    return found;
+}
+
+bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json, bool *strict, bool *flat)
 {
     uint32_t n = m->nparam;
     if (n == 0 || n > SOS_MAX_PARAMS)
@@ -190,69 +513,56 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
             ok = !mpq_sgn(P[i]) || made[i];
         free(made);
     }
-    /* 3. CSDP on the SDPA file */
+    /* general facial reduction (Permenter and Parrilo): where P is a form that vanishes along
+     * rational directions d besides 0, every Gram matrix has G z(d) = 0 (z(d)^T G z(d) =
+     * P(d) = 0 and G >= 0), so G = V H V^T with V a basis of those vectors' complement: the
+     * program is solved for H, whose face has room for a definite H, where G's own rounding
+     * would miss the face of a singular G (zeros on lines in general position) */
+    mpq_t *V = NULL, *dirs = xmalloc(sizeof(mpq_t) * (size_t)SOS_ZEROS * n);
+    for (uint32_t k = 0; k < SOS_ZEROS * n; k++)
+        mpq_init(dirs[k]);
+    int K = N, nz = 0;
+    if (ok && lo == hi && n >= 2 && N <= SOS_FACE_MAX)
+        nz = form_zero_directions(&c, P, lo, dirs, SOS_ZEROS);
+    if (nz > 0)
+        V = zero_complement(&c, dirs, nz, z, N, &K);
+    ok = ok && K > 0;
+    /* 3. CSDP on the SDPA problem: every monomial some product makes is a constraint, in index
+     * order (row[i] its number, 1-based) */
     double *X = NULL;
-    char dir[] = "/tmp/hessgen-sos-XXXXXX";
-    bool have_dir = false;
+    int *row = NULL, nrows = 0;
     if (ok) {
-        have_dir = mkdtemp(dir) != NULL;
-        ok = have_dir;
+        row = xcalloc((size_t)c.M, sizeof(int));
+        for (int k = 0; k < N * N; k++)
+            row[cls[k]] = -1;
+        for (int i = 0; i < c.M; i++)
+            if (row[i] == -1)
+                row[i] = ++nrows;
     }
-    Buf in = {0}, out = {0};
-    if (ok) {
-        buf_printf(&in, "%s/p.dat-s", dir);
-        buf_printf(&out, "%s/p.sol", dir);
-        FILE *f = fopen(in.data, "w");
-        ok = f != NULL;
-        if (ok) {
-            /* constraints: every monomial some product makes, in index order */
-            int *row = xmalloc(sizeof(int) * (size_t)c.M), nrows = 0;
-            for (int i = 0; i < c.M; i++)
-                row[i] = 0;
-            for (int k = 0; k < N * N; k++)
-                if (!row[cls[k]])
-                    row[cls[k]] = -1;
-            for (int i = 0; i < c.M; i++)
-                if (row[i] == -1)
-                    row[i] = ++nrows;
-            fprintf(f, "%d\n1\n%d\n", nrows, N);
-            for (int i = 0; i < c.M; i++)
-                if (row[i] > 0)
-                    fprintf(f, "%.17g ", mpq_get_d(P[i]));
-            fprintf(f, "\n");
-            for (int a = 0; a < N; a++)
-                for (int b = a; b < N; b++)
-                    fprintf(f, "%d 1 %d %d 1.0\n", row[cls[a * N + b]], a + 1, b + 1);
-            free(row);
-            ok = fclose(f) == 0;
-        }
-        char *argv[] = {"csdp", in.data, out.data, NULL};
-        Buf talk = {0}; /* its progress report, not ours to print */
-        ok = ok && spawn_program("csdp", argv, &talk, true) >= 0;
-        buf_free(&talk);
-        FILE *s = ok ? fopen(out.data, "r") : NULL;
-        ok = s != NULL;
-        if (ok) {
-            X = xcalloc((size_t)N * N, sizeof(double));
-            char line[512];
-            while (fgets(line, sizeof line, s)) {
-                int mat, blk, i, j;
-                double v;
-                if (sscanf(line, "%d %d %d %d %lf", &mat, &blk, &i, &j, &v) == 5 && mat == 2 && i >= 1 && j >= 1 &&
-                    i <= N && j <= N)
-                    X[(i - 1) * N + (j - 1)] = X[(j - 1) * N + (i - 1)] = v;
-            }
-            fclose(s);
-        }
-        unlink(in.data);
-        unlink(out.data);
+    if (ok && !V) {
+        Buf sdpa = {0};
+        buf_printf(&sdpa, "%d\n1\n%d\n", nrows, N);
+        for (int i = 0; i < c.M; i++)
+            if (row[i] > 0)
+                buf_printf(&sdpa, "%.17g ", mpq_get_d(P[i]));
+        buf_puts(&sdpa, "\n");
+        for (int a = 0; a < N; a++)
+            for (int b = a; b < N; b++)
+                buf_printf(&sdpa, "%d 1 %d %d 1.0\n", row[cls[a * N + b]], a + 1, b + 1);
+        X = csdp_solve(&sdpa, N);
+        buf_free(&sdpa);
+        ok = X != NULL;
     }
-    if (have_dir)
-        rmdir(dir);
     /* 4. round, project, check */
     bool found = false, definite = false;
     mpq_t *G = NULL, *W = NULL;
-    if (ok) {
+    if (ok && V) {
+        G = xmalloc(sizeof(mpq_t) * (size_t)N * N);
+        W = xmalloc(sizeof(mpq_t) * (size_t)N * N);
+        for (int k = 0; k < N * N; k++)
+            mpq_inits(G[k], W[k], NULL);
+        found = face_gram(&c, P, cls, N, row, nrows, V, K, G, 0);
+    } else if (ok) {
         G = xmalloc(sizeof(mpq_t) * (size_t)N * N);
         W = xmalloc(sizeof(mpq_t) * (size_t)N * N);
         for (int k = 0; k < N * N; k++)
@@ -325,9 +635,20 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
             buf_free(&t);
         }
         buf_printf(why,
-                   ") in u = theta - p and an exact positive %sdefinite G (CSDP, rounded and checked over the "
+                   ") in u = theta - p and an exact positive %sdefinite G (CSDP%s, rounded and checked over the "
                    "rationals)",
-                   definite ? "" : "semi");
+                   definite ? "" : "semi", V ? " on the face where G z(d) = 0 for the directions d where it is 0" : "");
+        if (nz > 0) { /* P is a form: 0 at d, so 0 along the whole line */
+            *flat = true;
+            buf_printf(why, "; it is a form of degree %d and 0 at d = (", lo);
+            for (uint32_t v = 0; v < n; v++) {
+                char *q = mpq_get_str(NULL, 10, dirs[v]);
+                buf_printf(why, "%s%s", v ? ", " : "", q);
+                free(q);
+            }
+            buf_printf(why, "), so the loss equals its value along the line p + t*d: the %s is not strict",
+                       sign > 0 ? "minimum" : "maximum");
+        }
         buf_puts(json, "], \"gram\": [");
         for (int a = 0; a < N; a++) {
             buf_puts(json, a ? ", [" : "[");
@@ -339,7 +660,18 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
             }
             buf_puts(json, "]");
         }
-        buf_printf(json, "], \"strict\": %s}", *strict ? "true" : "null");
+        buf_printf(json, "], \"strict\": %s", *strict ? "true" : nz > 0 ? "false" : "null");
+        if (nz > 0) { /* the line of equal values (p + t*d) */
+            buf_puts(json, ", \"line\": [");
+            for (uint32_t v = 0; v < n; v++) {
+                char *q = mpq_get_str(NULL, 10, dirs[v]);
+                buf_puts(json, v ? ", " : "");
+                json_string(json, q);
+                free(q);
+            }
+            buf_puts(json, "]");
+        }
+        buf_puts(json, "}");
         for (uint32_t v = 0; v < n; v++)
             free(names[v]);
         free(names);
@@ -353,8 +685,15 @@ bool sos_certificate(const Model *m, const Num *p, int sign, Buf *why, Buf *json
     free(X);
     free(cls);
     free(z);
-    buf_free(&in);
-    buf_free(&out);
+    free(row);
+    for (uint32_t k = 0; k < SOS_ZEROS * n; k++)
+        mpq_clear(dirs[k]);
+    free(dirs);
+    if (V) {
+        for (int k = 0; k < N * K; k++)
+            mpq_clear(V[k]);
+        free(V);
+    }
     for (int i = 0; i < c.M; i++)
         mpq_clear(P[i]);
     free(P);

@@ -99,8 +99,7 @@ static bool gradient_at(const Model *m, const Deriv *d, const SerCtx *c0, mpq_t 
     return ok;
 }
 
-/* Row reduction of rows x cols rationals in place; returns the rank, pivot columns in piv. */
-static int row_reduce(mpq_t *M, int rows, int cols, int *piv)
+int row_reduce(mpq_t *M, int rows, int cols, int *piv)
 {
     int r = 0;
     mpq_t f, t;
