@@ -9,7 +9,7 @@
 # (codegen: the front end in code generation and the data loaders; exact: the front end in exact
 # mode and the analyzer's arguments; all: both. EVERY: of the campaigns' front-end queue
 # (fuzz/corpus/frontend, 983 inputs) only every EVERY-th; the project's files and the
-# regressions always. The sanitized build replays every 4th, to stay within CI's time; the
+# regressions always. The sanitized build replays every 6th, to stay within CI's time; the
 # plain build all.)
 set -e
 build=$1

@@ -985,6 +985,10 @@ static const char *split_outputs(ArrayModel *a)
                 if (summed) {
                     x->value = summed;
                     x->over &= ~inner_rows;
+                } else if (inner[k]) { /* right over row ranges, not over parts (see above) */
+                    a->no_part = "a derivative over the rows of an inner sum could not be summed over them "
+                                 "apart from the outer sums (its parts would not add up)";
+                    x->value = dag_add(rows[k], dag_mul(w_free, frees[k]));
                 } else if (rows[k] || frees[k]) {
                     x->value = dag_add(rows[k], dag_mul(w_free, frees[k]));
                 }

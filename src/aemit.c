@@ -78,6 +78,7 @@ static struct {
     uint8_t *ring_inside; /* node -> an accumulator declared inside the outer pass's body */
     uint64_t columns;     /* the Hessian's column variables looped over like rows (AemitOut) */
     bool rows_in_columns; /* a pass over run-time rows inside a loop over columns */
+    bool failed;          /* no order of passes over rows computes the targets (emit_targets) */
     size_t largest;       /* the most values of an array over index variables */
 } A;
 
@@ -91,6 +92,11 @@ static const char *const SPLIT_WHOLE =
 bool aemit_ring(void)
 {
     return A.nrings > 0;
+}
+
+bool aemit_failed(void)
+{
+    return A.failed;
 }
 
 bool aemit_rows_in_columns(void)
@@ -1004,7 +1010,8 @@ static void put_pass(uint32_t r, Target *ts, uint32_t nt, uint64_t bound)
     bool site = runtime && A.in_data > 0 && A.ring_on && A.in_data == 1 && A.depth == A.ring_body && !A.ring_site_done;
     if (runtime && A.in_data > 0 && !site)
         A.no_part = "the loss's array-loop code sums over rows inside a loop over rows in a way its parts cannot "
-                    "share yet (around a constant table's loop, two such sums in one row, or three levels of rows)";
+                    "share yet (one inside another loop of the row, over an index or a constant table; two such sums "
+                    "in one row; or three levels of rows)";
     A.rows_in_columns |= runtime && (bound & A.columns & A.rowvars);
     bool whole = runtime && A.split && !(A.split >> r & 1) && !site; /* a site's rows are every part's */
     if (whole && A.split_seen) { /* one that reads this part's sums would take them for the whole's */
@@ -1134,7 +1141,7 @@ static void put_accumulate(Node n, uint64_t bound)
 static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
 {
     bool *done = xcalloc(nt ? nt : 1, 1);
-    for (;;) {
+    while (!A.failed) {
         bool progress = false, all = true;
         for (uint32_t i = 0; i < nt; i++) {
             if (done[i])
@@ -1200,9 +1207,13 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
                 if (cand[i].kind == T_NODE && is_row_vsum(n) && dag_rec(n)->aux == r &&
                     (dag_vars(n) & A.rowvars & ~bound))
                     continue;
+                /* a sum's body is inside its own variable's loop, and a scatter or an accumulation
+                 * inside the loops of the variables it still needs: a sum that depends on one of
+                 * those is computed there, not in a pass of its own before */
                 bool sum = cand[i].kind == T_NODE && is_row_vsum(n);
-                Node inside = sum ? dag_args(n)[0] : n; /* a sum's body: its own variable's too */
-                if (pending_vsum_over(inside, r, true, 1ull << r | (sum ? 1ull << dag_rec(n)->aux : 0)))
+                Node inside = sum ? dag_args(n)[0] : n;
+                uint64_t around = sum ? 1ull << dag_rec(n)->aux : cand[i].kind != T_NODE ? need(&cand[i], bound) : 0;
+                if (pending_vsum_over(inside, r, true, 1ull << r | around))
                     continue;
                 pass[np++] = cand[i];
             }
@@ -1216,10 +1227,16 @@ static void emit_targets(Target *ts, uint32_t nt, uint64_t bound)
             if (!lasting)
                 np = 0;
         }
-        if (np == 0)
-            fatal("internal error: aemit: no pass can make progress");
-        if (++A.passes > 100000)
-            fatal("internal error: aemit: passes over rows do not converge");
+        /* no pass can make progress: a value per row that another pass over rows would need
+         * after its own pass (an inner sum per row i read by a sum over i for each row k) wants
+         * a table over the rows, which array loops do not keep; the caller writes the unrolled
+         * code instead */
+        if (np == 0 || ++A.passes > 100000) {
+            A.failed = true;
+            free(pass);
+            free(cand);
+            break;
+        }
         put_pass(r, pass, np, bound);
         /* scatters and accumulations in the pass are done */
         for (uint32_t i = 0; i < np; i++)

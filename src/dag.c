@@ -306,6 +306,11 @@ void dag_freeze(void)
     frozen = true;
 }
 
+void dag_unfreeze(void)
+{
+    frozen = false;
+}
+
 void dag_free(void)
 {
     frozen = false;

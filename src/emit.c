@@ -51,6 +51,7 @@ static struct {
     const Step **inlined;        /* node -> its step, when it is written inline (stamp cur) */
     Op reader;                   /* the operation whose operands are being written (OP_NONE: a store) */
     const char *no_part;         /* why the rows cannot be split into parts (M_data_part), or NULL */
+    bool array_failed;           /* an array-loop body could not be written (aemit_failed) */
     bool split_reduces;          /* a part's function (array loops, split) adds inner sums over the parts */
     /* pairs of rows over parts (ring_plan): the loop being written as two functions, and which
      * (RING_VISIT: the inner loops over a visiting part's rows; RING_PAIRED: their sums read) */
@@ -483,6 +484,13 @@ static void put_ring_loop(Buf *b, const Loop *l);
  * accumulated right after the step that computes its body (the row's values are then
  * short-lived, where accumulating all of them at the end of the row kept every one alive,
  * spilled to the stack, through it). */
+/* A loop's sums s<id>[n], declared and zeroed before it. */
+static void put_accumulators(Buf *b, const char *in, uint32_t id, uint32_t n)
+{
+    buf_printf(b, "%sdouble s%u[%u];\n", in, id, n);
+    buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, n, in, id);
+}
+
 static void put_loop_body(Buf *b, const Loop *l, int depth, uint32_t id)
 {
     const char *in = indent_of(depth);
@@ -597,8 +605,7 @@ static void put_loop(Buf *b, const Loop *l, int depth)
     char *size = loop_count(E.m, l); /* N_n for a run-time count, the number for a fixed one */
     uint32_t id = E.nloops++;
     unsigned r = l->level;
-    buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
-    buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
+    put_accumulators(b, in, id, l->nsums);
     buf_printf(b, "%sfor (size_t r%u = 0; r%u < %s; r%u++) {\n", in, r, r, size, r);
     free(size);
     put_loop_body(b, l, depth, id);
@@ -767,8 +774,7 @@ static void put_ring_loop(Buf *b, const Loop *l)
     }
     uint32_t id = E.nloops++;
     unsigned r = l->level;
-    buf_printf(b, "%sdouble s%u[%u];\n", in, id, l->nsums);
-    buf_printf(b, "%sfor (size_t k = 0; k < %u; k++)\n%s    s%u[k] = 0.0;\n", in, l->nsums, in, id);
+    put_accumulators(b, in, id, l->nsums);
     buf_printf(b, "%sfor (size_t r%u = 0; r%u < NV_%s; r%u++) {\n", in, r, r, E.m->sizes[l->size].name, r);
     int saved = E.visit_level;
     E.visit_level = (int)r;
@@ -2466,6 +2472,7 @@ static void put_main(Buf *b)
 
 void emit_c(Buf *b, const Model *m, const Deriv *d, const ModelSchedules *sc, const EmitOptions *o)
 {
+    memset(&E, 0, sizeof E); /* (an array-loop attempt may have come first) */
     const char *P = o->prefix;
     uint32_t N = m->nparam;
     bool data = m->ndata > 0;
@@ -2686,7 +2693,7 @@ static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, c
     const Model *m = E.m;
     size_t at = b->len;
     const char *why = aemit_body(b, m, E.P, loss, sc, nsc, o);
-    bool reduced = aemit_reduced(), ring = aemit_ring();
+    bool reduced = aemit_reduced(), ring = aemit_ring(), failed = aemit_failed();
     size_t largest = aemit_largest_array();
     /* The Hessian's columns are looped over one at a time, outside the passes over rows, which
      * suits a loss linear in its sums (the rows' loop outside, the columns' inside it). Where a
@@ -2696,7 +2703,7 @@ static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, c
      * passes instead, one pass fills every column, and a row's sums over pairs of rows (which
      * may depend on the column) are one loop, not one per column. Unless an array would exceed
      * COLUMN_ARRAY_MAX values (on the stack), or the parts could not share the code. */
-    if (o->columns && aemit_rows_in_columns()) {
+    if (o->columns && (aemit_rows_in_columns() || failed)) {
         Buf first = {0};
         buf_put(&first, b->data + at, b->len - at);
         b->len = at;
@@ -2704,16 +2711,18 @@ static void put_array_body(Buf *b, Node loss, const Scatter *sc, uint32_t nsc, c
         arrays.column_arrays = true;
         const char *why_arrays = aemit_body(b, m, E.P, loss, sc, nsc, &arrays);
         size_t now = aemit_largest_array();
-        if ((why_arrays && !why) || (now > largest && now > COLUMN_ARRAY_MAX)) {
+        if (aemit_failed() || (!failed && ((why_arrays && !why) || (now > largest && now > COLUMN_ARRAY_MAX)))) {
             b->len = at;
             buf_put(b, first.data, first.len);
         } else {
             why = why_arrays;
             reduced = aemit_reduced();
             ring = aemit_ring();
+            failed = false;
         }
         buf_free(&first);
     }
+    E.array_failed |= failed;
     if (why)
         E.no_part = why;
     E.split_reduces |= o->split && reduced;
@@ -2887,7 +2896,7 @@ static void put_split_hessian(Buf *b, const char *rows, const char *out, const c
                P, P, P, rows, P, P, P, rows, len, out, P, P, rows, out, len, packed, out, P, len, P);
 }
 
-void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
+bool emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
 {
     const Model *m = &a->model;
     const ArrayDeriv *g = &a->grad, *h = &a->hvp, *cols = &a->cols;
@@ -2901,6 +2910,7 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
     E.indent = "    ";
     E.split_size = -1;
     E.visit_level = -1;
+    E.no_part = a->no_part;
     E.dense_pattern = true;
     E.checked = is_checked(m, o);
     bool checked = E.checked;
@@ -3101,4 +3111,5 @@ void emit_c_arrays(Buf *b, const ArrayModel *a, const EmitOptions *o)
         put_main(b);
     E.dense_pattern = false;
     pool_release();
+    return !E.array_failed;
 }

@@ -247,6 +247,7 @@ void dag_free(void);
 /* After differentiation the graph is complete: from here on making a node is an internal error,
  * so scheduling and emission provably read the graph and nothing else changes it. */
 void dag_freeze(void);
+void dag_unfreeze(void); /* an emission given up (emit_c_arrays): the unrolled phases run after it */
 static inline const NodeRec *dag_rec(Node n)
 {
     return &dag_graph.nodes[n];
@@ -560,6 +561,7 @@ typedef struct {
      * why) */
     uint64_t split_vars;
     const char *no_split;
+    const char *no_part; /* why its parts (M_data_part) cannot add up, known before emission */
     /* --loops=auto (adiff.c's estimate_unrolled): the parameters coupled by sums that stayed
      * loops, and whether loops pay */
     uint32_t coupled;
@@ -670,7 +672,9 @@ typedef struct {
 
 void emit_c(Buf *out, const Model *m, const Deriv *d, const ModelSchedules *s, const EmitOptions *o);
 /* The same API for a model in array loops: bodies from aemit.c, the Hessian by columns. */
-void emit_c_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
+/* false where array loops cannot compute the loss's derivatives (aemit_failed): out is not C,
+ * and the caller writes the unrolled code instead */
+bool emit_c_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
 /* Its header: the pattern (n, nnz) is all of the lower triangle, without tables. */
 void emit_header_arrays(Buf *out, const ArrayModel *a, const EmitOptions *o);
 /* What aemit.c borrows: a double as the shortest text that reads back, x^q for an expression,
@@ -716,6 +720,8 @@ const char *aemit_body(Buf *b, const Model *m, const char *prefix, Node loss, co
 bool aemit_reduced(void);
 /* Whether the body aemit_body wrote last has pairs of rows whose parts visit each other (a ring). */
 bool aemit_ring(void);
+/* Whether it failed: no order of passes over rows computes what it must (its text is not C). */
+bool aemit_failed(void);
 /* Whether it has a pass over run-time rows inside a loop over the Hessian's columns. */
 bool aemit_rows_in_columns(void);
 /* The most values of an array it declares. */

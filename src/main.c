@@ -427,11 +427,16 @@ static int compile_arrays(const Program *prog, const char *stem, const Options *
                         "hessgen_model; give another with --prefix or a 'model' statement\n");
         rc = 2;
     } else {
-        if (want_c) {
-            emit_c_arrays(&c_text, &a, &eo);
-            if (!write_atomically(opt->output ? opt->output : "-", &c_text))
-                rc = 1;
+        if (!emit_c_arrays(&c_text, &a, &eo)) { /* (made even for a header alone: the two must agree) */
+            /* no order of passes over rows computes it without a table over the rows: the
+             * unrolled code, as where the sums cannot stay loops */
+            buf_free(&c_text);
+            arrays_free(&a);
+            dag_unfreeze();
+            return -1;
         }
+        if (want_c && !write_atomically(opt->output ? opt->output : "-", &c_text))
+            rc = 1;
         if (rc == 0 && opt->header) {
             emit_header_arrays(&h_text, &a, &eo);
             if (!write_atomically(opt->header, &h_text))
