@@ -11,7 +11,8 @@ alternately), split over 2 and 3 ranks (1000 = 334 + 333 + 333: uneven):
   - `classify POINT --json` at a random point: loss, gradient and Hessian equal the serial
     run's to 1e-12 relative (of max(1, |value|), the largest entry for a vector);
   - `newton --method trust-region --json` from the start: the same status and verdict, and,
-    where the serial run converged to a strict minimum, the final point to 1e-12 relative;
+    where the serial run converged to a strict minimum, the final point to 1e-12 relative (the
+    array-loop variants on 3 ranks only);
   - pairs of rows (a sum over rows inside a loop over rows: kde, pairs_rank, cross_counts,
     nested_rows) are split too: every rank's block visits the others round a ring;
   - in array-loop code, the Hessian of a loss not linear in its sums (a variance, a log of a
@@ -148,7 +149,7 @@ def compare_classify(tag, serial, par, specs, point):
         ok(p["verdict"] == s["verdict"], "%s, %d ranks: verdict %s, serial %s" % (tag, n, p["verdict"], s["verdict"]))
 
 
-def compare_newton(tag, serial, par, specs):
+def compare_newton(tag, serial, par, specs, ranks=(2, 3)):
     cmd = ["newton", "--method", "trust-region", "--json"] + specs
     rc, so, se = run([serial] + cmd)
     s = as_json(so)
@@ -156,7 +157,7 @@ def compare_newton(tag, serial, par, specs):
     if s is None:
         return
     strict = s["status"] == "converged" and s["verdict"] == "min"
-    for n in (2, 3):
+    for n in ranks:
         rc2, po, pe = mpirun(n, [par] + cmd)
         p = as_json(po)
         ok(p is not None and rc2 == rc, "%s, %d ranks: newton exits %d as serial %d (%s)" % (tag, n, rc2, rc, pe[:200]))
@@ -203,7 +204,8 @@ def check_loss(hl, loops=None):
     rng = random.Random(name)
     point = ",".join(repr(rng.uniform(*tbox)) for _ in model.names)
     compare_classify(name, serial, par, specs, point)
-    strict = compare_newton(name, serial, par, specs)
+    # (array-loop code: Newton on 3 ranks only, its values at a point on 2 and 3: CI's time)
+    strict = compare_newton(name, serial, par, specs, (3,) if loops else (2, 3))
     print("%-28s %s, %s" % (name, "raw" if raw else "csv",
                             "newton's minimum compared" if strict else "newton's status compared"), flush=True)
 
