@@ -561,12 +561,20 @@ static void remove_pending(int sig)
 }
 
 /* A new temporary file beside final (cli_temporary), registered in pending[slot]; its name into
- * tmp, or -1 and NULL. */
+ * tmp, or -1 and NULL. The signals wait while it is made and registered: one between the two
+ * would leave the file behind (a sanitized test's SIGTERM once did). */
 static int temporary(const char *final, int slot, char **tmp)
 {
+    sigset_t block, saved;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &saved);
     int fd = cli_temporary(final, tmp);
     if (fd >= 0)
         pending[slot] = *tmp;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     return fd;
 }
 
